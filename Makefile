@@ -1,0 +1,40 @@
+# Every routine task has a target. `make demo` and `make test` set everything up on a fresh
+# machine (only Python >= 3.10 and make needed): they create .venv and install what is missing.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when the project's metadata changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/rcwiz demo
+
+test: $(STAMP)
+	$(BIN)/ruff check rcwiz tests benchmarks
+	$(BIN)/ruff format --check --quiet rcwiz tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check rcwiz tests benchmarks
+	$(BIN)/ruff format --check rcwiz tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format rcwiz tests benchmarks
+	$(BIN)/ruff check --fix rcwiz tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/copy_overhead.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

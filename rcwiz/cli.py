@@ -1,0 +1,172 @@
+"""The command line: parse, build the context, call one action, turn errors into exit codes.
+
+This is the only place an RcwizError becomes output and an exit code (see rcwiz.errors and
+the README's exit-code table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from rcwiz import __version__, errors
+from rcwiz.console import Console, make_console
+from rcwiz.rclone.execute import Rclone
+
+Action = Callable[["Context", argparse.Namespace], int]
+
+
+@dataclass
+class Context:
+    """What every action gets: the consoles and a way to reach rclone."""
+
+    console: Console
+    config: str | None = None
+    rclone_path: str | None = None
+    debug: bool = False
+    _rclone: Rclone | None = field(default=None, repr=False)
+
+    @property
+    def rclone(self) -> Rclone:
+        """The rclone to use, found and version-checked on first use."""
+        if self._rclone is None:
+            self._rclone = Rclone.locate(self.rclone_path, self.config)
+        return self._rclone
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Options accepted before or after the subcommand: `rcwiz --json quota` = `rcwiz quota --json`.
+
+    On subcommands the defaults are suppressed so a value given before the subcommand stays.
+    """
+    default = (lambda value: argparse.SUPPRESS) if suppress else (lambda value: value)
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default(None),
+        help="rclone.conf to use (default: RCLONE_CONFIG, else rclone's own)",
+    )
+    group.add_argument(
+        "--rclone",
+        metavar="PATH",
+        default=default(None),
+        help="rclone binary (default: RCLONE_BINARY, beside Python, then PATH)",
+    )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        default=default(False),
+        help="machine-readable JSON on stdout",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="log every rclone command (secrets masked); tracebacks on errors",
+    )
+    group.add_argument(
+        "--no-color",
+        action="store_true",
+        default=default(False),
+        help="no colours (also when NO_COLOR is set)",
+    )
+
+
+def _not_yet(name: str, issue: str) -> Action:
+    def action(ctx: Context, args: argparse.Namespace) -> int:
+        raise errors.UsageError(
+            f"'rcwiz {name}' is not yet available in this version.", f"It is planned: {issue}."
+        )
+
+    return action
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rcwiz",
+        description="Move research data to and from Nextcloud (or any WebDAV) with rclone.",
+    )
+    parser.add_argument("--version", action="version", version=f"rcwiz {__version__}")
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help: str, action: Action) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        _global_options(p, suppress=True)
+        p.set_defaults(action=action)
+        return p
+
+    from rcwiz import demo, remotes
+
+    command(
+        "setup",
+        "create a Nextcloud or WebDAV remote, verified before it is saved",
+        _not_yet("setup", "guided first-time setup"),
+    )
+    remotes.add_arguments(
+        command("remotes", "list the configured remotes (never passwords)", remotes.run)
+    )
+    command("quota", "show used and free space of remotes", _not_yet("quota", "quota report"))
+    command("copy", "copy files with live progress", _not_yet("copy", "transfers with progress"))
+    command("job", "named transfer profiles", _not_yet("job", "job profiles"))
+    command("doctor", "check rclone, the config and the remotes", _not_yet("doctor", "doctor"))
+    demo.add_arguments(
+        command("demo", "a copy to a local WebDAV server; no account needed", demo.run)
+    )
+    return parser
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _setup_logging(debug: bool, console: Console) -> None:
+    if not debug:
+        logging.getLogger("rcwiz").setLevel(logging.WARNING)
+        return
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=console.err, show_path=False, markup=False)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s")
+    logging.getLogger("rcwiz").setLevel(logging.DEBUG)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 with a usage line on bad options
+    console = make_console(json_mode=args.json, no_color=args.no_color)
+    _setup_logging(args.debug, console)
+    ctx = Context(console=console, config=args.config, rclone_path=args.rclone, debug=args.debug)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return int(args.action(ctx, args))
+    except errors.RcwizError as exc:
+        if args.debug:
+            traceback.print_exc()
+            if exc.detail:
+                console.err.print(exc.detail, markup=False)
+        console.error(exc.message, exc.hint)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        console.error("Interrupted.")
+        return int(errors.ExitCode.INTERRUPTED)
+    except Exception as exc:  # a bug in rcwiz: one line, the traceback only with --debug
+        if args.debug:
+            raise
+        console.error(
+            f"Internal error: {type(exc).__name__}: {exc}",
+            "Run again with --debug for the traceback, and please report it.",
+        )
+        return int(errors.ExitCode.INTERNAL)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

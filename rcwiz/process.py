@@ -1,0 +1,187 @@
+"""The one door to other programs: every child process of rcwiz starts here.
+
+No other module imports subprocess. Children are started so that
+
+* Ctrl-C reaches them: SIGINT and SIGTERM are reset to their default action in the child,
+  even when rcwiz itself was started with them ignored (a shell's `cmd &` does that);
+* none outlives rcwiz: on Linux the kernel kills the child if rcwiz dies (PR_SET_PDEATHSIG),
+  and every live child is terminated when rcwiz exits or is interrupted.
+
+Secrets never go in argv: pass them through `env` or `input`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+_PR_SET_PDEATHSIG = 1
+_live: set[subprocess.Popen] = set()
+_live_lock = threading.Lock()
+
+
+def _child_setup() -> None:  # runs in the child between fork and exec
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Child:
+    """A running program whose stderr is read line by line and whose stdout is collected.
+
+    Iterate over it to get stderr lines as they arrive; then `wait()` returns the exit code
+    and `stdout` holds everything the child wrote there.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.argv = tuple(argv)
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        self._proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            cwd=cwd,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
+            preexec_fn=_child_setup,  # two syscalls, before exec; rcwiz forks from one thread
+        )
+        with _live_lock:
+            _live.add(self._proc)
+        self._stdout_parts: list[str] = []
+        self._stdout_reader = threading.Thread(target=self._drain_stdout, daemon=True)
+        self._stdout_reader.start()
+        if input is not None:
+            self._feeder = threading.Thread(target=self._feed, args=(input,), daemon=True)
+            self._feeder.start()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def _feed(self, data: str) -> None:
+        assert self._proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self._proc.stdin.write(data)
+            self._proc.stdin.close()
+
+    def _drain_stdout(self) -> None:
+        assert self._proc.stdout is not None
+        for chunk in iter(lambda: self._proc.stdout.read(65536), ""):
+            self._stdout_parts.append(chunk)
+
+    def __iter__(self) -> Iterator[str]:
+        assert self._proc.stderr is not None
+        for line in self._proc.stderr:
+            yield line.rstrip("\n")
+
+    @property
+    def stdout(self) -> str:
+        return "".join(self._stdout_parts)
+
+    def poll(self) -> int | None:
+        return self._proc.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = self._proc.wait(timeout)
+        self._stdout_reader.join()
+        with _live_lock:
+            _live.discard(self._proc)
+        return code
+
+    def terminate(self, grace: float = 3.0) -> int:
+        """Stop the child: SIGTERM, then SIGKILL after `grace` seconds. Returns its exit code."""
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.terminate()
+            try:
+                self._proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    self._proc.kill()
+        return self.wait()
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Whatever happened in the with-block (an error, Ctrl-C), the child does not outlive it.
+        self.terminate()
+        for pipe in (self._proc.stderr, self._proc.stdin):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    timeout: float | None = None,
+) -> Completed:
+    """Run a program to completion and return its exit code, stdout and stderr."""
+    with Child(argv, env=env, input=input) as child:
+        timer = None
+        if timeout is not None:
+            timer = threading.Timer(timeout, child.terminate, kwargs={"grace": 1.0})
+            timer.daemon = True
+            timer.start()
+        try:
+            stderr = "\n".join(child)
+            code = child.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
+    return Completed(child.argv, code, child.stdout, stderr)
+
+
+def start(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> Child:
+    """Start a program; use the result as a context manager so it is always stopped."""
+    return Child(argv, env=env, input=input, cwd=cwd)
+
+
+@atexit.register
+def _terminate_all() -> None:
+    with _live_lock:
+        procs = list(_live)
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()

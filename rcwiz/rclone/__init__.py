@@ -1,0 +1,1 @@
+"""Everything that knows how rclone is spelled: argv, its JSON log, its config file."""

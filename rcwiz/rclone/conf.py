@@ -1,0 +1,212 @@
+"""rclone.conf as rcwiz sees it: the remotes, without their secrets.
+
+Reading goes through rclone itself (`listremotes --json`, `config dump`), so an encrypted
+rclone.conf works whenever RCLONE_CONFIG_PASS unlocks it, and remotes defined in the
+environment (RCLONE_CONFIG_NAME_TYPE=...) are listed too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rcwiz import errors
+from rcwiz.rclone.execute import Rclone
+
+# Only these keys of a remote ever leave this module: everything else (pass, token,
+# bearer_token, client_secret, ...) may be a secret and is dropped on read.
+SHOWN_KEYS = ("type", "vendor", "url", "user", "description")
+
+
+@dataclass(frozen=True)
+class Remote:
+    name: str
+    type: str
+    vendor: str = ""
+    url: str = ""
+    user: str = ""
+    source: str = "file"  # "file" or "environment", as rclone reports it
+    description: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _json(text: str, what: str) -> object:
+    try:
+        return json.loads(text or "null")
+    except ValueError as exc:
+        raise errors.RcloneFailed(f"rclone's {what} output was not JSON.", detail=text) from exc
+
+
+def list_remotes(rclone: Rclone) -> list[Remote]:
+    """Return every configured remote with its non-secret settings, in rclone's order."""
+    listed = _json(rclone.run(["listremotes", "--json"]).stdout, "listremotes")
+    dumped = _json(rclone.run(["config", "dump"]).stdout, "config dump")
+    sections = dumped if isinstance(dumped, dict) else {}
+    remotes = []
+    for entry in listed if isinstance(listed, list) else []:
+        if not isinstance(entry, dict) or not entry.get("name"):
+            continue
+        name = str(entry["name"])
+        section = sections.get(name)
+        settings = section if isinstance(section, dict) else {}
+        shown = {key: str(settings.get(key, "")) for key in SHOWN_KEYS}
+        shown["type"] = shown["type"] or str(entry.get("type", ""))
+        shown["description"] = shown["description"] or str(entry.get("description", ""))
+        remotes.append(Remote(name=name, source=str(entry.get("source", "file")), **shown))
+    return remotes
+
+
+def config_path(rclone: Rclone) -> str:
+    """The rclone.conf rclone uses (it may not exist yet)."""
+    if rclone.config is not None:
+        return str(rclone.config)
+    out = rclone.run(["config", "file"]).stdout.strip().splitlines()
+    return out[-1].strip() if out else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing: one section at a time, atomically, never touching anybody else's remote.
+
+ENCRYPTED_MARKER = "RCLONE_ENCRYPT_V0:"
+
+
+def obscure(rclone: Rclone, secret: str) -> str:
+    """Return SECRET obscured the way rclone stores passwords (read from stdin, never argv)."""
+    if not secret:
+        raise errors.UsageError("The password is empty.")
+    return rclone.run(["obscure", "-"], input=secret, secrets=[secret]).stdout.strip()
+
+
+def _section_bounds(lines: list[str], name: str) -> tuple[int, int] | None:
+    """Index range [start, end) of section NAME in LINES (header to before the next header)."""
+    start = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            if start is not None:
+                return start, i
+            if stripped[1:-1].strip() == name:
+                start = i
+    return (start, len(lines)) if start is not None else None
+
+
+def render_section(name: str, settings: dict[str, str]) -> str:
+    body = "".join(f"{key} = {value}\n" for key, value in settings.items())
+    return f"[{name}]\n{body}"
+
+
+def with_section(text: str, name: str, settings: dict[str, str], *, replace: bool) -> str:
+    """Return rclone.conf TEXT with section NAME set to SETTINGS; other bytes stay as they are.
+
+    Raises ConfigError when NAME exists and `replace` is false.
+    """
+    lines = text.splitlines(keepends=True)
+    section = render_section(name, settings)
+    bounds = _section_bounds(lines, name)
+    if bounds is not None:
+        if not replace:
+            raise errors.ConfigError(
+                f"A remote named '{name}' already exists.",
+                "Choose another name, or replace it with --replace.",
+            )
+        start, end = bounds
+        # Keep the blank line(s) that separated the old section from the next one.
+        trailing = []
+        while end > start + 1 and not lines[end - 1].strip():
+            end -= 1
+            trailing.append(lines[end])
+        return "".join([*lines[:start], section, *reversed(trailing), *lines[bounds[1] :]])
+    if text and not text.endswith("\n"):
+        text += "\n"
+    if not text.strip():
+        return section
+    return text + ("" if text.endswith("\n\n") else "\n") + section
+
+
+def write_atomic(path: Path, text: str, *, mode: int = 0o600, backup: bool = True) -> Path | None:
+    """Replace PATH with TEXT atomically (temp file, fsync, rename), at MODE.
+
+    The previous file, if any, is kept as PATH.bak (itself written atomically). Returns the
+    backup's path, or None when there was no previous file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    backup_path = None
+    if backup and path.exists():
+        backup_path = path.with_name(path.name + ".bak")
+        _replace_with(backup_path, path.read_bytes(), mode)
+    _replace_with(path, text.encode("utf-8"), mode)
+    return backup_path
+
+
+def _replace_with(path: Path, data: bytes, mode: int) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on PATH's companion lock file (two setups at once both land)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def add_remote(
+    path: Path, name: str, settings: dict[str, str], *, replace: bool = False
+) -> Path | None:
+    """Add (or with `replace`, swap) remote NAME in the rclone.conf at PATH.
+
+    SETTINGS must already hold obscured secrets. Only that section changes; the file is
+    written atomically at mode 0600 with a backup of the previous one, which is returned.
+    """
+    if not re.fullmatch(r"[\w.+@ -]+", name) or name != name.strip():
+        raise errors.UsageError(
+            f"'{name}' is not a valid remote name.",
+            "Use letters, digits, '_', '-', '.', '+', '@' and spaces.",
+        )
+    with locked(path):
+        try:
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise errors.ConfigError(f"rclone.conf at {path} cannot be read: {exc}.") from exc
+        if ENCRYPTED_MARKER in text:
+            raise errors.ConfigError(
+                f"rclone.conf at {path} is encrypted; rcwiz cannot add a section to it directly.",
+                "Decrypt it with 'rclone config encryption remove', or add the remote with "
+                "'rclone config'.",
+            )
+        try:
+            return write_atomic(path, with_section(text, name, settings, replace=replace))
+        except PermissionError as exc:
+            raise errors.ConfigError(
+                f"rclone.conf at {path} cannot be written: {exc.strerror}.",
+                "Check the folder's permissions or use --config.",
+            ) from exc

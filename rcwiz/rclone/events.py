@@ -1,0 +1,282 @@
+"""rclone's JSON log lines turned into small typed events.
+
+rclone run with `--use-json-log --stats <interval> --stats-log-level NOTICE -v` writes one JSON
+object per line to stderr. Three kinds of line matter to rcwiz:
+
+* a stats line (it has a "stats" object)  -> Progress
+* a per-file line ("Copied (new)", "Failed to copy: ...", "Deleted", ...) -> FileDone
+* anything else                            -> LogLine (with its level)
+
+Lines that are not JSON (rclone's usage text, a Go panic) become LogLine with level "text".
+The parser never raises on input: rclone's output is not ours to trust.
+
+The per-file messages below are the ones rclone 1.75 writes (fs/operations in its source);
+tests/data/rclone/ holds real captures of most of them and tests/unit/test_events.py checks
+the mapping against those captures:
+
+    Copied (new)                              new        (also "Multi-thread Copied (new)",
+    Copied (replaced existing)                replaced    "Copied (Rcat, new)", and so on)
+    Copied (server-side copy)                 copied
+    Moved (server-side)                       moved      (also the destination object moved
+                                                          aside by --backup-dir)
+    Deleted                                   deleted    (in `move`: the source after upload;
+                                                          in `sync`: the destination's extra)
+    Moved into backup dir                     backed_up  (sync --backup-dir, instead of Deleted)
+    Skipped copy as --dry-run is set (size N) skipped    action "copy" (also move / delete)
+    Failed to copy: ERR, Couldn't delete: ERR failed     error ERR
+
+Any of the first five may end in " to: NAME" when the destination name differs from the
+source's (copyto/moveto); NAME becomes FileDone.dest. Dry-run skips of directory actions
+("Skipped make directory as --dry-run is set") are not files and stay LogLine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# rclone reported an ETA of 9223372036 s (int64 max nanoseconds) during an outage; anything
+# beyond a year is not an estimate.
+MAX_ETA_SECONDS = 365 * 24 * 3600
+
+# rclone's counters are int64; clamping keeps arithmetic on hostile input finite.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """One file being transferred right now (an entry of stats.transferring)."""
+
+    name: str
+    size: int  # -1 when rclone does not know it (a stream)
+    bytes: int
+    percentage: int
+    speed: float
+    eta: float | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One stats line. Totals grow while rclone is still listing; after a failed transfer
+    rclone drops that file from both bytes totals (a failed run can end at "100%")."""
+
+    bytes: int
+    total_bytes: int
+    speed: float
+    eta: float | None
+    transfers: int
+    total_transfers: int
+    checks: int
+    total_checks: int
+    listed: int
+    errors: int
+    elapsed: float
+    fatal_error: bool
+    retry_error: bool
+    last_error: str | None
+    transferring: tuple[InFlight, ...]
+    deletes: int = 0  # files deleted (or, with --dry-run, that would be)
+    deleted_dirs: int = 0
+    renames: int = 0  # files moved (server-side moves, or local files removed by `move`)
+    server_side_copies: int = 0
+    server_side_copy_bytes: int = 0
+    server_side_moves: int = 0
+    server_side_move_bytes: int = 0
+
+    @property
+    def percent(self) -> float:
+        """Bytes done as a share of the total so far, between 0 and 100."""
+        if self.total_bytes <= 0:
+            return 0.0
+        return max(0.0, min(100.0, 100.0 * self.bytes / self.total_bytes))
+
+
+@dataclass(frozen=True)
+class FileDone:
+    """rclone finished with one file: copied, replaced, moved, deleted, skipped or failed."""
+
+    name: str  # rclone's "object": the path relative to the side the message is about
+    # "new", "replaced", "copied", "moved", "deleted", "backed_up", "skipped" or "failed"
+    outcome: str
+    size: int | None  # None when rclone does not say (Deleted, Moved lines carry no size)
+    error: str | None
+    message: str
+    dest: str | None = None  # the destination name when it differs ("Copied (new) to: NAME")
+    action: str | None = None  # for "skipped": what was not done ("copy", "move", "delete")
+    object_type: str | None = None  # rclone's objectType, e.g. "*local.Object"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    level: str  # rclone's level (debug, info, notice, warning, error, critical) or "text"
+    message: str
+    object: str | None = None
+    source: str | None = None
+
+
+Event = Progress | FileDone | LogLine
+
+# The message (before any " to: NAME") of a finished file -> outcome.
+_OUTCOMES = {
+    "Copied (new)": "new",
+    "Copied (replaced existing)": "replaced",
+    "Multi-thread Copied (new)": "new",
+    "Multi-thread Copied (replaced existing)": "replaced",
+    "Copied (Rcat, new)": "new",
+    "Copied (Rcat, replaced existing)": "replaced",
+    "Copied (server-side copy)": "copied",
+    "Moved (server-side)": "moved",
+    "Deleted": "deleted",
+    "Moved into backup dir": "backed_up",
+}
+# Errors about one file; the error text follows the first ": ".
+_FAILED_PREFIXES = (
+    "Failed to copy",
+    "Failed to move",
+    "Failed to delete",
+    "Failed to set",  # "Failed to set modification time: ..."
+    "Couldn't move",  # server-side move failed; also "Couldn't move into backup dir: ..."
+    "Couldn't delete",
+    "partial file rename failed",
+)
+# A size or hash mismatch after upload: the whole message is the error.
+_CORRUPTED_PREFIX = "corrupted on transfer"
+_SKIPPED_RE = re.compile(r"Skipped (.+?) as (?:--dry-run|--interactive) is set")
+# SkipDestructive actions that stand for a whole file; the others ("make directory",
+# "remove directory", "set directory modification time", "update modification time", ...)
+# are not transfers.
+_SKIPPED_FILE_ACTIONS = frozenset({"copy", "move", "delete", "move into backup dir"})
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return max(_INT64_MIN, min(_INT64_MAX, value))
+    if isinstance(value, float) and math.isfinite(value):
+        return max(_INT64_MIN, min(_INT64_MAX, int(value)))
+    return 0
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool):
+        return 0.0
+    if isinstance(value, int):
+        return float(_int(value))
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return 0.0
+
+
+def _eta(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value < 0 or value > MAX_ETA_SECONDS:
+        return None
+    return float(value)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _size(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return _int(value)
+
+
+def _in_flight(item: Any) -> InFlight | None:
+    if not isinstance(item, dict):
+        return None
+    return InFlight(
+        name=_str(item.get("name")) or "",
+        size=_int(item.get("size")),
+        bytes=_int(item.get("bytes")),
+        percentage=max(0, min(100, _int(item.get("percentage")))),
+        speed=_float(item.get("speed")),
+        eta=_eta(item.get("eta")),
+    )
+
+
+def _progress(stats: dict[str, Any]) -> Progress:
+    transferring = stats.get("transferring")
+    items = transferring if isinstance(transferring, list) else []
+    return Progress(
+        bytes=_int(stats.get("bytes")),
+        total_bytes=_int(stats.get("totalBytes")),
+        speed=_float(stats.get("speed")),
+        eta=_eta(stats.get("eta")),
+        transfers=_int(stats.get("transfers")),
+        total_transfers=_int(stats.get("totalTransfers")),
+        checks=_int(stats.get("checks")),
+        total_checks=_int(stats.get("totalChecks")),
+        listed=_int(stats.get("listed")),
+        errors=_int(stats.get("errors")),
+        elapsed=_float(stats.get("elapsedTime")),
+        fatal_error=stats.get("fatalError") is True,
+        retry_error=stats.get("retryError") is True,
+        last_error=_str(stats.get("lastError")),
+        transferring=tuple(f for f in map(_in_flight, items) if f is not None),
+        deletes=_int(stats.get("deletes")),
+        deleted_dirs=_int(stats.get("deletedDirs")),
+        renames=_int(stats.get("renames")),
+        server_side_copies=_int(stats.get("serverSideCopies")),
+        server_side_copy_bytes=_int(stats.get("serverSideCopyBytes")),
+        server_side_moves=_int(stats.get("serverSideMoves")),
+        server_side_move_bytes=_int(stats.get("serverSideMoveBytes")),
+    )
+
+
+def _file_done(record: dict[str, Any], msg: str, obj: str) -> FileDone | None:
+    """The FileDone for a line about object OBJ, or None if MSG is not a per-file result."""
+    size = _size(record.get("size"))
+    kind = _str(record.get("objectType"))
+    head, sep, dest = msg.partition(" to: ")
+    outcome = _OUTCOMES.get(head)
+    if outcome is not None:
+        return FileDone(obj, outcome, size, None, msg, dest=dest if sep else None, object_type=kind)
+    if msg.startswith(_FAILED_PREFIXES):
+        error = msg.partition(": ")[2].strip() or msg
+        return FileDone(obj, "failed", size, error, msg, object_type=kind)
+    if msg.startswith(_CORRUPTED_PREFIX):
+        return FileDone(obj, "failed", size, msg, msg, object_type=kind)
+    skipped = _SKIPPED_RE.match(msg)
+    if skipped is not None:
+        action = _str(record.get("skipped")) or skipped.group(1)
+        if action in _SKIPPED_FILE_ACTIONS:
+            return FileDone(obj, "skipped", size, None, msg, action=action, object_type=kind)
+    return None
+
+
+def parse_line(line: str | bytes) -> Event | None:
+    """Return the event for one line of rclone's stderr, or None for a blank line."""
+    if isinstance(line, (bytes, bytearray)):
+        line = bytes(line).decode("utf-8", "replace")
+    text = line.strip()
+    if not text:
+        return None
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+        return LogLine(level="text", message=text)
+    if not isinstance(record, dict):
+        return LogLine(level="text", message=text)
+    stats = record.get("stats")
+    if isinstance(stats, dict):
+        return _progress(stats)
+    msg = _str(record.get("msg")) or ""
+    level = _str(record.get("level")) or "info"
+    obj = _str(record.get("object"))
+    if obj is not None:
+        done = _file_done(record, msg, obj)
+        if done is not None:
+            return done
+    return LogLine(level=level, message=msg, object=obj, source=_str(record.get("source")))

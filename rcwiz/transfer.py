@@ -1,0 +1,175 @@
+"""The copy / move / sync engine shared by `rcwiz copy`, `rcwiz job run` and the demo.
+
+It runs rclone with JSON stats, writes rclone's full log to a file, hands every event to a
+progress sink (terminal, plain lines or JSON), and returns a Summary. It never draws itself.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from rcwiz import errors, paths
+from rcwiz.rclone.argv import TransferOptions, transfer_argv
+from rcwiz.rclone.events import Event, FileDone, LogLine, Progress
+from rcwiz.rclone.execute import Rclone
+
+DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
+STATS_INTERVAL = 0.5
+
+
+@dataclass
+class Summary:
+    verb: str
+    source: str
+    dest: str
+    outcome: str = "ok"  # ok, failed, interrupted
+    bytes: int = 0
+    files: int = 0
+    deleted: int = 0
+    errors: int = 0
+    duration: float = 0.0
+    log_path: str = ""
+    dry_run: bool = False
+    error: str | None = None
+
+    @property
+    def average_speed(self) -> float:
+        return self.bytes / self.duration if self.duration > 0 else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["average_speed"] = round(self.average_speed, 1)
+        data["duration"] = round(self.duration, 3)
+        return data
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Totals known before the run (from a pre-flight size), so the bar is right from the start."""
+
+    bytes: int
+    files: int
+
+
+class Sink(Protocol):
+    """What the engine tells the display. Implementations live in rcwiz.ui.progress."""
+
+    def start(
+        self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
+    ) -> None: ...
+    def progress(self, progress: Progress) -> None: ...
+    def file_done(self, done: FileDone) -> None: ...
+    def log(self, line: LogLine) -> None: ...
+    def finish(self, summary: Summary) -> None: ...
+
+
+@dataclass
+class _Tally:
+    last: Progress | None = None
+    files: int = 0
+    deleted: int = 0
+    failed: int = 0
+    skipped: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, Progress):
+            self.last = event
+        elif isinstance(event, FileDone):
+            if event.outcome in DONE_OUTCOMES:
+                self.files += 1
+            elif event.outcome == "deleted":
+                self.deleted += 1
+            elif event.outcome == "failed":
+                self.failed += 1
+            elif event.outcome == "skipped":
+                self.skipped += 1
+
+
+def new_log_path(verb: str) -> Path:
+    """A fresh file under the state folder for rclone's full log of one run."""
+    folder = paths.state_dir() / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return folder / f"{stamp}-{verb}.jsonl"
+
+
+def run(
+    rclone: Rclone,
+    opts: TransferOptions,
+    sink: Sink,
+    *,
+    expected: Expected | None = None,
+    log_path: Path | None = None,
+    watch: Callable[[Event, float], errors.RcwizError | None] | None = None,
+) -> Summary:
+    """Run the transfer OPTS describes; raise the named error if it fails or is interrupted.
+
+    `watch` sees every event with the current monotonic time and may return an error to
+    stop rclone early (the watchdog); the error is raised after the summary is shown.
+    """
+    args = transfer_argv(opts, stats_interval=STATS_INTERVAL)
+    log_path = log_path or new_log_path(opts.verb)
+    summary = Summary(
+        verb=opts.verb,
+        source=opts.source,
+        dest=opts.dest,
+        log_path=str(log_path),
+        dry_run=opts.dry_run,
+    )
+    tally = _Tally()
+    failure: errors.RcwizError | None = None
+    with open(log_path, "w", encoding="utf-8") as log_file, rclone.start(args) as running:
+        log_file.write(json.dumps({"rcwiz": "start", "argv": list(running.child.argv)}) + "\n")
+        sink.start(opts, running.child.argv, expected, str(log_path))
+        try:
+            for raw, event in running.lines():
+                log_file.write(raw + "\n")
+                if event is None:
+                    continue
+                tally.add(event)
+                _dispatch(sink, event)
+                if watch is not None and (failure := watch(event, time.monotonic())):
+                    running.stop()
+                    break
+            code = running.wait()
+            if failure is None and code != 0:
+                failure = running.error(opts.dest)
+        except KeyboardInterrupt:
+            running.stop()
+            summary.outcome = "interrupted"
+            failure = errors.Interrupted(
+                f"Interrupted: the {opts.verb} was stopped.",
+                "Run the same command again to resume: finished files are skipped.",
+            )
+    summary.duration = time.monotonic() - tally.started
+    if tally.last is not None:
+        summary.bytes = tally.last.bytes
+        summary.errors = max(tally.last.errors, tally.failed)
+    else:
+        summary.errors = tally.failed
+    summary.files = tally.skipped if opts.dry_run else tally.files
+    summary.deleted = tally.deleted
+    if failure is not None:
+        if summary.outcome == "ok":
+            summary.outcome = "failed"
+        summary.error = failure.message
+    sink.finish(summary)
+    if failure is not None:
+        raise failure
+    return summary
+
+
+def _dispatch(sink: Sink, event: Event) -> None:
+    if isinstance(event, Progress):
+        sink.progress(event)
+    elif isinstance(event, FileDone):
+        sink.file_done(event)
+    else:
+        sink.log(event)

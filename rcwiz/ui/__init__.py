@@ -1,0 +1,1 @@
+"""Everything that draws: progress displays and tables. Consumes events, runs nothing."""

@@ -1,0 +1,33 @@
+"""Numbers for people: sizes, speeds, durations."""
+
+from __future__ import annotations
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def size(n: float | None) -> str:
+    """1536 -> '1.5 KiB' (binary units, as rclone prints them)."""
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in _UNITS:
+        if abs(value) < 1024 or unit == _UNITS[-1]:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def speed(bytes_per_second: float | None) -> str:
+    return "-" if not bytes_per_second else f"{size(bytes_per_second)}/s"
+
+
+def duration(seconds: float | None) -> str:
+    """75 -> '1m15s'; None -> '-'."""
+    if seconds is None:
+        return "-"
+    total = round(seconds)
+    if total < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{total}s"
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"

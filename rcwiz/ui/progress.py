@@ -1,0 +1,281 @@
+"""Transfer events drawn three ways: a live terminal display, plain log lines, or JSON lines.
+
+`make_sink` picks one from the console: --json gives one JSON object per line (start,
+progress, file, error, summary); a terminal gets a rich live display; anything else (a batch
+job's log file, a pipe) gets timestamped plain lines every `log_interval` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from rich.console import Group
+from rich.live import Live
+from rich.markup import escape
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from rcwiz.console import Console
+from rcwiz.rclone.argv import TransferOptions
+from rcwiz.rclone.events import FileDone, LogLine, Progress
+from rcwiz.transfer import Expected, Summary
+from rcwiz.ui import format as fmt
+
+MAX_FILE_LINES = 6
+
+
+class _Totals:
+    """Totals to show: known up front (pre-flight), else rclone's, which grow while listing.
+
+    rclone's totals are treated as final once its `listed` count stops changing.
+    """
+
+    def __init__(self, expected: Expected | None) -> None:
+        self.expected = expected
+        self._last_listed = -1
+        self._steady = 0
+
+    def update(self, p: Progress) -> None:
+        self._steady = self._steady + 1 if p.listed == self._last_listed else 0
+        self._last_listed = p.listed
+
+    def known(self) -> bool:
+        return self.expected is not None or self._steady >= 2
+
+    def bytes(self, p: Progress) -> int:
+        return max(p.total_bytes, self.expected.bytes if self.expected else 0)
+
+    def files(self, p: Progress) -> int:
+        return max(p.total_transfers, self.expected.files if self.expected else 0)
+
+
+def _percent(done: int, total: int) -> float:
+    return 0.0 if total <= 0 else min(100.0, 100.0 * done / total)
+
+
+def progress_fields(p: Progress, totals: _Totals) -> dict[str, object]:
+    """The numbers every display shows, computed once (percent never above 100)."""
+    total_bytes = totals.bytes(p)
+    known = totals.known()
+    return {
+        "bytes": p.bytes,
+        "total_bytes": total_bytes,
+        "totals_final": known,
+        "percent": round(_percent(p.bytes, total_bytes), 1) if known else None,
+        "speed": round(p.speed, 1),
+        "eta": None if p.eta is None else round(p.eta, 1),
+        "files": p.transfers,
+        "total_files": totals.files(p),
+        "errors": p.errors,
+        "elapsed": round(p.elapsed, 3),
+    }
+
+
+def summary_text(s: Summary) -> list[str]:
+    """The closing lines every mode prints for people."""
+    what = "would transfer" if s.dry_run else "transferred"
+    head = {"ok": "Done", "failed": "Failed", "interrupted": "Interrupted"}[s.outcome]
+    lines = [
+        f"{head}: {s.verb} {s.source} -> {s.dest}",
+        f"  {what} {fmt.size(s.bytes)} in {s.files} file(s), {fmt.duration(s.duration)}, "
+        f"average {fmt.speed(s.average_speed)}, {s.errors} error(s)"
+        + (f", {s.deleted} deleted" if s.deleted else ""),
+        f"  full rclone log: {s.log_path}",
+    ]
+    return lines
+
+
+class JsonSink:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.totals = _Totals(None)
+
+    def start(
+        self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
+    ) -> None:
+        self.totals = _Totals(expected)
+        self.console.emit_json(
+            {
+                "event": "start",
+                "verb": opts.verb,
+                "source": opts.source,
+                "dest": opts.dest,
+                "dry_run": opts.dry_run,
+                "rclone_argv": list(argv[1:]),
+                "log_path": log_path,
+                "expected_bytes": expected.bytes if expected else None,
+                "expected_files": expected.files if expected else None,
+            }
+        )
+
+    def progress(self, p: Progress) -> None:
+        self.totals.update(p)
+        self.console.emit_json({"event": "progress", **progress_fields(p, self.totals)})
+
+    def file_done(self, d: FileDone) -> None:
+        doc = {"event": "file", "name": d.name, "outcome": d.outcome, "size": d.size}
+        if d.error:
+            doc["error"] = d.error
+        self.console.emit_json(doc)
+
+    def log(self, line: LogLine) -> None:
+        if line.level in ("error", "critical"):
+            self.console.emit_json(
+                {"event": "error", "message": line.message, "object": line.object}
+            )
+
+    def finish(self, s: Summary) -> None:
+        self.console.emit_json({"event": "summary", **s.as_dict()})
+
+
+class PlainSink:
+    """Timestamped lines without escape codes, for batch jobs and log files."""
+
+    def __init__(self, console: Console, log_interval: float = 10.0) -> None:
+        self.console = console
+        self.interval = log_interval
+        self.totals = _Totals(None)
+        self._last_print = float("-inf")
+        self._last: Progress | None = None
+
+    def _say(self, text: str) -> None:
+        stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        self.console.out.print(f"{stamp} {text}", markup=False, highlight=False, soft_wrap=True)
+
+    def start(
+        self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
+    ) -> None:
+        self.totals = _Totals(expected)
+        dry = " (dry run)" if opts.dry_run else ""
+        self._say(f"start {opts.verb} {opts.source} -> {opts.dest}{dry}")
+        if opts.tuning:
+            self._say(f"rcwiz adds: {' '.join(opts.tuning)}")
+
+    def _line(self, p: Progress) -> str:
+        f = progress_fields(p, self.totals)
+        pct = "listing" if f["percent"] is None else f"{f['percent']:.0f}%"
+        return (
+            f"progress {pct} {fmt.size(p.bytes)} / {fmt.size(f['total_bytes'])}, "
+            f"{fmt.speed(p.speed)}, ETA {fmt.duration(p.eta)}, "
+            f"files {f['files']}/{f['total_files']}, errors {p.errors}"
+        )
+
+    def progress(self, p: Progress) -> None:
+        self.totals.update(p)
+        self._last = p
+        now = time.monotonic()
+        if now - self._last_print >= self.interval:
+            self._last_print = now
+            self._say(self._line(p))
+
+    def file_done(self, d: FileDone) -> None:
+        if d.outcome == "failed":
+            self._say(f"error {d.name}: {d.error}")
+
+    def log(self, line: LogLine) -> None:
+        if line.level in ("error", "critical"):
+            self._say(f"error {line.message}")
+
+    def finish(self, s: Summary) -> None:
+        if self._last is not None:
+            self._say(self._line(self._last))
+        for text in summary_text(s):
+            self._say(text.strip())
+
+
+class LiveSink:
+    """A rich live display: overall bar, totals, and one line per file in flight."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.totals = _Totals(None)
+        self.live: Live | None = None
+        self.title = ""
+        self._last: Progress | None = None
+
+    def start(
+        self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
+    ) -> None:
+        self.totals = _Totals(expected)
+        self.title = f"{opts.verb}{' (dry run)' if opts.dry_run else ''}"
+        if opts.tuning:
+            self.console.out.print(f"[dim]rcwiz adds: {escape(' '.join(opts.tuning))}[/]")
+        self.live = Live(
+            self._render(None), console=self.console.out, refresh_per_second=8, transient=True
+        )
+        self.live.start()
+
+    def _render(self, p: Progress | None) -> Group:
+        if p is None:
+            bar = ProgressBar(total=None, width=40, pulse=True)
+            return Group(Text.assemble((f"{self.title} ", "bold"), "starting…"), bar)
+        f = progress_fields(p, self.totals)
+        known = f["percent"] is not None
+        total = int(f["total_bytes"])  # type: ignore[arg-type]
+        bar = ProgressBar(
+            total=max(total, 1) if known else None,
+            completed=min(p.bytes, total),
+            width=40,
+            pulse=not known,
+        )
+        head = Table.grid(padding=(0, 1))
+        head.add_row(
+            Text(self.title, style="bold"),
+            bar,
+            Text(f"{f['percent']:5.1f}%" if known else "listing", style="cyan"),
+            Text(f"{fmt.size(p.bytes)} / {fmt.size(total)}"),
+            Text(fmt.speed(p.speed), style="green"),
+            Text(f"ETA {fmt.duration(p.eta)}"),
+            Text(f"files {f['files']}/{f['total_files']}"),
+            Text(f"errors {p.errors}", style="red" if p.errors else "dim"),
+        )
+        rows = [head]
+        for item in p.transferring[:MAX_FILE_LINES]:
+            line = Table.grid(padding=(0, 1))
+            line.add_row(
+                Text("  "),
+                ProgressBar(
+                    total=max(item.size, 1), completed=min(item.bytes, item.size), width=20
+                ),
+                Text(f"{item.percentage:3d}%"),
+                Text(fmt.speed(item.speed), style="green"),
+                Text(item.name, overflow="ellipsis", no_wrap=True),
+            )
+            rows.append(line)
+        if len(p.transferring) > MAX_FILE_LINES:
+            rows.append(Text(f"  … and {len(p.transferring) - MAX_FILE_LINES} more", style="dim"))
+        return Group(*rows)
+
+    def progress(self, p: Progress) -> None:
+        self.totals.update(p)
+        self._last = p
+        if self.live is not None:
+            self.live.update(self._render(p))
+
+    def file_done(self, d: FileDone) -> None:
+        if d.outcome == "failed" and self.live is not None:
+            self.live.console.print(f"[red]failed[/] {escape(d.name)}: {escape(d.error or '')}")
+
+    def log(self, line: LogLine) -> None:
+        if line.level in ("error", "critical") and self.live is not None and not line.object:
+            self.live.console.print(f"[red]error[/] {escape(line.message)}")
+
+    def finish(self, s: Summary) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        style = {"ok": "green", "failed": "red", "interrupted": "yellow"}[s.outcome]
+        lines = summary_text(s)
+        self.console.out.print(f"[bold {style}]{escape(lines[0])}[/]")
+        for text in lines[1:]:
+            self.console.out.print(escape(text))
+
+
+def make_sink(console: Console, log_interval: float = 10.0) -> JsonSink | PlainSink | LiveSink:
+    if console.json:
+        return JsonSink(console)
+    if console.out.is_terminal:
+        return LiveSink(console)
+    return PlainSink(console, log_interval)

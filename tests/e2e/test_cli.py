@@ -1,0 +1,214 @@
+"""The rcwiz command driven as a user would: a separate process, real rclone, real servers."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+from helpers import RCWIZ, json_lines, rcwiz
+
+from rcwiz.demo import BIG_FILES, SMALL_FILES, SMALL_SIZES
+
+COMMANDS = ["setup", "remotes", "quota", "copy", "job", "doctor", "demo"]
+
+
+def test_version_and_module_entry_point():
+    done = rcwiz("--version")
+    assert done.returncode == 0 and done.stdout.startswith("rcwiz ")
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
+def test_unknown_option_exits_2_with_usage(command):
+    done = rcwiz(*command, "--no-such-option")
+    assert done.returncode == 2
+    assert done.stderr.startswith("usage: rcwiz")
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_rclone_has_its_own_exit_code():
+    done = rcwiz("--rclone", "/nonexistent", "remotes")
+    assert done.returncode == 7
+    assert "rclone was not found at /nonexistent" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 2  # one sentence, one hint
+
+
+def test_too_old_rclone_is_refused_with_the_reason(tmp_path):
+    old = tmp_path / "rclone"
+    old.write_text("#!/bin/sh\necho 'rclone v1.60.1-DEV'\n")
+    old.chmod(0o755)
+    done = rcwiz("remotes", env={"RCLONE_BINARY": str(old)})
+    assert done.returncode == 7
+    assert "rclone 1.60.1" in done.stderr and "too old" in done.stderr
+    assert "listremotes --json" in done.stderr
+
+
+def test_remotes_json_lists_settings_but_never_a_password(tmp_path, rclone_conf, webdav_server):
+    conf = rclone_conf(tmp_path / "x.conf", {
+        "alpha": webdav_server,
+        "nc": {"url": "https://cloud.example.org/remote.php/dav/files/jdoe/", "user": "jdoe",
+               "vendor": "nextcloud", "password": "app-password-xyz!"},
+    })  # fmt: skip
+    done = rcwiz("--config", str(conf), "remotes", "--json")
+    assert done.returncode == 0, done.stderr
+    remotes = {r["name"]: r for r in json.loads(done.stdout)}
+    assert set(remotes) == {"alpha", "nc"}
+    assert remotes["nc"]["vendor"] == "nextcloud"
+    assert remotes["nc"]["url"] == "https://cloud.example.org/remote.php/dav/files/jdoe/"
+    assert remotes["alpha"] == {
+        "name": "alpha", "type": "webdav", "vendor": "other", "url": webdav_server.url,
+        "user": webdav_server.user, "source": "file", "description": "",
+    }  # fmt: skip
+    obscured = [
+        line.split(" = ")[1] for line in conf.read_text().splitlines() if line.startswith("pass = ")
+    ]
+    assert obscured and all(o not in done.stdout for o in obscured)
+    assert "pass" not in {key for r in remotes.values() for key in r}
+    assert webdav_server.password not in done.stdout
+
+
+def test_remotes_table_and_empty_config(tmp_path, rclone_conf, webdav_server):
+    conf = rclone_conf(tmp_path / "x.conf", {"alpha": webdav_server})
+    done = rcwiz("remotes", "--config", str(conf))
+    assert done.returncode == 0 and "alpha" in done.stdout and webdav_server.url in done.stdout
+    empty = rcwiz("--config", str(tmp_path / "none.conf"), "remotes")
+    assert empty.returncode == 0 and "No remotes are configured" in empty.stdout
+
+
+def test_encrypted_config_needs_its_password(tmp_path, rclone_conf, webdav_server, rclone_bin):
+    conf = rclone_conf(tmp_path / "enc.conf", {"alpha": webdav_server})
+    subprocess.run(
+        [
+            str(rclone_bin),
+            "--config",
+            str(conf),
+            "config",
+            "encryption",
+            "set",
+            "--password-command",
+            "printf %s cfgpw",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    locked = rcwiz("--config", str(conf), "remotes", "--json", timeout=30)
+    assert locked.returncode == 8
+    assert "RCLONE_CONFIG_PASS" in locked.stderr and "Traceback" not in locked.stderr
+    opened = rcwiz("--config", str(conf), "remotes", "--json", env={"RCLONE_CONFIG_PASS": "cfgpw"})
+    assert opened.returncode == 0, opened.stderr
+    assert [r["name"] for r in json.loads(opened.stdout)] == ["alpha"]
+
+
+def test_planned_commands_say_so():
+    done = rcwiz("job")
+    assert done.returncode == 2 and "not yet available" in done.stderr
+
+
+def _sample_size() -> tuple[int, int]:
+    small = sum(SMALL_SIZES[i % len(SMALL_SIZES)] for i in range(SMALL_FILES))
+    return SMALL_FILES + len(BIG_FILES), small + sum(m * 2**20 for m in BIG_FILES)
+
+
+def test_demo_runs_in_under_a_minute_and_shows_progress_remote_and_quota():
+    start = time.monotonic()
+    done = rcwiz("demo", timeout=90)
+    elapsed = time.monotonic() - start
+    assert done.returncode == 0, done.stderr
+    assert elapsed < 60
+    out = done.stdout
+    assert " progress " in out  # plain progress lines: stdout is not a terminal here
+    assert "\x1b[" not in out
+    files, _ = _sample_size()
+    assert f"in {files} file(s)" in out
+    assert "demo" in out and "webdav" in out and "http://127.0.0.1:" in out  # remotes table
+    assert "256.0 MiB" in out  # the quota report's total
+
+
+def test_demo_json_reports_exact_numbers():
+    done = rcwiz("--json", "demo", timeout=90)
+    assert done.returncode == 0, done.stderr
+    docs = json_lines(done.stdout)
+    files, size = _sample_size()
+    summary = next(d for d in docs if d.get("event") == "summary")
+    assert (summary["bytes"], summary["files"], summary["outcome"]) == (size, files, "ok")
+    final = docs[-1]
+    assert final["event"] == "demo"
+    assert final["quota"][0]["used"] == size
+    assert final["quota"][0]["total"] == 256 * 2**20
+    assert final["quota"][0]["free"] == 256 * 2**20 - size
+    assert final["remotes"][0]["name"] == "demo"
+
+
+def _rclones_of(marker: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.info["name"] == "rclone" and marker in cmdline:
+            found.append(proc)
+    return found
+
+
+def test_sigint_mid_copy_exits_130_and_leaves_no_rclone():
+    proc = subprocess.Popen(
+        [*RCWIZ, "demo", "--log-interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in proc.stdout:
+            if " progress " in line:
+                break
+        else:
+            pytest.fail("the demo never showed progress")
+        children = [
+            p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "rclone"
+        ]
+        assert children, "rclone should be running mid-copy"
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 130, err
+    assert "Traceback" not in err
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive
+    assert not _rclones_of("rcwiz-demo-")
+
+
+def test_sigkill_of_rcwiz_takes_rclone_down_too():
+    proc = subprocess.Popen(
+        [*RCWIZ, "demo", "--log-interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        for line in proc.stdout:
+            if " progress " in line:
+                break
+        children = [
+            p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "rclone"
+        ]
+        assert children
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive
+
+
+def test_python_m_rcwiz_is_the_same_command():
+    done = subprocess.run(
+        [sys.executable, "-m", "rcwiz", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and "remotes" in done.stdout

@@ -1,0 +1,39 @@
+"""Small helpers shared by the integration and e2e tests (no fixtures here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+RCWIZ = [sys.executable, "-m", "rcwiz"]
+
+
+def rcwiz(
+    *args: str, input: str | None = None, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the rcwiz command as a user would (a separate process), capturing its output."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [*RCWIZ, *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        check=False,
+    )
+
+
+def json_lines(text: str) -> list[dict]:
+    """Parse every non-empty line as JSON (fails the test if one is not)."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def tree_size(folder: Path) -> tuple[int, int]:
+    """(file count, total bytes) of the files under FOLDER."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)

@@ -1,0 +1,109 @@
+"""The one door to rclone names each failure from rclone's real JSON log."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from rcwiz import errors
+from rcwiz.rclone.execute import Rclone
+
+
+@pytest.fixture
+def conf(tmp_path, rclone_conf, webdav_server, dead_url):
+    return rclone_conf(
+        tmp_path / "rclone.conf",
+        {
+            "good": webdav_server,
+            "badpw": {"url": webdav_server.url, "user": webdav_server.user, "password": "wrong!"},
+            "dead": {"url": dead_url, "user": "u", "password": "pw!"},
+        },
+    )
+
+
+@pytest.fixture
+def rclone(conf: Path) -> Rclone:
+    return Rclone.locate(config=conf)
+
+
+def test_located_rclone_is_the_pinned_one(rclone):
+    assert rclone.version is not None and rclone.version[:2] == (1, 75)
+
+
+def test_success_returns_stdout(rclone, webdav_server):
+    (webdav_server.root / "folder").mkdir()
+    assert "folder" in rclone.run(["lsf", "good:"]).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "exit_code"),
+    [
+        (["lsd", "nosuch:"], errors.RemoteNotFound, 3),
+        (["lsd", "good:no/such/dir"], errors.DirectoryNotFound, 3),
+        (["lsd", "badpw:"], errors.AuthenticationFailed, 4),
+        (["about", "badpw:", "--json"], errors.AuthenticationFailed, 4),
+        (["lsd", "dead:"], errors.ServerUnreachable, 6),
+        (["about", "dead:", "--json"], errors.ServerUnreachable, 6),
+        (["lsd", "good:", "--no-such-flag"], errors.UsageError, 2),
+    ],
+)
+def test_failures_are_named(rclone, args, error, exit_code):
+    with pytest.raises(error) as info:
+        rclone.run([*args, "--low-level-retries", "1"], target=args[1])
+    assert info.value.exit_code == exit_code
+    assert info.value.message.endswith(".") or ":" in info.value.message
+    assert "Traceback" not in info.value.message
+
+
+def test_unknown_remote_message_names_it(rclone):
+    with pytest.raises(errors.RemoteNotFound, match="'nosuch:'"):
+        rclone.run(["lsd", "nosuch:"])
+
+
+def test_quota_exceeded_is_named(tmp_path, rclone_conf, quota_server_factory):
+    server = quota_server_factory(quota=100_000)
+    conf = rclone_conf(tmp_path / "q.conf", {"q": server})
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 200_000)
+    with pytest.raises(errors.QuotaExceeded) as info:
+        Rclone.locate(config=conf).run(
+            ["copy", str(big), "q:up", "--retries", "1", "--low-level-retries", "1"]
+        )
+    assert info.value.exit_code == 5
+    assert not (server.root / "up" / "big.bin").exists()
+
+
+def test_encrypted_config_without_password_fails_fast(
+    tmp_path, rclone_conf, webdav_server, rclone_bin
+):
+    conf = rclone_conf(tmp_path / "enc.conf", {"good": webdav_server})
+    Rclone.locate(config=conf).run(
+        ["config", "encryption", "set", "--password-command", "printf %s config-secret"]
+    )
+    assert "RCLONE_ENCRYPT_V0" in conf.read_text()
+    with pytest.raises(errors.ConfigError, match="encrypted") as info:
+        Rclone.locate(config=conf).run(["listremotes"], timeout=20)
+    assert info.value.exit_code == 8
+    locked = Rclone.locate(config=conf)
+    locked.env["RCLONE_CONFIG_PASS"] = "wrong"
+    with pytest.raises(errors.ConfigError, match="does not unlock"):
+        locked.run(["listremotes"], timeout=20)
+    locked.env["RCLONE_CONFIG_PASS"] = "config-secret"
+    assert locked.run(["listremotes"]).stdout.strip() == "good:"
+
+
+def test_debug_log_masks_secrets(rclone, caplog):
+    caplog.set_level(logging.DEBUG, logger="rcwiz")
+    secret = "hunter2-very-secret!"
+    rclone.run(["obscure", "-"], input=secret, secret_env={"RCLONE_WEBDAV_PASS": "obscured-x"})
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "obscure -" in text
+    assert "RCLONE_WEBDAV_PASS" in text
+    assert secret not in text and "obscured-x" not in text
+
+
+def test_stdin_secret_reaches_rclone(rclone):
+    obscured = rclone.run(["obscure", "-"], input="s3cret!").stdout.strip()
+    assert rclone.run(["reveal", obscured], secrets=[obscured]).stdout.strip() == "s3cret!"
