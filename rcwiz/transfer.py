@@ -71,25 +71,41 @@ class Sink(Protocol):
 
 @dataclass
 class _Tally:
+    """Counts per file, not per log line: rclone repeats a failure on every retry, logs the
+    local source as "Deleted" after each upload of a move, and logs a --backup-dir move-aside
+    as "Moved (server-side)"; none of those are extra files.
+    """
+
+    verb: str
     last: Progress | None = None
-    files: int = 0
-    deleted: int = 0
-    failed: int = 0
-    skipped: int = 0
+    done: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
     started: float = field(default_factory=time.monotonic)
 
     def add(self, event: Event) -> None:
         if isinstance(event, Progress):
             self.last = event
-        elif isinstance(event, FileDone):
-            if event.outcome in DONE_OUTCOMES:
-                self.files += 1
-            elif event.outcome == "deleted":
-                self.deleted += 1
-            elif event.outcome == "failed":
-                self.failed += 1
-            elif event.outcome == "skipped":
-                self.skipped += 1
+            return
+        if not isinstance(event, FileDone):
+            return
+        name, outcome = event.name, event.outcome
+        if outcome == "skipped":  # a dry run: count what would have happened
+            outcome = "deleted" if event.action == "delete" else "new"
+        if outcome in DONE_OUTCOMES and (outcome != "moved" or self.verb == "move"):
+            self.done.add(name)
+            self.failed.discard(name)  # a retry succeeded
+        elif outcome == "deleted" and self.verb == "sync":
+            self.deleted.add(name)
+        elif outcome == "failed" and name not in self.done:
+            self.failed.add(name)
+
+    @property
+    def errors(self) -> int:
+        """Files that still failed at the end; rclone's own count if no file failed."""
+        if self.failed:
+            return len(self.failed)
+        return self.last.errors if self.last is not None and self.last.errors else 0
 
 
 def new_log_path(verb: str) -> Path:
@@ -123,7 +139,7 @@ def run(
         log_path=str(log_path),
         dry_run=opts.dry_run,
     )
-    tally = _Tally()
+    tally = _Tally(opts.verb)
     failure: errors.RcwizError | None = None
     with open(log_path, "w", encoding="utf-8") as log_file, rclone.start(args) as running:
         log_file.write(json.dumps({"rcwiz": "start", "argv": list(running.child.argv)}) + "\n")
@@ -149,13 +165,10 @@ def run(
                 "Run the same command again to resume: finished files are skipped.",
             )
     summary.duration = time.monotonic() - tally.started
-    if tally.last is not None:
-        summary.bytes = tally.last.bytes
-        summary.errors = max(tally.last.errors, tally.failed)
-    else:
-        summary.errors = tally.failed
-    summary.files = tally.skipped if opts.dry_run else tally.files
-    summary.deleted = tally.deleted
+    summary.bytes = tally.last.bytes if tally.last is not None else 0
+    summary.errors = tally.errors
+    summary.files = len(tally.done)
+    summary.deleted = len(tally.deleted)
     if failure is not None:
         if summary.outcome == "ok":
             summary.outcome = "failed"
