@@ -102,12 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(action=action)
         return p
 
-    from rcwiz import demo, remotes
+    from rcwiz import demo, remotes, setup
 
-    command(
-        "setup",
-        "create a Nextcloud or WebDAV remote, verified before it is saved",
-        _not_yet("setup", "guided first-time setup"),
+    setup.add_arguments(
+        command(
+            "setup", "create a Nextcloud or WebDAV remote, verified before it is saved", setup.run
+        )
     )
     remotes.add_arguments(
         command("remotes", "list the configured remotes (never passwords)", remotes.run)

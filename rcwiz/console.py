@@ -51,6 +51,6 @@ class Console:
 def make_console(*, json_mode: bool = False, no_color: bool = False) -> Console:
     """Build the consoles for this run; NO_COLOR in the environment also turns colour off."""
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
-    out = RichConsole(no_color=no_color, highlight=False, soft_wrap=False)
+    out = RichConsole(no_color=no_color, highlight=False, soft_wrap=True)
     err = RichConsole(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
     return Console(out=out, err=err, json=json_mode)

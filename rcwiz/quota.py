@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from rcwiz import errors
@@ -44,9 +45,15 @@ def _bytes(value: object) -> int | None:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def about(rclone: Rclone, remote: str) -> Usage:
+def about(
+    rclone: Rclone,
+    remote: str,
+    *,
+    secret_env: Mapping[str, str] | None = None,
+    extra: Sequence[str] = (),
+) -> Usage:
     """Ask the server behind REMOTE how much space is used and free."""
-    result = rclone.run(about_argv(remote), target=remote)
+    result = rclone.run([*about_argv(remote), *extra], secret_env=secret_env, target=remote)
     try:
         data = json.loads(result.stdout or "{}")
     except ValueError as exc:

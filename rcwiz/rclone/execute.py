@@ -100,6 +100,12 @@ def _first_match(messages: Sequence[str], *needles: str) -> str | None:
     return None
 
 
+def _first_status(messages: Sequence[str], status: int) -> str | None:
+    """The first message quoting HTTP STATUS the way rclone does ("401 Unauthorized: ...")."""
+    pattern = re.compile(rf"(?<![\d.]){status} [A-Z]")
+    return next((m for m in messages if pattern.search(m)), None)
+
+
 _UNREACHABLE = (
     "connection refused",
     "no such host",
@@ -152,11 +158,11 @@ def classify(
             "Set RCLONE_CONFIG_PASS to the configuration password (rcwiz never prompts for it).",
             detail=detail,
         )
-    if _first_match(messages, "401 unauthorized", "401 unauthenticated"):
+    if _first_status(messages, 401):
         return errors.AuthenticationFailed(
             f"The server refused the user name or password{_where(target)}.", detail=detail
         )
-    if _first_match(messages, "507 insufficient storage", "insufficient storage"):
+    if _first_status(messages, 507) or _first_match(messages, "insufficient storage"):
         return errors.QuotaExceeded(
             f"The server is out of storage space: the quota is full{_where(target)}.",
             detail=detail,
@@ -172,7 +178,7 @@ def classify(
         return errors.ServerUnreachable(
             f"The server could not be reached{_where(target)}: {_short(msg)}", detail=detail
         )
-    if _first_match(messages, "404 not found"):
+    if _first_status(messages, 404):
         return errors.DirectoryNotFound(
             f"The server answered 404 Not Found{_where(target)}.",
             "Check the URL: for Nextcloud it ends in /remote.php/dav/files/USER/.",
