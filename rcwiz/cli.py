@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(action=action)
         return p
 
-    from rcwiz import demo, remotes, setup
+    from rcwiz import copy_cmd, demo, remotes, setup
 
     setup.add_arguments(
         command(
@@ -113,7 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         command("remotes", "list the configured remotes (never passwords)", remotes.run)
     )
     command("quota", "show used and free space of remotes", _not_yet("quota", "quota report"))
-    command("copy", "copy files with live progress", _not_yet("copy", "transfers with progress"))
+    for verb, text in (
+        ("copy", "copy files with live progress (never deletes)"),
+        ("move", "move files: copy, then delete each source file once it arrived"),
+        ("sync", "make DST like SRC, deleting at DST (shows the deletions and asks first)"),
+    ):
+        copy_cmd.add_arguments(command(verb, text, copy_cmd.run), verb)
     command("job", "named transfer profiles", _not_yet("job", "job profiles"))
     command("doctor", "check rclone, the config and the remotes", _not_yet("doctor", "doctor"))
     demo.add_arguments(
@@ -139,7 +144,16 @@ def _setup_logging(debug: bool, console: Console) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after `--` goes to rclone unchanged (transfer commands only).
+    passthrough: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)  # exits 2 with a usage line on bad options
+    if passthrough and not getattr(args, "accepts_passthrough", False):
+        parser.error(f"'rcwiz {args.command}' takes no rclone arguments after --")
+    args.passthrough = passthrough
     console = make_console(json_mode=args.json, no_color=args.no_color)
     _setup_logging(args.debug, console)
     ctx = Context(console=console, config=args.config, rclone_path=args.rclone, debug=args.debug)

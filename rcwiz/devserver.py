@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -351,6 +352,9 @@ class QuotaServer:
         _quiet_wsgidav(verbose)
         provider = _QuotaProvider(self.root, self.ledger)
         app = WsgiDAVApp(_wsgidav_config(provider, user, password, verbose))
+        # cheroot sets SO_REUSEADDR only for a fixed port; without it, the TIME_WAIT sockets a
+        # killed server leaves behind keep the port from being bound again by a restart.
+        port = port or _free_port(host)
         self._server = _cheroot_wsgi.Server((host, port), self._delayed(app), numthreads=_THREADS)
         self._server.error_log = self._error_log if not verbose else self._server.error_log
         # cheroot's selector loop notices stop() only between waits of this length (0.5 s by
@@ -412,6 +416,13 @@ class QuotaServer:
     def used_bytes(self) -> int:
         """Return the bytes stored under the root, as reported in quota-used-bytes."""
         return self.ledger.used_bytes()
+
+
+def _free_port(host: str) -> int:
+    """A port nothing listens on right now (the kernel's pick for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- CLI

@@ -20,6 +20,7 @@ class ExitCode(enum.IntEnum):
     UNREACHABLE = 6  # the server could not be reached (refused, timed out, DNS, TLS)
     RCLONE = 7  # the rclone binary is missing, broken or too old
     CONFIG = 8  # rclone.conf cannot be read or written (encrypted without password, corrupt)
+    WONT_FIT = 9  # pre-flight: the transfer is larger than the free space at the destination
     INTERNAL = 70  # a bug in rcwiz (EX_SOFTWARE); the traceback is shown with --debug
     INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT)
 
@@ -81,6 +82,10 @@ class QuotaExceeded(RcwizError):
 class ServerUnreachable(RcwizError):
     exit_code = ExitCode.UNREACHABLE
     default_hint = "Check the address and your network, or try again later."
+
+
+class WontFit(RcwizError):
+    exit_code = ExitCode.WONT_FIT
 
 
 class ConfigError(RcwizError):

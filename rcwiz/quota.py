@@ -51,9 +51,12 @@ def about(
     *,
     secret_env: Mapping[str, str] | None = None,
     extra: Sequence[str] = (),
+    target: str | None = None,
 ) -> Usage:
     """Ask the server behind REMOTE how much space is used and free."""
-    result = rclone.run([*about_argv(remote), *extra], secret_env=secret_env, target=remote)
+    result = rclone.run(
+        [*about_argv(remote), *extra], secret_env=secret_env, target=target or remote
+    )
     try:
         data = json.loads(result.stdout or "{}")
     except ValueError as exc:

@@ -186,3 +186,72 @@ def _dispatch(sink: Sink, event: Event) -> None:
         sink.file_done(event)
     else:
         sink.log(event)
+
+
+RESUME_HINT = "Run the same command again to resume: finished files are skipped."
+_QUOTA_MARKS = ("507 ", "insufficient storage", "insufficient space")
+
+
+def _is_quota_error(text: str | None) -> bool:
+    lowered = (text or "").lower()
+    return any(mark in lowered for mark in _QUOTA_MARKS)
+
+
+@dataclass
+class Watchdog:
+    """Stops rclone where waiting longer cannot help (rclone itself would go on for minutes).
+
+    * the first 507 Insufficient Storage: rclone would try every remaining file and retry
+      (measured: 142 s and 184 failed files), and each refused replacement deletes the old
+      file on the server;
+    * no byte moved for `stall_timeout` seconds while errors rise, or while the server does
+      not answer at all (`alive` probes it): rclone's retries would take about 20 minutes,
+      and its error count stays flat during low-level retries. A server that answers but is
+      slow (Nextcloud assembling a large upload) is left alone.
+    """
+
+    stall_timeout: float = 60.0
+    alive: Callable[[], bool] | None = None
+    probe_every: float = 5.0
+    _last_bytes: int = -1
+    _moved_at: float | None = None
+    _errors_then: int = 0
+    _probed_at: float = float("-inf")
+
+    def __call__(self, event: Event, now: float) -> errors.RcwizError | None:
+        if isinstance(event, FileDone) and event.outcome == "failed":
+            if _is_quota_error(event.error):
+                return self._quota()
+        elif isinstance(event, LogLine) and event.level in ("error", "critical"):
+            if _is_quota_error(event.message):
+                return self._quota()
+        elif isinstance(event, Progress):
+            if _is_quota_error(event.last_error):
+                return self._quota()
+            if self._moved_at is None or event.bytes > self._last_bytes:
+                self._last_bytes, self._moved_at = event.bytes, now
+                self._errors_then = event.errors
+            elif now - self._moved_at >= self.stall_timeout and self._gone(event, now):
+                return errors.ServerUnreachable(
+                    f"No data has moved for {now - self._moved_at:.0f} s and the server does "
+                    "not answer: it seems unreachable, so the transfer was stopped.",
+                    f"Check the server and your network. {RESUME_HINT}",
+                    detail=event.last_error or "",
+                )
+        return None
+
+    def _gone(self, event: Progress, now: float) -> bool:
+        if event.errors > self._errors_then:
+            return True
+        if self.alive is None or now - self._probed_at < self.probe_every:
+            return False
+        self._probed_at = now
+        return not self.alive()
+
+    @staticmethod
+    def _quota() -> errors.RcwizError:
+        return errors.QuotaExceeded(
+            "The server refused an upload with 507 Insufficient Storage: the quota is full, "
+            "so the transfer was stopped.",
+            f"Free some space (see 'rcwiz quota'), then: {RESUME_HINT}",
+        )

@@ -1,0 +1,128 @@
+"""Before the first byte: will the transfer fit, and what would a sync delete?
+
+Cheap first: the destination's free space (`rclone about`, or psutil for a local folder)
+against the size of a local source (walked in-process). Only when that does not obviously
+fit, or for a sync (which must show its deletions), rclone itself is asked with --dry-run,
+which gives the exact bytes it would send and the files it would delete.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from rcwiz import errors
+from rcwiz.quota import about
+from rcwiz.rclone.argv import TransferOptions, transfer_argv
+from rcwiz.rclone.events import FileDone
+from rcwiz.rclone.execute import Rclone
+from rcwiz.ui import format as fmt
+
+
+def is_remote(path: str) -> bool:
+    """rclone's rule: `name:path` (or `:backend:`) is remote when the colon comes before a slash.
+
+    (Single letters count: `C:` is a drive only on Windows, which rcwiz does not target.)
+    """
+    head, colon, _ = path.partition(":")
+    return bool(colon) and "/" not in head
+
+
+def remote_name(path: str) -> str:
+    return path.partition(":")[0]
+
+
+@dataclass
+class Plan:
+    """What the dry run said rclone would do."""
+
+    bytes: int = 0
+    files: int = 0
+    deletions: list[str] = field(default_factory=list)
+
+
+def dry_run(rclone: Rclone, opts: TransferOptions) -> Plan:
+    """Ask rclone what it would transfer and delete (nothing is changed)."""
+    probe = TransferOptions(**{**opts.__dict__, "dry_run": True})
+    result = rclone.run(transfer_argv(probe, stats_interval=60), target=opts.dest)
+    plan = Plan()
+    seen: set[str] = set()
+    for event in result.log:
+        if not isinstance(event, FileDone) or event.outcome != "skipped" or event.name in seen:
+            continue
+        seen.add(event.name)
+        if event.action == "delete":
+            plan.deletions.append(event.name)
+        else:
+            plan.files += 1
+            plan.bytes += event.size or 0
+    return plan
+
+
+def local_size(path: str) -> int | None:
+    """Total size of the files under a local PATH (a file or a folder); None if missing."""
+    root = Path(path).expanduser()
+    if root.is_file():
+        return root.stat().st_size
+    if not root.is_dir():
+        return None
+    total = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def local_free(path: str) -> int:
+    """Free bytes on the file system that would hold PATH (its nearest existing parent)."""
+    probe = Path(path).expanduser().absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return psutil.disk_usage(str(probe)).free
+
+
+@dataclass
+class Space:
+    needed: int  # bytes to send
+    free: int | None  # free bytes at the destination; None when unknown
+    where: str
+    exact: bool  # needed comes from rclone's dry run
+
+    @property
+    def fits(self) -> bool:
+        return self.free is None or self.needed <= self.free
+
+
+def check_space(rclone: Rclone, opts: TransferOptions, plan: Plan | None) -> Space:
+    """Compare the bytes to send with the free space at the destination."""
+    if is_remote(opts.dest):
+        try:
+            free = about(rclone, f"{remote_name(opts.dest)}:", target=opts.dest).free
+        except errors.RcloneFailed:
+            free = None  # a backend without `about`: the space is unknown, not a failure
+    else:
+        free = local_free(opts.dest)
+    where = opts.dest
+    if plan is not None:
+        return Space(plan.bytes, free, where, exact=True)
+    size = (
+        None if is_remote(opts.source) or opts.include or opts.exclude else local_size(opts.source)
+    )
+    if size is not None and (free is None or size <= free):
+        return Space(size, free, where, exact=False)
+    # Not obviously fine (or unknown): ask rclone what it would really send.
+    return Space(dry_run(rclone, opts).bytes, free, where, exact=True)
+
+
+def refuse(space: Space) -> errors.RcwizError:
+    return errors.WontFit(
+        f"This transfer needs {fmt.size(space.needed)} ({space.needed} bytes) but only "
+        f"{fmt.size(space.free)} ({space.free} bytes) is free at {space.where}.",
+        "Free some space or send less (--include / --exclude); --force goes anyway.",
+    )

@@ -1,0 +1,257 @@
+"""`rcwiz copy / move / sync` on the real rclone and the real quota server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import psutil
+import pytest
+from helpers import RCWIZ, json_lines, rcwiz, tree_size
+
+
+def make_source(folder, small=30, big_mib=(4, 9)):
+    folder.mkdir(parents=True)
+    for i in range(small):
+        sub = folder / f"d{i % 3}"
+        sub.mkdir(exist_ok=True)
+        (sub / f"small-{i:02d}.csv").write_bytes(os.urandom(200 + 91 * i))
+    for mib in big_mib:
+        (folder / f"big-{mib}.bin").write_bytes(os.urandom(mib * 2**20))
+    return folder
+
+
+@pytest.fixture
+def setup_remote(tmp_path, rclone_conf):
+    def make(server, name="q", **extra):
+        spec = {"url": server.url, "user": server.user, "password": server.password, **extra}
+        return rclone_conf(tmp_path / "rclone.conf", {name: spec})
+
+    return make
+
+
+def test_json_copy_summary_matches_the_source(tmp_path, quota_server, setup_remote):
+    conf = setup_remote(quota_server)
+    source = make_source(tmp_path / "src")
+    files, size = tree_size(source)
+    done = rcwiz("--json", "--config", str(conf), "copy", str(source), "q:results")
+    assert done.returncode == 0, done.stderr
+    docs = json_lines(done.stdout)  # every line parses
+    summary = docs[-1]
+    assert summary["event"] == "summary"
+    assert (summary["bytes"], summary["files"], summary["errors"]) == (size, files, 0)
+    assert tree_size(quota_server.root / "results") == (files, size)
+    assert os.path.exists(summary["log_path"])
+
+
+def test_plain_copy_logs_progress_lines_without_escape_codes(tmp_path, quota_server, setup_remote):
+    conf = setup_remote(quota_server)
+    source = make_source(tmp_path / "src", small=3, big_mib=(6,))
+    done = rcwiz(
+        "--config",
+        str(conf),
+        "copy",
+        str(source),
+        "q:x",
+        "--bwlimit",
+        "3M",
+        "--log-interval",
+        "0.5",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout
+    lines = done.stdout.splitlines()
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line) for line in lines)
+    assert sum(" progress " in line for line in lines) >= 3
+    assert any("Done: copy" in line for line in lines)
+    assert any("full rclone log: " in line for line in lines)
+
+
+def test_a_copy_that_does_not_fit_is_refused_before_any_byte(
+    tmp_path, quota_server_factory, setup_remote
+):
+    server = quota_server_factory(quota=5 * 2**20)
+    conf = setup_remote(server)
+    source = make_source(tmp_path / "src", small=5, big_mib=(3, 4))
+    _, size = tree_size(source)
+    done = rcwiz("--config", str(conf), "copy", str(source), "q:x")
+    assert done.returncode == 9, done.stderr
+    assert f"({size} bytes)" in done.stderr and f"({5 * 2**20} bytes)" in done.stderr
+    assert "--force" in done.stderr
+    assert server.used_bytes() == 0
+
+
+def test_force_stops_at_the_first_507_within_seconds(tmp_path, quota_server_factory, setup_remote):
+    server = quota_server_factory(quota=5 * 2**20)
+    conf = setup_remote(server)
+    source = make_source(tmp_path / "src", small=40, big_mib=(3, 4))
+    started = time.monotonic()
+    done = rcwiz("--config", str(conf), "copy", str(source), "q:x", "--force", "--transfers", "1")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 5, done.stderr
+    assert "507 Insufficient Storage" in done.stderr
+    assert "run the same command again" in done.stderr.lower()
+    assert elapsed < 15  # rclone alone goes on through every file and retry for minutes
+
+
+def _rclones() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["name"]) if p.info["name"] == "rclone"]
+
+
+def test_server_killed_mid_copy_ends_within_the_stall_timeout_and_resumes(
+    tmp_path, quota_server_factory, setup_remote, rclone_bin
+):
+    server = quota_server_factory(quota=500 * 2**20)
+    conf = setup_remote(server)
+    source = make_source(tmp_path / "src", small=10, big_mib=(12, 12))
+    proc = subprocess.Popen(
+        [
+            *RCWIZ,
+            "--config",
+            str(conf),
+            "copy",
+            str(source),
+            "q:x",
+            "--bwlimit",
+            "4M",
+            "--stall-timeout",
+            "3",
+            "--log-interval",
+            "0.2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in proc.stdout:
+            if " progress " in line and "0 B /" not in line:
+                break
+        server.kill()
+        killed_at = time.monotonic()
+        code = proc.wait(timeout=60)
+        ended = time.monotonic() - killed_at
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 6, err
+    assert "seems unreachable" in err and "run the same command again" in err.lower()
+    assert ended < 3 + 10
+    server.restart()
+    again = rcwiz("--config", str(conf), "copy", str(source), "q:x")
+    assert again.returncode == 0, again.stderr
+    check = subprocess.run(
+        [str(rclone_bin), "--config", str(conf), "check", str(source), "q:x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_sigint_mid_copy_exits_130_and_leaves_no_rclone(tmp_path, quota_server, setup_remote):
+    conf = setup_remote(quota_server)
+    source = make_source(tmp_path / "src", small=3, big_mib=(10,))
+    proc = subprocess.Popen(
+        [
+            *RCWIZ,
+            "--config",
+            str(conf),
+            "copy",
+            str(source),
+            "q:x",
+            "--bwlimit",
+            "2M",
+            "--log-interval",
+            "0.2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in proc.stdout:
+            if " progress " in line:
+                break
+        children = [
+            p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "rclone"
+        ]
+        assert children
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        out, err = proc.stdout.read(), proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 130, err
+    assert "Interrupted" in out + err  # the summary says what was done
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive
+
+
+def test_sync_lists_deletions_and_needs_yes_without_a_terminal(
+    tmp_path, quota_server, setup_remote
+):
+    conf = setup_remote(quota_server)
+    source = make_source(tmp_path / "src", small=4, big_mib=())
+    assert rcwiz("--config", str(conf), "copy", str(source), "q:mirror").returncode == 0
+    (source / "d0" / "small-00.csv").unlink()
+    (source / "d1" / "small-01.csv").unlink()
+    refused = rcwiz("--config", str(conf), "sync", str(source), "q:mirror")
+    assert refused.returncode == 2
+    assert "d0/small-00.csv" in refused.stdout and "d1/small-01.csv" in refused.stdout
+    assert "--yes" in refused.stderr
+    assert (quota_server.root / "mirror" / "d0" / "small-00.csv").exists()
+    done = rcwiz("--config", str(conf), "sync", str(source), "q:mirror", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert not (quota_server.root / "mirror" / "d0" / "small-00.csv").exists()
+    assert tree_size(quota_server.root / "mirror") == tree_size(source)
+
+
+def test_dry_run_shows_the_command_with_nextcloud_tuning_and_changes_nothing(
+    tmp_path, quota_server, setup_remote
+):
+    user_dir = quota_server.root / "remote.php" / "dav" / "files" / quota_server.user
+    user_dir.mkdir(parents=True)
+    conf = setup_remote(
+        quota_server,
+        name="nc",
+        vendor="nextcloud",
+        url=f"{quota_server.url}remote.php/dav/files/{quota_server.user}/",
+    )
+    source = make_source(tmp_path / "src", small=3, big_mib=())
+    done = rcwiz("--config", str(conf), "copy", str(source), "nc:x", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "--webdav-nextcloud-chunk-size 64M" in done.stdout
+    assert "--dry-run" in done.stdout
+    assert "would transfer" in done.stdout and "in 3 file(s)" in done.stdout
+    assert list(user_dir.iterdir()) == []
+
+
+def test_arguments_after_double_dash_reach_rclone(tmp_path, quota_server, setup_remote):
+    conf = setup_remote(quota_server)
+    source = make_source(tmp_path / "src", small=5, big_mib=(2,))
+    done = rcwiz(
+        "--json", "--config", str(conf), "copy", str(source), "q:x", "--", "--max-size", "1M"
+    )
+    assert done.returncode == 0, done.stderr
+    docs = json_lines(done.stdout)
+    assert "--max-size" in docs[0]["rclone_argv"]
+    assert docs[-1]["files"] == 5
+    bad = rcwiz("--config", str(conf), "remotes", "--", "--max-size", "1M")
+    assert bad.returncode == 2
+
+
+def test_json_progress_never_exceeds_100_percent(tmp_path, quota_server, setup_remote):
+    conf = setup_remote(quota_server)
+    source = make_source(tmp_path / "src", small=20, big_mib=(5,))
+    done = rcwiz("--json", "--config", str(conf), "copy", str(source), "q:x", "--bwlimit", "8M")
+    progress = [d for d in json_lines(done.stdout) if d["event"] == "progress"]
+    assert progress
+    assert all(d["percent"] is None or 0 <= d["percent"] <= 100 for d in progress)
+    assert json.loads(done.stdout.splitlines()[-1])["outcome"] == "ok"
