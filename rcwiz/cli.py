@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(action=action)
         return p
 
-    from rcwiz import copy_cmd, demo, remotes, setup
+    from rcwiz import copy_cmd, demo, quota_cmd, remotes, setup
 
     setup.add_arguments(
         command(
@@ -112,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     remotes.add_arguments(
         command("remotes", "list the configured remotes (never passwords)", remotes.run)
     )
-    command("quota", "show used and free space of remotes", _not_yet("quota", "quota report"))
+    quota_cmd.add_arguments(
+        command("quota", "used and free space of every remote, thresholds, history", quota_cmd.run)
+    )
     for verb, text in (
         ("copy", "copy files with live progress (never deletes)"),
         ("move", "move files: copy, then delete each source file once it arrived"),

@@ -16,6 +16,8 @@ from typing import IO, Any
 from rich.console import Console as RichConsole
 from rich.markup import escape
 
+PLAIN_WIDTH = 160
+
 
 @dataclass
 class Console:
@@ -51,6 +53,8 @@ class Console:
 def make_console(*, json_mode: bool = False, no_color: bool = False) -> Console:
     """Build the consoles for this run; NO_COLOR in the environment also turns colour off."""
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
-    out = RichConsole(no_color=no_color, highlight=False, soft_wrap=True)
+    # Not a terminal (a batch log, a pipe): rich would wrap tables at 80 columns.
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PLAIN_WIDTH
+    out = RichConsole(no_color=no_color, highlight=False, soft_wrap=True, width=width)
     err = RichConsole(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
     return Console(out=out, err=err, json=json_mode)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rcwiz import transfer
-from rcwiz.quota import about
+from rcwiz.quota import Row, about, state_of
 from rcwiz.rclone.argv import TransferOptions
 from rcwiz.rclone.conf import add_remote, list_remotes, obscure
 from rcwiz.rclone.execute import Rclone
@@ -135,7 +135,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             else:
                 console.out.print()
                 console.out.print(remotes_table(remotes, title="Remotes (rcwiz remotes)"))
-                console.out.print(quota_table([usage], title="Quota (rcwiz quota)"))
+                row = Row(usage.remote, usage, state=state_of(usage, 80, 95))
+                console.out.print(quota_table([row], title="Quota (rcwiz quota)"))
             if args.keep:
                 _keep_running(ctx, server.url, conf)
         return 0

@@ -178,7 +178,8 @@ def start(
 
 
 @atexit.register
-def _terminate_all() -> None:
+def terminate_all() -> None:
+    """Kill every child still running (at exit, or when Ctrl-C leaves worker threads waiting)."""
     with _live_lock:
         procs = list(_live)
     for proc in procs:

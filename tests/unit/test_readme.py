@@ -1,0 +1,14 @@
+"""The README documents what the code does: exit codes and the presets it ships."""
+
+import re
+from pathlib import Path
+
+from rcwiz.errors import ExitCode
+
+README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def test_exit_code_table_lists_every_code_and_nothing_else():
+    section = README.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", section, re.M)}
+    assert documented == {int(code) for code in ExitCode}
