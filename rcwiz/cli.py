@@ -167,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
             if exc.detail:
                 console.err.print(exc.detail, markup=False)
-        console.error(exc.message, exc.hint)
+        console.error(exc.message, exc.hint, exc.items)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         console.error("Interrupted.")

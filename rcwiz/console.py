@@ -44,8 +44,10 @@ class Console:
     def warn(self, text: str) -> None:
         self.err.print(f"[yellow]warning:[/] {escape(text)}")
 
-    def error(self, message: str, hint: str = "") -> None:
+    def error(self, message: str, hint: str = "", items: list[str] | None = None) -> None:
         self.err.print(f"[bold red]error:[/] {escape(message)}")
+        for item in items or ():
+            self.err.print(f"  {escape(item)}")
         if hint:
             self.err.print(f"[dim]hint:[/] {escape(hint)}")
 

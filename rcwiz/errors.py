@@ -31,12 +31,21 @@ class RcwizError(Exception):
     exit_code: ExitCode = ExitCode.FAILURE
     default_hint: str = ""
 
-    def __init__(self, message: str, hint: str | None = None, *, detail: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        detail: str = "",
+        items: list[str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = self.default_hint if hint is None else hint
         # Extra text (such as the tail of rclone's log) shown only with --debug.
         self.detail = detail
+        # Lines that belong to the message, shown under it (every problem in a file).
+        self.items = items or []
 
 
 class UsageError(RcwizError):

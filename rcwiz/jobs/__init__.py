@@ -1,0 +1,1 @@
+"""Named transfer profiles: the jobs file, its validation, locks, history and schedules."""
