@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
@@ -97,36 +98,55 @@ def tuning_for(remotes: dict[str, Remote]) -> tuple[str, ...]:
     return ()
 
 
-def options(args: argparse.Namespace, tuning: tuple[str, ...]) -> TransferOptions:
+def options(args: argparse.Namespace) -> TransferOptions:
     return TransferOptions(
         source=args.source, dest=args.dest, verb=args.verb, dry_run=args.dry_run,
         transfers=args.transfers, bwlimit=args.bwlimit, include=tuple(args.include),
-        exclude=tuple(args.exclude), checksum=args.checksum, tuning=tuning,
-        extra=tuple(args.passthrough),
+        exclude=tuple(args.exclude), checksum=args.checksum, extra=tuple(args.passthrough),
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Guard:
+    """How a transfer is checked before and watched during the run."""
+
+    force: bool = False  # go on although the pre-flight says it will not fit
+    yes: bool = False  # a sync may delete without asking
+    log_interval: float = 10.0
+    stall_timeout: float = 60.0
+
+
 def run(ctx: Context, args: argparse.Namespace) -> int:
+    guard = Guard(force=args.force, yes=getattr(args, "yes", False),
+                  log_interval=args.log_interval, stall_timeout=args.stall_timeout)  # fmt: skip
+    perform(ctx, options(args), guard)
+    return 0
+
+
+def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> transfer.Summary:
+    """Pre-flight, confirm a sync's deletions, then run OPTS watched, with progress.
+
+    Shared by `rcwiz copy/move/sync` and `rcwiz job run`. Raises the named error on failure.
+    """
     console = ctx.console
     rclone = ctx.rclone
-    remotes = remotes_involved(rclone, args.source, args.dest)
-    opts = options(args, tuning_for(remotes))
+    remotes = remotes_involved(rclone, opts.source, opts.dest)
+    opts = replace(opts, tuning=tuning_for(remotes))
     if opts.dry_run:
         shown = " ".join(transfer_argv(opts, stats_interval=transfer.STATS_INTERVAL))
         console.note(f"[dim]rclone {escape(shown)}[/]")
     plan = None
     if opts.verb == "sync" and not opts.dry_run:
         plan = preflight.dry_run(rclone, opts)
-        _confirm_deletions(ctx, args, plan)
+        _confirm_deletions(ctx, opts, plan, yes=guard.yes)
     if not opts.dry_run:
-        _check_space(ctx, rclone, opts, plan, remotes, force=args.force)
-    transfer.run(
+        _check_space(ctx, rclone, opts, plan, remotes, force=guard.force)
+    return transfer.run(
         rclone,
         opts,
-        make_sink(console, args.log_interval),
-        watch=transfer.Watchdog(stall_timeout=args.stall_timeout, alive=_prober(remotes)),
+        make_sink(console, guard.log_interval),
+        watch=transfer.Watchdog(stall_timeout=guard.stall_timeout, alive=_prober(remotes)),
     )
-    return 0
 
 
 def _prober(remotes: dict[str, Remote]) -> Callable[[], bool] | None:
@@ -162,17 +182,19 @@ def _check_space(
     ctx.console.warn(f"{refusal.message} Going ahead anyway (--force).")
 
 
-def _confirm_deletions(ctx: Context, args: argparse.Namespace, plan: preflight.Plan) -> None:
+def _confirm_deletions(
+    ctx: Context, opts: TransferOptions, plan: preflight.Plan, *, yes: bool
+) -> None:
     if not plan.deletions:
         return
     console = ctx.console
     out = console.err if console.json else console.out
-    out.print(f"sync will delete {len(plan.deletions)} file(s) at {escape(args.dest)}:")
+    out.print(f"sync will delete {len(plan.deletions)} file(s) at {escape(opts.dest)}:")
     for name in plan.deletions[:SHOWN_DELETIONS]:
         out.print(f"  - {escape(name)}")
     if len(plan.deletions) > SHOWN_DELETIONS:
         out.print(f"  … and {len(plan.deletions) - SHOWN_DELETIONS} more")
-    if args.yes:
+    if yes:
         return
     wizard = Wizard(console, interactive=terminal_available())
     if not wizard.interactive:
