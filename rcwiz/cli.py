@@ -29,6 +29,7 @@ class Context:
     config: str | None = None
     rclone_path: str | None = None
     debug: bool = False
+    jobs: str | None = None  # --jobs FILE
     _rclone: Rclone | None = field(default=None, repr=False)
 
     @property
@@ -51,6 +52,12 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         metavar="FILE",
         default=default(None),
         help="rclone.conf to use (default: RCLONE_CONFIG, else rclone's own)",
+    )
+    group.add_argument(
+        "--jobs",
+        metavar="FILE",
+        default=default(None),
+        help="jobs file (default: RCWIZ_JOBS, else $XDG_CONFIG_HOME/rcwiz/jobs.yaml)",
     )
     group.add_argument(
         "--rclone",
@@ -87,6 +94,17 @@ def _not_yet(name: str, issue: str) -> Action:
     return action
 
 
+def add_command(
+    sub: argparse._SubParsersAction, name: str, help: str, action: Action | None
+) -> argparse.ArgumentParser:
+    """A subcommand that also takes the global options (and runs ACTION, if given)."""
+    p = sub.add_parser(name, help=help, description=help)
+    _global_options(p, suppress=True)
+    if action is not None:
+        p.set_defaults(action=action)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rcwiz",
@@ -96,13 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def command(name: str, help: str, action: Action) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
-        _global_options(p, suppress=True)
-        p.set_defaults(action=action)
-        return p
+    def command(name: str, help: str, action: Action | None) -> argparse.ArgumentParser:
+        return add_command(sub, name, help, action)
 
-    from rcwiz import copy_cmd, demo, quota_cmd, remotes, setup
+    from rcwiz import copy_cmd, demo, job_cmd, quota_cmd, remotes, setup
 
     setup.add_arguments(
         command(
@@ -121,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("sync", "make DST like SRC, deleting at DST (shows the deletions and asks first)"),
     ):
         copy_cmd.add_arguments(command(verb, text, copy_cmd.run), verb)
-    command("job", "named transfer profiles", _not_yet("job", "job profiles"))
+    job_cmd.add_arguments(command("job", "named transfer profiles in YAML", None), add_command)
     command("doctor", "check rclone, the config and the remotes", _not_yet("doctor", "doctor"))
     demo.add_arguments(
         command("demo", "a copy to a local WebDAV server; no account needed", demo.run)
@@ -158,7 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.passthrough = passthrough
     console = make_console(json_mode=args.json, no_color=args.no_color)
     _setup_logging(args.debug, console)
-    ctx = Context(console=console, config=args.config, rclone_path=args.rclone, debug=args.debug)
+    ctx = Context(
+        console=console,
+        config=args.config,
+        rclone_path=args.rclone,
+        debug=args.debug,
+        jobs=args.jobs,
+    )
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return int(args.action(ctx, args))

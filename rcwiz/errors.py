@@ -21,6 +21,8 @@ class ExitCode(enum.IntEnum):
     RCLONE = 7  # the rclone binary is missing, broken or too old
     CONFIG = 8  # rclone.conf cannot be read or written (encrypted without password, corrupt)
     WONT_FIT = 9  # pre-flight: the transfer is larger than the free space at the destination
+    LOCKED = 10  # the job is already running (another `rcwiz job run` holds its lock)
+    HOOK = 11  # a job's before hook failed, so the transfer did not start
     INTERNAL = 70  # a bug in rcwiz (EX_SOFTWARE); the traceback is shown with --debug
     INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT)
 
@@ -30,6 +32,8 @@ class RcwizError(Exception):
 
     exit_code: ExitCode = ExitCode.FAILURE
     default_hint: str = ""
+    # What a transfer had done when it failed (a rcwiz.transfer.Summary), for history and hooks.
+    summary: object | None = None
 
     def __init__(
         self,
@@ -95,6 +99,11 @@ class ServerUnreachable(RcwizError):
 
 class WontFit(RcwizError):
     exit_code = ExitCode.WONT_FIT
+
+
+class HookFailed(RcwizError):
+    exit_code = ExitCode.HOOK
+    default_hint = "Run the hook by hand to see why; fix it in the jobs file ('rcwiz job edit')."
 
 
 class ConfigError(RcwizError):

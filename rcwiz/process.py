@@ -166,6 +166,13 @@ def run(
     return Completed(child.argv, code, child.stdout, stderr)
 
 
+def interactive(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
+    """Run a program on rcwiz's own terminal (an editor) and return its exit code."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.call(list(argv), env=full_env, preexec_fn=_child_setup)
+
+
 def start(
     argv: Sequence[str],
     *,

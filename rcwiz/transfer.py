@@ -175,6 +175,7 @@ def run(
         summary.error = failure.message
     sink.finish(summary)
     if failure is not None:
+        failure.summary = summary
         raise failure
     return summary
 

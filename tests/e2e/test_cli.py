@@ -105,7 +105,7 @@ def test_encrypted_config_needs_its_password(tmp_path, rclone_conf, webdav_serve
 
 
 def test_planned_commands_say_so():
-    done = rcwiz("job")
+    done = rcwiz("doctor")
     assert done.returncode == 2 and "not yet available" in done.stderr
 
 

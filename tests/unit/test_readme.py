@@ -12,3 +12,12 @@ def test_exit_code_table_lists_every_code_and_nothing_else():
     section = README.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", section, re.M)}
     assert documented == {int(code) for code in ExitCode}
+
+
+def test_yaml_examples_in_the_readme_are_valid_jobs_files():
+    from rcwiz.jobs.schema import parse
+
+    blocks = re.findall(r"```yaml\n(.*?)```", README, re.S)
+    assert blocks, "the README shows a jobs file"
+    for block in blocks:
+        assert parse(block, "README.md")

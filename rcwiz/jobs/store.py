@@ -1,0 +1,134 @@
+"""The jobs file on disk: where it is, and profile-sized edits that keep everything else.
+
+Adding or removing a profile edits the text, not a re-dumped document, so the other profiles
+and their comments stay exactly as they were. Every write is validated first, then written
+atomically with a backup (rcwiz.files).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rcwiz import errors, paths
+from rcwiz.files import locked, write_atomic
+from rcwiz.jobs import schema
+from rcwiz.jobs.model import Job
+
+
+def jobs_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--jobs FILE, else RCWIZ_JOBS, else $XDG_CONFIG_HOME/rcwiz/jobs.yaml."""
+    chosen = explicit or os.environ.get("RCWIZ_JOBS")
+    return Path(chosen).expanduser() if chosen else paths.config_dir() / "jobs.yaml"
+
+
+def load(path: Path) -> dict[str, Job]:
+    return schema.load(path)
+
+
+def get(path: Path, name: str) -> Job:
+    jobs = load(path)
+    if name not in jobs:
+        known = ", ".join(sorted(jobs)) or "none yet"
+        raise errors.UsageError(
+            f"There is no job named '{name}' in {path}.",
+            f"Known jobs: {known}. Add one with 'rcwiz job add'.",
+        )
+    return jobs[name]
+
+
+def _last_line(node: yaml.Node) -> int:
+    """The 0-based line of the last character that belongs to NODE's content."""
+    if isinstance(node, yaml.MappingNode) and node.value:
+        return _last_line(node.value[-1][1])
+    if isinstance(node, yaml.SequenceNode) and node.value:
+        return _last_line(node.value[-1])
+    end = node.end_mark
+    # A mark at column 0 sits at the start of the next line: the content ended on the one before.
+    return end.line - 1 if end.column == 0 and end.line > node.start_mark.line else end.line
+
+
+def _jobs_node(text: str) -> tuple[yaml.Node, yaml.Node] | None:
+    root = yaml.compose(text)
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "jobs":
+            return key, value
+    return None
+
+
+def render_profile(name: str, body: dict[str, Any], indent: int = 2) -> str:
+    block = yaml.safe_dump({name: body}, sort_keys=False, default_flow_style=False,
+                           allow_unicode=True)  # fmt: skip
+    return "".join(" " * indent + line for line in block.splitlines(keepends=True))
+
+
+def with_profile(text: str, name: str, body: dict[str, Any]) -> str:
+    """TEXT with profile NAME added at the end of `jobs:`; every other line kept as it was."""
+    found = _jobs_node(text) if text.strip() else None
+    if found is None:
+        prefix = text if not text.strip() else text.rstrip("\n") + "\n"
+        return prefix + "jobs:\n" + render_profile(name, body)
+    key, value = found
+    lines = text.splitlines(keepends=True)
+    if isinstance(value, yaml.MappingNode) and value.value and not value.flow_style:
+        indent = value.value[0][0].start_mark.column
+        after = _last_line(value) + 1
+    else:  # `jobs:` empty, null or `{}` on its own line: rewrite that one line
+        line = key.start_mark.line
+        if (isinstance(value, yaml.MappingNode) and value.value) or _last_line(value) > line:
+            raise errors.UsageError(
+                "rcwiz cannot add to a jobs mapping written in {...} style.",
+                "Rewrite `jobs:` in block style, one profile per line.",
+            )
+        lines[line] = lines[line][: key.start_mark.column] + "jobs:\n"
+        indent, after = key.start_mark.column + 2, line + 1
+    if after > 0 and not lines[after - 1].endswith("\n"):
+        lines[after - 1] += "\n"
+    lines.insert(after, render_profile(name, body, indent))
+    return "".join(lines)
+
+
+def without_profile(text: str, name: str) -> str:
+    """TEXT without profile NAME's lines; the rest kept as it was."""
+    found = _jobs_node(text)
+    value = found[1] if found else None
+    if not isinstance(value, yaml.MappingNode) or value.flow_style:
+        raise errors.UsageError("rcwiz can only remove profiles from a block-style `jobs:`.")
+    lines = text.splitlines(keepends=True)
+    for key, body in value.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == name:
+            start, end = key.start_mark.line, _last_line(body) + 1
+            del lines[start:end]
+            if len(value.value) == 1:  # the last profile: keep `jobs:` a mapping
+                jobs_line = found[0].start_mark.line
+                lines[jobs_line] = lines[jobs_line].rstrip("\n") + " {}\n"
+            return "".join(lines)
+    raise errors.UsageError(f"There is no job named '{name}'.")
+
+
+def save(path: Path, text: str) -> Path | None:
+    """Validate TEXT, then write it atomically with a backup; returns the backup's path."""
+    schema.parse(text, str(path))  # raises JobsFileInvalid with every problem
+    return write_atomic(path, text, mode=0o600)
+
+
+def add(path: Path, name: str, body: dict[str, Any]) -> Path | None:
+    with locked(path):
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        if name in (schema.load(path) if text.strip() else {}):
+            raise errors.UsageError(
+                f"A job named '{name}' already exists in {path}.",
+                "Choose another name, or remove it with 'rcwiz job rm'.",
+            )
+        return save(path, with_profile(text, name, body))
+
+
+def remove(path: Path, name: str) -> Path | None:
+    with locked(path):
+        get(path, name)
+        return save(path, without_profile(path.read_text(encoding="utf-8"), name))

@@ -1,0 +1,248 @@
+"""`rcwiz job ...` on the real rclone and the real quota server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import textwrap
+
+import psutil
+import pytest
+from helpers import RCWIZ, json_lines, rcwiz, tree_size
+
+
+@pytest.fixture
+def world(tmp_path, quota_server, rclone_conf):
+    """A source folder, a remote on the quota server, and a jobs file pointing at both."""
+    source = tmp_path / "results"
+    source.mkdir()
+    for i in range(6):
+        (source / f"r{i}.csv").write_bytes(os.urandom(1000 + i))
+    conf = rclone_conf(tmp_path / "rclone.conf", {"q": quota_server})
+    jobs = tmp_path / "jobs.yaml"
+    marker = tmp_path / "hook.out"
+    jobs.write_text(
+        textwrap.dedent(f"""\
+        # our transfers
+        jobs:
+          nightly:
+            source: {source}
+            dest: q:results
+            after: 'echo "$RCWIZ_JOB $RCWIZ_OUTCOME $RCWIZ_FILES $RCWIZ_BYTES" > {marker}'
+            on_failure: 'echo "failed $RCWIZ_ERROR" > {marker}'
+        """)
+    )
+    base = ["--config", str(conf), "--jobs", str(jobs)]
+    return {"source": source, "conf": conf, "jobs": jobs, "base": base, "marker": marker,
+            "server": quota_server}  # fmt: skip
+
+
+def test_run_copies_records_history_and_calls_the_after_hook(world):
+    files, size = tree_size(world["source"])
+    done = rcwiz(*world["base"], "job", "run", "nightly")
+    assert done.returncode == 0, done.stderr
+    assert tree_size(world["server"].root / "results") == (files, size)
+    assert world["marker"].read_text().split() == ["nightly", "ok", str(files), str(size)]
+    history = json.loads(rcwiz(*world["base"], "--json", "job", "history", "nightly").stdout)
+    assert [(h["outcome"], h["files"], h["bytes"]) for h in history] == [("ok", files, size)]
+    listed = json.loads(rcwiz(*world["base"], "--json", "job", "list").stdout)
+    assert listed[0]["name"] == "nightly" and listed[0]["last_run"]["outcome"] == "ok"
+
+
+def test_failure_runs_on_failure_hook_and_is_recorded(world):
+    world["server"].stop()
+    done = rcwiz(*world["base"], "job", "run", "nightly")
+    assert done.returncode == 6, done.stderr
+    assert world["marker"].read_text().startswith("failed The server could not be reached")
+    (run,) = json.loads(rcwiz(*world["base"], "--json", "job", "history").stdout)
+    assert run["outcome"] == "failed" and "could not be reached" in run["error"]
+
+
+def test_show_prints_the_exact_rclone_command(world):
+    done = rcwiz(*world["base"], "--json", "job", "show", "nightly")
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    argv = shown["rclone_argv"]
+    assert argv[0].endswith("rclone") and "copy" in argv
+    assert argv[argv.index("copy") + 1 : argv.index("copy") + 3] == [
+        str(world["source"]),
+        "q:results",
+    ]
+    assert shown["profile"]["dest"] == "q:results"
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_lock(world):
+    big = world["source"] / "big.bin"
+    big.write_bytes(os.urandom(8 * 2**20))
+    text = world["jobs"].read_text().replace("dest: q:results", "dest: q:results\n    bwlimit: 2M")
+    world["jobs"].write_text(text)
+    first = subprocess.Popen([*RCWIZ, *world["base"], "job", "run", "nightly",
+                              "--log-interval", "0.2"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        for line in first.stdout:
+            if " progress " in line:
+                break
+        second = rcwiz(*world["base"], "job", "run", "nightly")
+        assert second.returncode == 10
+        assert f"PID {first.pid}" in second.stderr and "already running" in second.stderr
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=30) == 130
+    finally:
+        if first.poll() is None:
+            first.kill()
+    runs = json.loads(rcwiz(*world["base"], "--json", "job", "history").stdout)
+    assert [r["outcome"] for r in runs] == ["interrupted"]
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(world, tmp_path):
+    big = world["source"] / "big.bin"
+    big.write_bytes(os.urandom(6 * 2**20))
+    world["jobs"].write_text(world["jobs"].read_text().replace(
+        "dest: q:results", "dest: q:results\n    bwlimit: 2M"))  # fmt: skip
+    first = subprocess.Popen([*RCWIZ, *world["base"], "job", "run", "nightly",
+                              "--log-interval", "0.2"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    for line in first.stdout:
+        if " progress " in line:
+            break
+    children = psutil.Process(first.pid).children(recursive=True)
+    first.kill()  # SIGKILL: no cleanup at all
+    first.wait()
+    psutil.wait_procs(children, timeout=5)
+    again = rcwiz(*world["base"], "job", "run", "nightly")
+    assert again.returncode == 0, again.stderr
+    assert f"left by PID {first.pid}" in again.stderr
+
+
+def test_wait_queues_behind_a_running_job(world):
+    world["jobs"].write_text(world["jobs"].read_text().replace(
+        "dest: q:results", "dest: q:results\n    bwlimit: 4M"))  # fmt: skip
+    (world["source"] / "big.bin").write_bytes(os.urandom(4 * 2**20))
+    first = subprocess.Popen([*RCWIZ, *world["base"], "job", "run", "nightly",
+                              "--log-interval", "0.2"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    for line in first.stdout:
+        if " progress " in line:
+            break
+    second = rcwiz(*world["base"], "job", "run", "nightly", "--wait")
+    assert first.wait(timeout=60) == 0
+    assert second.returncode == 0, second.stderr
+    assert "waiting for it to finish" in second.stderr
+    runs = json.loads(rcwiz(*world["base"], "--json", "job", "history").stdout)
+    assert [r["outcome"] for r in runs] == ["ok", "ok"]
+
+
+def test_add_from_flags_keeps_the_file_and_its_comments(world):
+    before = world["jobs"].read_text()
+    done = rcwiz(
+        *world["base"],
+        "job",
+        "add",
+        "fetch",
+        "--source",
+        "q:inputs",
+        "--dest",
+        str(world["source"].parent / "inputs"),
+        "--yes",
+    )
+    assert done.returncode == 0, done.stderr
+    after = world["jobs"].read_text()
+    assert after.startswith(before.rstrip("\n"))
+    assert stat.S_IMODE(world["jobs"].stat().st_mode) == 0o600
+    assert world["jobs"].with_name("jobs.yaml.bak").read_text() == before
+    names = [j["name"] for j in json.loads(rcwiz(*world["base"], "--json", "job", "list").stdout)]
+    assert names == ["nightly", "fetch"]
+    removed = rcwiz(*world["base"], "job", "rm", "fetch")
+    assert removed.returncode == 0 and world["jobs"].read_text() == before
+
+
+def test_add_sync_needs_allow_deletes(world):
+    done = rcwiz(
+        *world["base"],
+        "job",
+        "add",
+        "mirror",
+        "--source",
+        "a",
+        "--dest",
+        "q:b",
+        "--mode",
+        "sync",
+        "--yes",
+    )
+    assert done.returncode == 2 and "--allow-deletes" in done.stderr
+
+
+def test_edit_keeps_the_old_file_when_the_new_one_is_invalid(world, tmp_path):
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/dest:/destt:/' \"$1\"\n")
+    editor.chmod(0o755)
+    before = world["jobs"].read_text()
+    done = rcwiz(*world["base"], "job", "edit", env={"EDITOR": str(editor)})
+    assert done.returncode == 2
+    assert "destt" in done.stderr and "did you mean 'dest'" in done.stderr
+    assert world["jobs"].read_text() == before
+    good = tmp_path / "good.sh"
+    good.write_text("#!/bin/sh\nsed -i 's/dest: q:results/dest: q:results2/' \"$1\"\n")
+    good.chmod(0o755)
+    assert rcwiz(*world["base"], "job", "edit", env={"EDITOR": str(good)}).returncode == 0
+    assert "dest: q:results2" in world["jobs"].read_text()
+
+
+def test_validate_reports_every_problem_with_lines(tmp_path):
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text("jobs:\n  a:\n    source: x\n    destt: y\n    transfers: many\n")
+    done = rcwiz("--jobs", str(jobs), "job", "validate")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "jobs.yaml:4:" in done.stderr and "did you mean 'dest'" in done.stderr
+    assert "jobs.yaml:5:" in done.stderr and "many" in done.stderr
+    assert "dest" in done.stderr
+
+
+def test_dry_run_changes_nothing_and_is_recorded_as_such(world):
+    done = rcwiz(*world["base"], "--json", "job", "run", "nightly", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert json_lines(done.stdout)[-1]["dry_run"] is True
+    assert not (world["server"].root / "results").exists()
+
+
+def test_schedule_prints_a_crontab_line_and_systemd_units(world):
+    cron = rcwiz(
+        *world["base"], "job", "schedule", "nightly", "--cron", "30 2 * * 1-5", "--via", "cron"
+    )
+    assert cron.returncode == 0, cron.stderr
+    line = cron.stdout.splitlines()[0]
+    assert line.startswith("30 2 * * 1-5 ") and "job run nightly" in line
+    assert f"--jobs {world['jobs']}" in line and line.endswith("# rcwiz job nightly")
+    timer = rcwiz(
+        *world["base"], "job", "schedule", "nightly", "--daily", "02:30", "--via", "systemd"
+    )
+    assert timer.returncode == 0, timer.stderr
+    assert "OnCalendar=*-*-* 02:30:00" in timer.stdout and "ExecStart=" in timer.stdout
+    bad = rcwiz(*world["base"], "job", "schedule", "nightly", "--daily", "25:00")
+    assert bad.returncode == 2
+
+
+def test_schedule_install_and_remove_with_crontab(world, tmp_path):
+    # A stand-in for crontab(1) that keeps the table in a file: this tests rcwiz's editing of
+    # the table (other lines kept, its own line replaced or removed), not cron itself.
+    table = tmp_path / "crontab.txt"
+    table.write_text("0 1 * * * backup.sh\n")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "crontab"
+    fake.write_text(f'#!/bin/sh\nif [ "$1" = "-l" ]; then cat {table}; else cat > {table}; fi\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{bindir}:{os.environ['PATH']}"}
+    args = [*world["base"], "job", "schedule", "nightly", "--daily", "03:15", "--via", "cron"]
+    assert rcwiz(*args, "--install", env=env).returncode == 0
+    assert rcwiz(*args, "--install", env=env).returncode == 0  # replaces, not duplicates
+    rows = table.read_text().splitlines()
+    assert rows[0] == "0 1 * * * backup.sh" and len(rows) == 2
+    assert rows[1].startswith("15 3 * * * ")
+    assert rcwiz(*args, "--remove", env=env).returncode == 0
+    assert table.read_text() == "0 1 * * * backup.sh\n"
