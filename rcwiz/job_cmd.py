@@ -34,7 +34,9 @@ if TYPE_CHECKING:
     from rcwiz.cli import Context
 
 AddCommand = Callable[..., argparse.ArgumentParser]
-SECRET_FLAG = re.compile(r"pass|token|secret|key", re.I)
+# Flags whose value is a secret: --webdav-pass, --crypt-password2, --x-bearer-token, ...
+SECRET_FLAG = re.compile(r"(pass|password2?|token|secret|key)$", re.I)
+NOT_SECRET = {"--ask-password"}
 
 
 def add_arguments(parser: argparse.ArgumentParser, add_command: AddCommand) -> None:
@@ -132,7 +134,11 @@ def masked(argv: tuple[str, ...]) -> list[str]:
         if hide_next:
             shown.append("***")
             hide_next = False
-        elif arg.startswith("--") and SECRET_FLAG.search(arg.split("=", 1)[0]):
+        elif (
+            (flag := arg.split("=", 1)[0]).startswith("--")
+            and flag not in NOT_SECRET
+            and (SECRET_FLAG.search(flag))
+        ):
             if "=" in arg:
                 shown.append(arg.split("=", 1)[0] + "=***")
             else:

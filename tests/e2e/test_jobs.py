@@ -246,3 +246,13 @@ def test_schedule_install_and_remove_with_crontab(world, tmp_path):
     assert rows[1].startswith("15 3 * * * ")
     assert rcwiz(*args, "--remove", env=env).returncode == 0
     assert table.read_text() == "0 1 * * * backup.sh\n"
+
+
+def test_show_argv_is_the_argv_that_runs(world):
+    shown = json.loads(rcwiz(*world["base"], "--json", "job", "show", "nightly").stdout)
+    assert rcwiz(*world["base"], "job", "run", "nightly").returncode == 0
+    (run,) = json.loads(rcwiz(*world["base"], "--json", "job", "history").stdout)
+    with open(run["log"], encoding="utf-8") as log:
+        started = json.loads(log.readline())
+    assert started["rcwiz"] == "start"
+    assert started["argv"] == shown["rclone_argv"]
