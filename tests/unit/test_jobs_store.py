@@ -58,8 +58,20 @@ def test_removing_takes_only_that_profile():
 def test_show_masks_secret_flag_values_only():
     from rcwiz.job_cmd import masked
 
-    argv = ("rclone", "--ask-password=false", "copy", "a", "b", "--webdav-pass", "s3cr3t",
-            "--s3-secret-access-key=abc", "--transfers", "4", "--bearer-token", "t")
+    argv = (
+        "rclone",
+        "--ask-password=false",
+        "copy",
+        "a",
+        "b",
+        "--webdav-pass",
+        "s3cr3t",
+        "--s3-secret-access-key=abc",
+        "--transfers",
+        "4",
+        "--bearer-token",
+        "t",
+    )
     assert masked(argv) == ["rclone", "--ask-password=false", "copy", "a", "b", "--webdav-pass",
                             "***", "--s3-secret-access-key=***", "--transfers", "4",
                             "--bearer-token", "***"]  # fmt: skip
