@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help: str, action: Action | None) -> argparse.ArgumentParser:
         return add_command(sub, name, help, action)
 
-    from rcwiz import copy_cmd, demo, job_cmd, quota_cmd, remotes, setup
+    from rcwiz import copy_cmd, demo, job_cmd, quota_cmd, remotes, setup, share_cmd
 
     setup.add_arguments(
         command(
@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         copy_cmd.add_arguments(command(verb, text, copy_cmd.run), verb)
     job_cmd.add_arguments(command("job", "named transfer profiles in YAML", None), add_command)
+    share_cmd.add_arguments(
+        command("share", "Nextcloud share links and shares with users or groups", share_cmd.run)
+    )
     command("doctor", "check rclone, the config and the remotes", _not_yet("doctor", "doctor"))
     demo.add_arguments(
         command("demo", "a copy to a local WebDAV server; no account needed", demo.run)

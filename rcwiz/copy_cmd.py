@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from rcwiz import errors, preflight, presets, probe, transfer
+from rcwiz.nextcloud import capabilities, smallfiles
+from rcwiz.nextcloud.account import account
 from rcwiz.rclone.argv import TransferOptions, transfer_argv
 from rcwiz.rclone.conf import Remote, list_remotes
 from rcwiz.rclone.execute import Rclone
@@ -141,12 +144,43 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> transfer.Summa
         _confirm_deletions(ctx, opts, plan, yes=guard.yes)
     if not opts.dry_run:
         _check_space(ctx, rclone, opts, plan, remotes, force=guard.force)
-    return transfer.run(
-        rclone,
-        opts,
-        make_sink(console, guard.log_interval),
-        watch=transfer.Watchdog(stall_timeout=guard.stall_timeout, alive=_prober(remotes)),
-    )
+    sink = make_sink(console, guard.log_interval)
+    watch = transfer.Watchdog(stall_timeout=guard.stall_timeout, alive=_prober(remotes))
+    dest = remotes.get(preflight.remote_name(opts.dest)) if preflight.is_remote(opts.dest) else None
+    if dest is not None and dest.vendor == "nextcloud":
+        caps = nextcloud_capabilities(ctx, dest.name)
+        _warn_refused(ctx, opts, caps)
+        if caps is not None and caps.bulkupload and smallfiles.eligible(opts):
+            log_path = transfer.new_log_path(opts.verb)
+            phase = smallfiles.run(rclone, account(rclone, dest.name), caps, opts, sink, log_path)
+            rest = transfer.Continued(sink, bytes=phase.bytes, files=phase.files,
+                                      started=phase.started)  # fmt: skip
+            return transfer.run(rclone, opts, rest, log_path=log_path, watch=watch)
+    return transfer.run(rclone, opts, sink, watch=watch)
+
+
+def nextcloud_capabilities(ctx: Context, remote: str) -> capabilities.Capabilities | None:
+    """The server's capabilities, cached since setup (fetched now if missing; None if unknown)."""
+    found = capabilities.cached(remote)
+    if found is None:
+        try:
+            found = capabilities.fetch(account(ctx.rclone, remote).client())
+        except errors.RcwizError:
+            return None
+        capabilities.save(remote, found)
+    return found
+
+
+def _warn_refused(ctx: Context, opts: TransferOptions, caps: capabilities.Capabilities | None
+                  ) -> None:  # fmt: skip
+    if caps is None or preflight.is_remote(opts.source):
+        return
+    refused = capabilities.refused_files(Path(opts.source).expanduser(), caps)
+    if not refused:
+        return
+    ctx.console.warn(f"The server will refuse {len(refused)} file(s); they will fail:")
+    for name, reason in refused[:SHOWN_DELETIONS]:
+        ctx.console.warn(f"  {name}: {reason}")
 
 
 def _prober(remotes: dict[str, Remote]) -> Callable[[], bool] | None:

@@ -10,8 +10,11 @@ obscured form. Nothing is written before verification passes (unless --no-verify
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import sys
+import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,9 +23,19 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from rich.markup import escape
 
 from rcwiz import errors
+from rcwiz.nextcloud import capabilities, loginflow
+from rcwiz.nextcloud.account import Account, account
+from rcwiz.nextcloud.http import Client
 from rcwiz.presets import Preset, load_all
 from rcwiz.quota import Usage, about
-from rcwiz.rclone.conf import ENCRYPTED_MARKER, add_remote, config_path, list_remotes, obscure
+from rcwiz.rclone.conf import (
+    ENCRYPTED_MARKER,
+    add_remote,
+    config_path,
+    list_remotes,
+    obscure,
+    section,
+)
 from rcwiz.rclone.execute import Rclone
 from rcwiz.ui import format as fmt
 from rcwiz.wizard import Answers, Invalid, Question, Wizard, terminal_available
@@ -46,6 +59,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="WebDAV URL (preset webdav); for Nextcloud, same as --server")
     parser.add_argument("--vendor", help="WebDAV server software: other, owncloud, sharepoint...")
     parser.add_argument("--user", help="user (login) name")
+    parser.add_argument(
+        "--login-flow",
+        action="store_true",
+        help="Nextcloud: sign in in a browser and get an app password (nothing typed)",
+    )
+    parser.add_argument(
+        "--login-timeout",
+        type=float,
+        default=loginflow.TIMEOUT,
+        metavar="SECONDS",
+        help="how long to wait for the browser sign-in (default 600)",
+    )
     parser.add_argument(
         "--password-stdin",
         action="store_true",
@@ -162,6 +187,9 @@ def questions(presets: dict[str, Preset], notes: list[str]) -> list[Question]:
             notes.append(corrected.note)
         return corrected.value
 
+    def typed(answers: Answers) -> bool:
+        return answers.get("signin") != "login-flow"
+
     def app_password_hint(answers: Answers) -> str | None:
         return APP_PASSWORD_HINT if preset(answers).kind == "nextcloud" else None
 
@@ -179,8 +207,14 @@ def questions(presets: dict[str, Preset], notes: list[str]) -> list[Question]:
                  choices=lambda a: [(v, v) for v in preset(a).vendors or (preset(a).vendor,)],
                  default=lambda a: preset(a).vendor,
                  when=lambda a: preset(a).kind == "webdav"),
-        Question("user", "--user", "User name", check=_user),
+        Question("signin", "--login-flow", "How do you want to sign in?", kind="select",
+                 choices=lambda a: [("login-flow", "In a browser (login flow; recommended)"),
+                                    ("password", "Type a password or app password")],
+                 default=lambda a: "password",
+                 when=lambda a: preset(a).kind == "nextcloud"),
+        Question("user", "--user", "User name", check=_user, when=typed),
         Question("password", "--password-stdin", "Password or app password", kind="password",
+                 when=typed,
                  check=_password, instruction=app_password_hint),
     ]  # fmt: skip
 
@@ -268,6 +302,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             console.note(f"[yellow]note:[/] {escape(note)}")
         notes.clear()
         preset = presets[answers["preset"]]
+        if answers.get("signin") == "login-flow" and "password" not in answers:
+            _login_flow(ctx, preset, answers, args.login_timeout)
         remote = _remote(preset, answers)
         obscured = obscure(rclone, answers["password"])
         if args.no_verify:
@@ -293,9 +329,81 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             if key == "cancel":
                 raise errors.Interrupted("Cancelled: nothing was saved.") from exc
             wizard.forget(answers, key)
-    backup = add_remote(conf, remote.name, remote.settings(obscured), replace=replace)
+    previous = login_flow_account(rclone, remote.name) if replace else None
+    settings = remote.settings(obscured)
+    if answers.get("signin") == "login-flow":
+        settings["description"] = LOGIN_FLOW_MARK
+    backup = add_remote(conf, remote.name, settings, replace=replace)
     _report(ctx, preset, remote, conf, backup, usage, verified=not args.no_verify)
+    if preset.kind == "nextcloud":
+        _keep_capabilities(rclone, remote.name)
+    if previous is not None:
+        offer_revoke(ctx, wizard, previous)
     return 0
+
+
+LOGIN_FLOW_MARK = "app password from rcwiz login flow"
+
+
+def _login_flow(ctx: Context, preset: Preset, answers: Answers, timeout: float) -> None:
+    """Sign in through the browser; fill in user, password and the WebDAV user id."""
+    server = answers.get("server") or preset.server or ""
+    flow = loginflow.start(server)
+    out = ctx.console.err if ctx.console.json else ctx.console.out
+    out.print("Open this address in a browser (on any computer), sign in and grant access:")
+    out.print(f"  {flow.login_url}", markup=False, soft_wrap=True)
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        webbrowser.open(flow.login_url)
+    out.print(f"Waiting up to {timeout / 60:.0f} minutes (Ctrl-C to stop) …", markup=False)
+    granted = loginflow.poll(flow, timeout=timeout)
+    answers["user"] = granted.login_name
+    answers["password"] = granted.app_password
+    answers["server"] = granted.server.rstrip("/") or server
+    try:  # the user id in WebDAV URLs may differ from the login name (e.g. an e-mail)
+        data = Client(answers["server"], granted.login_name, granted.app_password).ocs(
+            "GET", "/ocs/v1.php/cloud/user"
+        )
+        answers["dav_user"] = str((data or {}).get("id") or granted.login_name)
+    except errors.RcwizError:
+        answers["dav_user"] = granted.login_name
+    out.print(
+        f"Signed in as {granted.login_name}; an app password was created for rcwiz.", markup=False
+    )
+
+
+def login_flow_account(rclone: Rclone, name: str) -> Account | None:
+    """The account of remote NAME if it holds a login-flow app password (to offer revoking)."""
+    try:
+        if section(rclone, name).get("description") != LOGIN_FLOW_MARK:
+            return None
+        return account(rclone, name)
+    except errors.RcwizError:
+        return None
+
+
+def offer_revoke(ctx: Context, wizard: Wizard, old: Account, *, revoke: bool | None = None) -> None:
+    """Ask (or, with REVOKE set, just do as told) whether to revoke an app password."""
+    if revoke is None:
+        revoke = wizard.confirm(
+            f"Revoke the old app password of {old.user} on {old.server}?", default=True
+        )
+    if not revoke:
+        ctx.console.note(
+            "The old app password stays valid; revoke it in Nextcloud's settings "
+            "(Security > Devices & sessions) if it is no longer needed."
+        )
+        return
+    try:
+        loginflow.revoke(old.server, old.user, old.password)
+        ctx.console.note("The old app password was revoked.")
+    except errors.RcwizError as exc:
+        ctx.console.warn(f"Could not revoke the old app password: {exc.message}")
+
+
+def _keep_capabilities(rclone: Rclone, name: str) -> None:
+    """Read the server's capabilities once now; transfers use them later (best effort)."""
+    with contextlib.suppress(errors.RcwizError):
+        capabilities.save(name, capabilities.fetch(account(rclone, name).client()))
 
 
 def _given(args: argparse.Namespace, presets: dict[str, Preset]) -> dict[str, str | None]:
@@ -306,6 +414,10 @@ def _given(args: argparse.Namespace, presets: dict[str, Preset]) -> dict[str, st
     preset = presets.get(args.preset or "")
     if preset is not None and preset.kind == "nextcloud" and args.url and not args.server:
         given["server"] = args.url  # a pasted WebDAV URL: the server part is used
+    if args.login_flow:
+        given["signin"] = "login-flow"
+    elif args.password_stdin:
+        given["signin"] = "password"
     if args.password_stdin:
         line = sys.stdin.readline()
         if not line:
@@ -347,7 +459,7 @@ def _remote(preset: Preset, answers: Answers) -> Remote:
     if preset.kind == "nextcloud":
         server = answers.get("server") or preset.server
         assert server is not None
-        url = nextcloud_url(server, answers["user"])
+        url = nextcloud_url(server, answers.get("dav_user") or answers["user"])
         return Remote(answers["name"], url, preset.vendor, answers["user"])
     return Remote(answers["name"], answers["url"], answers["vendor"], answers["user"])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -141,7 +141,7 @@ def run(
     )
     tally = _Tally(opts.verb)
     failure: errors.RcwizError | None = None
-    with open(log_path, "w", encoding="utf-8") as log_file, rclone.start(args) as running:
+    with open(log_path, "a", encoding="utf-8") as log_file, rclone.start(args) as running:
         log_file.write(json.dumps({"rcwiz": "start", "argv": list(running.child.argv)}) + "\n")
         sink.start(opts, running.child.argv, expected, str(log_path))
         try:
@@ -256,3 +256,42 @@ class Watchdog:
             "so the transfer was stopped.",
             f"Free some space (see 'rcwiz quota'), then: {RESUME_HINT}",
         )
+
+
+class Continued:
+    """A sink for the second phase of one transfer (rclone after a bulk upload).
+
+    Adds what the first phase did to rclone's numbers, so people see one progress display
+    and one summary: bytes and files of both phases, the duration from the very start.
+    """
+
+    def __init__(self, sink: Sink, *, bytes: int, files: int, started: float) -> None:
+        self.sink = sink
+        self.bytes = bytes
+        self.files = files
+        self.started = started
+
+    def start(self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None,
+              log_path: str) -> None:  # fmt: skip
+        pass  # the first phase already started the display
+
+    def progress(self, progress: Progress) -> None:
+        self.sink.progress(replace(
+            progress, bytes=progress.bytes + self.bytes,
+            total_bytes=progress.total_bytes + self.bytes,
+            transfers=progress.transfers + self.files,
+            total_transfers=progress.total_transfers + self.files,
+            elapsed=time.monotonic() - self.started,
+        ))  # fmt: skip
+
+    def file_done(self, done: FileDone) -> None:
+        self.sink.file_done(done)
+
+    def log(self, line: LogLine) -> None:
+        self.sink.log(line)
+
+    def finish(self, summary: Summary) -> None:
+        summary.bytes += self.bytes
+        summary.files += self.files
+        summary.duration = time.monotonic() - self.started
+        self.sink.finish(summary)

@@ -61,6 +61,19 @@ def list_remotes(rclone: Rclone) -> list[Remote]:
     return remotes
 
 
+def section(rclone: Rclone, name: str) -> dict[str, str]:
+    """Every setting of remote NAME as rclone.conf holds it (secrets obscured: keep it inside).
+
+    For code that must use a secret (rcwiz.nextcloud.account); anything shown to people goes
+    through list_remotes, which drops secrets.
+    """
+    dumped = _json(rclone.run(["config", "dump"]).stdout, "config dump")
+    settings = dumped.get(name) if isinstance(dumped, dict) else None
+    if not isinstance(settings, dict):
+        raise errors.RemoteNotFound(f"There is no remote named '{name}:' in rclone.conf.")
+    return {str(k): str(v) for k, v in settings.items()}
+
+
 def config_path(rclone: Rclone) -> str:
     """The rclone.conf rclone uses (it may not exist yet)."""
     if rclone.config is not None:
@@ -126,6 +139,27 @@ def with_section(text: str, name: str, settings: dict[str, str], *, replace: boo
     if not text.strip():
         return section
     return text + ("" if text.endswith("\n\n") else "\n") + section
+
+
+def without_section(text: str, name: str) -> str:
+    """rclone.conf TEXT without section NAME (and the blank lines after it); the rest as is."""
+    lines = text.splitlines(keepends=True)
+    bounds = _section_bounds(lines, name)
+    if bounds is None:
+        raise errors.RemoteNotFound(f"There is no remote named '{name}:' in rclone.conf.")
+    return "".join([*lines[: bounds[0]], *lines[bounds[1] :]])
+
+
+def remove_remote(path: Path, name: str) -> Path | None:
+    """Remove remote NAME from the rclone.conf at PATH (atomically, with a backup)."""
+    with locked(path):
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        if ENCRYPTED_MARKER in text:
+            raise errors.ConfigError(
+                f"rclone.conf at {path} is encrypted; rcwiz cannot edit it.",
+                "Remove the remote with 'rclone config delete NAME'.",
+            )
+        return write_atomic(path, without_section(text, name))
 
 
 def add_remote(

@@ -1,0 +1,157 @@
+"""Many small files to Nextcloud in a few requests: the WebDAV bulk upload API.
+
+rclone spends three requests per new file on Nextcloud (MKCOL, PUT, PROPFIND), and a real
+Nextcloud 30 manages about ten a second: 300 files of 10 kB took 97 s. The bulk endpoint
+(capability dav.bulkupload) takes a hundred files per request: the same 300 took 4.2 s.
+
+POST {server}/remote.php/dav/bulk, Content-Type: multipart/related; boundary=B. Each part:
+X-File-Path (under the user's home), X-File-MD5 (lowercase hex, required), X-File-Mtime
+(seconds), Content-Length, then the bytes. The reply is HTTP 200 with JSON keyed by path:
+{"error": false, "etag", "fileid", ...} or {"error": true, "message"}: per-file failures come
+with a 200, so every entry is read. Parent folders must exist (MKCOL first; 405 = exists).
+Existing files are overwritten, so what is already there is decided before sending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from rcwiz import errors
+from rcwiz.nextcloud.account import Account
+from rcwiz.nextcloud.http import Client, raise_for_status
+
+ENDPOINT = "/remote.php/dav/bulk"
+SMALL_FILE = 1024 * 1024  # files below this go through bulk upload
+BATCH_FILES = 100  # what Nextcloud's desktop client sends per request
+BATCH_BYTES = 16 * 1024 * 1024  # each part is held in server memory: bound the request too
+MIN_MTIME = 86401  # the server rejects X-File-Mtime values of 86400 or less
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    relative: str  # POSIX path under the source folder
+    path: Path
+    size: int
+    mtime: float
+
+
+@dataclass(frozen=True)
+class Result:
+    relative: str
+    ok: bool
+    size: int
+    message: str = ""
+
+
+def local_files(root: Path) -> list[LocalFile]:
+    """Every regular file under ROOT (symlinks are left to rclone)."""
+    found = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = Path(folder, name)
+            if path.is_symlink() or not path.is_file():
+                continue
+            stat = path.stat()
+            relative = PurePosixPath(*path.relative_to(root).parts).as_posix()
+            found.append(LocalFile(relative, path, stat.st_size, stat.st_mtime))
+    return sorted(found, key=lambda f: f.relative)
+
+
+def batches(files: Iterable[LocalFile]) -> Iterator[list[LocalFile]]:
+    """Groups of at most BATCH_FILES files and about BATCH_BYTES bytes."""
+    batch: list[LocalFile] = []
+    size = 0
+    for item in files:
+        if batch and (len(batch) >= BATCH_FILES or size + item.size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += item.size
+    if batch:
+        yield batch
+
+
+def multipart(parts: Iterable[tuple[str, bytes, float]], boundary: str) -> bytes:
+    """The request body for (server path, content, mtime) parts, exactly as documented."""
+    chunks = []
+    for server_path, content, mtime in parts:
+        headers = (
+            f"--{boundary}\r\n"
+            f"X-File-Path: {server_path}\r\n"
+            f"X-File-MD5: {hashlib.md5(content).hexdigest()}\r\n"
+            f"X-File-Mtime: {max(MIN_MTIME, int(mtime))}\r\n"
+            f"Content-Length: {len(content)}\r\n\r\n"
+        )
+        chunks += [headers.encode(), content, b"\r\n"]
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks)
+
+
+class Uploader:
+    """Bulk-uploads files into one folder of one account, creating folders as needed."""
+
+    def __init__(self, account: Account, dest_path: str) -> None:
+        self.account = account
+        self.client: Client = account.client()
+        self.base = account.path_of(dest_path).rstrip("/")  # e.g. "/results"
+        self._made: set[str] = set()
+        self.requests = 0
+
+    def server_path(self, relative: str) -> str:
+        return f"{self.base}/{relative}"
+
+    def _mkcol(self, folder: str) -> None:
+        """Create FOLDER (relative to the user's home) and its parents; 405 means it exists."""
+        parts = [p for p in folder.strip("/").split("/") if p]
+        for depth in range(1, len(parts) + 1):
+            current = "/".join(parts[:depth])
+            if current in self._made:
+                continue
+            dav = f"/remote.php/dav/files/{quote(self.account.dav_user)}/{quote(current)}/"
+            reply = self.client.request("MKCOL", dav)
+            if reply.status not in (201, 405):
+                raise_for_status(reply, self.account.server)
+            self._made.add(current)
+
+    def upload(self, batch: list[LocalFile]) -> list[Result]:
+        """Send one batch; a result per file (per-file failures arrive with HTTP 200)."""
+        for folder in sorted({str(PurePosixPath(self.server_path(f.relative)).parent)
+                              for f in batch}):  # fmt: skip
+            self._mkcol(folder)
+        boundary = "rcwiz-" + secrets.token_hex(12)
+        body = multipart(((self.server_path(f.relative), f.path.read_bytes(), f.mtime)
+                          for f in batch), boundary)  # fmt: skip
+        reply = self.client.request(
+            "POST", ENDPOINT, body=body,
+            headers={"Content-Type": f"multipart/related; boundary={boundary}"},
+        )  # fmt: skip
+        self.requests += 1
+        raise_for_status(reply, self.account.server)
+        answers = reply.json()
+        if not isinstance(answers, dict):
+            raise errors.RcwizError("The bulk upload answer was not a JSON object.")
+        results = []
+        for item in batch:
+            entry = answers.get(self.server_path(item.relative)) or answers.get(
+                self.server_path(item.relative).lstrip("/")
+            )
+            if not isinstance(entry, dict):
+                results.append(Result(item.relative, False, item.size, "no answer for this file"))
+            elif entry.get("error"):
+                results.append(Result(item.relative, False, item.size,
+                                      str(entry.get("message") or "refused")))  # fmt: skip
+            else:
+                results.append(Result(item.relative, True, item.size))
+        return results
+
+
+def unchanged(local: LocalFile, remote: dict[str, tuple[int, float]]) -> bool:
+    """Already on the server with the same size and modification time (as rclone decides)."""
+    there = remote.get(local.relative)
+    return there is not None and there[0] == local.size and abs(there[1] - local.mtime) < 1.0

@@ -1,0 +1,105 @@
+"""What a Nextcloud server offers and refuses, from GET /ocs/v2.php/cloud/capabilities.
+
+Kept per remote in $XDG_STATE_HOME/rcwiz/capabilities/NAME.json (read at setup, refreshed
+when missing), and used by the pre-flight to list local files the server will refuse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rcwiz import paths
+from rcwiz.nextcloud.http import Client
+
+API = "/ocs/v2.php/cloud/capabilities"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    version: str = ""
+    chunking: str | None = None  # dav.chunking, e.g. "1.0"
+    bulkupload: str | None = None  # dav.bulkupload, e.g. "1.0" (admins can turn it off)
+    bigfilechunking: bool = False
+    forbidden_filenames: tuple[str, ...] = ()
+    forbidden_characters: tuple[str, ...] = ()
+    forbidden_extensions: tuple[str, ...] = ()
+    raw_keys: tuple[str, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def from_ocs(cls, data: dict[str, Any]) -> Capabilities:
+        caps = data.get("capabilities") or {}
+        dav = caps.get("dav") or {}
+        files = caps.get("files") or {}
+        version = (data.get("version") or {}).get("string", "")
+
+        def strings(key: str) -> tuple[str, ...]:
+            value = files.get(key) or []
+            return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+        return cls(
+            version=str(version),
+            chunking=dav.get("chunking") or None,
+            bulkupload=dav.get("bulkupload") or None,
+            bigfilechunking=bool(files.get("bigfilechunking")),
+            forbidden_filenames=strings("forbidden_filenames"),
+            forbidden_characters=strings("forbidden_filename_characters"),
+            forbidden_extensions=strings("forbidden_filename_extensions"),
+            raw_keys=tuple(sorted(caps)),
+        )
+
+    def refusal(self, name: str) -> str | None:
+        """Why the server will refuse a file or folder called NAME, or None."""
+        lowered = name.lower()
+        if lowered in (f.lower() for f in self.forbidden_filenames):
+            return f"the name {name} is not allowed on this server"
+        for ext in self.forbidden_extensions:
+            if lowered.endswith(ext.lower()):
+                return f"files ending in {ext} are not allowed on this server"
+        bad = [c for c in self.forbidden_characters if c and c != "/" and c in name]
+        if bad:
+            return f"the character {bad[0]!r} is not allowed on this server"
+        if name != name.strip():
+            return "leading or trailing spaces are not allowed"
+        return None
+
+
+def fetch(client: Client) -> Capabilities:
+    return Capabilities.from_ocs(client.ocs("GET", API) or {})
+
+
+def cache_path(remote: str) -> Path:
+    return paths.state_dir() / "capabilities" / f"{remote.rstrip(':')}.json"
+
+
+def save(remote: str, caps: Capabilities) -> None:
+    path = cache_path(remote)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(caps)), encoding="utf-8")
+
+
+def cached(remote: str) -> Capabilities | None:
+    try:
+        data = json.loads(cache_path(remote).read_text(encoding="utf-8"))
+        return Capabilities(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def refused_files(root: Path, caps: Capabilities, limit: int = 1000) -> list[tuple[str, str]]:
+    """Local paths under ROOT the server will refuse, with the reason (at most LIMIT)."""
+    found: list[tuple[str, str]] = []
+    if root.is_file():
+        reason = caps.refusal(root.name)
+        return [(root.name, reason)] if reason else []
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            reason = caps.refusal(name)
+            if reason:
+                found.append((os.path.relpath(os.path.join(folder, name), root), reason))
+                if len(found) >= limit:
+                    return found
+    return found

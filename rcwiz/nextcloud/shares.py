@@ -1,0 +1,79 @@
+"""Share links and shares with users or groups: Nextcloud's OCS Share API.
+
+POST/GET/DELETE {server}/ocs/v2.php/apps/files_sharing/api/v1/shares, as documented in the
+developer manual (OCS Share API). Paths are relative to the user's home, with a leading slash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rcwiz import errors
+from rcwiz.nextcloud.http import Client
+
+API = "/ocs/v2.php/apps/files_sharing/api/v1/shares"
+SHARE_TYPES = {"user": 0, "group": 1, "link": 3}
+TYPE_NAMES = {v: k for k, v in SHARE_TYPES.items()}
+# Nextcloud permission bits: 1 read, 2 update, 4 create, 8 delete, 16 share. The server drops
+# create and delete for a single file, so 15 is "edit" for files and folders alike.
+PERMISSIONS = {"read": 1, "edit": 15}
+
+
+@dataclass(frozen=True)
+class Share:
+    id: str
+    kind: str  # link, user, group
+    path: str
+    permissions: int
+    url: str | None = None
+    share_with: str | None = None
+    expiration: str | None = None
+
+    @classmethod
+    def from_ocs(cls, data: dict[str, Any]) -> Share:
+        return cls(
+            id=str(data.get("id", "")),
+            kind=TYPE_NAMES.get(int(data.get("share_type", -1)), str(data.get("share_type"))),
+            path=str(data.get("path", "")),
+            permissions=int(data.get("permissions") or 0),
+            url=data.get("url") or None,
+            share_with=data.get("share_with") or None,
+            expiration=data.get("expiration") or None,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def create(
+    client: Client,
+    path: str,
+    kind: str,
+    *,
+    share_with: str | None = None,
+    password: str | None = None,
+    expire: str | None = None,
+    permissions: str = "read",
+) -> Share:
+    """Share PATH (relative to the user's home) as a link, or with a user or group."""
+    if kind not in SHARE_TYPES:
+        raise errors.UsageError(f"Unknown share kind '{kind}'.")
+    form = {"path": path, "shareType": str(SHARE_TYPES[kind]),
+            "permissions": str(PERMISSIONS[permissions])}  # fmt: skip
+    if share_with:
+        form["shareWith"] = share_with
+    if password:
+        form["password"] = password
+    if expire:
+        form["expireDate"] = expire
+    return Share.from_ocs(client.ocs("POST", API, form=form))
+
+
+def list_for(client: Client, path: str) -> list[Share]:
+    data = client.ocs("GET", API, params={"path": path, "reshares": "true"})
+    return [Share.from_ocs(item) for item in data or [] if isinstance(item, dict)]
+
+
+def delete(client: Client, share_id: str) -> None:
+    client.ocs("DELETE", f"{API}/{share_id}")
