@@ -19,7 +19,7 @@ from rcwiz import errors, preflight, presets, probe, transfer
 from rcwiz.nextcloud import capabilities, smallfiles
 from rcwiz.nextcloud.account import account
 from rcwiz.rclone.argv import TransferOptions, transfer_argv
-from rcwiz.rclone.conf import Remote, list_remotes
+from rcwiz.rclone.conf import Remote, file_remotes
 from rcwiz.rclone.execute import Rclone
 from rcwiz.ui import format as fmt
 from rcwiz.ui.progress import make_sink
@@ -91,7 +91,7 @@ def remotes_involved(rclone: Rclone, *paths: str) -> dict[str, Remote]:
     names = {preflight.remote_name(p) for p in paths if preflight.is_remote(p)}
     if not names:
         return {}
-    return {r.name: r for r in list_remotes(rclone) if r.name in names}
+    return {r.name: r for r in file_remotes(rclone) if r.name in names}
 
 
 def tuning_for(remotes: dict[str, Remote]) -> tuple[str, ...]:

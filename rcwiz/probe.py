@@ -6,12 +6,13 @@ a dead server for many minutes (its error count does not rise during low-level r
 
 from __future__ import annotations
 
-import http.client
 from urllib.parse import urlsplit
 
 
 def answers(url: str, timeout: float = 5.0) -> bool:
     """True when the server at URL answers HTTP at all (any status, even 401 or 404)."""
+    import http.client  # only needed when a transfer stalls: kept out of rcwiz's start-up
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return True  # not something we can probe: assume alive

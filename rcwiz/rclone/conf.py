@@ -42,6 +42,19 @@ def _json(text: str, what: str) -> object:
         raise errors.RcloneFailed(f"rclone's {what} output was not JSON.", detail=text) from exc
 
 
+def _shown(name: str, settings: object, source: str = "file") -> Remote:
+    values = settings if isinstance(settings, dict) else {}
+    return Remote(name=name, source=source,
+                  **{key: str(values.get(key, "")) for key in SHOWN_KEYS})  # fmt: skip
+
+
+def file_remotes(rclone: Rclone) -> list[Remote]:
+    """The remotes in rclone.conf (not those defined in the environment): one rclone call."""
+    dumped = _json(rclone.run(["config", "dump"]).stdout, "config dump")
+    sections = dumped if isinstance(dumped, dict) else {}
+    return [_shown(str(name), settings) for name, settings in sections.items()]
+
+
 def list_remotes(rclone: Rclone) -> list[Remote]:
     """Return every configured remote with its non-secret settings, in rclone's order."""
     listed = _json(rclone.run(["listremotes", "--json"]).stdout, "listremotes")
@@ -52,12 +65,9 @@ def list_remotes(rclone: Rclone) -> list[Remote]:
         if not isinstance(entry, dict) or not entry.get("name"):
             continue
         name = str(entry["name"])
-        section = sections.get(name)
-        settings = section if isinstance(section, dict) else {}
-        shown = {key: str(settings.get(key, "")) for key in SHOWN_KEYS}
-        shown["type"] = shown["type"] or str(entry.get("type", ""))
-        shown["description"] = shown["description"] or str(entry.get("description", ""))
-        remotes.append(Remote(name=name, source=str(entry.get("source", "file")), **shown))
+        # Remotes defined in the environment are not in the dump: take what listremotes says.
+        settings = sections.get(name) or {k: entry.get(k, "") for k in ("type", "description")}
+        remotes.append(_shown(name, settings, str(entry.get("source", "file"))))
     return remotes
 
 

