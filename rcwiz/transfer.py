@@ -155,7 +155,9 @@ def run(
                     running.stop()
                     break
             code = running.wait()
-            if failure is None and code != 0:
+            if code == 0:
+                tally.failed.clear()  # a later attempt succeeded: rclone's word is final
+            elif failure is None:
                 failure = running.error(opts.dest)
         except KeyboardInterrupt:
             running.stop()

@@ -14,7 +14,7 @@ from helpers import RCWIZ, json_lines, rcwiz
 
 from rcwiz.demo import BIG_FILES, SMALL_FILES, SMALL_SIZES
 
-COMMANDS = ["setup", "remotes", "quota", "copy", "move", "sync", "job", "doctor", "demo"]
+COMMANDS = ["setup", "remotes", "quota", "copy", "move", "sync", "job", "share", "doctor", "demo"]
 
 
 def test_version_and_module_entry_point():
