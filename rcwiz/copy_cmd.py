@@ -153,6 +153,9 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> transfer.Summa
         if caps is not None and caps.bulkupload and smallfiles.eligible(opts):
             log_path = transfer.new_log_path(opts.verb)
             phase = smallfiles.run(rclone, account(rclone, dest.name), caps, opts, sink, log_path)
+            if phase.requests:
+                console.note(f"{phase.files} small file(s) went by Nextcloud bulk upload in "
+                             f"{phase.requests} request(s); rclone sends the rest.")  # fmt: skip
             rest = transfer.Continued(sink, bytes=phase.bytes, files=phase.files,
                                       started=phase.started)  # fmt: skip
             return transfer.run(rclone, opts, rest, log_path=log_path, watch=watch)

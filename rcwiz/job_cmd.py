@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -393,6 +393,8 @@ def _finish(
         outcome = "failed"
     message = failure.message if failure else None
     env = _env(job, summary, outcome, message, started)
+    if outcome == "ok" and job.share is not None and not dry_run:
+        env["RCWIZ_SHARE_URL"] = _share_link(ctx, job)
     if outcome == "ok":
         _hook(ctx, "after", job.after, env)
     else:
@@ -403,6 +405,26 @@ def _finish(
         errors=summary.errors if summary else 0, dry_run=dry_run,
         log=summary.log_path if summary else "", error=message,
     ))  # fmt: skip
+
+
+def _share_link(ctx: Context, job: Job) -> str:
+    """Make the profile's share link for its destination; '' (with a warning) if that fails."""
+    from rcwiz.nextcloud import shares
+    from rcwiz.nextcloud.account import account
+
+    assert job.share is not None
+    expire = None
+    if job.share.expire_days:
+        expire = (date.today() + timedelta(days=job.share.expire_days)).isoformat()
+    try:
+        acct = account(ctx.rclone, job.dest)
+        link = shares.create(acct.client(), acct.path_of(job.dest), "link", expire=expire,
+                             permissions=job.share.permissions)  # fmt: skip
+    except errors.RcwizError as exc:
+        ctx.console.warn(f"The share link for job '{job.name}' was not made: {exc.message}")
+        return ""
+    ctx.console.note(f"Share link: {link.url}")
+    return link.url or ""
 
 
 # ------------------------------------------------------------------------------- history

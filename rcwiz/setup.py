@@ -395,7 +395,7 @@ def offer_revoke(ctx: Context, wizard: Wizard, old: Account, *, revoke: bool | N
         return
     try:
         loginflow.revoke(old.server, old.user, old.password)
-        ctx.console.note("The old app password was revoked.")
+        ctx.console.note(f"The app password of {old.user} on {old.server} was revoked.")
     except errors.RcwizError as exc:
         ctx.console.warn(f"Could not revoke the old app password: {exc.message}")
 

@@ -89,9 +89,8 @@ def _table(ctx: Context, path: str, found: list[shares.Share]) -> None:
     table = Table(header_style="bold")
     for column in ("id", "kind", "with / link", "permissions", "expires"):
         table.add_column(column, overflow="fold")
-    names = {v: k for k, v in shares.PERMISSIONS.items()}
     for share in found:
         table.add_row(share.id, share.kind, share.url or share.share_with or "-",
-                      names.get(share.permissions, str(share.permissions)),
+                      shares.describe_permissions(share.permissions),
                       share.expiration or "-")  # fmt: skip
     ctx.console.out.print(table)

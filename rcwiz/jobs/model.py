@@ -13,6 +13,14 @@ DELETING_MODES = ("sync", "move")
 
 
 @dataclass(frozen=True)
+class ShareSpec:
+    """A Nextcloud share link made for the destination after a successful run."""
+
+    permissions: str = "read"  # read or edit
+    expire_days: int | None = None  # the link ends this many days after the run
+
+
+@dataclass(frozen=True)
 class Job:
     name: str
     source: str
@@ -30,6 +38,7 @@ class Job:
     before: str | None = None
     after: str | None = None
     on_failure: str | None = None
+    share: ShareSpec | None = None
 
     def options(self, *, dry_run: bool = False, tuning: tuple[str, ...] = ()) -> TransferOptions:
         """The transfer this profile describes (dry_run forces a dry run)."""

@@ -32,7 +32,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from rcwiz import errors
-from rcwiz.jobs.model import DELETING_MODES, MODES, Job, split_flags
+from rcwiz.jobs.model import DELETING_MODES, MODES, Job, ShareSpec, split_flags
 
 TOP_KEYS = ("version", "defaults", "jobs")
 VERSION = 1
@@ -222,6 +222,36 @@ def _flags(value: Any) -> tuple[str, ...]:
     raise _Bad(_expected("flags in one string or a list of flags", value))
 
 
+def _share(value: Any) -> ShareSpec | None:
+    """`share: true`, or a mapping with permissions (read, edit) and expire_days."""
+    _skip_invalid(value)
+    if value is True:
+        return ShareSpec()
+    if value is False or value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _Bad(_expected("true, or a mapping with permissions: and expire_days:", value))
+    each: list[tuple[tuple[Any, ...], str]] = []
+    permissions, days = "read", None
+    for key, item in value.items():
+        if key == "permissions":
+            if item in ("read", "edit"):
+                permissions = item
+            else:
+                each.append(((key,), _expected("read or edit", item)))
+        elif key == "expire_days":
+            if isinstance(item, int) and not isinstance(item, bool) and 1 <= item <= 3650:
+                days = item
+            else:
+                each.append(((key,), _expected("a whole number of days from 1 to 3650", item)))
+        else:
+            hint = _did_you_mean(str(key), ("permissions", "expire_days"))
+            each.append(((key,), f"unknown key {_shown(key)}{hint}"))
+    if each:
+        raise _Bad(each=each)
+    return ShareSpec(permissions, days)
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "source": _text("a local path or remote:path"),
     "dest": _text("a local path or remote:path"),
@@ -238,6 +268,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "before": _text("a shell command"),
     "after": _text("a shell command"),
     "on_failure": _text("a shell command"),
+    "share": _share,
 }
 # The keys a profile (and `defaults:`) takes; each is a field of rcwiz.jobs.model.Job.
 KEYS: tuple[str, ...] = tuple(_CHECKS)

@@ -20,6 +20,14 @@ TYPE_NAMES = {v: k for k, v in SHARE_TYPES.items()}
 PERMISSIONS = {"read": 1, "edit": 15}
 
 
+def describe_permissions(bits: int) -> str:
+    """17 -> "read, share"; 31 -> "edit, share" (Nextcloud's permission bits in words)."""
+    words = ["edit" if bits & 2 else "read" if bits & 1 else "none"]
+    if bits & 16:
+        words.append("share")
+    return ", ".join(words)
+
+
 @dataclass(frozen=True)
 class Share:
     id: str

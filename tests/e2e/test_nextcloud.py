@@ -221,3 +221,22 @@ def test_preflight_lists_files_the_server_will_refuse(nextcloud, nc_conf, tmp_pa
     (source / "download.part").write_text("half")
     done = rcwiz("--config", str(conf), "copy", str(source), "nc:project")
     assert "will refuse 1 file" in done.stderr and "download.part" in done.stderr
+
+
+def test_a_job_with_a_share_block_hands_the_link_to_its_after_hook(nextcloud, nc_conf, tmp_path):
+    conf = nc_conf(nextcloud)
+    source = small_tree(tmp_path / "src", 5)
+    marker = tmp_path / "link.txt"
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(
+        "jobs:\n  publish:\n"
+        f"    source: {source}\n    dest: nc:published\n"
+        f"    after: 'echo \"$RCWIZ_SHARE_URL\" > {marker}'\n"
+        "    share:\n      expire_days: 7\n"
+    )
+    done = rcwiz("--config", str(conf), "--jobs", str(jobs), "job", "run", "publish")
+    assert done.returncode == 0, done.stderr
+    link = marker.read_text().strip()
+    assert link.startswith(f"{nextcloud.url}/index.php/s/")
+    (share,) = nextcloud.shares.values()
+    assert share["path"] == "/published" and share["expiration"]
