@@ -85,15 +85,6 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-def _not_yet(name: str, issue: str) -> Action:
-    def action(ctx: Context, args: argparse.Namespace) -> int:
-        raise errors.UsageError(
-            f"'rcwiz {name}' is not yet available in this version.", f"It is planned: {issue}."
-        )
-
-    return action
-
-
 def add_command(
     sub: argparse._SubParsersAction, name: str, help: str, action: Action | None
 ) -> argparse.ArgumentParser:
@@ -117,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help: str, action: Action | None) -> argparse.ArgumentParser:
         return add_command(sub, name, help, action)
 
-    from rcwiz import copy_cmd, demo, job_cmd, quota_cmd, remotes, setup, share_cmd
+    from rcwiz import copy_cmd, demo, doctor, job_cmd, quota_cmd, remotes, setup, share_cmd
 
     setup.add_arguments(
         command(
@@ -140,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     share_cmd.add_arguments(
         command("share", "Nextcloud share links and shares with users or groups", share_cmd.run)
     )
-    command("doctor", "check rclone, the config and the remotes", _not_yet("doctor", "doctor"))
+    doctor.add_arguments(command("doctor", "check rclone, the config and each remote", doctor.run))
     demo.add_arguments(
         command("demo", "a copy to a local WebDAV server; no account needed", demo.run)
     )

@@ -23,6 +23,7 @@ class ExitCode(enum.IntEnum):
     WONT_FIT = 9  # pre-flight: the transfer is larger than the free space at the destination
     LOCKED = 10  # the job is already running (another `rcwiz job run` holds its lock)
     HOOK = 11  # a job's before hook failed, so the transfer did not start
+    DISK_FULL = 12  # the local disk filled up during a download
     INTERNAL = 70  # a bug in rcwiz (EX_SOFTWARE); the traceback is shown with --debug
     INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT)
 
@@ -95,6 +96,14 @@ class QuotaExceeded(RcwizError):
 class ServerUnreachable(RcwizError):
     exit_code = ExitCode.UNREACHABLE
     default_hint = "Check the address and your network, or try again later."
+
+
+class DiskFull(RcwizError):
+    exit_code = ExitCode.DISK_FULL
+    default_hint = (
+        "Free space on the local disk (or download elsewhere), then run the same command "
+        "again: finished files are skipped."
+    )
 
 
 class WontFit(RcwizError):

@@ -17,7 +17,7 @@ from typing import Protocol
 from rcwiz import errors, paths
 from rcwiz.rclone.argv import TransferOptions, transfer_argv
 from rcwiz.rclone.events import Event, FileDone, LogLine, Progress
-from rcwiz.rclone.execute import Rclone
+from rcwiz.rclone.execute import DISK_FULL_MARKS, Rclone
 
 DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
 STATS_INTERVAL = 0.5
@@ -225,6 +225,11 @@ class Watchdog:
         if isinstance(event, FileDone) and event.outcome == "failed":
             if _is_quota_error(event.error):
                 return self._quota()
+            if any(mark in (event.error or "").lower() for mark in DISK_FULL_MARKS):
+                return errors.DiskFull(
+                    "The local disk is full, so the transfer was stopped.",
+                    f"Free space on the local disk, then: {RESUME_HINT}",
+                )
         elif isinstance(event, LogLine) and event.level in ("error", "critical"):
             if _is_quota_error(event.message):
                 return self._quota()

@@ -114,7 +114,12 @@ def without_profile(text: str, name: str) -> str:
 def save(path: Path, text: str) -> Path | None:
     """Validate TEXT, then write it atomically with a backup; returns the backup's path."""
     schema.parse(text, str(path))  # raises JobsFileInvalid with every problem
-    return write_atomic(path, text, mode=0o600)
+    try:
+        return write_atomic(path, text, mode=0o600)
+    except OSError as exc:
+        raise errors.RcwizError(f"The jobs file {path} cannot be written: {exc.strerror or exc}.",
+                                "Check the folder and its permissions, or use --jobs FILE.",
+                                ) from exc  # fmt: skip
 
 
 def add(path: Path, name: str, body: dict[str, Any]) -> Path | None:

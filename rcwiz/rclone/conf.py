@@ -7,8 +7,10 @@ environment (RCLONE_CONFIG_NAME_TYPE=...) are listed too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -160,9 +162,23 @@ def without_section(text: str, name: str) -> str:
     return "".join([*lines[: bounds[0]], *lines[bounds[1] :]])
 
 
+@contextlib.contextmanager
+def _editing(path: Path) -> Iterator[None]:
+    """Hold rclone.conf's lock; an unreadable or unwritable file or folder is a ConfigError."""
+    try:
+        with locked(path):
+            yield
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise errors.ConfigError(
+            f"rclone.conf at {path} cannot be written: {reason}.",
+            "Check the folder and its permissions, or choose another file with --config.",
+        ) from exc
+
+
 def remove_remote(path: Path, name: str) -> Path | None:
     """Remove remote NAME from the rclone.conf at PATH (atomically, with a backup)."""
-    with locked(path):
+    with _editing(path):
         text = path.read_text(encoding="utf-8") if path.exists() else ""
         if ENCRYPTED_MARKER in text:
             raise errors.ConfigError(
@@ -185,21 +201,12 @@ def add_remote(
             f"'{name}' is not a valid remote name.",
             "Use letters, digits, '_', '-', '.', '+', '@' and spaces.",
         )
-    with locked(path):
-        try:
-            text = path.read_text(encoding="utf-8") if path.exists() else ""
-        except (OSError, UnicodeDecodeError) as exc:
-            raise errors.ConfigError(f"rclone.conf at {path} cannot be read: {exc}.") from exc
+    with _editing(path):
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
         if ENCRYPTED_MARKER in text:
             raise errors.ConfigError(
                 f"rclone.conf at {path} is encrypted; rcwiz cannot add a section to it directly.",
                 "Decrypt it with 'rclone config encryption remove', or add the remote with "
                 "'rclone config'.",
             )
-        try:
-            return write_atomic(path, with_section(text, name, settings, replace=replace))
-        except PermissionError as exc:
-            raise errors.ConfigError(
-                f"rclone.conf at {path} cannot be written: {exc.strerror}.",
-                "Check the folder's permissions or use --config.",
-            ) from exc
+        return write_atomic(path, with_section(text, name, settings, replace=replace))

@@ -119,6 +119,8 @@ _UNREACHABLE = (
     "timeout awaiting response headers",
     ": eof",  # the connection dropped mid-request
 )
+# What rclone says when the local disk fills: the write fails, or preallocation refuses first.
+DISK_FULL_MARKS = ("no space left on device", "file too big for remaining disk space")
 _TLS = ("x509:", "tls:", "certificate")
 
 
@@ -169,6 +171,8 @@ def classify(
             f"The server is out of storage space: the quota is full{_where(target)}.",
             detail=detail,
         )
+    if _first_match(messages, *DISK_FULL_MARKS):
+        return errors.DiskFull(f"The local disk is full{_where(target)}.", detail=detail)
     if msg := _first_match(messages, *_TLS):
         return errors.ServerUnreachable(
             f"The secure connection to the server failed{_where(target)}: {_short(msg)}",

@@ -104,11 +104,6 @@ def test_encrypted_config_needs_its_password(tmp_path, rclone_conf, webdav_serve
     assert [r["name"] for r in json.loads(opened.stdout)] == ["alpha"]
 
 
-def test_planned_commands_say_so():
-    done = rcwiz("doctor")
-    assert done.returncode == 2 and "not yet available" in done.stderr
-
-
 def _sample_size() -> tuple[int, int]:
     small = sum(SMALL_SIZES[i % len(SMALL_SIZES)] for i in range(SMALL_FILES))
     return SMALL_FILES + len(BIG_FILES), small + sum(m * 2**20 for m in BIG_FILES)
