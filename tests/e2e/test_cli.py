@@ -15,6 +15,32 @@ from helpers import RCWIZ, json_lines, rcwiz
 from rcwiz.demo import BIG_FILES, SMALL_FILES, SMALL_SIZES
 
 COMMANDS = ["setup", "remotes", "quota", "copy", "move", "sync", "job", "share", "doctor", "demo"]
+JOB_ACTIONS = ["list", "show", "add", "edit", "rm", "validate", "run", "history", "schedule"]
+
+
+def every_command() -> list[list[str]]:
+    """Every command and subcommand, read from the parser itself (so none is forgotten)."""
+    import argparse
+
+    from rcwiz.cli import build_parser
+
+    found: list[list[str]] = []
+
+    def walk(parser: argparse.ArgumentParser, prefix: list[str]) -> None:
+        found.append(prefix)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*prefix, name])
+
+    walk(build_parser(), [])
+    return found
+
+
+def test_the_command_list_is_complete():
+    commands = every_command()
+    assert {c[0] for c in commands if len(c) == 1} == set(COMMANDS)
+    assert {c[1] for c in commands if len(c) == 2 and c[0] == "job"} == set(JOB_ACTIONS)
 
 
 def test_version_and_module_entry_point():
@@ -22,7 +48,7 @@ def test_version_and_module_entry_point():
     assert done.returncode == 0 and done.stdout.startswith("rcwiz ")
 
 
-@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
+@pytest.mark.parametrize("command", every_command(), ids=lambda c: " ".join(c) or "rcwiz")
 def test_unknown_option_exits_2_with_usage(command):
     done = rcwiz(*command, "--no-such-option")
     assert done.returncode == 2
