@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -37,3 +38,42 @@ def tree_size(folder: Path) -> tuple[int, int]:
     """(file count, total bytes) of the files under FOLDER."""
     files = [p for p in folder.rglob("*") if p.is_file()]
     return len(files), sum(p.stat().st_size for p in files)
+
+
+def rclone_children(pid: int) -> list:
+    """The rclone processes below process PID (an empty list once it is gone)."""
+    import psutil
+
+    found = []
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    for child in children:
+        try:
+            if child.name() == "rclone" and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.Error:  # it ended while we looked
+            continue
+    return found
+
+
+@contextlib.contextmanager
+def running_until(argv: list[str], marker: str, *, stderr: int = subprocess.PIPE):
+    """Start ARGV (rcwiz in plain-line mode) and yield it once a stdout line holds MARKER.
+
+    Whatever the test does, the process does not outlive the with-block.
+    """
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if marker in line:
+                break
+        else:
+            raise AssertionError(f"{marker!r} never appeared in the output of {argv}")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

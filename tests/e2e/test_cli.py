@@ -10,7 +10,7 @@ import time
 
 import psutil
 import pytest
-from helpers import RCWIZ, json_lines, rcwiz
+from helpers import RCWIZ, json_lines, rclone_children, rcwiz, running_until
 
 from rcwiz.demo import BIG_FILES, SMALL_FILES, SMALL_SIZES
 
@@ -175,28 +175,12 @@ def _rclones_of(marker: str) -> list[psutil.Process]:
 
 
 def test_sigint_mid_copy_exits_130_and_leaves_no_rclone():
-    proc = subprocess.Popen(
-        [*RCWIZ, "demo", "--log-interval", "0.2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for line in proc.stdout:
-            if " progress " in line:
-                break
-        else:
-            pytest.fail("the demo never showed progress")
-        children = [
-            p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "rclone"
-        ]
+    with running_until([*RCWIZ, "demo", "--log-interval", "0.2"], " progress ") as proc:
+        children = rclone_children(proc.pid)
         assert children, "rclone should be running mid-copy"
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=30)
         err = proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert code == 130, err
     assert "Traceback" not in err
     _, alive = psutil.wait_procs(children, timeout=5)
@@ -205,25 +189,12 @@ def test_sigint_mid_copy_exits_130_and_leaves_no_rclone():
 
 
 def test_sigkill_of_rcwiz_takes_rclone_down_too():
-    proc = subprocess.Popen(
-        [*RCWIZ, "demo", "--log-interval", "0.2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        for line in proc.stdout:
-            if " progress " in line:
-                break
-        children = [
-            p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "rclone"
-        ]
+    argv = [*RCWIZ, "demo", "--log-interval", "0.2"]
+    with running_until(argv, " progress ", stderr=subprocess.DEVNULL) as proc:
+        children = rclone_children(proc.pid)
         assert children
         proc.kill()
         proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     _, alive = psutil.wait_procs(children, timeout=5)
     assert not alive
 

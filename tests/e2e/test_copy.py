@@ -11,7 +11,7 @@ import time
 
 import psutil
 import pytest
-from helpers import RCWIZ, json_lines, rcwiz, tree_size
+from helpers import RCWIZ, json_lines, rclone_children, rcwiz, running_until, tree_size
 
 
 def make_source(folder, small=30, big_mib=(4, 9)):
@@ -157,37 +157,14 @@ def test_server_killed_mid_copy_ends_within_the_stall_timeout_and_resumes(
 def test_sigint_mid_copy_exits_130_and_leaves_no_rclone(tmp_path, quota_server, setup_remote):
     conf = setup_remote(quota_server)
     source = make_source(tmp_path / "src", small=3, big_mib=(10,))
-    proc = subprocess.Popen(
-        [
-            *RCWIZ,
-            "--config",
-            str(conf),
-            "copy",
-            str(source),
-            "q:x",
-            "--bwlimit",
-            "2M",
-            "--log-interval",
-            "0.2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for line in proc.stdout:
-            if " progress " in line:
-                break
-        children = [
-            p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "rclone"
-        ]
+    argv = [*RCWIZ, "--config", str(conf), "copy", str(source), "q:x", "--bwlimit", "2M",
+            "--log-interval", "0.2"]  # fmt: skip
+    with running_until(argv, " progress ") as proc:
+        children = rclone_children(proc.pid)
         assert children
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=30)
         out, err = proc.stdout.read(), proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert code == 130, err
     assert "Interrupted" in out + err  # the summary says what was done
     _, alive = psutil.wait_procs(children, timeout=5)

@@ -14,7 +14,7 @@ import time
 
 import psutil
 import pytest
-from helpers import RCWIZ
+from helpers import RCWIZ, rclone_children
 
 
 @pytest.fixture
@@ -31,25 +31,23 @@ def slow(tmp_path, quota_server_factory, rclone_conf):
     return {"conf": conf, "source": source, "jobs": jobs}
 
 
-def _rclone_children(pid: int) -> list[psutil.Process]:
-    try:
-        return [p for p in psutil.Process(pid).children(recursive=True) if p.name() == "rclone"]
-    except psutil.NoSuchProcess:
-        return []
-
-
 def _wait_for_stage(proc: subprocess.Popen, stage: str, deadline: float) -> list[psutil.Process]:
     """Poll until rcwiz is in STAGE; return the rclone processes running then."""
     while time.monotonic() < deadline:
-        children = _rclone_children(proc.pid)
-        lines = [" ".join(p.cmdline()) for p in children if p.is_running()]
+        children = rclone_children(proc.pid)
+        lines = []
+        for child in children:
+            try:
+                lines.append(" ".join(child.cmdline()))
+            except psutil.Error:  # it ended while we looked
+                continue
         if stage == "preflight" and any(" about " in f" {line} " for line in lines):
             return children
         if stage in ("listing", "transferring") and any(" copy " in line for line in lines):
             if stage == "listing":
                 return children
             time.sleep(1.5)  # bytes are moving by now (bwlimit keeps the copy going)
-            return _rclone_children(proc.pid)
+            return rclone_children(proc.pid)
         time.sleep(0.02)
     pytest.fail(f"rcwiz never reached the {stage} stage")
 
