@@ -77,7 +77,7 @@ def test_show_prints_the_exact_rclone_command(world):
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(world):
     big = world["source"] / "big.bin"
     big.write_bytes(os.urandom(8 * 2**20))
-    text = world["jobs"].read_text().replace("dest: q:results", "dest: q:results\n    bwlimit: 2M")
+    text = world["jobs"].read_text().replace("dest: q:results", "dest: q:results\n    bwlimit: 1M")
     world["jobs"].write_text(text)
     first = subprocess.Popen([*RCWIZ, *world["base"], "job", "run", "nightly",
                               "--log-interval", "0.2"], stdout=subprocess.PIPE,
@@ -120,7 +120,7 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(world, tmp_path):
 
 def test_wait_queues_behind_a_running_job(world):
     world["jobs"].write_text(world["jobs"].read_text().replace(
-        "dest: q:results", "dest: q:results\n    bwlimit: 4M"))  # fmt: skip
+        "dest: q:results", "dest: q:results\n    bwlimit: 1M"))  # fmt: skip
     (world["source"] / "big.bin").write_bytes(os.urandom(4 * 2**20))
     first = subprocess.Popen([*RCWIZ, *world["base"], "job", "run", "nightly",
                               "--log-interval", "0.2"], stdout=subprocess.PIPE,
