@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 
 from rcwiz import errors, preflight, presets, probe, transfer
-from rcwiz.nextcloud import capabilities, smallfiles
-from rcwiz.nextcloud.account import account
 from rcwiz.rclone.argv import TransferOptions, transfer_argv
 from rcwiz.rclone.conf import Remote, file_remotes
 from rcwiz.rclone.execute import Rclone
@@ -27,6 +25,7 @@ from rcwiz.wizard import Wizard, terminal_available
 
 if TYPE_CHECKING:
     from rcwiz.cli import Context
+    from rcwiz.nextcloud.capabilities import Capabilities
 
 # Measured on a real Nextcloud 30: a 200 MB file took 2.6 s with 64M chunks, 6.1 s with
 # rclone's default 10M (see shared/RCLONE-FACTS.md).
@@ -148,6 +147,10 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> transfer.Summa
     watch = transfer.Watchdog(stall_timeout=guard.stall_timeout, alive=_prober(remotes))
     dest = remotes.get(preflight.remote_name(opts.dest)) if preflight.is_remote(opts.dest) else None
     if dest is not None and dest.vendor == "nextcloud":
+        # Imported here: only Nextcloud remotes need them (http.client and ssl cost start-up time).
+        from rcwiz.nextcloud import smallfiles
+        from rcwiz.nextcloud.account import account
+
         caps = nextcloud_capabilities(ctx, dest.name)
         _warn_refused(ctx, opts, caps)
         if caps is not None and caps.bulkupload and smallfiles.eligible(opts):
@@ -162,8 +165,11 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> transfer.Summa
     return transfer.run(rclone, opts, sink, watch=watch)
 
 
-def nextcloud_capabilities(ctx: Context, remote: str) -> capabilities.Capabilities | None:
+def nextcloud_capabilities(ctx: Context, remote: str) -> Capabilities | None:
     """The server's capabilities, cached since setup (fetched now if missing; None if unknown)."""
+    from rcwiz.nextcloud import capabilities
+    from rcwiz.nextcloud.account import account
+
     found = capabilities.cached(remote)
     if found is None:
         try:
@@ -174,11 +180,13 @@ def nextcloud_capabilities(ctx: Context, remote: str) -> capabilities.Capabiliti
     return found
 
 
-def _warn_refused(ctx: Context, opts: TransferOptions, caps: capabilities.Capabilities | None
+def _warn_refused(ctx: Context, opts: TransferOptions, caps: Capabilities | None
                   ) -> None:  # fmt: skip
     if caps is None or preflight.is_remote(opts.source):
         return
-    refused = capabilities.refused_files(Path(opts.source).expanduser(), caps)
+    from rcwiz.nextcloud.capabilities import refused_files
+
+    refused = refused_files(Path(opts.source).expanduser(), caps)
     if not refused:
         return
     ctx.console.warn(f"The server will refuse {len(refused)} file(s); they will fail:")

@@ -12,8 +12,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
 from rcwiz import errors
 from rcwiz.quota import about
 from rcwiz.rclone.argv import TransferOptions, transfer_argv
@@ -84,6 +82,8 @@ def local_free(path: str) -> int:
     probe = Path(path).expanduser().absolute()
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
+    import psutil  # only downloads need it; kept out of every copy's start-up
+
     return psutil.disk_usage(str(probe)).free
 
 

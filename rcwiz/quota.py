@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from rcwiz import errors, presets, process
+from rcwiz import errors, process
 from rcwiz.presets import Preset
 from rcwiz.rclone.argv import about_argv
 from rcwiz.rclone.execute import Rclone
@@ -151,6 +151,8 @@ def gather(
     """
 
     def one(remote: str, url: str) -> Row:
+        from rcwiz import presets  # YAML: only quota reports need the site presets
+
         preset = presets.for_url(url) if url else None
         try:
             usage = with_preset(about(rclone, remote, extra=ABOUT_FLAGS), preset)
