@@ -44,7 +44,7 @@ class Sample:
     bytes: int
 
 
-def make_sample(folder: Path, seed: bytes = b"rcwiz") -> Sample:
+def make_sample(folder: Path) -> Sample:
     """Write the sample dataset under FOLDER; return its file count and size."""
     total = 0
     count = 0

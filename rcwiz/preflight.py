@@ -92,7 +92,6 @@ class Space:
     needed: int  # bytes to send
     free: int | None  # free bytes at the destination; None when unknown
     where: str
-    exact: bool  # needed comes from rclone's dry run
 
     @property
     def fits(self) -> bool:
@@ -110,14 +109,14 @@ def check_space(rclone: Rclone, opts: TransferOptions, plan: Plan | None) -> Spa
         free = local_free(opts.dest)
     where = opts.dest
     if plan is not None:
-        return Space(plan.bytes, free, where, exact=True)
+        return Space(plan.bytes, free, where)
     size = (
         None if is_remote(opts.source) or opts.include or opts.exclude else local_size(opts.source)
     )
     if size is not None and (free is None or size <= free):
-        return Space(size, free, where, exact=False)
+        return Space(size, free, where)
     # Not obviously fine (or unknown): ask rclone what it would really send.
-    return Space(dry_run(rclone, opts).bytes, free, where, exact=True)
+    return Space(dry_run(rclone, opts).bytes, free, where)
 
 
 def refuse(space: Space) -> errors.RcwizError:

@@ -77,7 +77,6 @@ def about(
 # A dead server must not hold the whole report for rclone's default retries.
 ABOUT_FLAGS = ("--contimeout", "10s", "--timeout", "30s", "--low-level-retries", "2",
                "--retries", "1")  # fmt: skip
-ABOUT_TIMEOUT = 90.0
 MAX_PARALLEL = 8
 
 _REASONS = {

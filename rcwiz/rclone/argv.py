@@ -6,7 +6,6 @@ options every run gets (--config, --ask-password=false, --use-json-log).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 TRANSFER_VERBS = ("copy", "move", "sync")
@@ -64,7 +63,3 @@ def transfer_argv(opts: TransferOptions, *, stats_interval: float = 0.5) -> tupl
 
 def about_argv(remote: str) -> tuple[str, ...]:
     return ("about", remote, "--json")
-
-
-def size_argv(path: str, filters: Sequence[str] = ()) -> tuple[str, ...]:
-    return ("size", path, "--json", *filters)

@@ -39,7 +39,6 @@ MIN_VERSION_WHY = "rcwiz reads 'listremotes --json' and the JSON stats of rclone
 # Exit codes rclone documents (rclone.org/docs/#exit-code).
 RC_USAGE = 2
 RC_DIR_NOT_FOUND = 3
-RC_RETRY_EXHAUSTED = 5
 
 TAIL_LINES = 40
 
