@@ -8,6 +8,7 @@ the pre-flight checks and asks before a sync deletes anything.
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from rcwiz.wizard import Wizard, terminal_available
 
 if TYPE_CHECKING:
     from rcwiz.cli import Context
+    from rcwiz.nextcloud.account import Account
     from rcwiz.nextcloud.capabilities import Capabilities
 
 # Measured on a real Nextcloud 30: a 200 MB file took 2.6 s with 64M chunks, 6.1 s with
@@ -151,11 +153,13 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> transfer.Summa
         from rcwiz.nextcloud import smallfiles
         from rcwiz.nextcloud.account import account
 
-        caps = nextcloud_capabilities(ctx, dest.name)
+        # The account costs a `config dump`: read it at most once, and only if it is needed.
+        acct = functools.cache(lambda: account(rclone, dest.name))
+        caps = nextcloud_capabilities(dest.name, acct)
         _warn_refused(ctx, opts, caps)
         if caps is not None and caps.bulkupload and smallfiles.eligible(opts):
             log_path = transfer.new_log_path(opts.verb)
-            phase = smallfiles.run(rclone, account(rclone, dest.name), caps, opts, sink, log_path)
+            phase = smallfiles.run(rclone, acct(), caps, opts, sink, log_path)
             if phase.requests:
                 console.note(f"{phase.files} small file(s) went by Nextcloud bulk upload in "
                              f"{phase.requests} request(s); rclone sends the rest.")  # fmt: skip
@@ -165,15 +169,14 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> transfer.Summa
     return transfer.run(rclone, opts, sink, watch=watch)
 
 
-def nextcloud_capabilities(ctx: Context, remote: str) -> Capabilities | None:
+def nextcloud_capabilities(remote: str, acct: Callable[[], Account]) -> Capabilities | None:
     """The server's capabilities, cached since setup (fetched now if missing; None if unknown)."""
     from rcwiz.nextcloud import capabilities
-    from rcwiz.nextcloud.account import account
 
     found = capabilities.cached(remote)
     if found is None:
         try:
-            found = capabilities.fetch(account(ctx.rclone, remote).client())
+            found = capabilities.fetch(acct().client())
         except errors.RcwizError:
             return None
         capabilities.save(remote, found)

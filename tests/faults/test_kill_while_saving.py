@@ -59,22 +59,7 @@ def test_sigkill_while_saving_never_leaves_a_broken_config(tmp_path, rclone_bin)
     for attempt in range(KILLS):
         conf.write_text(OTHERS)
         name = f"new{attempt}"
-        pid = os.fork()
-        if pid == 0:  # the child: save one remote, then exit without cleanup
-            try:
-                add_remote(
-                    conf,
-                    name,
-                    {
-                        "type": "webdav",
-                        "url": "http://127.0.0.1:9/",
-                        "vendor": "other",
-                        "user": "me",
-                        "pass": "y" * 30,
-                    },
-                )
-            finally:
-                os._exit(0)
+        pid = _save_in_child(conf, name)
         time.sleep(rng.uniform(0, 1.5 * save))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
