@@ -163,7 +163,7 @@ def _setup_logging(debug: bool, console: Console) -> None:
         return
     from rich.logging import RichHandler
 
-    handler = RichHandler(console=console.err, show_path=False, markup=False)
+    handler = RichHandler(console=console.err.rich, show_path=False, markup=False)
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s")
     logging.getLogger("rcwiz").setLevel(logging.DEBUG)
 

@@ -3,26 +3,149 @@
 Three output modes: a terminal (rich, colour unless NO_COLOR or --no-color), plain text
 when stdout is not a terminal (no escape codes, for batch logs), and --json (machine output
 on stdout, messages for people on stderr).
+
+rich costs ~50 ms of start-up, so it is imported only when something needs it: a terminal,
+a table or a live display. Plain strings on a stream that is not a terminal are written
+directly, with rich's console markup removed the way rich itself would (see `render`;
+tests/unit/test_console.py checks it against rich).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console as RichConsole
-from rich.markup import escape
+if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
 
 PLAIN_WIDTH = 160
+
+# rich's console markup (rich/markup.py, MIT licence): a tag is `[name]` or `[name=value]`
+# where name starts with a-z, #, / or @; backslashes before the `[` escape it.
+_TAG = re.compile(r"((\\*)\[([a-z#/@][^[]*?)])")
+_ESCAPE = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+# Control codes rich removes from text (bell, backspace, vertical tab, form feed, CR).
+_STRIP = dict.fromkeys((7, 8, 11, 12, 13))
+
+
+def escape(text: str) -> str:
+    """TEXT made safe to put inside markup (rich.markup.escape, without importing rich)."""
+    text = _ESCAPE.sub(lambda m: f"{m.group(1)}{m.group(1)}\\{m.group(2)}", text)
+    if text.endswith("\\") and not text.endswith("\\\\"):
+        return text + "\\"
+    return text
+
+
+def render(markup: str) -> str:
+    """The text rich shows for MARKUP, without its styles: tags dropped, escapes undone."""
+    if "[" not in markup:
+        return markup
+    parts: list[str] = []
+    position = 0
+    for match in _TAG.finditer(markup):
+        full, escapes, _ = match.groups()
+        start, end = match.span()
+        if start > position:
+            parts.append(markup[position:start].replace("\\[", "["))
+        if escapes:
+            backslashes, escaped = divmod(len(escapes), 2)
+            parts.append("\\" * backslashes)
+            if escaped:
+                parts.append(full[len(escapes) :].replace("\\[", "["))
+        position = end
+    parts.append(markup[position:].replace("\\[", "["))
+    return "".join(parts)
+
+
+def _is_terminal(file: IO[str]) -> bool:
+    """rich's rule: TTY_COMPATIBLE=0/1, then FORCE_COLOR (set and not empty), then isatty()."""
+    tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if tty_compatible in ("0", "1"):
+        return tty_compatible == "1"
+    force = os.environ.get("FORCE_COLOR")
+    if force is not None:
+        return force != ""
+    try:
+        return bool(file.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class Stream:
+    """stdout or stderr: rich where it is needed, plain writes where it is not.
+
+    `print` takes rich's arguments. Strings on a stream that is not a terminal are written
+    directly (markup removed); anything else (a table, a terminal) goes through a rich
+    Console created on first use and kept in `rich`.
+    """
+
+    def __init__(
+        self,
+        file: IO[str] | None = None,
+        *,
+        stderr: bool = False,
+        no_color: bool = False,
+        width: int | None = None,
+        force_terminal: bool | None = None,
+    ) -> None:
+        self._file = file
+        self._stderr = stderr
+        self._no_color = no_color
+        self._width = width
+        self._force_terminal = force_terminal
+
+    @property
+    def file(self) -> IO[str]:
+        """The stream written to; sys.stdout or sys.stderr as they are now, like rich."""
+        return self._file or (sys.stderr if self._stderr else sys.stdout)
+
+    @property
+    def is_terminal(self) -> bool:
+        if self._force_terminal is not None:
+            return self._force_terminal
+        return _is_terminal(self.file)
+
+    @functools.cached_property
+    def rich(self) -> RichConsole:
+        from rich.console import Console as RichConsole
+
+        return RichConsole(
+            file=self._file,
+            stderr=self._stderr,
+            no_color=self._no_color,
+            highlight=False,
+            soft_wrap=True,
+            width=self._width,
+            force_terminal=self._force_terminal,
+            emoji=False,  # a file called :smile: is shown as it is named
+        )
+
+    def print(
+        self,
+        *objects: Any,
+        markup: bool = True,
+        sep: str = " ",
+        end: str = "\n",
+        **options: Any,
+    ) -> None:
+        if self.is_terminal or "style" in options or not all(isinstance(o, str) for o in objects):
+            self.rich.print(*objects, markup=markup, sep=sep, end=end, **options)
+            return
+        text = sep.join(render(o) if markup else o for o in objects)
+        file = self.file
+        file.write(text.translate(_STRIP) + end)
+        file.flush()
 
 
 @dataclass
 class Console:
-    out: RichConsole
-    err: RichConsole
+    out: Stream
+    err: Stream
     json: bool = False
     # Where --json documents go; kept separate so they are never wrapped or styled.
     json_stream: IO[str] = field(default_factory=lambda: sys.stdout)
@@ -57,6 +180,6 @@ def make_console(*, json_mode: bool = False, no_color: bool = False) -> Console:
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
     # Not a terminal (a batch log, a pipe): rich would wrap tables at 80 columns.
     width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PLAIN_WIDTH
-    out = RichConsole(no_color=no_color, highlight=False, soft_wrap=True, width=width)
-    err = RichConsole(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
+    out = Stream(no_color=no_color, width=width)
+    err = Stream(stderr=True, no_color=no_color)
     return Console(out=out, err=err, json=json_mode)

@@ -8,18 +8,18 @@ the pre-flight checks and asks before a sync deletes anything.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-
 from rcwiz import errors, preflight, presets, probe, transfer
+from rcwiz.console import escape
 from rcwiz.rclone.argv import TransferOptions, transfer_argv
-from rcwiz.rclone.conf import Remote, file_remotes
-from rcwiz.rclone.execute import Rclone
+from rcwiz.rclone.conf import Remote, begin_file_remotes
+from rcwiz.rclone.execute import Pending, Rclone
 from rcwiz.ui import format as fmt
 from rcwiz.ui.progress import make_sink
 from rcwiz.wizard import Wizard, terminal_available
@@ -89,10 +89,17 @@ def add_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
 
 def remotes_involved(rclone: Rclone, *paths: str) -> dict[str, Remote]:
     """The configured remotes named by PATHS (one rclone.conf read, none for local paths)."""
+    return begin_remotes_involved(rclone, *paths).result()
+
+
+def begin_remotes_involved(rclone: Rclone, *paths: str) -> Pending[dict[str, Remote]]:
+    """remotes_involved, started now and read later."""
     names = {preflight.remote_name(p) for p in paths if preflight.is_remote(p)}
     if not names:
-        return {}
-    return {r.name: r for r in file_remotes(rclone) if r.name in names}
+        return Pending(dict, lambda: None)
+    return begin_file_remotes(rclone).then(
+        lambda found: {r.name: r for r in found if r.name in names}
+    )
 
 
 def tuning_for(remotes: dict[str, Remote]) -> tuple[str, ...]:
@@ -134,17 +141,31 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> transfer.Summa
     """
     console = ctx.console
     rclone = ctx.rclone
-    remotes = remotes_involved(rclone, opts.source, opts.dest)
-    opts = replace(opts, tuning=tuning_for(remotes))
-    if opts.dry_run:
-        shown = " ".join(transfer_argv(opts, stats_interval=transfer.STATS_INTERVAL))
-        console.note(f"[dim]rclone {escape(shown)}[/]")
-    plan = None
-    if opts.verb == "sync" and not opts.dry_run:
-        plan = preflight.dry_run(rclone, opts)
-        _confirm_deletions(ctx, opts, plan, yes=guard.yes)
-    if not opts.dry_run:
-        _check_space(ctx, rclone, opts, plan, remotes, force=guard.force)
+    with contextlib.ExitStack() as stack:
+        # rclone's start-up is most of each pre-flight step: both runs go at once.
+        listing = stack.enter_context(begin_remotes_involved(rclone, opts.source, opts.dest))
+        space = None
+        if not opts.dry_run:
+            space = stack.enter_context(preflight.FreeSpace(rclone, opts.dest))
+        remotes = listing.result()
+        opts = replace(opts, tuning=tuning_for(remotes))
+        if opts.dry_run:
+            shown = " ".join(transfer_argv(opts, stats_interval=transfer.STATS_INTERVAL))
+            console.note(f"[dim]rclone {escape(shown)}[/]")
+        plan = None
+        if opts.verb == "sync" and not opts.dry_run:
+            plan = preflight.dry_run(rclone, opts)
+            _confirm_deletions(ctx, opts, plan, yes=guard.yes)
+        if space is not None:
+            _check_space(ctx, rclone, opts, plan, remotes, space, force=guard.force)
+    return _transfer(ctx, opts, guard, remotes)
+
+
+def _transfer(
+    ctx: Context, opts: TransferOptions, guard: Guard, remotes: dict[str, Remote]
+) -> transfer.Summary:
+    console = ctx.console
+    rclone = ctx.rclone
     sink = make_sink(console, guard.log_interval)
     watch = transfer.Watchdog(stall_timeout=guard.stall_timeout, alive=_prober(remotes))
     dest = remotes.get(preflight.remote_name(opts.dest)) if preflight.is_remote(opts.dest) else None
@@ -211,10 +232,11 @@ def _check_space(
     opts: TransferOptions,
     plan: preflight.Plan | None,
     remotes: dict[str, Remote],
+    started: preflight.FreeSpace,
     *,
     force: bool,
 ) -> None:
-    space = preflight.check_space(rclone, opts, plan)
+    space = preflight.check_space(rclone, opts, plan, started)
     dest = remotes.get(preflight.remote_name(opts.dest)) if preflight.is_remote(opts.dest) else None
     preset = presets.for_url(dest.url) if dest and dest.url else None
     if preset and preset.large_data_bytes and space.needed > preset.large_data_bytes:

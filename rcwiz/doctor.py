@@ -43,11 +43,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import psutil
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from rcwiz import __version__, errors, presets, process, quota
+from rcwiz.console import escape
 from rcwiz.jobs import store
 from rcwiz.rclone import conf
 from rcwiz.rclone.execute import Rclone

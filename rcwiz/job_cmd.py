@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from rich.markup import escape
 from rich.table import Table
 
 from rcwiz import copy_cmd, errors, paths, process, transfer
+from rcwiz.console import escape
 from rcwiz.jobs import history, lock, schedule, schema, store
 from rcwiz.jobs.model import DELETING_MODES, MODES, Job
 from rcwiz.rclone.argv import transfer_argv

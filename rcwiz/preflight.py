@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rcwiz import errors
-from rcwiz.quota import about
+from rcwiz.quota import begin_about
 from rcwiz.rclone.argv import TransferOptions, transfer_argv
 from rcwiz.rclone.events import FileDone
 from rcwiz.rclone.execute import Rclone
@@ -98,21 +98,54 @@ class Space:
         return self.free is None or self.needed <= self.free
 
 
-def check_space(rclone: Rclone, opts: TransferOptions, plan: Plan | None) -> Space:
-    """Compare the bytes to send with the free space at the destination."""
-    if is_remote(opts.dest):
+class FreeSpace:
+    """The free space at a destination, asked for as early as possible.
+
+    For a remote, `rclone about` starts when this is created and runs while rcwiz does other
+    work; `bytes()` waits for it. Use as a context manager so an unread `about` is stopped.
+    """
+
+    def __init__(self, rclone: Rclone, dest: str) -> None:
+        self.dest = dest
+        self._about = (
+            begin_about(rclone, f"{remote_name(dest)}:", target=dest) if is_remote(dest) else None
+        )
+
+    def bytes(self) -> int | None:
+        """Free bytes at the destination; None when the backend cannot say."""
+        if self._about is None:
+            return local_free(self.dest)
         try:
-            free = about(rclone, f"{remote_name(opts.dest)}:", target=opts.dest).free
+            return self._about.result().free
         except errors.RcloneFailed:
-            free = None  # a backend without `about`: the space is unknown, not a failure
-    else:
-        free = local_free(opts.dest)
+            return None  # a backend without `about`: the space is unknown, not a failure
+
+    def close(self) -> None:
+        if self._about is not None:
+            self._about.close()
+
+    def __enter__(self) -> FreeSpace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def check_space(
+    rclone: Rclone, opts: TransferOptions, plan: Plan | None, space: FreeSpace | None = None
+) -> Space:
+    """Compare the bytes to send with the free space at the destination (SPACE, if started)."""
+    if space is None:
+        with FreeSpace(rclone, opts.dest) as started:
+            return check_space(rclone, opts, plan, started)
     where = opts.dest
     if plan is not None:
-        return Space(plan.bytes, free, where)
+        return Space(plan.bytes, space.bytes(), where)
+    # The local walk runs while `about` is still on its way.
     size = (
         None if is_remote(opts.source) or opts.include or opts.exclude else local_size(opts.source)
     )
+    free = space.bytes()
     if size is not None and (free is None or size <= free):
         return Space(size, free, where)
     # Not obviously fine (or unknown): ask rclone what it would really send.

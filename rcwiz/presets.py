@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from rcwiz import errors, paths
 
 KINDS = ("nextcloud", "webdav")
@@ -105,6 +103,8 @@ def _problems(data: Any, stem: str) -> list[str]:
 
 def load_file(path: Path) -> Preset:
     """Read and validate one preset file; every problem is reported at once."""
+    import yaml  # only when a preset is read: ~15 ms of start-up
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -135,7 +135,21 @@ def load_all(folder: Path | None = None) -> dict[str, Preset]:
 
 def for_url(url: str, presets: dict[str, Preset] | None = None) -> Preset | None:
     """The preset whose fixed server URL serves, if any (for quota and transfer context)."""
-    for preset in (presets or load_all()).values():
+    if presets is None:
+        host = urlsplit(url).netloc.lower()
+        folder = paths.templates_dir() / "presets"
+        # Every copy asks, and YAML costs ~20 ms to import and parse: only files that name
+        # the host at all are read as YAML (a server spelled with YAML escapes is missed).
+        files = [p for p in sorted(folder.glob("*.yaml")) if host and host in _lower_text(p)]
+        presets = {p.name: p for p in map(load_file, files)}
+    for preset in presets.values():
         if preset.serves(url):
             return preset
     return None
+
+
+def _lower_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").lower()
+    except (OSError, UnicodeDecodeError):
+        return ""

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 _PR_SET_PDEATHSIG = 1
@@ -28,12 +28,26 @@ _live: set[subprocess.Popen] = set()
 _live_lock = threading.Lock()
 
 
+def _find_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Looked up once in rcwiz itself: the child must not dlopen() between fork and exec, where a
+# lock another thread held at the fork would never be released.
+_prctl = _find_prctl()
+
+
 def _child_setup() -> None:  # runs in the child between fork and exec
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if sys.platform.startswith("linux"):
+    if _prctl is not None:
         with contextlib.suppress(Exception):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @dataclass
@@ -74,7 +88,7 @@ class Child:
             encoding="utf-8",
             errors="replace",
             bufsize=1,
-            preexec_fn=_child_setup,  # two syscalls, before exec; rcwiz forks from one thread
+            preexec_fn=_child_setup,  # two syscalls and a call through a pointer, before exec
         )
         with _live_lock:
             _live.add(self._proc)
@@ -143,6 +157,58 @@ class Child:
                     pipe.close()
 
 
+class Spawned:
+    """A program running to completion in the background: stdout and stderr are collected.
+
+    Started from the calling thread (the kernel's PR_SET_PDEATHSIG watches the thread that
+    forks), so several can run at once while rcwiz does other work; `finish()` waits for one.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.child = Child(argv, env=env, input=input)
+        self._stderr: list[str] = []
+        self._reader = threading.Thread(target=self._stderr.extend, args=(self.child,), daemon=True)
+        self._reader.start()
+        self._timer: threading.Timer | None = None
+        if timeout is not None:
+            self._timer = threading.Timer(timeout, self.child.terminate, kwargs={"grace": 1.0})
+            self._timer.daemon = True
+            self._timer.start()
+
+    def finish(self) -> Completed:
+        """Wait for the program; Ctrl-C while waiting stops it."""
+        try:
+            self._reader.join()
+            code = self.child.wait()
+        finally:
+            self.close()
+        return Completed(self.child.argv, code, self.child.stdout, "\n".join(self._stderr))
+
+    def close(self) -> None:
+        """Stop the program if it still runs (its result is no longer wanted)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self.child.__exit__(None, None, None)
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    timeout: float | None = None,
+) -> Spawned:
+    """Start a program that runs to completion; `finish()` returns its exit code and output."""
+    return Spawned(argv, env=env, input=input, timeout=timeout)
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -151,19 +217,7 @@ def run(
     timeout: float | None = None,
 ) -> Completed:
     """Run a program to completion and return its exit code, stdout and stderr."""
-    with Child(argv, env=env, input=input) as child:
-        timer = None
-        if timeout is not None:
-            timer = threading.Timer(timeout, child.terminate, kwargs={"grace": 1.0})
-            timer.daemon = True
-            timer.start()
-        try:
-            stderr = "\n".join(child)
-            code = child.wait()
-        finally:
-            if timer is not None:
-                timer.cancel()
-    return Completed(child.argv, code, child.stdout, stderr)
+    return spawn(argv, env=env, input=input, timeout=timeout).finish()
 
 
 def interactive(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from rcwiz import errors, process
-from rcwiz.presets import Preset
 from rcwiz.rclone.argv import about_argv
-from rcwiz.rclone.execute import Rclone
+from rcwiz.rclone.execute import Pending, Rclone, Result
+
+if TYPE_CHECKING:
+    from rcwiz.presets import Preset
 
 
 @dataclass(frozen=True)
@@ -56,19 +58,37 @@ def about(
     target: str | None = None,
 ) -> Usage:
     """Ask the server behind REMOTE how much space is used and free."""
-    result = rclone.run(
+    return begin_about(rclone, remote, secret_env=secret_env, extra=extra, target=target).result()
+
+
+def begin_about(
+    rclone: Rclone,
+    remote: str,
+    *,
+    secret_env: Mapping[str, str] | None = None,
+    extra: Sequence[str] = (),
+    target: str | None = None,
+) -> Pending[Usage]:
+    """`about`, started now and read later."""
+
+    def usage(result: Result) -> Usage:
+        try:
+            data = json.loads(result.stdout or "{}")
+        except ValueError as exc:
+            raise errors.RcloneFailed(
+                "rclone about did not print JSON.", detail=result.stdout
+            ) from exc
+        if not isinstance(data, dict):
+            data = {}
+        return Usage(
+            remote=remote,
+            **{k: _bytes(data.get(k)) for k in ("total", "used", "free", "trashed", "other")},
+        )
+
+    pending = rclone.begin(
         [*about_argv(remote), *extra], secret_env=secret_env, target=target or remote
     )
-    try:
-        data = json.loads(result.stdout or "{}")
-    except ValueError as exc:
-        raise errors.RcloneFailed("rclone about did not print JSON.", detail=result.stdout) from exc
-    if not isinstance(data, dict):
-        data = {}
-    return Usage(
-        remote=remote,
-        **{k: _bytes(data.get(k)) for k in ("total", "used", "free", "trashed", "other")},
-    )
+    return pending.then(usage)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,6 +181,8 @@ def gather(
 
     if not remotes:
         return []
+    from concurrent.futures import ThreadPoolExecutor  # only reports across remotes
+
     pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(remotes)))
     try:
         futures = [pool.submit(one, remote, url) for remote, url in remotes]

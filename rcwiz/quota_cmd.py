@@ -12,10 +12,10 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.table import Table
 
 from rcwiz import errors, quota_history
+from rcwiz.console import escape
 from rcwiz.quota import STATES, Row, gather, overall_state
 from rcwiz.rclone.conf import list_remotes
 from rcwiz.ui import format as fmt

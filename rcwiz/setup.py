@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from rich.markup import escape
-
 from rcwiz import errors
+from rcwiz.console import escape
 from rcwiz.nextcloud import capabilities, loginflow
 from rcwiz.nextcloud.account import Account, account
 from rcwiz.nextcloud.http import Client

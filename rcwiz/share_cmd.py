@@ -7,10 +7,10 @@ import re
 import sys
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.table import Table
 
 from rcwiz import errors
+from rcwiz.console import escape
 from rcwiz.nextcloud import shares
 from rcwiz.nextcloud.account import account
 

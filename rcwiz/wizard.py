@@ -14,10 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.markup import escape
-
 from rcwiz import errors
-from rcwiz.console import Console
+from rcwiz.console import Console, escape
 
 Answers = dict[str, str]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rcwiz import errors
 from rcwiz.files import locked, write_atomic
-from rcwiz.rclone.execute import Rclone
+from rcwiz.rclone.execute import Pending, Rclone, Result
 
 # Only these keys of a remote ever leave this module: everything else (pass, token,
 # bearer_token, client_secret, ...) may be a secret and is dropped on read.
@@ -52,9 +52,18 @@ def _shown(name: str, settings: object, source: str = "file") -> Remote:
 
 def file_remotes(rclone: Rclone) -> list[Remote]:
     """The remotes in rclone.conf (not those defined in the environment): one rclone call."""
-    dumped = _json(rclone.run(["config", "dump"]).stdout, "config dump")
-    sections = dumped if isinstance(dumped, dict) else {}
-    return [_shown(str(name), settings) for name, settings in sections.items()]
+    return begin_file_remotes(rclone).result()
+
+
+def begin_file_remotes(rclone: Rclone) -> Pending[list[Remote]]:
+    """file_remotes, started now and read later (while other rclone runs start)."""
+
+    def remotes(result: Result) -> list[Remote]:
+        dumped = _json(result.stdout, "config dump")
+        sections = dumped if isinstance(dumped, dict) else {}
+        return [_shown(str(name), settings) for name, settings in sections.items()]
+
+    return rclone.begin(["config", "dump"]).then(remotes)
 
 
 def list_remotes(rclone: Rclone) -> list[Remote]:

@@ -1,7 +1,8 @@
 """The one place rcwiz starts rclone: find the binary, run it, read its log, name its failures.
 
-Every rclone run goes through `Rclone.run` (wait for the result) or `Rclone.start` (stream the
-log while it runs). Both add the options rcwiz always needs:
+Every rclone run goes through `Rclone.run` (wait for the result), `Rclone.begin` (start it,
+read the result later) or `Rclone.start` (stream the log while it runs). All add the options
+rcwiz always needs:
 
 * `--config PATH` when the user chose one (otherwise rclone's own RCLONE_CONFIG / default);
 * `--ask-password=false`, so an encrypted rclone.conf fails at once instead of prompting
@@ -22,9 +23,10 @@ import re
 import shutil
 import sys
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from rcwiz import errors, paths, process
 from rcwiz.rclone.events import Event, LogLine, Progress, parse_line
@@ -263,6 +265,48 @@ def _remember_version(binary: Path, version: tuple[int, int, int]) -> None:
         os.replace(tmp, path)
 
 
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+class Pending(Generic[T]):
+    """The result of an rclone run that is still going: `result()` waits for it (once).
+
+    Pre-flight starts its rclone runs (`config dump`, `about`) together and reads them when
+    needed, so their ~70 ms start-ups overlap. Use as a context manager, or call `close()`,
+    so a run whose result is not wanted after all does not go on.
+    """
+
+    def __init__(self, finish: Callable[[], T], close: Callable[[], None]) -> None:
+        self._finish = finish
+        self._close = close
+        self._outcome: tuple[bool, object] | None = None
+
+    def result(self) -> T:
+        if self._outcome is None:
+            try:
+                self._outcome = (True, self._finish())
+            except errors.RcwizError as exc:
+                self._outcome = (False, exc)
+        ok, value = self._outcome
+        if not ok:
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+    def then(self, convert: Callable[[T], U]) -> Pending[U]:
+        """A Pending of CONVERT(result) (conversion errors surface from result())."""
+        return Pending(lambda: convert(self.result()), self._close)
+
+    def close(self) -> None:
+        self._close()
+
+    def __enter__(self) -> Pending[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 @dataclass
 class Rclone:
     """An rclone binary plus the options every run of it gets."""
@@ -323,19 +367,39 @@ class Rclone:
         secrets: Sequence[str] = (),
     ) -> Result:
         """Run rclone to the end. With `check`, a failure raises the error classify() names."""
+        return self.begin(args, secret_env=secret_env, input=input, check=check, timeout=timeout,
+                          target=target, secrets=secrets).result()  # fmt: skip
+
+    def begin(
+        self,
+        args: Sequence[str],
+        *,
+        secret_env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+        target: str | None = None,
+        secrets: Sequence[str] = (),
+    ) -> Pending[Result]:
+        """Start `run` and return at once: rcwiz goes on while rclone works (see Pending)."""
         argv = self.argv(args)
         self._log_command(argv, secret_env, [*secrets, *([input] if input else [])])
         try:
-            done = process.run(argv, env=self._env(secret_env), input=input, timeout=timeout)
+            spawned = process.spawn(argv, env=self._env(secret_env), input=input, timeout=timeout)
         except FileNotFoundError as exc:
             raise errors.RcloneMissing(f"rclone at {self.binary} disappeared.") from exc
-        events = [e for e in map(parse_line, done.stderr.splitlines()) if e is not None]
-        for event in events:
-            log.debug("rclone: %s", _message_of(event))
-        result = Result(argv=argv, returncode=done.returncode, stdout=done.stdout, log=events)
-        if check and not result.ok:
-            raise classify(done.returncode, events, target)
-        return result
+
+        def finish() -> Result:
+            done = spawned.finish()
+            events = [e for e in map(parse_line, done.stderr.splitlines()) if e is not None]
+            for event in events:
+                log.debug("rclone: %s", _message_of(event))
+            result = Result(argv=argv, returncode=done.returncode, stdout=done.stdout, log=events)
+            if check and not result.ok:
+                raise classify(done.returncode, events, target)
+            return result
+
+        return Pending(finish, spawned.close)
 
     def start(
         self,

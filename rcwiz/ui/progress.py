@@ -9,13 +9,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-
-from rich.console import Group
-from rich.live import Live
-from rich.markup import escape
-from rich.progress_bar import ProgressBar
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from rcwiz.console import Console
 from rcwiz.rclone.argv import TransferOptions
@@ -23,10 +17,11 @@ from rcwiz.rclone.events import FileDone, LogLine, Progress
 from rcwiz.transfer import Expected, Summary
 from rcwiz.ui import format as fmt
 
-MAX_FILE_LINES = 6
+if TYPE_CHECKING:
+    from rcwiz.ui.live import LiveSink
 
 
-class _Totals:
+class Totals:
     """Totals to show: known up front (pre-flight), else rclone's, which grow while listing.
 
     rclone's totals are treated as final once its `listed` count stops changing.
@@ -55,7 +50,7 @@ def _percent(done: int, total: int) -> float:
     return 0.0 if total <= 0 else min(100.0, 100.0 * done / total)
 
 
-def progress_fields(p: Progress, totals: _Totals) -> dict[str, object]:
+def progress_fields(p: Progress, totals: Totals) -> dict[str, object]:
     """The numbers every display shows, computed once (percent never above 100)."""
     total_bytes = totals.bytes(p)
     known = totals.known()
@@ -90,12 +85,12 @@ def summary_text(s: Summary) -> list[str]:
 class JsonSink:
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.totals = _Totals(None)
+        self.totals = Totals(None)
 
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
     ) -> None:
-        self.totals = _Totals(expected)
+        self.totals = Totals(expected)
         self.console.emit_json(
             {
                 "event": "start",
@@ -136,18 +131,18 @@ class PlainSink:
     def __init__(self, console: Console, log_interval: float = 10.0) -> None:
         self.console = console
         self.interval = log_interval
-        self.totals = _Totals(None)
+        self.totals = Totals(None)
         self._last_print = float("-inf")
         self._last: Progress | None = None
 
     def _say(self, text: str) -> None:
         stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-        self.console.out.print(f"{stamp} {text}", markup=False, highlight=False, soft_wrap=True)
+        self.console.out.print(f"{stamp} {text}", markup=False)
 
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
     ) -> None:
-        self.totals = _Totals(expected)
+        self.totals = Totals(expected)
         dry = " (dry run)" if opts.dry_run else ""
         self._say(f"start {opts.verb} {opts.source} -> {opts.dest}{dry}")
         if opts.tuning:
@@ -185,97 +180,11 @@ class PlainSink:
             self._say(text.strip())
 
 
-class LiveSink:
-    """A rich live display: overall bar, totals, and one line per file in flight."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.totals = _Totals(None)
-        self.live: Live | None = None
-        self.title = ""
-        self._last: Progress | None = None
-
-    def start(
-        self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
-    ) -> None:
-        self.totals = _Totals(expected)
-        self.title = f"{opts.verb}{' (dry run)' if opts.dry_run else ''}"
-        if opts.tuning:
-            self.console.out.print(f"[dim]rcwiz adds: {escape(' '.join(opts.tuning))}[/]")
-        self.live = Live(
-            self._render(None), console=self.console.out, refresh_per_second=8, transient=True
-        )
-        self.live.start()
-
-    def _render(self, p: Progress | None) -> Group:
-        if p is None:
-            bar = ProgressBar(total=None, width=40, pulse=True)
-            return Group(Text.assemble((f"{self.title} ", "bold"), "starting…"), bar)
-        f = progress_fields(p, self.totals)
-        known = f["percent"] is not None
-        total = int(f["total_bytes"])  # type: ignore[arg-type]
-        bar = ProgressBar(
-            total=max(total, 1) if known else None,
-            completed=min(p.bytes, total),
-            width=40,
-            pulse=not known,
-        )
-        head = Table.grid(padding=(0, 1))
-        head.add_row(
-            Text(self.title, style="bold"),
-            bar,
-            Text(f"{f['percent']:5.1f}%" if known else "listing", style="cyan"),
-            Text(f"{fmt.size(p.bytes)} / {fmt.size(total)}"),
-            Text(fmt.speed(p.speed), style="green"),
-            Text(f"ETA {fmt.duration(p.eta)}"),
-            Text(f"files {f['files']}/{f['total_files']}"),
-            Text(f"errors {p.errors}", style="red" if p.errors else "dim"),
-        )
-        rows = [head]
-        for item in p.transferring[:MAX_FILE_LINES]:
-            line = Table.grid(padding=(0, 1))
-            line.add_row(
-                Text("  "),
-                ProgressBar(
-                    total=max(item.size, 1), completed=min(item.bytes, item.size), width=20
-                ),
-                Text(f"{item.percentage:3d}%"),
-                Text(fmt.speed(item.speed), style="green"),
-                Text(item.name, overflow="ellipsis", no_wrap=True),
-            )
-            rows.append(line)
-        if len(p.transferring) > MAX_FILE_LINES:
-            rows.append(Text(f"  … and {len(p.transferring) - MAX_FILE_LINES} more", style="dim"))
-        return Group(*rows)
-
-    def progress(self, p: Progress) -> None:
-        self.totals.update(p)
-        self._last = p
-        if self.live is not None:
-            self.live.update(self._render(p))
-
-    def file_done(self, d: FileDone) -> None:
-        if d.outcome == "failed" and self.live is not None:
-            self.live.console.print(f"[red]failed[/] {escape(d.name)}: {escape(d.error or '')}")
-
-    def log(self, line: LogLine) -> None:
-        if line.level in ("error", "critical") and self.live is not None and not line.object:
-            self.live.console.print(f"[red]error[/] {escape(line.message)}")
-
-    def finish(self, s: Summary) -> None:
-        if self.live is not None:
-            self.live.stop()
-            self.live = None
-        style = {"ok": "green", "failed": "red", "interrupted": "yellow"}[s.outcome]
-        lines = summary_text(s)
-        self.console.out.print(f"[bold {style}]{escape(lines[0])}[/]")
-        for text in lines[1:]:
-            self.console.out.print(escape(text))
-
-
 def make_sink(console: Console, log_interval: float = 10.0) -> JsonSink | PlainSink | LiveSink:
     if console.json:
         return JsonSink(console)
     if console.out.is_terminal:
+        from rcwiz.ui.live import LiveSink  # rich's live display: only on a terminal
+
         return LiveSink(console)
     return PlainSink(console, log_interval)

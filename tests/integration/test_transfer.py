@@ -9,10 +9,9 @@ import re
 
 import pytest
 from helpers import tree_size
-from rich.console import Console as RichConsole
 
 from rcwiz import errors, transfer
-from rcwiz.console import Console
+from rcwiz.console import Console, Stream
 from rcwiz.rclone.argv import TransferOptions
 from rcwiz.rclone.execute import Rclone
 from rcwiz.ui.progress import JsonSink, PlainSink
@@ -32,8 +31,8 @@ def make_source(folder, small=25, big_mib=(3, 6)):
 
 def captured_console(json_mode=False):
     buffer = io.StringIO()
-    rich = RichConsole(file=buffer, force_terminal=False, width=200)
-    return Console(out=rich, err=rich, json=json_mode, json_stream=buffer), buffer
+    stream = Stream(buffer, force_terminal=False, width=200)
+    return Console(out=stream, err=stream, json=json_mode, json_stream=buffer), buffer
 
 
 @pytest.fixture
