@@ -51,6 +51,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -103,6 +104,39 @@ class Tools:
                 path = Path(which)
             found[name] = path
         return cls(python=Path(sys.executable), rclone=found["rclone"], rcwiz=found["rcwiz"])
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def installed_tools(tools: Tools, folder: Path, say: Callable[[str], None]) -> Tools:
+    """rcwiz as users get it: a wheel of this checkout, installed into a fresh venv.
+
+    The checkout's own .venv holds rcwiz as an editable install, whose import hook costs
+    ~15 ms at every start (measured); a wheel has none. The new venv borrows the checkout's
+    installed dependencies through a .pth line (rich, PyYAML, ...; the editable hook is not
+    loaded that way) and keeps using its rclone.
+    """
+    wheels, venv = folder / "wheel", folder / "venv"
+    say("building and installing a wheel of rcwiz (pass --rcwiz checkout to skip) …")
+    pip = [str(tools.python), "-m", "pip", "--disable-pip-version-check", "-q"]
+    capture([*pip, "wheel", "--no-deps", "-w", str(wheels), str(REPO)], dict(os.environ))
+    built = sorted(wheels.glob("rcwiz-*.whl"))
+    if not built:
+        raise BenchError(f"pip wheel left no rcwiz wheel in {wheels}")
+    base = getattr(sys, "_base_executable", sys.executable)
+    capture([base, "-m", "venv", "--without-pip", str(venv)], dict(os.environ))
+    python = venv / "bin" / "python"
+    site = capture([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                   dict(os.environ)).strip()  # fmt: skip
+    deps = sysconfig.get_path("purelib")  # this Python's (the checkout's .venv)
+    Path(site, "rcwiz_bench_deps.pth").write_text(deps + "\n", encoding="utf-8")
+    capture([*pip, "--python", str(python), "install", "--no-deps", str(built[-1])],
+            dict(os.environ))  # fmt: skip
+    rcwiz = venv / "bin" / "rcwiz"
+    if not rcwiz.is_file():
+        raise BenchError(f"installing {built[-1].name} made no {rcwiz}")
+    return Tools(python=python, rclone=tools.rclone, rcwiz=rcwiz)
 
 
 def clean_env(state: Path) -> dict[str, str]:
@@ -429,16 +463,18 @@ def _check_json_output(path: Path) -> None:
 # --------------------------------------------------------------------------- the rounds
 
 
-def run_rounds(bench: Bench, rounds: int, say: Callable[[str], None]) -> list[list[Run]]:
+def run_rounds(
+    bench: Bench, rounds: int, say: Callable[[str], None], tag: str = "s0"
+) -> list[list[Run]]:
     say("warm-up (not counted): one raw rclone copy and one rcwiz copy")
-    bench.run("raw", "warm-raw")
-    bench.run("rcwiz", "warm-wiz")
+    bench.run("raw", f"{tag}-warm-raw")
+    bench.run("rcwiz", f"{tag}-warm-wiz")
     table: list[list[Run]] = []
     for i in range(rounds):
         order = ("raw", "rcwiz") if i % 2 == 0 else ("rcwiz", "raw")
-        names = {"raw": f"raw-{i}", "rcwiz": f"wiz-{i}"}
+        names = {"raw": f"{tag}-raw-{i}", "rcwiz": f"{tag}-wiz-{i}"}
         pair = [bench.run(kind, names[kind]) for kind in order]
-        pair.append(bench.run("plain", f"plain-{i}"))
+        pair.append(bench.run("plain", f"{tag}-plain-{i}"))
         table.append(pair)
         say(round_table(f"round {i} ({order[0]} first)", pair))
     return table
@@ -460,7 +496,7 @@ def round_table(title: str, runs: Sequence[Run]) -> str:
     return "\n".join(lines)
 
 
-def summarize(table: list[list[Run]], json_run: Run | None) -> dict[str, object]:
+def summarize(table: list[list[Run]], json_run: Run | None, mib: float) -> dict[str, object]:
     def of(kind: str) -> list[Run]:
         return [r for pair in table for r in pair if r.kind == kind]
 
@@ -480,6 +516,7 @@ def summarize(table: list[list[Run]], json_run: Run | None) -> dict[str, object]
     fixed = None if raw_out is None or wiz_out is None else wiz_out - raw_out
     summary: dict[str, object] = {
         "rounds": len(table),
+        "mib": mib,
         "raw_wall_median": raw_wall,
         "rcwiz_wall_median": wiz_wall,
         "plain_wall_median": med(r.wall for r in plain),
@@ -531,7 +568,7 @@ def summary_text(s: dict[str, object]) -> str:
         return "met" if flag else "MISSED"
 
     lines = [
-        f"summary (median of {s['rounds']} rounds)",
+        f"summary, {s['mib']:.0f} MiB (median of {s['rounds']} rounds)",
         f"  wall time: raw rclone {s['raw_wall_median']:.3f} s, "
         f"rcwiz {s['rcwiz_wall_median']:.3f} s (+{s['wall_overhead_seconds']:.3f} s); "
         f"raw rclone with defaults "
@@ -555,6 +592,21 @@ def summary_text(s: dict[str, object]) -> str:
         lines.append(
             f"  rcwiz --json (one run): wall {j['wall']:.3f} s (ratio {j['wall_ratio']:.3f}), "
             f"own CPU {j['rcwiz_own_cpu']:.2f} s = {100 * j['cpu_share']:.1f} % of rclone's"
+        )
+    return "\n".join(lines)
+
+
+def verdict_text(summaries: Sequence[dict[str, object]]) -> str:
+    """One line per dataset: the two goals, and the copy length rcwiz's fixed cost allows."""
+    lines = ["\ngoals (wall-time ratio <= 1.02, rcwiz's CPU <= 5 % of rclone's), per dataset:"]
+    for s in summaries:
+        wall = "met" if s["wall_goal_met"] else "MISSED"
+        cpu = "met" if s["cpu_goal_met"] else "MISSED"
+        lines.append(
+            f"  {s['mib']:>7.0f} MiB, raw copy {s['raw_wall_median']:.2f} s: ratio "
+            f"{s['wall_ratio']:.3f} ({wall}), CPU share {100 * s['cpu_share']:.1f} % ({cpu}); "
+            f"fixed cost {_s(s['fixed_overhead_seconds'])}, within 1.02 from "
+            f"{_s(s['copy_seconds_for_wall_goal'])} of copying"
         )
     return "\n".join(lines)
 
@@ -590,13 +642,13 @@ def _in_process(fn: Callable[[], object], reps: int) -> dict[str, float]:
 
 
 def import_times(python: Path, env: dict[str, str], floor_ms: float = 3.0) -> list[dict]:
-    """The imports of `python -X importtime -m rcwiz --version`, two levels deep.
+    """The imports of `python -X importtime -m rcwiz copy --help`, two levels deep.
 
     Top-level imports (cumulative ms, largest first), each with its direct imports; entries
     under FLOOR_MS are left out. -X importtime itself makes imports about a third slower.
     """
     done = subprocess.run(
-        [str(python), "-X", "importtime", "-m", "rcwiz", "--version"],
+        [str(python), "-X", "importtime", "-m", "rcwiz", "copy", "--help"],
         capture_output=True, text=True, env=env, timeout=60, check=False,
     )  # fmt: skip
     top: list[dict] = []
@@ -626,13 +678,12 @@ def replay_costs(rclone_log: Path, dataset: Dataset, folder: Path, reps: int) ->
     speed; rcwiz's real engine reads, parses, tallies, logs and shows it with each sink. The
     figure is this process's CPU (the stand-in's own CPU is not counted).
     """
-    from rich.console import Console as RichConsole
-
     from rcwiz import transfer
-    from rcwiz.console import Console
+    from rcwiz.console import Console, Stream
     from rcwiz.rclone.argv import TransferOptions
     from rcwiz.rclone.execute import Rclone
-    from rcwiz.ui.progress import JsonSink, LiveSink, PlainSink
+    from rcwiz.ui.live import LiveSink
+    from rcwiz.ui.progress import JsonSink, PlainSink
 
     script = folder / "replay-rclone"
     script.write_text('#!/bin/sh\nexec cat "$REPLAY_LOG" >&2\n')
@@ -642,9 +693,7 @@ def replay_costs(rclone_log: Path, dataset: Dataset, folder: Path, reps: int) ->
     lines = sum(1 for _ in rclone_log.open(encoding="utf-8"))
 
     def console(*, terminal: bool = False, json_mode: bool = False) -> Console:
-        out = RichConsole(
-            file=io.StringIO(), force_terminal=terminal, width=120, highlight=False, soft_wrap=True
-        )
+        out = Stream(io.StringIO(), force_terminal=terminal, width=120)
         return Console(out=out, err=out, json=json_mode, json_stream=io.StringIO())
 
     sinks: dict[str, Callable[[], object]] = {
@@ -677,6 +726,7 @@ def breakdown(bench: Bench, reps: int) -> dict[str, object]:
     tools, env, conf = bench.tools, bench.env, str(bench.config)
     py, rclone = str(tools.python), str(tools.rclone)
     helper = [rclone, "--config", conf, "--ask-password=false", "--use-json-log"]
+    copy_help = [str(tools.rcwiz), "copy", "--help"]
     src = str(bench.dataset.path)
     opts = TransferOptions(source=src, dest=f"{REMOTE}:breakdown")
     # rcwiz's own modules compiled on every run (an editable checkout with
@@ -687,8 +737,8 @@ def breakdown(bench: Bench, reps: int) -> dict[str, object]:
     out["processes"] = {
         "python -c pass (interpreter start-up)": _timed([py, "-c", "pass"], env, reps),
         "python -c 'import rcwiz.cli'": _timed([py, "-c", "import rcwiz.cli"], env, reps),
-        "rcwiz --version (all command modules)": _timed([str(tools.rcwiz), "--version"], env, reps),
-        "rcwiz --version, no bytecode cache": _timed([str(tools.rcwiz), "--version"], cold, reps),
+        "rcwiz copy --help (copy's start-up)": _timed([*copy_help], env, reps),
+        "rcwiz copy --help, no bytecode cache": _timed([*copy_help], cold, reps),
         "rclone version": _timed([rclone, "version"], env, reps),
         "rclone listremotes --json": _timed([*helper, "listremotes", "--json"], env, reps),
         "rclone config dump": _timed([*helper, "config", "dump"], env, reps),
@@ -716,12 +766,11 @@ def breakdown(bench: Bench, reps: int) -> dict[str, object]:
         ),
     }
     procs = out["processes"]
-    out["fixed_wall_ms"] = sum(
-        procs[name]["wall_ms"]
-        for name in procs
-        if name.startswith(("rcwiz --version (", "rclone "))
+    # Pre-flight runs `config dump` and `about` at the same time: the slower one counts.
+    out["fixed_wall_ms"] = procs["rcwiz copy --help (copy's start-up)"]["wall_ms"] + max(
+        procs["rclone config dump"]["wall_ms"], procs["rclone about REMOTE: --json"]["wall_ms"]
     )
-    raw_logs = sorted(bench.logs.glob("raw-*.err"))
+    raw_logs = sorted(bench.logs.glob("*-raw-*.err"))
     if raw_logs:
         out["event_loop"] = replay_costs(raw_logs[0], bench.dataset, bench.logs, reps)
     out["imports"] = import_times(tools.python, env)
@@ -747,9 +796,9 @@ def breakdown_text(b: dict[str, object]) -> str:
     fixed = b.get("fixed_wall_ms")
     if isinstance(fixed, float):
         lines.append(
-            f"  sum of rcwiz --version and the four helper rclone runs: {fixed:.0f} ms wall"
+            f"  rcwiz copy --help plus the slower of config dump and about: {fixed:.0f} ms wall"
         )
-    lines.append("  imports (python -X importtime -m rcwiz --version, cumulative ms, >= 3 ms):")
+    lines.append("  imports (python -X importtime -m rcwiz copy --help, cumulative ms, >= 3 ms):")
     for row in b.get("imports", []):  # type: ignore[union-attr]
         lines.append(f"    {row['module']:<46}{row['cumulative_ms']:>8.1f}")
         for child in row["children"]:
@@ -797,8 +846,17 @@ def machine() -> dict[str, object]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
-    p.add_argument("--files", type=int, default=200, help="files in the dataset (default 200)")
+    p.add_argument("--files", type=int, default=200, help="files in each dataset (default 200)")
     p.add_argument("--size-mib", type=float, default=400, help="dataset size (default 400 MiB)")
+    p.add_argument(
+        "--long-size-mib",
+        type=float,
+        default=4000,
+        help="then the same with a dataset this big (default 4000 MiB; 0 skips it)",
+    )
+    p.add_argument(
+        "--long-rounds", type=int, default=3, help="measured rounds of the long copy (default 3)"
+    )
     p.add_argument(
         "--pacer-min-sleep",
         default="0",
@@ -811,11 +869,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="auto",
         help="time rcwiz's fixed costs one by one (auto: when a goal is missed)",
     )
+    p.add_argument(
+        "--rcwiz",
+        choices=("installed", "checkout"),
+        default="installed",
+        help="time a wheel installed into a fresh venv (default) or the checkout's editable rcwiz",
+    )
     p.add_argument("--timeout", type=float, default=600, help="seconds one copy may take")
     p.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
     args = p.parse_args(argv)
-    if args.rounds < 1 or args.files < 1 or args.size_mib <= 0:
-        p.error("--rounds, --files and --size-mib must be positive")
+    if args.rounds < 1 or args.long_rounds < 1 or args.files < 1 or args.size_mib <= 0:
+        p.error("--rounds, --long-rounds, --files and --size-mib must be positive")
+    if args.long_size_mib < 0:
+        p.error("--long-size-mib must be positive (or 0 to skip the long copy)")
     return args
 
 
@@ -845,6 +911,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     server: Server | None = None
     try:
         tools = Tools.beside_python()
+        if args.rcwiz == "installed":
+            tools = installed_tools(tools, workdir / "install", say)
         for name in [k for k in os.environ if k.startswith("RCLONE_")]:
             del os.environ[name]  # the caller's rclone settings must not change the runs
         env = clean_env(workdir)
@@ -853,14 +921,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             folder.mkdir()
         config.touch(mode=0o600)
         info = {**machine(), **versions(tools, env)}
-        say(f"generating {args.files} files, {args.size_mib:g} MiB of random bytes …")
-        dataset = make_dataset(workdir / "dataset", args.files, args.size_mib)
         server = Server(tools.rclone, root, config, env)
         write_config(config, tools.rclone, server.port, server.password, env)
-        bench = Bench(tools, env, config, server, root, dataset, logs, pacer, args.timeout)
         say(
-            f"rcwiz copy overhead: {dataset.files} files, {dataset.bytes / 2**20:.1f} MiB, "
-            f"{args.rounds} rounds, {info['cpus']} CPUs, {info['rclone']}, {info['rcwiz']}\n"
+            f"rcwiz copy overhead: {info['cpus']} CPUs, {info['rclone']}, {info['rcwiz']}\n"
             f"raw rclone flags: {' '.join([*RCWIZ_FLAGS, *pacer])}\n"
             f"rcwiz: copy SRC DST{' -- ' + ' '.join(pacer) if pacer else ''} (stdout to a file)"
         )
@@ -869,31 +933,48 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(
                 f"note: {busy:.2f} cores busy while this benchmark was idle: other work shares them"
             )
-        table = run_rounds(bench, args.rounds, say)
-        json_run = bench.run("json", "json-0")
-        say(round_table("extra run", [json_run]))
-        summary = summarize(table, json_run)
+        sizes = [(args.size_mib, args.rounds)]
+        if args.long_size_mib:
+            sizes.append((args.long_size_mib, args.long_rounds))
+        measured: list[dict[str, object]] = []
+        first: Bench | None = None
+        for i, (size_mib, rounds) in enumerate(sizes):
+            say(f"\ngenerating {args.files} files, {size_mib:g} MiB of random bytes …")
+            dataset = make_dataset(workdir / f"dataset-{i}", args.files, size_mib)
+            bench = Bench(tools, env, config, server, root, dataset, logs, pacer, args.timeout)
+            say(f"dataset {i + 1} of {len(sizes)}: {dataset.files} files, "
+                f"{dataset.bytes / 2**20:.1f} MiB, {rounds} rounds")  # fmt: skip
+            table = run_rounds(bench, rounds, say, tag=f"s{i}")
+            json_run = bench.run("json", f"s{i}-json")
+            say(round_table("extra run", [json_run]))
+            summary = summarize(table, json_run, dataset.bytes / 2**20)
+            say(summary_text(summary))
+            measured.append({
+                "config": {"rounds": rounds, "files": dataset.files, "bytes": dataset.bytes},
+                "runs": [[{**asdict(r), "label": r.label} for r in pair] for pair in table]
+                + [[{**asdict(json_run), "label": json_run.label}]],
+                "summary": summary,
+            })  # fmt: skip
+            if first is None:
+                first = bench  # the breakdown uses the first (short) dataset
+            else:
+                shutil.rmtree(dataset.path)
         info["busy_cores_after"] = busy = busy_cores()
         if busy > BUSY_WARNING:
             say(f"note: {busy:.2f} cores busy after the rounds: other work shared the CPUs")
-        say(summary_text(summary))
+        say(verdict_text([m["summary"] for m in measured]))  # type: ignore[misc]
         result: dict[str, object] = {
             "machine": info,
-            "config": {
-                "rounds": args.rounds,
-                "files": dataset.files,
-                "bytes": dataset.bytes,
-                "raw_flags": [*RCWIZ_FLAGS, *pacer],
-                "pacer": args.pacer_min_sleep,
-            },
-            "runs": [[{**asdict(r), "label": r.label} for r in pair] for pair in table]
-            + [[{**asdict(json_run), "label": json_run.label}]],
-            "summary": summary,
+            "config": {"raw_flags": [*RCWIZ_FLAGS, *pacer], "pacer": args.pacer_min_sleep},
+            "datasets": measured,
         }
-        missed = not (summary["wall_goal_met"] and summary["cpu_goal_met"])
-        if args.breakdown == "yes" or (args.breakdown == "auto" and missed):
+        missed = not all(
+            m["summary"]["wall_goal_met"] and m["summary"]["cpu_goal_met"]  # type: ignore[index]
+            for m in measured
+        )
+        if first is not None and (args.breakdown == "yes" or (args.breakdown == "auto" and missed)):
             say("timing rcwiz's fixed costs …")
-            result["breakdown"] = breakdown(bench, reps=5)
+            result["breakdown"] = breakdown(first, reps=5)
             say(breakdown_text(result["breakdown"]))  # type: ignore[arg-type]
         if args.json:
             print(json.dumps(result, indent=None))

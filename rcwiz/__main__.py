@@ -1,7 +1,5 @@
 """`python -m rcwiz` runs the same entry point as the `rcwiz` command."""
 
-import sys
+from rcwiz.cli import entry
 
-from rcwiz.cli import main
-
-sys.exit(main())
+entry()

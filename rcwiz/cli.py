@@ -7,8 +7,9 @@ the README's exit-code table).
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
-import logging
+import os
 import signal
 import sys
 import traceback
@@ -158,9 +159,12 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def _setup_logging(debug: bool, console: Console) -> None:
+    # Only --debug logs anything, so only --debug imports logging (rcwiz.rclone.execute looks
+    # for it in sys.modules before it formats a message).
     if not debug:
-        logging.getLogger("rcwiz").setLevel(logging.WARNING)
         return
+    import logging
+
     from rich.logging import RichHandler
 
     handler = RichHandler(console=console.err.rich, show_path=False, markup=False)
@@ -214,5 +218,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def entry() -> None:
+    """The `rcwiz` command: main(), then an exit without the interpreter's teardown.
+
+    Freeing every module and object at exit costs 10-15 ms of each run (measured) and does
+    nothing for a process that ends: atexit handlers still run (children are stopped, logs
+    flushed), and stdout and stderr are flushed first.
+    """
+    code = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away, a closed stream
+            if code == 0:
+                code = int(errors.ExitCode.FAILURE)
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

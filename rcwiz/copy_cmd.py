@@ -22,7 +22,6 @@ from rcwiz.rclone.conf import Remote, begin_file_remotes
 from rcwiz.rclone.execute import Pending, Rclone
 from rcwiz.ui import format as fmt
 from rcwiz.ui.progress import make_sink
-from rcwiz.wizard import Wizard, terminal_available
 
 if TYPE_CHECKING:
     from rcwiz.cli import Context
@@ -266,6 +265,8 @@ def _confirm_deletions(
         out.print(f"  … and {len(plan.deletions) - SHOWN_DELETIONS} more")
     if yes:
         return
+    from rcwiz.wizard import Wizard, terminal_available  # only a sync that deletes asks
+
     wizard = Wizard(console, interactive=terminal_available())
     if not wizard.interactive:
         raise errors.UsageError(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import re
 import shutil
@@ -26,12 +25,24 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rcwiz import errors, paths, process
 from rcwiz.rclone.events import Event, LogLine, Progress, parse_line
 
-log = logging.getLogger(__name__)
+
+def _debug_log() -> Any:
+    """This module's logger when someone listens at debug level (--debug, a test's caplog).
+
+    logging costs ~8 ms to import, so it is not imported for this: nobody can have asked
+    for debug messages before something imported it.
+    """
+    logging = sys.modules.get("logging")
+    if logging is None:
+        return None
+    logger = logging.getLogger(__name__)
+    return logger if logger.isEnabledFor(logging.DEBUG) else None
+
 
 # listremotes --json, config dump and the stats fields rcwiz parses (including "size" on
 # per-file lines) are missing from older releases such as Debian bookworm's 1.60.
@@ -350,7 +361,7 @@ class Rclone:
     def _log_command(
         self, argv: Sequence[str], secret_env: Mapping[str, str] | None, secrets: Sequence[str]
     ) -> None:
-        if log.isEnabledFor(logging.DEBUG):
+        if (log := _debug_log()) is not None:
             names = sorted((secret_env or {}).keys())
             suffix = f"  [secret environment: {', '.join(names)}]" if names else ""
             log.debug("run: %s%s", _masked(argv, [*secrets, *(secret_env or {}).values()]), suffix)
@@ -392,8 +403,9 @@ class Rclone:
         def finish() -> Result:
             done = spawned.finish()
             events = [e for e in map(parse_line, done.stderr.splitlines()) if e is not None]
-            for event in events:
-                log.debug("rclone: %s", _message_of(event))
+            if (log := _debug_log()) is not None:
+                for event in events:
+                    log.debug("rclone: %s", _message_of(event))
             result = Result(argv=argv, returncode=done.returncode, stdout=done.stdout, log=events)
             if check and not result.ok:
                 raise classify(done.returncode, events, target)

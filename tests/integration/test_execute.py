@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
+from helpers import rclone_children
 
 from rcwiz import errors
 from rcwiz.rclone.execute import Rclone
@@ -107,3 +110,45 @@ def test_debug_log_masks_secrets(rclone, caplog):
 def test_stdin_secret_reaches_rclone(rclone):
     obscured = rclone.run(["obscure", "-"], input="s3cret!").stdout.strip()
     assert rclone.run(["reveal", obscured], secrets=[obscured]).stdout.strip() == "s3cret!"
+
+
+# ---------------------------------------------------------------------------------------------
+# begin(): runs that go on while rcwiz does other work (the pre-flight starts two at once).
+
+
+def _ours(before: set[int]) -> list[int]:
+    """rclone processes of this test (the server fixtures are rclone processes too)."""
+    return [p.pid for p in rclone_children(os.getpid()) if p.pid not in before]
+
+
+def test_runs_begun_together_both_finish(rclone, webdav_server):
+    before = {p.pid for p in rclone_children(os.getpid())}
+    (webdav_server.root / "data.bin").write_bytes(b"x" * 1234)
+    listing = rclone.begin(["lsjson", "good:"])
+    dump = rclone.begin(["config", "dump"])
+    assert len(_ours(before)) >= 1  # started, not yet read
+    assert '"Size":1234' in listing.result().stdout
+    assert "good" in json.loads(dump.result().stdout)
+    assert _ours(before) == []
+
+
+def test_a_failed_run_raises_its_named_error_each_time_it_is_read(rclone):
+    pending = rclone.begin(["lsd", "nosuch:"], target="nosuch:")
+    for _ in range(2):
+        with pytest.raises(errors.RemoteNotFound):
+            pending.result()
+
+
+def test_then_converts_the_result(rclone):
+    names = rclone.begin(["config", "dump"]).then(lambda r: sorted(json.loads(r.stdout)))
+    assert names.result() == ["badpw", "dead", "good"]
+
+
+def test_closing_an_unread_run_stops_rclone(rclone, tmp_path):
+    before = {p.pid for p in rclone_children(os.getpid())}
+    # A server runs until stopped: closing the Pending must not leave it behind.
+    with rclone.begin(["serve", "webdav", str(tmp_path), "--addr", "127.0.0.1:0"]) as pending:
+        assert len(_ours(before)) == 1
+    assert _ours(before) == []
+    with pytest.raises(errors.RcwizError):  # stopped by a signal: a failure, not a result
+        pending.result()

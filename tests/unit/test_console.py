@@ -17,7 +17,7 @@ from rich.errors import MarkupError, StyleError
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from rcwiz.console import Stream, escape, render
+from rcwiz.console import Stream, escape
 
 # rich expands tabs to spaces; rcwiz writes them as they are (a log keeps the file's name).
 NO_TABS = st.text(max_size=4).filter(lambda s: "\t" not in s)
