@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rcwiz import errors, process
 from rcwiz.rclone.argv import about_argv
@@ -49,16 +49,9 @@ def _bytes(value: object) -> int | None:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def about(
-    rclone: Rclone,
-    remote: str,
-    *,
-    secret_env: Mapping[str, str] | None = None,
-    extra: Sequence[str] = (),
-    target: str | None = None,
-) -> Usage:
-    """Ask the server behind REMOTE how much space is used and free."""
-    return begin_about(rclone, remote, secret_env=secret_env, extra=extra, target=target).result()
+def about(rclone: Rclone, remote: str, **options: Any) -> Usage:
+    """Ask the server behind REMOTE how much space is used and free (begin_about's options)."""
+    return begin_about(rclone, remote, **options).result()
 
 
 def begin_about(

@@ -366,20 +366,9 @@ class Rclone:
             suffix = f"  [secret environment: {', '.join(names)}]" if names else ""
             log.debug("run: %s%s", _masked(argv, [*secrets, *(secret_env or {}).values()]), suffix)
 
-    def run(
-        self,
-        args: Sequence[str],
-        *,
-        secret_env: Mapping[str, str] | None = None,
-        input: str | None = None,
-        check: bool = True,
-        timeout: float | None = None,
-        target: str | None = None,
-        secrets: Sequence[str] = (),
-    ) -> Result:
-        """Run rclone to the end. With `check`, a failure raises the error classify() names."""
-        return self.begin(args, secret_env=secret_env, input=input, check=check, timeout=timeout,
-                          target=target, secrets=secrets).result()  # fmt: skip
+    def run(self, args: Sequence[str], **options: Any) -> Result:
+        """Run rclone to the end; begin's options. A failure raises what classify() names."""
+        return self.begin(args, **options).result()
 
     def begin(
         self,
