@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-RCWIZ = [sys.executable, "-m", "rcwiz"]
+# The installed `rcwiz` command (the console script beside this Python), as a user runs it.
+_SCRIPT = Path(sys.executable).parent / "rcwiz"
+RCWIZ = [str(_SCRIPT)] if os.access(_SCRIPT, os.X_OK) else [sys.executable, "-m", "rcwiz"]
 
 
 def rcwiz(

@@ -372,4 +372,7 @@ def test_two_setups_at_once_both_land(conf, server):
 
 
 def test_module_and_script_share_the_entry_point():
-    assert RCWIZ[0] == sys.executable
+    script = subprocess.run([*RCWIZ, "--version"], capture_output=True, text=True, check=True)
+    module = subprocess.run([sys.executable, "-m", "rcwiz", "--version"], capture_output=True,
+                            text=True, check=True)  # fmt: skip
+    assert RCWIZ[0].endswith("/rcwiz") and script.stdout == module.stdout != ""

@@ -1,0 +1,193 @@
+"""`rcwiz setup`, `remotes` and `doctor` against the real Nextcloud 30."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from helpers import RCWIZ, rcwiz
+
+from rcwiz.rclone.obscure import reveal
+
+
+def rclone_lsd(rclone_bin, conf, remote="nc:"):
+    return subprocess.run(
+        [str(rclone_bin), "--config", str(conf), "lsd", remote],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def stored_password(conf, name="nc"):
+    lines = conf.read_text().split(f"[{name}]\n", 1)[1].split("\n\n")[0].splitlines()
+    return reveal(next(line.split(" = ", 1)[1] for line in lines if line.startswith("pass = ")))
+
+
+def test_setup_by_password_saves_a_remote_that_plain_rclone_uses(
+    real_nextcloud, nc_user, tmp_path, rclone_bin
+):
+    conf = tmp_path / "rclone.conf"
+    done = rcwiz(
+        "--config",
+        str(conf),
+        "setup",
+        "--preset",
+        "nextcloud",
+        "--server",
+        real_nextcloud.url,
+        "--user",
+        nc_user.name,
+        "--password-stdin",
+        "--name",
+        "nc",
+        "--yes",
+        input=nc_user.password + "\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "quota     0 B used of 1.0 GiB" in done.stdout
+    text = conf.read_text()
+    assert f"url = {nc_user.dav_url}\n" in text and "vendor = nextcloud\n" in text
+    assert nc_user.password not in text and stored_password(conf) == nc_user.password
+    assert nc_user.dav("MKCOL", "projects")[0] == 201
+    listed = rclone_lsd(rclone_bin, conf)
+    assert listed.returncode == 0 and "projects" in listed.stdout, listed.stderr
+
+
+def test_setup_with_a_wrong_password_saves_nothing(real_nextcloud, nc_user, tmp_path):
+    conf = tmp_path / "rclone.conf"
+    done = rcwiz(
+        "--config",
+        str(conf),
+        "setup",
+        "--preset",
+        "nextcloud",
+        "--server",
+        real_nextcloud.url,
+        "--user",
+        nc_user.name,
+        "--password-stdin",
+        "--name",
+        "nc",
+        "--yes",
+        input="not-the-password\n",
+    )
+    assert done.returncode == 4, done.stderr
+    assert "refused the user name or password" in done.stderr and "Traceback" not in done.stderr
+    assert not conf.exists()
+
+
+def test_setup_by_login_flow_gets_an_app_password_that_works(
+    real_nextcloud, nc_user, tmp_path, rclone_bin
+):
+    conf = tmp_path / "rclone.conf"
+    argv = [
+        *RCWIZ,
+        "--config",
+        str(conf),
+        "setup",
+        "--preset",
+        "nextcloud",
+        "--server",
+        real_nextcloud.url,
+        "--login-flow",
+        "--name",
+        "nc",
+        "--yes",
+    ]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        login_url = None
+        for line in proc.stdout:
+            if "/login/v2/flow/" in line:
+                login_url = line.strip()
+                break
+        assert login_url is not None, proc.stderr.read() if proc.stderr else ""
+        assert login_url.startswith(f"{real_nextcloud.url}/index.php/login/v2/flow/")
+        real_nextcloud.approve(login_url, nc_user)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert f"Signed in as {nc_user.name}" in out
+    app_password = stored_password(conf)
+    assert app_password != nc_user.password and len(app_password) > 20
+    text = conf.read_text()
+    assert f"url = {nc_user.dav_url}\n" in text and f"user = {nc_user.name}\n" in text
+    listed = rclone_lsd(rclone_bin, conf)
+    assert listed.returncode == 0, listed.stderr
+    # The app password is a real one: the server lists it among the user's devices.
+    status, _ = nc_user.server.http(
+        "PROPFIND", nc_user.dav_url, auth=(nc_user.name, app_password), headers={"Depth": "0"}
+    )
+    assert status == 207
+
+
+def test_login_flow_remove_with_revoke_kills_the_app_password(real_nextcloud, nc_user, tmp_path):
+    conf = tmp_path / "rclone.conf"
+    argv = [
+        *RCWIZ,
+        "--config",
+        str(conf),
+        "setup",
+        "--preset",
+        "nextcloud",
+        "--server",
+        real_nextcloud.url,
+        "--login-flow",
+        "--name",
+        "nc",
+        "--yes",
+    ]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        login_url = next(line.strip() for line in proc.stdout if "/login/v2/flow/" in line)
+        real_nextcloud.approve(login_url, nc_user)
+        proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    app_password = stored_password(conf)
+    removed = rcwiz("--config", str(conf), "remotes", "rm", "nc", "--revoke")
+    assert removed.returncode == 0, removed.stderr
+    assert "[nc]" not in conf.read_text() and "was revoked" in removed.stdout
+    status, _ = nc_user.server.http(
+        "PROPFIND", nc_user.dav_url, auth=(nc_user.name, app_password), headers={"Depth": "0"}
+    )
+    assert status == 401
+
+
+def test_remotes_lists_the_nextcloud_remote_without_its_password(nc_user, nc_remote):
+    done = rcwiz("--json", "--config", str(nc_remote), "remotes")
+    assert done.returncode == 0, done.stderr
+    (remote,) = json.loads(done.stdout)
+    assert remote["name"] == "nc" and remote["vendor"] == "nextcloud"
+    assert remote["url"] == nc_user.dav_url and remote["user"] == nc_user.name
+    assert nc_user.password not in done.stdout
+
+
+def test_doctor_passes_a_good_remote_and_names_a_wrong_app_password(nc_user, tmp_path, rclone_conf):
+    conf = rclone_conf(
+        tmp_path / "rclone.conf",
+        {
+            "nc": {
+                "url": nc_user.dav_url,
+                "user": nc_user.name,
+                "password": nc_user.password,
+                "vendor": "nextcloud",
+            },
+            "typo": {
+                "url": nc_user.dav_url,
+                "user": nc_user.name,
+                "password": "wrong-app-pass!",
+                "vendor": "nextcloud",
+            },
+        },
+    )
+    done = rcwiz("--json", "--config", str(conf), "doctor")
+    assert done.returncode == 1, done.stderr
+    checks = {c["check"]: c for c in json.loads(done.stdout)["checks"]}
+    assert checks["nc: reachable"]["status"] == "ok"
+    assert checks["nc: authenticated"]["status"] == "ok"
+    assert checks["nc: quota"]["status"] == "ok" and "1.0 GiB" in checks["nc: quota"]["detail"]
+    assert checks["nc: clock"]["status"] == "ok"
+    assert checks["typo: authenticated"]["status"] == "fail"
+    assert "--replace --name typo" in checks["typo: authenticated"]["hint"]
+    assert "wrong-app-pass!" not in done.stdout + done.stderr
