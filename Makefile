@@ -23,11 +23,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check rcwiz tests benchmarks
 	$(BIN)/ruff format --check --quiet rcwiz tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check rcwiz tests benchmarks
 	$(BIN)/ruff format --check rcwiz tests benchmarks
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format rcwiz tests benchmarks

@@ -684,10 +684,11 @@ def replay_costs(rclone_log: Path, dataset: Dataset, folder: Path, reps: int) ->
     speed; rcwiz's real engine reads, parses, tallies, logs and shows it with each sink. The
     figure is this process's CPU (the stand-in's own CPU is not counted).
     """
-    from rcwiz import transfer
-    from rcwiz.console import Console, Stream
-    from rcwiz.rclone.argv import TransferOptions
-    from rcwiz.rclone.execute import Rclone
+    from rcwiz.rclone.run import Rclone
+    from rcwiz.rclone.transfer import TransferOptions
+    from rcwiz.transfer import engine
+    from rcwiz.transfer.watchdog import Watchdog
+    from rcwiz.ui.console import Console, Stream
     from rcwiz.ui.live import LiveSink
     from rcwiz.ui.progress import JsonSink, PlainSink
 
@@ -711,12 +712,12 @@ def replay_costs(rclone_log: Path, dataset: Dataset, folder: Path, reps: int) ->
     for name, make in sinks.items():
 
         def once(make: Callable[[], object] = make) -> None:
-            transfer.run(
+            engine.run(
                 stand_in,
                 opts,
                 make(),  # type: ignore[arg-type]
                 log_path=folder / "replay.jsonl",
-                watch=transfer.Watchdog(),
+                watch=Watchdog(),
             )
 
         result[name] = _in_process(once, reps)
@@ -725,9 +726,10 @@ def replay_costs(rclone_log: Path, dataset: Dataset, folder: Path, reps: int) ->
 
 def breakdown(bench: Bench, reps: int) -> dict[str, object]:
     """Each fixed cost of `rcwiz copy`, timed alone (medians of REPS, in milliseconds)."""
-    from rcwiz import copy_cmd, preflight
-    from rcwiz.rclone.argv import TransferOptions
-    from rcwiz.rclone.execute import Rclone
+    from rcwiz.actions.transfer import remotes_involved
+    from rcwiz.rclone.run import Rclone
+    from rcwiz.rclone.transfer import TransferOptions
+    from rcwiz.transfer import preflight
 
     tools, env, conf = bench.tools, bench.env, str(bench.config)
     py, rclone = str(tools.python), str(tools.rclone)
@@ -759,7 +761,7 @@ def breakdown(bench: Bench, reps: int) -> dict[str, object]:
             lambda: Rclone.locate(tools.rclone, bench.config), reps
         ),
         "remotes_involved (listremotes + config dump)": _in_process(
-            lambda: copy_cmd.remotes_involved(rc, src, opts.dest), reps
+            lambda: remotes_involved(rc, src, opts.dest), reps
         ),
         "preflight.check_space (about + local walk)": _in_process(
             lambda: preflight.check_space(rc, opts, None), reps

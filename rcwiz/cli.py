@@ -1,7 +1,8 @@
-"""The command line: parse, build the context, call one action, turn errors into exit codes.
+"""The command line: parse, build the context, call one command, render what it returns.
 
-This is the only place an RcwizError becomes output and an exit code (see rcwiz.errors and
-the README's exit-code table).
+A command (rcwiz.commands.*) returns an Output; this module prints it as text or as JSON.
+This is also the only place an RcwizError becomes output and an exit code (see rcwiz.errors
+and the README's exit-code table).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rcwiz import __version__, errors
-from rcwiz.console import Console, make_console
-from rcwiz.rclone.execute import Rclone
+from rcwiz.rclone.run import Rclone
+from rcwiz.ui.console import Console, make_console
+from rcwiz.ui.output import Output
 
-Action = Callable[["Context", argparse.Namespace], int]
+Action = Callable[["Context", argparse.Namespace], Output]
 
 
 @dataclass
@@ -30,7 +32,6 @@ class Context:
     console: Console
     config: str | None = None
     rclone_path: str | None = None
-    debug: bool = False
     jobs: str | None = None  # --jobs FILE
     _rclone: Rclone | None = field(default=None, repr=False)
 
@@ -41,50 +42,42 @@ class Context:
             self._rclone = Rclone.locate(self.rclone_path, self.config)
         return self._rclone
 
+    def render(self, output: Output) -> None:
+        """Show OUTPUT: its data as one JSON document with --json, else as text."""
+        if self.console.json:
+            if output.data is not None:
+                self.console.emit_json(output.data)
+        elif output.show is not None:
+            output.show(self.console)
+        if output.then is not None:
+            output.then()
+
+
+# The global options: (flag, metavar, help) of those with a value, (flag, help) of switches.
+_GLOBAL_VALUES = (
+    ("--config", "FILE", "rclone.conf to use (default: RCLONE_CONFIG, else rclone's own)"),
+    ("--jobs", "FILE", "jobs file (default: RCWIZ_JOBS, else $XDG_CONFIG_HOME/rcwiz/jobs.yaml)"),
+    ("--rclone", "PATH", "rclone binary (default: RCLONE_BINARY, beside Python, then PATH)"),
+)
+_GLOBAL_SWITCHES = (
+    ("--json", "machine-readable JSON on stdout"),
+    ("--debug", "log every rclone command (secrets masked); tracebacks on errors"),
+    ("--no-color", "no colours (also when NO_COLOR is set)"),
+)
+
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """Options accepted before or after the subcommand: `rcwiz --json quota` = `rcwiz quota --json`.
 
     On subcommands the defaults are suppressed so a value given before the subcommand stays.
     """
-    default = (lambda value: argparse.SUPPRESS) if suppress else (lambda value: value)
     group = parser.add_argument_group("global options")
-    group.add_argument(
-        "--config",
-        metavar="FILE",
-        default=default(None),
-        help="rclone.conf to use (default: RCLONE_CONFIG, else rclone's own)",
-    )
-    group.add_argument(
-        "--jobs",
-        metavar="FILE",
-        default=default(None),
-        help="jobs file (default: RCWIZ_JOBS, else $XDG_CONFIG_HOME/rcwiz/jobs.yaml)",
-    )
-    group.add_argument(
-        "--rclone",
-        metavar="PATH",
-        default=default(None),
-        help="rclone binary (default: RCLONE_BINARY, beside Python, then PATH)",
-    )
-    group.add_argument(
-        "--json",
-        action="store_true",
-        default=default(False),
-        help="machine-readable JSON on stdout",
-    )
-    group.add_argument(
-        "--debug",
-        action="store_true",
-        default=default(False),
-        help="log every rclone command (secrets masked); tracebacks on errors",
-    )
-    group.add_argument(
-        "--no-color",
-        action="store_true",
-        default=default(False),
-        help="no colours (also when NO_COLOR is set)",
-    )
+    for flag, metavar, help in _GLOBAL_VALUES:
+        no_value = argparse.SUPPRESS if suppress else None
+        group.add_argument(flag, metavar=metavar, default=no_value, help=help)
+    for flag, help in _GLOBAL_SWITCHES:
+        off = argparse.SUPPRESS if suppress else False
+        group.add_argument(flag, action="store_true", default=off, help=help)
 
 
 def add_command(
@@ -98,21 +91,21 @@ def add_command(
     return p
 
 
-# Each command: (name, help, module, extra argument for its add_arguments). Modules are
-# imported only for the command being run (their imports cost ~100 ms at every start).
+# Each command: (name, help, module in rcwiz.commands). Modules are imported only for the
+# command being run (their imports cost ~100 ms at every start).
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("setup", "create a Nextcloud or WebDAV remote, verified before it is saved", "setup"),
     ("remotes", "list the configured remotes (never passwords); rm NAME removes one", "remotes"),
-    ("quota", "used and free space of every remote, thresholds, history", "quota_cmd"),
-    ("copy", "copy files with live progress (never deletes)", "copy_cmd"),
-    ("move", "move files: copy, then delete each source file once it arrived", "copy_cmd"),
-    ("sync", "make DST like SRC, deleting at DST (shows the deletions and asks first)", "copy_cmd"),
-    ("job", "named transfer profiles in YAML", "job_cmd"),
-    ("share", "Nextcloud share links and shares with users or groups", "share_cmd"),
+    ("quota", "used and free space of every remote, thresholds, history", "quota"),
+    ("copy", "copy files with live progress (never deletes)", "transfer"),
+    ("move", "move files: copy, then delete each source file once it arrived", "transfer"),
+    ("sync", "make DST like SRC, deleting at DST (shows the deletions and asks first)", "transfer"),
+    ("job", "named transfer profiles in YAML", "job"),
+    ("share", "Nextcloud share links and shares with users or groups", "share"),
     ("doctor", "check rclone, the config and each remote", "doctor"),
     ("demo", "a copy to a local WebDAV server; no account needed", "demo"),
 )
-_VALUE_OPTIONS = {"--config", "--rclone", "--jobs"}
+_VALUE_OPTIONS = {flag for flag, _, _ in _GLOBAL_VALUES}
 
 
 def chosen_command(argv: Sequence[str]) -> str | None:
@@ -144,10 +137,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if only is not None and name != only:
             add_command(sub, name, help, None)  # listed in --help; never parsed this time
             continue
-        module = importlib.import_module(f"rcwiz.{module_name}")
-        if module_name == "job_cmd":
+        module = importlib.import_module(f"rcwiz.commands.{module_name}")
+        if module_name == "job":
             module.add_arguments(add_command(sub, name, help, None), add_command)
-        elif module_name == "copy_cmd":
+        elif module_name == "transfer":
             module.add_arguments(add_command(sub, name, help, module.run), name)
         else:
             module.add_arguments(add_command(sub, name, help, module.run))
@@ -159,7 +152,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def _setup_logging(debug: bool, console: Console) -> None:
-    # Only --debug logs anything, so only --debug imports logging (rcwiz.rclone.execute looks
+    # Only --debug logs anything, so only --debug imports logging (rcwiz.rclone.run looks
     # for it in sys.modules before it formats a message).
     if not debug:
         return
@@ -188,14 +181,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.debug, console)
     ctx = Context(
         console=console,
-        config=args.config,
+        # Expanded once, here: `--config=~/x.conf` reaches rcwiz with the ~ (the shell expands
+        # it only after a space), and every use must name the same file.
+        config=os.path.expanduser(args.config) if args.config else None,
         rclone_path=args.rclone,
-        debug=args.debug,
-        jobs=args.jobs,
+        jobs=os.path.expanduser(args.jobs) if args.jobs else None,
     )
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return int(args.action(ctx, args))
+        output = args.action(ctx, args)
+        ctx.render(output)
+        return output.exit_code
     except errors.RcwizError as exc:
         if args.debug:
             traceback.print_exc()

@@ -1,8 +1,12 @@
 """The one error family of rcwiz and the exit codes it maps to.
 
 Every failure a user can meet is an RcwizError with a one-sentence message, a hint and an
-exit code. Only rcwiz.cli.main catches them; it prints the message and the hint and exits
-with the code. The codes are documented in the README's exit-code table: keep both in step.
+exit code. Only rcwiz.cli.main catches them; it prints the message and the hint (or, with
+--json, one JSON document) and exits with the code. The codes are documented in the README's
+exit-code table: keep both in step.
+
+What an HTTP status means is decided here once (`for_http_status`), for the answers rcwiz reads
+itself (Nextcloud's APIs) and, through rcwiz.rclone.classify, for the statuses rclone quotes.
 """
 
 from __future__ import annotations
@@ -128,3 +132,93 @@ class RcloneFailed(RcwizError):
 
 class Interrupted(RcwizError):
     exit_code = ExitCode.INTERRUPTED
+
+
+class Stalled(RcwizError):
+    """Nothing moved, and no answer came, for longer than the stall timeout."""
+
+    exit_code = ExitCode.UNREACHABLE
+    default_hint = "Check the server and your network, or raise --stall-timeout."
+
+
+class AboutUnsupported(RcwizError):
+    """The backend cannot report used and free space (rclone: "doesn't support about")."""
+
+    default_hint = "rcwiz cannot check free space before transfers to this remote."
+
+
+class ServerError(RcwizError):
+    """The server answered, but not with what was asked (the status and its message quoted)."""
+
+    def __init__(
+        self, message: str, hint: str | None = None, *, status: int = 0, detail: str = ""
+    ) -> None:
+        super().__init__(message, hint, detail=detail)
+        self.status = status
+
+
+class NotFound(ServerError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class Forbidden(ServerError):
+    default_hint = "The server's administrator decides what is allowed (sharing policy)."
+
+
+class LoginFailed(RcwizError):
+    """A browser sign-in (Login Flow v2) did not give rcwiz an app password."""
+
+    default_hint = "Run 'rcwiz setup --login-flow' again and open the link it prints."
+
+
+class JobLocked(RcwizError):
+    exit_code = ExitCode.LOCKED
+
+
+class JobsFileInvalid(UsageError):
+    """A jobs file that cannot be used; `items` lists every problem found, in file order."""
+
+    def __init__(self, filename: str, problems: list[object], keys: tuple[str, ...]) -> None:
+        count = len(problems)
+        super().__init__(
+            f"The jobs file {filename} has {count} problem{'' if count == 1 else 's'}.",
+            "Fix the lines listed and run the command again. A profile takes the keys "
+            f"{', '.join(keys)}.",
+            items=[str(problem) for problem in problems],
+        )
+        self.filename = filename
+        self.problems = list(problems)
+
+
+class FileUnwritable(RcwizError):
+    """A file rcwiz keeps for the user (the jobs file, a schedule) cannot be written."""
+
+
+class SchedulerFailed(RcwizError):
+    """systemd or crontab refused what rcwiz asked."""
+
+    default_hint = "Use the other scheduler (--via), or add the printed text by hand."
+
+
+class DemoExtraMissing(RcwizError):
+    """wsgidav or cheroot is not installed, so the loopback server cannot run."""
+
+    default_hint = "Install the optional extra: pip install 'rcwiz[demo]'"
+
+
+class Invalid(ValueError):
+    """An answer to a question that cannot be used; the message says why in one sentence."""
+
+
+def for_http_status(status: int, server: str, said: str = "") -> RcwizError:
+    """The error for an HTTP STATUS from SERVER (SAID: the server's own short message)."""
+    said = f": {said}" if said else ""
+    if status == 401:
+        return AuthenticationFailed(f"{server} refused the user name or password (401).")
+    if status == 404:
+        return NotFound(f"Not found on {server}{said or ' (404)'}.", status=status)
+    if status == 403:
+        return Forbidden(f"{server} does not allow this{said or ' (403)'}.", status=status)
+    if status == 507:
+        return QuotaExceeded(f"{server} is out of storage space (507).")
+    return ServerError(f"{server} answered HTTP {status}{said}.", status=status)

@@ -1,6 +1,6 @@
 """Files that hold people's settings are written atomically, with a backup, under a lock.
 
-Used for rclone.conf (rcwiz.rclone.conf) and the jobs file (rcwiz.jobs.store): a crash or a
+Used for rclone.conf (rcwiz.rclone.config) and the jobs file (rcwiz.jobs.store): a crash or a
 kill at any moment leaves either the old file or the new one, never a mix.
 """
 

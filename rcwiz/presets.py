@@ -26,9 +26,18 @@ from rcwiz import errors, paths
 KINDS = ("nextcloud", "webdav")
 WEBDAV_VENDORS = ("other", "owncloud", "sharepoint", "sharepoint-ntlm", "rclone", "nextcloud")
 _KEYS = {
-    "name": str, "title": str, "kind": str, "server": str, "vendor": str, "vendors": list,
-    "remote_name": str, "quota_bytes": int, "backup": str, "docs": str, "large_data": dict,
-}  # fmt: skip
+    "name": str,
+    "title": str,
+    "kind": str,
+    "server": str,
+    "vendor": str,
+    "vendors": list,
+    "remote_name": str,
+    "quota_bytes": int,
+    "backup": str,
+    "docs": str,
+    "large_data": dict,
+}
 _REQUIRED = ("name", "title", "kind", "vendor", "remote_name")
 # The menu lists presets in this order; others follow alphabetically.
 ORDER = ("alliance", "nextcloud", "webdav")
@@ -117,12 +126,19 @@ def load_file(path: Path) -> Preset:
         )
     large = data.get("large_data") or {}
     return Preset(
-        name=data["name"], title=data["title"], kind=data["kind"], vendor=data["vendor"],
-        remote_name=data["remote_name"], server=(data.get("server") or "").rstrip("/") or None,
-        vendors=tuple(data.get("vendors") or ()), quota_bytes=data.get("quota_bytes"),
-        backup=data.get("backup"), docs=data.get("docs"),
-        large_data_bytes=large.get("threshold_bytes"), large_data_advice=large.get("advice"),
-    )  # fmt: skip
+        name=data["name"],
+        title=data["title"],
+        kind=data["kind"],
+        vendor=data["vendor"],
+        remote_name=data["remote_name"],
+        server=(data.get("server") or "").rstrip("/") or None,
+        vendors=tuple(data.get("vendors") or ()),
+        quota_bytes=data.get("quota_bytes"),
+        backup=data.get("backup"),
+        docs=data.get("docs"),
+        large_data_bytes=large.get("threshold_bytes"),
+        large_data_advice=large.get("advice"),
+    )
 
 
 def load_all(folder: Path | None = None) -> dict[str, Preset]:

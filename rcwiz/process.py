@@ -20,8 +20,9 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 _PR_SET_PDEATHSIG = 1
 _live: set[subprocess.Popen] = set()
@@ -110,8 +111,9 @@ class Child:
             self._proc.stdin.close()
 
     def _drain_stdout(self) -> None:
-        assert self._proc.stdout is not None
-        for chunk in iter(lambda: self._proc.stdout.read(65536), ""):
+        stdout = self._proc.stdout
+        assert stdout is not None
+        for chunk in iter(lambda: stdout.read(65536), ""):
             self._stdout_parts.append(chunk)
 
     def __iter__(self) -> Iterator[str]:
@@ -236,6 +238,33 @@ def start(
 ) -> Child:
     """Start a program; use the result as a context manager so it is always stopped."""
     return Child(argv, env=env, input=input, cwd=cwd)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+MAX_PARALLEL = 8
+
+
+def each_at_once(work: Callable[[T], R], items: Iterable[T], limit: int = MAX_PARALLEL) -> list[R]:
+    """WORK(item) for every item at the same time (at most LIMIT threads); results in order.
+
+    Each thread starts its own programs and waits for them (a child dies with the thread that
+    started it, see _child_setup). Ctrl-C stops every child before the threads are joined.
+    """
+    todo = list(items)
+    if not todo:
+        return []
+    from concurrent.futures import ThreadPoolExecutor  # only reports across remotes need it
+
+    pool = ThreadPoolExecutor(max_workers=min(limit, len(todo)))
+    try:
+        futures = [pool.submit(work, item) for item in todo]
+        return [future.result() for future in futures]
+    except BaseException:
+        terminate_all()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @atexit.register

@@ -7,7 +7,7 @@ output with a bounded timeout, never by sleeping.
 Servers:
 
 * `webdav_server` is `rclone serve webdav` (no quota; `about` reports `{}`).
-* `quota_server_factory` / `quota_server` run `python -m rcwiz.devserver` as a separate
+* `quota_server_factory` / `quota_server` run `python -m rcwiz.demo.server` as a separate
   process, so a test can kill it mid-transfer and restart it on the same port.
 """
 
@@ -201,12 +201,12 @@ def webdav_server(
         server.stop()
 
 
-# --------------------------------------------------------------------------- rcwiz.devserver
+# --------------------------------------------------------------------------- rcwiz.demo.server
 
 
 @dataclass
 class QuotaServerProcess:
-    """`python -m rcwiz.devserver` in its own process, so tests can kill and restart it."""
+    """`python -m rcwiz.demo.server` in its own process, so tests can kill and restart it."""
 
     root: Path
     user: str
@@ -221,7 +221,7 @@ class QuotaServerProcess:
 
     def start(self) -> QuotaServerProcess:
         """Start (on self.port when set, else any free port); return once it is listening."""
-        argv = [sys.executable, "-m", "rcwiz.devserver", "--root", str(self.root)]
+        argv = [sys.executable, "-m", "rcwiz.demo.server", "--root", str(self.root)]
         argv += ["--user", self.user, "--port", str(self.port), "--delay", str(self.delay)]
         if self.quota is not None:
             argv += ["--quota", str(self.quota)]
@@ -348,9 +348,11 @@ def rclone_conf(rclone_bin: Path) -> Callable[[Path, Mapping[str, Any]], Path]:
     def write(path: Path, remotes: Mapping[str, Any]) -> Path:
         sections = []
         for name, remote in remotes.items():
-            spec = dict(remote) if isinstance(remote, Mapping) else {
-                "url": remote.url, "user": remote.user, "password": remote.password
-            }  # fmt: skip
+            spec = (
+                dict(remote)
+                if isinstance(remote, Mapping)
+                else {"url": remote.url, "user": remote.user, "password": remote.password}
+            )
             password = spec.pop("password", None)
             values = {"type": "webdav", "vendor": "other", **spec}
             if password is not None:

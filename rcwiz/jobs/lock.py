@@ -23,10 +23,6 @@ import psutil
 from rcwiz import errors, paths
 
 
-class JobLocked(errors.RcwizError):
-    exit_code = errors.ExitCode.LOCKED
-
-
 @dataclass(frozen=True)
 class Holder:
     pid: int
@@ -89,7 +85,7 @@ def hold(
                 holder = _read(fd)
                 who = holder.describe() if holder else "another process"
                 if not wait:
-                    raise JobLocked(
+                    raise errors.JobLocked(
                         f"Job '{name}' is already running ({who}).",
                         "Wait for it to finish, or add --wait to start as soon as it has.",
                     ) from None
@@ -99,8 +95,10 @@ def hold(
                 time.sleep(poll)
         previous = _read(fd)
         if previous is not None and previous.pid != os.getpid() and not previous.alive():
-            notice(f"Took over the lock of job '{name}' left by {previous.describe()}, "
-                   "which is no longer running.")  # fmt: skip
+            notice(
+                f"Took over the lock of job '{name}' left by {previous.describe()}, "
+                "which is no longer running."
+            )
         me = psutil.Process()
         _write(fd, Holder(me.pid, time.time(), me.create_time()))
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from rcwiz.rclone.argv import TransferOptions
+from rcwiz.rclone.transfer import Settings, TransferOptions, settings_of
 
 MODES = ("copy", "sync", "move")
 # sync deletes at the destination and move deletes the sources: a profile must say it knows.
@@ -21,19 +21,18 @@ class ShareSpec:
 
 
 @dataclass(frozen=True)
-class Job:
+class _Profile:
     name: str
     source: str
     dest: str
     mode: str = "copy"
     allow_deletes: bool = False
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    filter_from: str | None = None
-    transfers: int | None = None
-    bwlimit: str | None = None
-    checksum: bool = False
-    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Job(Settings, _Profile):
+    """One profile: where from and to, the transfer options (Settings), flags and hooks."""
+
     extra_flags: tuple[str, ...] = ()  # already split with shlex
     before: str | None = None
     after: str | None = None
@@ -42,12 +41,15 @@ class Job:
 
     def options(self, *, dry_run: bool = False, tuning: tuple[str, ...] = ()) -> TransferOptions:
         """The transfer this profile describes (dry_run forces a dry run)."""
+        values = {**settings_of(self), "dry_run": dry_run or self.dry_run}
         return TransferOptions(
-            source=self.source, dest=self.dest, verb=self.mode, dry_run=dry_run or self.dry_run,
-            transfers=self.transfers, bwlimit=self.bwlimit, include=self.include,
-            exclude=self.exclude, filter_from=self.filter_from, checksum=self.checksum,
-            tuning=tuning, extra=self.extra_flags,
-        )  # fmt: skip
+            source=self.source,
+            dest=self.dest,
+            verb=self.mode,
+            tuning=tuning,
+            extra=self.extra_flags,
+            **values,
+        )
 
 
 def split_flags(text: str) -> tuple[str, ...]:

@@ -30,8 +30,9 @@ class When:
         if self.daily is not None and not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", self.daily):
             raise errors.UsageError(f"--daily wants a time like 02:30, not '{self.daily}'.")
         if self.cron is not None and len(self.cron.split()) != 5:
-            raise errors.UsageError(f"--cron wants five fields (minute hour day month weekday), "
-                                    f"not '{self.cron}'.")  # fmt: skip
+            raise errors.UsageError(
+                f"--cron wants five fields (minute hour day month weekday), not '{self.cron}'."
+            )
 
     def cron_fields(self) -> str:
         if self.cron is not None:
@@ -89,9 +90,7 @@ def _run(argv: list[str], input: str | None = None) -> process.Completed:
     try:
         return process.run(argv, input=input, timeout=30)
     except FileNotFoundError as exc:
-        raise errors.RcwizError(f"'{argv[0]}' is not installed here.",
-                                "Use the other scheduler (--via), or add the printed text by hand.",
-                                ) from exc  # fmt: skip
+        raise errors.SchedulerFailed(f"'{argv[0]}' is not installed here.") from exc
 
 
 def install_systemd(name: str, units: dict[str, str]) -> list[Path]:
@@ -108,7 +107,7 @@ def install_systemd(name: str, units: dict[str, str]) -> list[Path]:
     ):
         done = _run(argv)
         if done.returncode != 0:
-            raise errors.RcwizError(
+            raise errors.SchedulerFailed(
                 f"'{' '.join(argv)}' failed: {done.stderr.strip()}",
                 "The unit files are written; enable the timer by hand.",
             )
@@ -132,7 +131,7 @@ def _current_crontab() -> str:
     if done.returncode != 0:
         if "no crontab" in done.stderr.lower():
             return ""
-        raise errors.RcwizError(f"'crontab -l' failed: {done.stderr.strip()}")
+        raise errors.SchedulerFailed(f"'crontab -l' failed: {done.stderr.strip()}")
     return done.stdout
 
 
@@ -156,4 +155,4 @@ def remove_cron(name: str) -> bool:
 def _write_crontab(rows: list[str]) -> None:
     done = _run(["crontab", "-"], input="".join(row + "\n" for row in rows))
     if done.returncode != 0:
-        raise errors.RcwizError(f"'crontab -' failed: {done.stderr.strip()}")
+        raise errors.SchedulerFailed(f"'crontab -' failed: {done.stderr.strip()}")

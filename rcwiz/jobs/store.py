@@ -62,8 +62,9 @@ def _jobs_node(text: str) -> tuple[yaml.Node, yaml.Node] | None:
 
 
 def render_profile(name: str, body: dict[str, Any], indent: int = 2) -> str:
-    block = yaml.safe_dump({name: body}, sort_keys=False, default_flow_style=False,
-                           allow_unicode=True)  # fmt: skip
+    block = yaml.safe_dump(
+        {name: body}, sort_keys=False, default_flow_style=False, allow_unicode=True
+    )
     return "".join(" " * indent + line for line in block.splitlines(keepends=True))
 
 
@@ -97,7 +98,7 @@ def without_profile(text: str, name: str) -> str:
     """TEXT without profile NAME's lines; the rest kept as it was."""
     found = _jobs_node(text)
     value = found[1] if found else None
-    if not isinstance(value, yaml.MappingNode) or value.flow_style:
+    if found is None or not isinstance(value, yaml.MappingNode) or value.flow_style:
         raise errors.UsageError("rcwiz can only remove profiles from a block-style `jobs:`.")
     lines = text.splitlines(keepends=True)
     for key, body in value.value:
@@ -117,9 +118,10 @@ def save(path: Path, text: str) -> Path | None:
     try:
         return write_atomic(path, text, mode=0o600)
     except OSError as exc:
-        raise errors.RcwizError(f"The jobs file {path} cannot be written: {exc.strerror or exc}.",
-                                "Check the folder and its permissions, or use --jobs FILE.",
-                                ) from exc  # fmt: skip
+        raise errors.FileUnwritable(
+            f"The jobs file {path} cannot be written: {exc.strerror or exc}.",
+            "Check the folder and its permissions, or use --jobs FILE.",
+        ) from exc
 
 
 def add(path: Path, name: str, body: dict[str, Any]) -> Path | None:

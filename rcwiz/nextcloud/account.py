@@ -8,15 +8,13 @@ any process's argv.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from rcwiz import errors
 from rcwiz.nextcloud.http import Client
-from rcwiz.rclone.conf import section
-from rcwiz.rclone.execute import Rclone
+from rcwiz.nextcloud.urls import split_dav_url
+from rcwiz.rclone.config import section
 from rcwiz.rclone.obscure import reveal
-
-DAV_FILES = "/remote.php/dav/files/"
+from rcwiz.rclone.run import Rclone
 
 
 @dataclass(frozen=True)
@@ -35,20 +33,6 @@ class Account:
         """REMOTE:sub/file -> "/sub/file" relative to the user's home (what OCS wants)."""
         inside = remote_path.split(":", 1)[1] if ":" in remote_path else remote_path
         return "/" + (self.root.strip("/") + "/" + inside.strip("/")).strip("/")
-
-
-def split_dav_url(url: str) -> tuple[str, str, str]:
-    """https://x/nc/remote.php/dav/files/jdoe/sub/ -> ("https://x/nc", "jdoe", "/sub/")."""
-    parts = urlsplit(url)
-    head, found, tail = parts.path.partition(DAV_FILES)
-    if not found or not tail.strip("/"):
-        raise errors.UsageError(
-            f"{url} is not a Nextcloud WebDAV address (…/remote.php/dav/files/USER/).",
-            "Nextcloud features need a remote made with 'rcwiz setup' (a Nextcloud preset).",
-        )
-    server = urlunsplit((parts.scheme, parts.netloc, head.rstrip("/"), "", ""))
-    user, _, rest = tail.strip("/").partition("/")
-    return server, unquote(user), "/" + (unquote(rest) + "/" if rest else "")
 
 
 def account(rclone: Rclone, remote: str) -> Account:

@@ -20,11 +20,11 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
 
 from rcwiz import errors
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.http import Client, raise_for_status
+from rcwiz.nextcloud.urls import files_path
 
 ENDPOINT = "/remote.php/dav/bulk"
 SMALL_FILE = 1024 * 1024  # files below this go through bulk upload
@@ -113,7 +113,7 @@ class Uploader:
             current = "/".join(parts[:depth])
             if current in self._made:
                 continue
-            dav = f"/remote.php/dav/files/{quote(self.account.dav_user)}/{quote(current)}/"
+            dav = files_path(self.account.dav_user, current)
             reply = self.client.request("MKCOL", dav)
             if reply.status not in (201, 405):
                 raise_for_status(reply, self.account.server)
@@ -121,21 +121,25 @@ class Uploader:
 
     def upload(self, batch: list[LocalFile]) -> list[Result]:
         """Send one batch; a result per file (per-file failures arrive with HTTP 200)."""
-        for folder in sorted({str(PurePosixPath(self.server_path(f.relative)).parent)
-                              for f in batch}):  # fmt: skip
+        for folder in sorted(
+            {str(PurePosixPath(self.server_path(f.relative)).parent) for f in batch}
+        ):
             self._mkcol(folder)
         boundary = "rcwiz-" + secrets.token_hex(12)
-        body = multipart(((self.server_path(f.relative), f.path.read_bytes(), f.mtime)
-                          for f in batch), boundary)  # fmt: skip
+        body = multipart(
+            ((self.server_path(f.relative), f.path.read_bytes(), f.mtime) for f in batch), boundary
+        )
         reply = self.client.request(
-            "POST", ENDPOINT, body=body,
+            "POST",
+            ENDPOINT,
+            body=body,
             headers={"Content-Type": f"multipart/related; boundary={boundary}"},
-        )  # fmt: skip
+        )
         self.requests += 1
         raise_for_status(reply, self.account.server)
         answers = reply.json()
         if not isinstance(answers, dict):
-            raise errors.RcwizError("The bulk upload answer was not a JSON object.")
+            raise errors.ServerError("The bulk upload answer was not a JSON object.")
         results = []
         for item in batch:
             entry = answers.get(self.server_path(item.relative)) or answers.get(
@@ -144,8 +148,9 @@ class Uploader:
             if not isinstance(entry, dict):
                 results.append(Result(item.relative, False, item.size, "no answer for this file"))
             elif entry.get("error"):
-                results.append(Result(item.relative, False, item.size,
-                                      str(entry.get("message") or "refused")))  # fmt: skip
+                results.append(
+                    Result(item.relative, False, item.size, str(entry.get("message") or "refused"))
+                )
             else:
                 results.append(Result(item.relative, True, item.size))
         return results

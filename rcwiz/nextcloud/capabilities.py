@@ -84,7 +84,10 @@ def save(remote: str, caps: Capabilities) -> None:
 def cached(remote: str) -> Capabilities | None:
     try:
         data = json.loads(cache_path(remote).read_text(encoding="utf-8"))
-        return Capabilities(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
+        return Capabilities(**values)
     except (OSError, ValueError, TypeError):
         return None
 

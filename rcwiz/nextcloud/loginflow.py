@@ -40,8 +40,9 @@ def start(server: str) -> Flow:
     try:
         return Flow(data["login"], data["poll"]["token"], data["poll"]["endpoint"])
     except (KeyError, TypeError) as exc:
-        raise errors.RcwizError(f"{server} did not start a login flow; is it a Nextcloud?",
-                                "Check the server address.") from exc  # fmt: skip
+        raise errors.LoginFailed(
+            f"{server} did not start a login flow; is it a Nextcloud?", "Check the server address."
+        ) from exc
 
 
 def poll(
@@ -62,13 +63,14 @@ def poll(
             try:
                 return Granted(data["server"], data["loginName"], data["appPassword"])
             except (KeyError, TypeError) as exc:
-                raise errors.RcwizError("The login flow's answer lacked the app password.") from exc
+                raise errors.LoginFailed(
+                    "The login flow's answer lacked the app password."
+                ) from exc
         if reply.status != 404:
             raise_for_status(reply, flow.endpoint)
         if clock() >= deadline:
-            raise errors.RcwizError(
-                f"Nobody granted access within {timeout / 60:.0f} minutes; the login flow ended.",
-                "Run 'rcwiz setup --login-flow' again and open the link it prints.",
+            raise errors.LoginFailed(
+                f"Nobody granted access within {timeout / 60:.0f} minutes; the login flow ended."
             )
         sleep(interval)
 

@@ -67,8 +67,11 @@ def create(
     """Share PATH (relative to the user's home) as a link, or with a user or group."""
     if kind not in SHARE_TYPES:
         raise errors.UsageError(f"Unknown share kind '{kind}'.")
-    form = {"path": path, "shareType": str(SHARE_TYPES[kind]),
-            "permissions": str(PERMISSIONS[permissions])}  # fmt: skip
+    form = {
+        "path": path,
+        "shareType": str(SHARE_TYPES[kind]),
+        "permissions": str(PERMISSIONS[permissions]),
+    }
     if share_with:
         form["shareWith"] = share_with
     if password:

@@ -206,32 +206,42 @@ def _in_flight(item: Any) -> InFlight | None:
     )
 
 
+def _true(value: Any) -> bool:
+    return value is True
+
+
+# Progress field -> (rclone's stats key, how its value is read).
+_STATS: dict[str, tuple[str, Any]] = {
+    "bytes": ("bytes", _int),
+    "total_bytes": ("totalBytes", _int),
+    "speed": ("speed", _float),
+    "eta": ("eta", _eta),
+    "transfers": ("transfers", _int),
+    "total_transfers": ("totalTransfers", _int),
+    "checks": ("checks", _int),
+    "total_checks": ("totalChecks", _int),
+    "listed": ("listed", _int),
+    "errors": ("errors", _int),
+    "elapsed": ("elapsedTime", _float),
+    "fatal_error": ("fatalError", _true),
+    "retry_error": ("retryError", _true),
+    "last_error": ("lastError", _str),
+    "deletes": ("deletes", _int),
+    "deleted_dirs": ("deletedDirs", _int),
+    "renames": ("renames", _int),
+    "server_side_copies": ("serverSideCopies", _int),
+    "server_side_copy_bytes": ("serverSideCopyBytes", _int),
+    "server_side_moves": ("serverSideMoves", _int),
+    "server_side_move_bytes": ("serverSideMoveBytes", _int),
+}
+
+
 def _progress(stats: dict[str, Any]) -> Progress:
     transferring = stats.get("transferring")
     items = transferring if isinstance(transferring, list) else []
     return Progress(
-        bytes=_int(stats.get("bytes")),
-        total_bytes=_int(stats.get("totalBytes")),
-        speed=_float(stats.get("speed")),
-        eta=_eta(stats.get("eta")),
-        transfers=_int(stats.get("transfers")),
-        total_transfers=_int(stats.get("totalTransfers")),
-        checks=_int(stats.get("checks")),
-        total_checks=_int(stats.get("totalChecks")),
-        listed=_int(stats.get("listed")),
-        errors=_int(stats.get("errors")),
-        elapsed=_float(stats.get("elapsedTime")),
-        fatal_error=stats.get("fatalError") is True,
-        retry_error=stats.get("retryError") is True,
-        last_error=_str(stats.get("lastError")),
         transferring=tuple(f for f in map(_in_flight, items) if f is not None),
-        deletes=_int(stats.get("deletes")),
-        deleted_dirs=_int(stats.get("deletedDirs")),
-        renames=_int(stats.get("renames")),
-        server_side_copies=_int(stats.get("serverSideCopies")),
-        server_side_copy_bytes=_int(stats.get("serverSideCopyBytes")),
-        server_side_moves=_int(stats.get("serverSideMoves")),
-        server_side_move_bytes=_int(stats.get("serverSideMoveBytes")),
+        **{name: read(stats.get(key)) for name, (key, read) in _STATS.items()},
     )
 
 

@@ -6,17 +6,17 @@ display (and its start-up time).
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from rcwiz.console import Console, escape
-from rcwiz.rclone.argv import TransferOptions
 from rcwiz.rclone.events import FileDone, LogLine, Progress
-from rcwiz.transfer import Expected, Summary
+from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.transfer.engine import Expected, Summary
 from rcwiz.ui import format as fmt
+from rcwiz.ui.console import Console, escape
 from rcwiz.ui.progress import Totals, progress_fields, summary_text
 
 MAX_FILE_LINES = 6
@@ -30,7 +30,6 @@ class LiveSink:
         self.totals = Totals(None)
         self.live: Live | None = None
         self.title = ""
-        self._last: Progress | None = None
 
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
@@ -49,8 +48,8 @@ class LiveSink:
             bar = ProgressBar(total=None, width=40, pulse=True)
             return Group(Text.assemble((f"{self.title} ", "bold"), "starting…"), bar)
         f = progress_fields(p, self.totals)
-        known = f["percent"] is not None
-        total = int(f["total_bytes"])  # type: ignore[arg-type]
+        known = f.percent is not None
+        total = f.total_bytes
         bar = ProgressBar(
             total=max(total, 1) if known else None,
             completed=min(p.bytes, total),
@@ -61,14 +60,14 @@ class LiveSink:
         head.add_row(
             Text(self.title, style="bold"),
             bar,
-            Text(f"{f['percent']:5.1f}%" if known else "listing", style="cyan"),
+            Text(f"{f.percent:5.1f}%" if f.percent is not None else "listing", style="cyan"),
             Text(f"{fmt.size(p.bytes)} / {fmt.size(total)}"),
             Text(fmt.speed(p.speed), style="green"),
             Text(f"ETA {fmt.duration(p.eta)}"),
-            Text(f"files {f['files']}/{f['total_files']}"),
+            Text(f"files {f.files}/{f.total_files}"),
             Text(f"errors {p.errors}", style="red" if p.errors else "dim"),
         )
-        rows = [head]
+        rows: list[RenderableType] = [head]
         for item in p.transferring[:MAX_FILE_LINES]:
             line = Table.grid(padding=(0, 1))
             line.add_row(
@@ -87,7 +86,6 @@ class LiveSink:
 
     def progress(self, p: Progress) -> None:
         self.totals.update(p)
-        self._last = p
         if self.live is not None:
             self.live.update(self._render(p))
 

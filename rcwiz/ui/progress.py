@@ -8,14 +8,15 @@ job's log file, a pipe) gets timestamped plain lines every `log_interval` second
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rcwiz.console import Console
-from rcwiz.rclone.argv import TransferOptions
 from rcwiz.rclone.events import FileDone, LogLine, Progress
-from rcwiz.transfer import Expected, Summary
+from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.transfer.engine import Expected, Summary
 from rcwiz.ui import format as fmt
+from rcwiz.ui.console import Console
 
 if TYPE_CHECKING:
     from rcwiz.ui.live import LiveSink
@@ -50,22 +51,40 @@ def _percent(done: int, total: int) -> float:
     return 0.0 if total <= 0 else min(100.0, 100.0 * done / total)
 
 
-def progress_fields(p: Progress, totals: Totals) -> dict[str, object]:
+@dataclass(frozen=True)
+class Fields:
     """The numbers every display shows, computed once (percent never above 100)."""
+
+    bytes: int
+    total_bytes: int
+    totals_final: bool
+    percent: float | None  # None while the totals are still growing (rclone is listing)
+    speed: float
+    eta: float | None
+    files: int
+    total_files: int
+    errors: int
+    elapsed: float
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def progress_fields(p: Progress, totals: Totals) -> Fields:
     total_bytes = totals.bytes(p)
     known = totals.known()
-    return {
-        "bytes": p.bytes,
-        "total_bytes": total_bytes,
-        "totals_final": known,
-        "percent": round(_percent(p.bytes, total_bytes), 1) if known else None,
-        "speed": round(p.speed, 1),
-        "eta": None if p.eta is None else round(p.eta, 1),
-        "files": p.transfers,
-        "total_files": totals.files(p),
-        "errors": p.errors,
-        "elapsed": round(p.elapsed, 3),
-    }
+    return Fields(
+        bytes=p.bytes,
+        total_bytes=total_bytes,
+        totals_final=known,
+        percent=round(_percent(p.bytes, total_bytes), 1) if known else None,
+        speed=round(p.speed, 1),
+        eta=None if p.eta is None else round(p.eta, 1),
+        files=p.transfers,
+        total_files=totals.files(p),
+        errors=p.errors,
+        elapsed=round(p.elapsed, 3),
+    )
 
 
 def summary_text(s: Summary) -> list[str]:
@@ -107,7 +126,7 @@ class JsonSink:
 
     def progress(self, p: Progress) -> None:
         self.totals.update(p)
-        self.console.emit_json({"event": "progress", **progress_fields(p, self.totals)})
+        self.console.emit_json({"event": "progress", **progress_fields(p, self.totals).as_dict()})
 
     def file_done(self, d: FileDone) -> None:
         doc = {"event": "file", "name": d.name, "outcome": d.outcome, "size": d.size}
@@ -150,11 +169,11 @@ class PlainSink:
 
     def _line(self, p: Progress) -> str:
         f = progress_fields(p, self.totals)
-        pct = "listing" if f["percent"] is None else f"{f['percent']:.0f}%"
+        pct = "listing" if f.percent is None else f"{f.percent:.0f}%"
         return (
-            f"progress {pct} {fmt.size(p.bytes)} / {fmt.size(f['total_bytes'])}, "
+            f"progress {pct} {fmt.size(p.bytes)} / {fmt.size(f.total_bytes)}, "
             f"{fmt.speed(p.speed)}, ETA {fmt.duration(p.eta)}, "
-            f"files {f['files']}/{f['total_files']}, errors {p.errors}"
+            f"files {f.files}/{f.total_files}, errors {p.errors}"
         )
 
     def progress(self, p: Progress) -> None:

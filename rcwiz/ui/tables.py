@@ -1,15 +1,32 @@
-"""Tables for people (rich) built from plain data."""
+"""Every table rcwiz shows (rich), built from plain data: remotes, quota, quota history,
+doctor's checks, shares, job profiles and their runs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 
-from rcwiz.quota import Row
-from rcwiz.rclone.conf import Remote
+from rcwiz.nextcloud.shares import describe_permissions
+from rcwiz.quota.history import forecast, sparkline
+from rcwiz.quota.report import CRIT_PERCENT, WARN_PERCENT
 from rcwiz.ui import format as fmt
+
+if TYPE_CHECKING:
+    from rcwiz.actions.doctor import Check
+    from rcwiz.jobs.history import Run
+    from rcwiz.jobs.model import Job
+    from rcwiz.nextcloud.shares import Share
+    from rcwiz.quota.history import Sample
+    from rcwiz.quota.report import Row
+    from rcwiz.rclone.config import Remote
+
+# How doctor's statuses are shown (the text and the hints in the same colour).
+CHECK_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
 def remotes_table(remotes: Sequence[Remote], title: str | None = None) -> Table:
@@ -22,7 +39,9 @@ def remotes_table(remotes: Sequence[Remote], title: str | None = None) -> Table:
     return table
 
 
-def usage_bar(percent: float | None, width: int = 20, warn: float = 80, crit: float = 95) -> Text:
+def usage_bar(
+    percent: float | None, width: int = 20, warn: float = WARN_PERCENT, crit: float = CRIT_PERCENT
+) -> Text:
     """A plain-character bar (readable in a log file too): ████████░░░░ ."""
     if percent is None:
         return Text("-")
@@ -35,7 +54,11 @@ _STATE_STYLE = {"ok": "", "warning": "yellow", "critical": "bold red", "unknown"
 
 
 def quota_table(
-    rows: Sequence[Row], title: str | None = None, *, warn: float = 80, crit: float = 95
+    rows: Sequence[Row],
+    title: str | None = None,
+    *,
+    warn: float = WARN_PERCENT,
+    crit: float = CRIT_PERCENT,
 ) -> Table:
     """One line per remote: used, free, total, a bar, percent; a sentence where there are none."""
     extra = [k for k in ("trashed", "other") if any(getattr(r.usage, k, None) for r in rows)]
@@ -51,7 +74,7 @@ def quota_table(
         u = row.usage
         style = _STATE_STYLE.get(row.state, "")
         if u is None or row.problem:
-            cells = [
+            cells: list[str | Text] = [
                 row.remote,
                 fmt.size(u.used) if u else "-",
                 "-",
@@ -71,5 +94,90 @@ def quota_table(
             "-" if pct is None else f"{pct:.1f}%",
             *(fmt.size(getattr(u, k)) for k in extra),
             style=style,
+        )
+    return table
+
+
+def checks_table(rows: Sequence[Check]) -> Table:
+    """rcwiz doctor: one row per check."""
+    out = Table(header_style="bold")
+    out.add_column("check", no_wrap=True)
+    out.add_column("status")
+    out.add_column("detail", overflow="fold")
+    for row in rows:
+        out.add_row(row.check, Text(row.status, style=CHECK_STYLE[row.status]), row.detail)
+    return out
+
+
+def shares_table(found: Sequence[Share]) -> Table:
+    """rcwiz share --list: one row per share."""
+    table = Table(header_style="bold")
+    for column in ("id", "kind", "with / link", "permissions", "expires"):
+        table.add_column(column, overflow="fold")
+    for share in found:
+        table.add_row(
+            share.id,
+            share.kind,
+            share.url or share.share_with or "-",
+            describe_permissions(share.permissions),
+            share.expiration or "-",
+        )
+    return table
+
+
+def jobs_table(jobs: Mapping[str, Job], last: Mapping[str, Run]) -> Table:
+    """rcwiz job list: each profile and its last run."""
+    table = Table(header_style="bold")
+    for column in ("name", "mode", "source", "dest", "last run"):
+        table.add_column(column, overflow="fold")
+    for name, job in jobs.items():
+        table.add_row(name, job.mode, job.source, job.dest, _last_run_text(last.get(name)))
+    return table
+
+
+def _last_run_text(run: Run | None) -> str:
+    if run is None:
+        return "never"
+    when = datetime.fromtimestamp(run.start).strftime("%Y-%m-%d %H:%M")
+    return f"{run.outcome} {when} ({fmt.duration(run.duration)}, {fmt.size(run.bytes)})"
+
+
+_OUTCOME_STYLE = {"ok": "green", "failed": "red", "interrupted": "yellow"}
+
+
+def runs_table(runs: Sequence[Run]) -> Table:
+    """rcwiz job history: one row per run."""
+    table = Table(header_style="bold")
+    for column in ("job", "started", "duration", "outcome", "bytes", "files", "errors"):
+        table.add_column(column)
+    for run in runs:
+        outcome = Text(run.outcome, style=_OUTCOME_STYLE.get(run.outcome, ""))
+        if run.dry_run:
+            outcome.append(" (dry run)")
+        table.add_row(
+            run.job,
+            datetime.fromtimestamp(run.start).strftime("%Y-%m-%d %H:%M:%S"),
+            fmt.duration(run.duration),
+            outcome,
+            fmt.size(run.bytes),
+            str(run.files),
+            str(run.errors),
+        )
+    return table
+
+
+def quota_history_table(grouped: Mapping[str, Sequence[Sample]]) -> Table:
+    """rcwiz quota --history: per remote, usage over time and the forecast."""
+    table = Table(header_style="bold")
+    for column in ("remote", "samples", "since", "usage over time", "used", "trend", "forecast"):
+        table.add_column(column)
+    for remote, samples in grouped.items():
+        guess = forecast(samples)
+        last = samples[-1]
+        used = fmt.size(last.used) + (f" of {fmt.size(last.total)}" if last.total else "")
+        trend = "-" if guess.rate_per_day is None else f"{fmt.size(guess.rate_per_day)}/day"
+        since = datetime.fromtimestamp(samples[0].time).strftime("%Y-%m-%d")
+        table.add_row(
+            remote, str(len(samples)), since, sparkline(samples), used, trend, guess.describe()
         )
     return table

@@ -118,15 +118,27 @@ class Server:
         empty_conf = self.workdir / "server.conf"
         empty_conf.touch()
         argv = [
-            RCLONE, "serve", "webdav", str(self.root),
-            "--addr", "127.0.0.1:0", "--dir-cache-time", "1s",
-            "--config", str(empty_conf), "--use-json-log", *self.extra,
-        ]  # fmt: skip
+            RCLONE,
+            "serve",
+            "webdav",
+            str(self.root),
+            "--addr",
+            "127.0.0.1:0",
+            "--dir-cache-time",
+            "1s",
+            "--config",
+            str(empty_conf),
+            "--use-json-log",
+            *self.extra,
+        ]
         env = clean_env(RCLONE_USER=self.user, RCLONE_PASS=self.password)
         self.proc = subprocess.Popen(
-            argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-        )  # fmt: skip
+        )
         started = threading.Event()
 
         def drain() -> None:
@@ -165,9 +177,13 @@ class Server:
 def obscure(password: str) -> str:
     """rclone's obscured form of PASSWORD, passed on stdin so it never shows in argv."""
     done = subprocess.run(
-        [RCLONE, "obscure", "-"], input=password, capture_output=True, text=True,
-        check=True, env=clean_env(),
-    )  # fmt: skip
+        [RCLONE, "obscure", "-"],
+        input=password,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_env(),
+    )
     return done.stdout.strip()
 
 
@@ -204,9 +220,13 @@ def run_rclone(
     arrives); after TIMEOUT seconds rclone is killed and returncode is None."""
     start = time.monotonic()
     proc = subprocess.Popen(
-        [RCLONE, *args], cwd=cwd, env=clean_env(), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [RCLONE, *args],
+        cwd=cwd,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     lines: list[bytes] = []
     out: list[bytes] = []
 
@@ -271,6 +291,8 @@ class Scenario:
     timeout: float = 120
     on_line: Callable[[bytes], None] | None = None
     optional: bool = False  # skipped (not an error) when it runs into the time limit
+    # The rcwiz.errors class rcwiz.rclone.classify must name for a failed run.
+    classified: str | None = None
 
 
 class Lab:
@@ -315,20 +337,24 @@ def scenarios(lab: Lab) -> Iterator[Scenario]:
     small_tree(lab.path("src_small"), 30, seed=1)
     src = tree_sizes(lab.path("src_small"))
     yield Scenario(
-        "small_files", "30 small files copied to an empty folder",
+        "small_files",
+        "30 small files copied to an empty folder",
         copy_args(conf, "copy", "src_small", f"{REMOTE}:small_files"),
-        src, Expected(new=list(src)),
-    )  # fmt: skip
+        src,
+        Expected(new=list(src)),
+    )
 
     rng = random.Random(2)
     make_file(lab.path("src_big/big1.bin"), 20 * MiB, rng)
     make_file(lab.path("src_big/sub/big2.bin"), 32 * MiB, rng)
     src = tree_sizes(lab.path("src_big"))
     yield Scenario(
-        "big_files", "two big files under --bwlimit 12M, so stats lines appear mid-transfer",
+        "big_files",
+        "two big files under --bwlimit 12M, so stats lines appear mid-transfer",
         copy_args(conf, "copy", "src_big", f"{REMOTE}:big_files", "--bwlimit", "12M"),
-        src, Expected(new=list(src)),
-    )  # fmt: skip
+        src,
+        Expected(new=list(src)),
+    )
 
     small_tree(lab.path("src_mixed"), 20, seed=3)
     rng = random.Random(3)
@@ -336,10 +362,12 @@ def scenarios(lab: Lab) -> Iterator[Scenario]:
     make_file(lab.path("src_mixed/big/b.bin"), 25 * MiB, rng)
     src = tree_sizes(lab.path("src_mixed"))
     yield Scenario(
-        "mixed", "20 small and 2 big files under --bwlimit 16M",
+        "mixed",
+        "20 small and 2 big files under --bwlimit 16M",
         copy_args(conf, "copy", "src_mixed", f"{REMOTE}:mixed", "--bwlimit", "16M"),
-        src, Expected(new=list(src)),
-    )  # fmt: skip
+        src,
+        Expected(new=list(src)),
+    )
 
     # replaced: the first copy of small_files is on the server; grow 5 files, add 2.
     # vendor=other has no modification times, so rclone compares sizes: change them.
@@ -355,18 +383,22 @@ def scenarios(lab: Lab) -> Iterator[Scenario]:
     src = tree_sizes(lab.path("src_small"))
     assert len(src) == len(src_small) + len(added)
     yield Scenario(
-        "replaced", "copy again after growing 5 files and adding 2 (the rest unchanged)",
+        "replaced",
+        "copy again after growing 5 files and adding 2 (the rest unchanged)",
         copy_args(conf, "copy", "src_small", f"{REMOTE}:small_files"),
-        src, Expected(new=added, replaced=grown),
-    )  # fmt: skip
+        src,
+        Expected(new=added, replaced=grown),
+    )
 
     small_tree(lab.path("src_dry"), 10, seed=5)
     src = tree_sizes(lab.path("src_dry"))
     yield Scenario(
-        "dry_run", "copy --dry-run of 10 files to an empty folder",
+        "dry_run",
+        "copy --dry-run of 10 files to an empty folder",
         copy_args(conf, "copy", "src_dry", f"{REMOTE}:dry_run", "--dry-run"),
-        src, Expected(skipped_copy=list(src)),
-    )  # fmt: skip
+        src,
+        Expected(skipped_copy=list(src)),
+    )
 
     # sync: copy 12 files, then delete 4 at the source and add 1.
     small_tree(lab.path("src_sync"), 12, seed=6)
@@ -378,16 +410,21 @@ def scenarios(lab: Lab) -> Iterator[Scenario]:
     lab.path("src_sync/empty dir").mkdir()
     src = tree_sizes(lab.path("src_sync"))
     yield Scenario(
-        "sync_dry_run", "sync --dry-run that would add 1 file and 1 empty folder, delete 4",
-        copy_args(conf, "sync", "src_sync", f"{REMOTE}:sync", "--dry-run",
-                  "--create-empty-src-dirs"),
-        src, Expected(skipped_copy=["dir1/new_in_sync.txt"], skipped_delete=gone),
-    )  # fmt: skip
+        "sync_dry_run",
+        "sync --dry-run that would add 1 file and 1 empty folder, delete 4",
+        copy_args(
+            conf, "sync", "src_sync", f"{REMOTE}:sync", "--dry-run", "--create-empty-src-dirs"
+        ),
+        src,
+        Expected(skipped_copy=["dir1/new_in_sync.txt"], skipped_delete=gone),
+    )
     yield Scenario(
-        "sync_delete", "sync that adds 1 file and deletes 4 at the destination",
+        "sync_delete",
+        "sync that adds 1 file and deletes 4 at the destination",
         copy_args(conf, "sync", "src_sync", f"{REMOTE}:sync"),
-        src, Expected(new=["dir1/new_in_sync.txt"], deleted=gone),
-    )  # fmt: skip
+        src,
+        Expected(new=["dir1/new_in_sync.txt"], deleted=gone),
+    )
 
     # sync again with --backup-dir: 1 file grown, 2 deleted at the source
     rng = random.Random(60)
@@ -399,87 +436,140 @@ def scenarios(lab: Lab) -> Iterator[Scenario]:
         lab.path("src_sync").joinpath(rel).unlink()
     src = tree_sizes(lab.path("src_sync"))
     yield Scenario(
-        "sync_backup_dir", "sync with --backup-dir after growing 1 file and deleting 2",
-        copy_args(conf, "sync", "src_sync", f"{REMOTE}:sync",
-                  "--backup-dir", f"{REMOTE}:sync_backup"),
+        "sync_backup_dir",
+        "sync with --backup-dir after growing 1 file and deleting 2",
+        copy_args(
+            conf, "sync", "src_sync", f"{REMOTE}:sync", "--backup-dir", f"{REMOTE}:sync_backup"
+        ),
         src,
-        Expected(new=[backed_grown], backed_up=backed_gone,
-                 server_side_moved=[backed_grown, *backed_gone]),
-    )  # fmt: skip
+        Expected(
+            new=[backed_grown],
+            backed_up=backed_gone,
+            server_side_moved=[backed_grown, *backed_gone],
+        ),
+    )
 
     # server-side copy, then moves between folders of the same remote
     src = tree_sizes(served / "small_files")
     yield Scenario(
-        "server_side_copy", "copy remote:small_files remote:ss_copy (WebDAV COPY)",
+        "server_side_copy",
+        "copy remote:small_files remote:ss_copy (WebDAV COPY)",
         copy_args(conf, "copy", f"{REMOTE}:small_files", f"{REMOTE}:ss_copy"),
-        src, Expected(server_side_copied=list(src)),
-    )  # fmt: skip
+        src,
+        Expected(server_side_copied=list(src)),
+    )
     yield Scenario(
-        "server_side_dirmove", "move remote:ss_copy to a new folder: one directory MOVE",
+        "server_side_dirmove",
+        "move remote:ss_copy to a new folder: one directory MOVE",
         copy_args(conf, "move", f"{REMOTE}:ss_copy", f"{REMOTE}:ss_dirmoved"),
-        src, Expected(),
-    )  # fmt: skip
+        src,
+        Expected(),
+    )
     # a destination that already exists forces one MOVE per file
     lab.setup_copy("copyto", "src_small/dir1/file01.txt", f"{REMOTE}:ss_moved/already_there.txt")
     yield Scenario(
-        "server_side_move", "move remote:ss_dirmoved into an existing folder: MOVE per file",
+        "server_side_move",
+        "move remote:ss_dirmoved into an existing folder: MOVE per file",
         copy_args(conf, "move", f"{REMOTE}:ss_dirmoved", f"{REMOTE}:ss_moved"),
-        src, Expected(server_side_moved=list(src)),
-    )  # fmt: skip
+        src,
+        Expected(server_side_moved=list(src)),
+    )
 
     # copyto under another name: rclone appends "to: NAME" to the message
     one = "dir1/file01.txt"
     src = {Path(one).name: lab.path("src_small").joinpath(one).stat().st_size}
     yield Scenario(
-        "copyto_rename", "copyto of one file under a new name with a space",
+        "copyto_rename",
+        "copyto of one file under a new name with a space",
         copy_args(conf, "copyto", f"src_small/{one}", f"{REMOTE}:renamed/other name.txt"),
-        src, Expected(new=list(src), renamed_to={Path(one).name: "other name.txt"}),
-    )  # fmt: skip
+        src,
+        Expected(new=list(src), renamed_to={Path(one).name: "other name.txt"}),
+    )
 
     # download of the big files with multi-thread streams (a local destination allows it)
     src = tree_sizes(served / "big_files")
     yield Scenario(
-        "download_multithread", "copy remote:big_files to local disk, --multi-thread-cutoff 8M",
-        copy_args(conf, "copy", f"{REMOTE}:big_files", "download",
-                  "--multi-thread-cutoff", "8M", "--multi-thread-streams", "4",
-                  "--bwlimit", "24M"),
-        src, Expected(new=list(src)),
-    )  # fmt: skip
+        "download_multithread",
+        "copy remote:big_files to local disk, --multi-thread-cutoff 8M",
+        copy_args(
+            conf,
+            "copy",
+            f"{REMOTE}:big_files",
+            "download",
+            "--multi-thread-cutoff",
+            "8M",
+            "--multi-thread-streams",
+            "4",
+            "--bwlimit",
+            "24M",
+        ),
+        src,
+        Expected(new=list(src)),
+    )
 
     # move from local disk: upload, then delete each source file
     small_tree(lab.path("src_move"), 8, seed=7)
     src = tree_sizes(lab.path("src_move"))
     yield Scenario(
-        "move_local", "move of 8 local files to the remote (sources deleted after upload)",
+        "move_local",
+        "move of 8 local files to the remote (sources deleted after upload)",
         copy_args(conf, "move", "src_move", f"{REMOTE}:moved"),
-        src, Expected(new=list(src), deleted=list(src)),
-    )  # fmt: skip
+        src,
+        Expected(new=list(src), deleted=list(src)),
+    )
 
     # failure: a read-only server refuses every upload; one retry
     lab.server("served_ro", "readonly.conf", "--read-only")
     small_tree(lab.path("src_fail"), 4, seed=8)
     src = tree_sizes(lab.path("src_fail"))
     yield Scenario(
-        "failure", "copy to a --read-only server, --retries 2 --low-level-retries 1",
-        copy_args("readonly.conf", "copy", "src_fail", f"{REMOTE}:failure",
-                  "--retries", "2", "--low-level-retries", "1"),
-        src, Expected(failed=list(src)), exit_codes=(1,),
-    )  # fmt: skip
+        "failure",
+        "copy to a --read-only server, --retries 2 --low-level-retries 1",
+        copy_args(
+            "readonly.conf",
+            "copy",
+            "src_fail",
+            f"{REMOTE}:failure",
+            "--retries",
+            "2",
+            "--low-level-retries",
+            "1",
+        ),
+        src,
+        Expected(failed=list(src)),
+        exit_codes=(1,),
+        classified="RcloneFailed",
+    )
 
     lab.server("served_auth", "wrongpass.conf", password="not-the-password")
     yield Scenario(
-        "wrong_password", "copy with a wrong password (401), --retries 2 --low-level-retries 1",
-        copy_args("wrongpass.conf", "copy", "src_fail", f"{REMOTE}:failure",
-                  "--retries", "2", "--low-level-retries", "1"),
-        src, Expected(), exit_codes=(1,),
-    )  # fmt: skip
+        "wrong_password",
+        "copy with a wrong password (401), --retries 2 --low-level-retries 1",
+        copy_args(
+            "wrongpass.conf",
+            "copy",
+            "src_fail",
+            f"{REMOTE}:failure",
+            "--retries",
+            "2",
+            "--low-level-retries",
+            "1",
+        ),
+        src,
+        Expected(),
+        exit_codes=(1,),
+        classified="AuthenticationFailed",
+    )
 
     yield Scenario(
-        "usage_error", "an unknown flag: rclone prints plain-text usage, not JSON",
-        ["--config", conf, "--use-json-log", "copy", "--no-such-flag", "src_small",
-         f"{REMOTE}:x"],
-        {}, Expected(), exit_codes=(2,),
-    )  # fmt: skip
+        "usage_error",
+        "an unknown flag: rclone prints plain-text usage, not JSON",
+        ["--config", conf, "--use-json-log", "copy", "--no-such-flag", "src_small", f"{REMOTE}:x"],
+        {},
+        Expected(),
+        exit_codes=(2,),
+        classified="UsageError",
+    )
 
     # server killed mid-copy: its own server, killed once the first bytes have arrived
     killed = lab.server("served_killed", "killed.conf")
@@ -494,13 +584,32 @@ def scenarios(lab: Lab) -> Iterator[Scenario]:
                 killed.kill()
 
     yield Scenario(
-        "server_killed", "server killed after ~2 MiB of a 30 MiB upload; bounded retries",
-        copy_args("killed.conf", "copy", "src_killed", f"{REMOTE}:killed",
-                  "--bwlimit", "4M", "--retries", "1", "--low-level-retries", "1",
-                  "--timeout", "5s", "--contimeout", "2s"),
-        src, Expected(failed=list(src)), exit_codes=(1, 5), timeout=90,
-        on_line=kill_once_moving, optional=True,
-    )  # fmt: skip
+        "server_killed",
+        "server killed after ~2 MiB of a 30 MiB upload; bounded retries",
+        copy_args(
+            "killed.conf",
+            "copy",
+            "src_killed",
+            f"{REMOTE}:killed",
+            "--bwlimit",
+            "4M",
+            "--retries",
+            "1",
+            "--low-level-retries",
+            "1",
+            "--timeout",
+            "5s",
+            "--contimeout",
+            "2s",
+        ),
+        src,
+        Expected(failed=list(src)),
+        exit_codes=(1, 5),
+        classified="ServerUnreachable",
+        timeout=90,
+        on_line=kill_once_moving,
+        optional=True,
+    )
 
 
 # --------------------------------------------------------------------------- main
@@ -527,6 +636,7 @@ def record(scenario: Scenario, run: Run, version: str) -> dict:
         "expected": {
             k: sorted(v) if isinstance(v, list) else v for k, v in vars(scenario.expected).items()
         },
+        "classified": scenario.classified,
     }
 
 

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from helpers import RCWIZ, json_lines, rclone_children, rcwiz, running_until
 
-from rcwiz.demo import BIG_FILES, SMALL_FILES, SMALL_SIZES
+from rcwiz.commands.demo import BIG_FILES, SMALL_FILES, SMALL_SIZES
 
 COMMANDS = ["setup", "remotes", "quota", "copy", "move", "sync", "job", "share", "doctor", "demo"]
 JOB_ACTIONS = ["list", "show", "add", "edit", "rm", "validate", "run", "history", "schedule"]
@@ -75,11 +75,18 @@ def test_too_old_rclone_is_refused_with_the_reason(tmp_path):
 
 
 def test_remotes_json_lists_settings_but_never_a_password(tmp_path, rclone_conf, webdav_server):
-    conf = rclone_conf(tmp_path / "x.conf", {
-        "alpha": webdav_server,
-        "nc": {"url": "https://cloud.example.org/remote.php/dav/files/jdoe/", "user": "jdoe",
-               "vendor": "nextcloud", "password": "app-password-xyz!"},
-    })  # fmt: skip
+    conf = rclone_conf(
+        tmp_path / "x.conf",
+        {
+            "alpha": webdav_server,
+            "nc": {
+                "url": "https://cloud.example.org/remote.php/dav/files/jdoe/",
+                "user": "jdoe",
+                "vendor": "nextcloud",
+                "password": "app-password-xyz!",
+            },
+        },
+    )
     done = rcwiz("--config", str(conf), "remotes", "--json")
     assert done.returncode == 0, done.stderr
     remotes = {r["name"]: r for r in json.loads(done.stdout)}
@@ -87,9 +94,14 @@ def test_remotes_json_lists_settings_but_never_a_password(tmp_path, rclone_conf,
     assert remotes["nc"]["vendor"] == "nextcloud"
     assert remotes["nc"]["url"] == "https://cloud.example.org/remote.php/dav/files/jdoe/"
     assert remotes["alpha"] == {
-        "name": "alpha", "type": "webdav", "vendor": "other", "url": webdav_server.url,
-        "user": webdav_server.user, "source": "file", "description": "",
-    }  # fmt: skip
+        "name": "alpha",
+        "type": "webdav",
+        "vendor": "other",
+        "url": webdav_server.url,
+        "user": webdav_server.user,
+        "source": "file",
+        "description": "",
+    }
     obscured = [
         line.split(" = ")[1] for line in conf.read_text().splitlines() if line.startswith("pass = ")
     ]

@@ -157,8 +157,18 @@ def test_server_killed_mid_copy_ends_within_the_stall_timeout_and_resumes(
 def test_sigint_mid_copy_exits_130_and_leaves_no_rclone(tmp_path, quota_server, setup_remote):
     conf = setup_remote(quota_server)
     source = make_source(tmp_path / "src", small=3, big_mib=(10,))
-    argv = [*RCWIZ, "--config", str(conf), "copy", str(source), "q:x", "--bwlimit", "2M",
-            "--log-interval", "0.2"]  # fmt: skip
+    argv = [
+        *RCWIZ,
+        "--config",
+        str(conf),
+        "copy",
+        str(source),
+        "q:x",
+        "--bwlimit",
+        "2M",
+        "--log-interval",
+        "0.2",
+    ]
     with running_until(argv, " progress ") as proc:
         children = rclone_children(proc.pid)
         assert children

@@ -53,8 +53,11 @@ def test_a_good_remote_passes(tmp_path, quota_server_factory, rclone_conf):
     done, report, rows = doctor_json(conf, "good:")
     assert done.returncode == 0 and report["ok"] is True
     assert [c["check"] for c in report["checks"][:4]] == [
-        "rclone", "config file", "config permissions", "config encryption",
-    ]  # fmt: skip
+        "rclone",
+        "config file",
+        "config permissions",
+        "config encryption",
+    ]
     for name in ("reachable", "authenticated", "quota", "clock"):
         assert rows[f"good: {name}"]["status"] == "ok", rows[f"good: {name}"]
     assert "9.5 MiB" in rows["good: quota"]["detail"]  # 10**7 bytes, all free
@@ -66,9 +69,16 @@ def test_a_good_remote_passes(tmp_path, quota_server_factory, rclone_conf):
 
 def test_a_wrong_password_fails_with_the_setup_hint(tmp_path, webdav_server, rclone_conf):
     wrong = "not-the-password-42!"
-    conf = rclone_conf(tmp_path / "r.conf", {"badpw": {
-        "url": webdav_server.url, "user": webdav_server.user, "password": wrong,
-    }})  # fmt: skip
+    conf = rclone_conf(
+        tmp_path / "r.conf",
+        {
+            "badpw": {
+                "url": webdav_server.url,
+                "user": webdav_server.user,
+                "password": wrong,
+            }
+        },
+    )
     done = doctor(conf, "badpw:")
     assert done.returncode == 1
     assert "rcwiz setup --replace --name badpw" in done.stdout
@@ -87,9 +97,13 @@ def test_a_wrong_password_fails_with_the_setup_hint(tmp_path, webdav_server, rcl
 def test_a_dead_remote_is_not_reachable_and_others_still_checked(
     tmp_path, webdav_server, rclone_conf, dead_url
 ):
-    conf = rclone_conf(tmp_path / "r.conf", {
-        "dav": webdav_server, "dead": {"url": dead_url, "user": "u", "password": "p-dead!"},
-    })  # fmt: skip
+    conf = rclone_conf(
+        tmp_path / "r.conf",
+        {
+            "dav": webdav_server,
+            "dead": {"url": dead_url, "user": "u", "password": "p-dead!"},
+        },
+    )
     done, report, rows = doctor_json(conf)  # no names: every configured remote
     assert done.returncode == 1 and report["ok"] is False
     dead = rows["dead: reachable"]

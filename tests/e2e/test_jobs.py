@@ -36,8 +36,14 @@ def world(tmp_path, quota_server, rclone_conf):
         """)
     )
     base = ["--config", str(conf), "--jobs", str(jobs)]
-    return {"source": source, "conf": conf, "jobs": jobs, "base": base, "marker": marker,
-            "server": quota_server}  # fmt: skip
+    return {
+        "source": source,
+        "conf": conf,
+        "jobs": jobs,
+        "base": base,
+        "marker": marker,
+        "server": quota_server,
+    }
 
 
 def test_run_copies_records_history_and_calls_the_after_hook(world):
@@ -79,9 +85,12 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(world):
     big.write_bytes(os.urandom(8 * 2**20))
     text = world["jobs"].read_text().replace("dest: q:results", "dest: q:results\n    bwlimit: 1M")
     world["jobs"].write_text(text)
-    first = subprocess.Popen([*RCWIZ, *world["base"], "job", "run", "nightly",
-                              "--log-interval", "0.2"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    first = subprocess.Popen(
+        [*RCWIZ, *world["base"], "job", "run", "nightly", "--log-interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in first.stdout:
             if " progress " in line:
@@ -101,11 +110,15 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(world):
 def test_a_lock_left_by_a_dead_process_is_taken_over(world, tmp_path):
     big = world["source"] / "big.bin"
     big.write_bytes(os.urandom(6 * 2**20))
-    world["jobs"].write_text(world["jobs"].read_text().replace(
-        "dest: q:results", "dest: q:results\n    bwlimit: 2M"))  # fmt: skip
-    first = subprocess.Popen([*RCWIZ, *world["base"], "job", "run", "nightly",
-                              "--log-interval", "0.2"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    world["jobs"].write_text(
+        world["jobs"].read_text().replace("dest: q:results", "dest: q:results\n    bwlimit: 2M")
+    )
+    first = subprocess.Popen(
+        [*RCWIZ, *world["base"], "job", "run", "nightly", "--log-interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     for line in first.stdout:
         if " progress " in line:
             break
@@ -119,12 +132,16 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(world, tmp_path):
 
 
 def test_wait_queues_behind_a_running_job(world):
-    world["jobs"].write_text(world["jobs"].read_text().replace(
-        "dest: q:results", "dest: q:results\n    bwlimit: 1M"))  # fmt: skip
+    world["jobs"].write_text(
+        world["jobs"].read_text().replace("dest: q:results", "dest: q:results\n    bwlimit: 1M")
+    )
     (world["source"] / "big.bin").write_bytes(os.urandom(4 * 2**20))
-    first = subprocess.Popen([*RCWIZ, *world["base"], "job", "run", "nightly",
-                              "--log-interval", "0.2"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    first = subprocess.Popen(
+        [*RCWIZ, *world["base"], "job", "run", "nightly", "--log-interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     for line in first.stdout:
         if " progress " in line:
             break

@@ -17,10 +17,17 @@ def nc_conf(tmp_path, rclone_conf):
     """rclone.conf with a Nextcloud remote (vendor nextcloud) on a stand-in."""
 
     def make(server, name="nc", password=None):
-        return rclone_conf(tmp_path / "rclone.conf", {name: {
-            "url": server.dav_url, "user": server.login_name if hasattr(server, "login_name")
-            else server.user, "vendor": "nextcloud",
-            "password": password or server.password}})  # fmt: skip
+        return rclone_conf(
+            tmp_path / "rclone.conf",
+            {
+                name: {
+                    "url": server.dav_url,
+                    "user": server.login_name if hasattr(server, "login_name") else server.user,
+                    "vendor": "nextcloud",
+                    "password": password or server.password,
+                }
+            },
+        )
 
     return make
 

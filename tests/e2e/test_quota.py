@@ -13,8 +13,11 @@ from helpers import rcwiz
 def upload(rclone_bin, conf, remote, tmp_path, size, name):
     source = tmp_path / name
     source.write_bytes(os.urandom(size))
-    subprocess.run([str(rclone_bin), "--config", str(conf), "copyto", str(source),
-                    f"{remote}:{name}"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [str(rclone_bin), "--config", str(conf), "copyto", str(source), f"{remote}:{name}"],
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_json_numbers_are_exact_and_a_dead_remote_does_not_fail_the_report(
@@ -22,9 +25,13 @@ def test_json_numbers_are_exact_and_a_dead_remote_does_not_fail_the_report(
 ):
     quota = 3_000_000
     server = quota_server_factory(quota=quota)
-    conf = rclone_conf(tmp_path / "r.conf", {
-        "q": server, "dead": {"url": dead_url, "user": "u", "password": "p!"},
-    })  # fmt: skip
+    conf = rclone_conf(
+        tmp_path / "r.conf",
+        {
+            "q": server,
+            "dead": {"url": dead_url, "user": "u", "password": "p!"},
+        },
+    )
     upload(rclone_bin, conf, "q", tmp_path, 1_234_567, "a.bin")
     done = rcwiz("--json", "--config", str(conf), "quota", "q:", "dead:")
     assert done.returncode == 0, done.stderr

@@ -41,9 +41,23 @@ def conf(tmp_path):
 
 
 def flags_setup(conf, server, password, *extra, name="t"):
-    return rcwiz("--config", str(conf), "setup", "--preset", "webdav", "--url", server.url,
-                 "--user", server.user, "--password-stdin", "--name", name, "--yes", *extra,
-                 input=password + "\n")  # fmt: skip
+    return rcwiz(
+        "--config",
+        str(conf),
+        "setup",
+        "--preset",
+        "webdav",
+        "--url",
+        server.url,
+        "--user",
+        server.user,
+        "--password-stdin",
+        "--name",
+        name,
+        "--yes",
+        *extra,
+        input=password + "\n",
+    )
 
 
 def rclone_lsd(rclone_bin, conf, remote):
@@ -121,9 +135,21 @@ def test_dead_server_and_wrong_url_are_named(conf, server, dead_url):
 
 
 def test_alliance_preset_builds_the_nextcloud_url_without_network(conf):
-    done = rcwiz("--config", str(conf), "setup", "--preset", "alliance", "--user", "jdoe",
-                 "--password-stdin", "--name", "nextcloud", "--yes", "--no-verify",
-                 input="pw\n")  # fmt: skip
+    done = rcwiz(
+        "--config",
+        str(conf),
+        "setup",
+        "--preset",
+        "alliance",
+        "--user",
+        "jdoe",
+        "--password-stdin",
+        "--name",
+        "nextcloud",
+        "--yes",
+        "--no-verify",
+        input="pw\n",
+    )
     assert done.returncode == 0, done.stderr
     section = conf.read_text()[len(OTHERS) :]
     assert "vendor = nextcloud\n" in section
@@ -358,11 +384,31 @@ def test_ctrl_c_or_end_of_input_at_a_question_leaves_the_config_alone(conf, key,
 
 
 def test_two_setups_at_once_both_land(conf, server):
-    procs = [subprocess.Popen([*RCWIZ, "--config", str(conf), "setup", "--preset", "webdav",
-                               "--url", server.url, "--user", server.user, "--password-stdin",
-                               "--name", name, "--yes"], stdin=subprocess.PIPE, text=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for name in ("one", "two")]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [
+                *RCWIZ,
+                "--config",
+                str(conf),
+                "setup",
+                "--preset",
+                "webdav",
+                "--url",
+                server.url,
+                "--user",
+                server.user,
+                "--password-stdin",
+                "--name",
+                name,
+                "--yes",
+            ],
+            stdin=subprocess.PIPE,
+            text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for name in ("one", "two")
+    ]
     for proc in procs:
         proc.stdin.write(server.password + "\n")
         proc.stdin.close()
@@ -373,6 +419,7 @@ def test_two_setups_at_once_both_land(conf, server):
 
 def test_module_and_script_share_the_entry_point():
     script = subprocess.run([*RCWIZ, "--version"], capture_output=True, text=True, check=True)
-    module = subprocess.run([sys.executable, "-m", "rcwiz", "--version"], capture_output=True,
-                            text=True, check=True)  # fmt: skip
+    module = subprocess.run(
+        [sys.executable, "-m", "rcwiz", "--version"], capture_output=True, text=True, check=True
+    )
     assert RCWIZ[0].endswith("/rcwiz") and script.stdout == module.stdout != ""

@@ -26,8 +26,7 @@ def slow(tmp_path, quota_server_factory, rclone_conf):
     for i in range(3):
         (source / f"f{i}.bin").write_bytes(os.urandom(3 * 2**20))
     jobs = tmp_path / "jobs.yaml"
-    jobs.write_text(f"jobs:\n  up:\n    source: {source}\n    dest: q:viajob\n"
-                    "    bwlimit: 1M\n")  # fmt: skip
+    jobs.write_text(f"jobs:\n  up:\n    source: {source}\n    dest: q:viajob\n    bwlimit: 1M\n")
     return {"conf": conf, "source": source, "jobs": jobs}
 
 
@@ -56,8 +55,11 @@ def _wait_for_stage(proc: subprocess.Popen, stage: str, deadline: float) -> list
 @pytest.mark.parametrize("command", ["copy", "job"])
 def test_ctrl_c_at_each_stage(slow, stage, command):
     base = [*RCWIZ, "--config", str(slow["conf"]), "--jobs", str(slow["jobs"])]
-    argv = ([*base, "copy", str(slow["source"]), "q:x", "--bwlimit", "1M"] if command == "copy"
-            else [*base, "job", "run", "up"])  # fmt: skip
+    argv = (
+        [*base, "copy", str(slow["source"]), "q:x", "--bwlimit", "1M"]
+        if command == "copy"
+        else [*base, "job", "run", "up"]
+    )
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         children = _wait_for_stage(proc, stage, time.monotonic() + 30)

@@ -1,7 +1,7 @@
 """SIGKILL at random moments while a remote is being saved: rclone.conf is always whole.
 
 A forked child adds one remote to rclone.conf through the same code `rcwiz setup` uses
-(rcwiz.rclone.conf.add_remote) and is killed with SIGKILL after a random delay, a hundred
+(rcwiz.rclone.config_edit.add_remote) and is killed with SIGKILL after a random delay, a hundred
 times. Afterwards the file must be exactly the old one or the old one plus the new section,
 rclone must read it, and the other remotes must be byte-identical.
 """
@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 
-from rcwiz.rclone.conf import add_remote
+from rcwiz.rclone.config_edit import add_remote
 
 KILLS = 100
 OTHERS = "".join(
@@ -74,6 +74,10 @@ def test_sigkill_while_saving_never_leaves_a_broken_config(tmp_path, rclone_bin)
             leftover.unlink()  # a killed write may leave its temp file; never the real one
     # Both outcomes happened, so the kills really landed before and after the rename.
     assert outcomes["old"] > 0 and outcomes["new"] > 0, outcomes
-    dumped = subprocess.run([str(rclone_bin), "--config", str(conf), "config", "dump"],
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    dumped = subprocess.run(
+        [str(rclone_bin), "--config", str(conf), "config", "dump"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert '"colleague199"' in dumped.stdout

@@ -26,16 +26,20 @@ def test_password_absent_from_argv_logs_history_and_json(
 ):
     server = quota_server_factory(quota=50 * 2**20, delay=0.05)
     conf = rclone_conf(tmp_path / "rclone.conf", {"q": server})
-    obscured = next(line.split(" = ", 1)[1] for line in conf.read_text().splitlines()
-                    if line.startswith("pass = "))  # fmt: skip
+    obscured = next(
+        line.split(" = ", 1)[1]
+        for line in conf.read_text().splitlines()
+        if line.startswith("pass = ")
+    )
     secrets = [server.password, obscured]
     source = tmp_path / "src"
     source.mkdir()
     for i in range(30):
         (source / f"f{i}.bin").write_bytes(os.urandom(20_000))
     jobs = tmp_path / "jobs.yaml"
-    jobs.write_text(f"jobs:\n  up:\n    source: {source}\n    dest: q:viajob\n"
-                    "    after: 'env > /dev/null'\n")  # fmt: skip
+    jobs.write_text(
+        f"jobs:\n  up:\n    source: {source}\n    dest: q:viajob\n    after: 'env > /dev/null'\n"
+    )
     base = [*RCWIZ, "--debug", "--config", str(conf), "--jobs", str(jobs)]
     runs = [
         [*base, "--json", "copy", str(source), "q:viacopy"],

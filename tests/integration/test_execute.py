@@ -11,7 +11,7 @@ import pytest
 from helpers import rclone_children
 
 from rcwiz import errors
-from rcwiz.rclone.execute import Rclone
+from rcwiz.rclone.run import Rclone
 
 
 @pytest.fixture

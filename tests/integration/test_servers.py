@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 import pytest
 
-from rcwiz.devserver import QuotaServer
+from rcwiz.demo.server import QuotaServer
 
 FAIL_FAST = ("--low-level-retries", "1", "--retries", "1")
 
@@ -328,7 +328,7 @@ def test_delay_slows_every_request(quota_server_factory: Callable) -> None:
 def test_cli_refuses_to_start_without_a_password(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "RCWIZ_DEVSERVER_PASSWORD"}
     done = subprocess.run(
-        [sys.executable, "-m", "rcwiz.devserver", "--root", str(tmp_path)],
+        [sys.executable, "-m", "rcwiz.demo.server", "--root", str(tmp_path)],
         env=env,
         capture_output=True,
         text=True,
@@ -349,7 +349,7 @@ def test_import_works_without_the_demo_extra() -> None:
     """rcwiz imports devserver freely; only starting a server needs wsgidav and cheroot."""
     code = (
         "import sys; sys.modules['wsgidav'] = None\n"
-        "import rcwiz.devserver as d\n"
+        "import rcwiz.demo.server as d\n"
         "try:\n"
         "    d.QuotaServer('.', user='u', password='p')\n"
         "except d.DemoExtraMissing as e:\n"

@@ -315,16 +315,28 @@ def test_user_and_group_shares_with_expiry(nextcloud: NextcloudStandin):
         ({"path": "/missing.txt", "shareType": 3}, 404, "Wrong path, file/folder does not exist"),
         ({"shareType": 3}, 404, "Please specify a file or folder path"),
         ({"path": "/a.txt", "shareType": 5}, 400, "Unknown share type"),
-        ({"path": "/a.txt", "shareType": 0, "shareWith": "bob", "permissions": 32}, 404,
-         "Invalid permissions"),
-        ({"path": "/a.txt", "shareType": 3, "expireDate": "31.12.2030"}, 404,
-         "Invalid date. Format must be YYYY-MM-DD"),
-        ({"path": "/a.txt", "shareType": 0, "shareWith": "nobody"}, 404,
-         "Please specify a valid user"),
-        ({"path": "/a.txt", "shareType": 3, "publicUpload": "true"}, 404,
-         "Public upload is only possible for publicly shared folders"),
+        (
+            {"path": "/a.txt", "shareType": 0, "shareWith": "bob", "permissions": 32},
+            404,
+            "Invalid permissions",
+        ),
+        (
+            {"path": "/a.txt", "shareType": 3, "expireDate": "31.12.2030"},
+            404,
+            "Invalid date. Format must be YYYY-MM-DD",
+        ),
+        (
+            {"path": "/a.txt", "shareType": 0, "shareWith": "nobody"},
+            404,
+            "Please specify a valid user",
+        ),
+        (
+            {"path": "/a.txt", "shareType": 3, "publicUpload": "true"},
+            404,
+            "Public upload is only possible for publicly shared folders",
+        ),
     ],
-)  # fmt: skip
+)
 def test_share_errors(nextcloud: NextcloudStandin, form: dict, status: int, message: str):
     (nextcloud.root / "a.txt").write_bytes(b"x")
     v2 = ocs(nextcloud, "POST", SHARES, form=form)
@@ -466,7 +478,7 @@ def test_webdav_put_rules(nextcloud_factory: Factory):
     assert b'".filepart" is a forbidden file type.' in refused.body
     assert not (nextcloud.root / "x.filepart").exists()
     too_big = call(nextcloud, "PUT", nextcloud.dav_url + "big.bin", body=b"b" * 60)
-    assert too_big.status == 507  # rcwiz.devserver's quota gate
+    assert too_big.status == 507  # rcwiz.demo.server's quota gate
     assert not (nextcloud.root / "big.bin").exists()
 
 

@@ -10,10 +10,11 @@ import re
 import pytest
 from helpers import tree_size
 
-from rcwiz import errors, transfer
-from rcwiz.console import Console, Stream
-from rcwiz.rclone.argv import TransferOptions
-from rcwiz.rclone.execute import Rclone
+from rcwiz import errors
+from rcwiz.rclone.run import Rclone
+from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.transfer import engine as transfer
+from rcwiz.ui.console import Console, Stream
 from rcwiz.ui.progress import JsonSink, PlainSink
 
 ESCAPE = re.compile(r"\x1b\[")

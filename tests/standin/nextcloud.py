@@ -6,7 +6,7 @@ documentation is silent it follows Nextcloud's own source. Sources (nextcloud/se
 noted; "docs" is nextcloud/documentation, developer_manual/client_apis/):
 
 * WebDAV under ``/remote.php/dav/files/{user}/`` (and legacy ``/remote.php/webdav/``): WsgiDAV
-  with rcwiz.devserver's quota provider and 507 gate, plus what Nextcloud adds on PUT
+  with rcwiz.demo.server's quota provider and 507 gate, plus what Nextcloud adds on PUT
   (``X-OC-Mtime`` -> ``X-OC-MTime: accepted``, apps/dav Connector/Sabre/File.php) and the
   filename rules of lib/private/Files/FilenameValidator.php (400 InvalidPath). An account
   without quota reports ``quota-available-bytes`` -3, as NEXTCLOUD-FACTS.md observed.
@@ -63,15 +63,15 @@ from wsgidav.fs_dav_provider import FilesystemProvider, FolderResource
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
-from rcwiz.devserver import (
+from rcwiz.demo.quota import (
     _SABRE_ERROR,
     QuotaLedger,
-    _free_port,
     _quiet_wsgidav,
     _QuotaFolder,
     _QuotaGate,
     _QuotaProvider,
 )
+from rcwiz.demo.server import _free_port
 
 _log = logging.getLogger(__name__)
 
@@ -543,7 +543,7 @@ class NextcloudStandin:
     # ------------------------------------------------------------------ WebDAV
 
     def _make_dav_app(self) -> WsgiDAVApp:
-        """WsgiDAV over `root`, reusing rcwiz.devserver's quota ledger and 507 gate.
+        """WsgiDAV over `root`, reusing rcwiz.demo.server's quota ledger and 507 gate.
 
         Authentication happens before WsgiDAV (it has to accept app passwords that come and
         go), so the stack has no HTTPAuthenticator.

@@ -1,0 +1,403 @@
+"""The checks of `rcwiz doctor`: rclone, rclone.conf, each remote, the disk and the jobs file.
+
+Every check becomes one row: a name, a status (ok, warn, fail), a detail and, when it is not
+ok, a hint. A check that cannot run is a row too, never a crash: a missing rclone is a failed
+row, and the checks that need it are skipped. The exit code is 0 when nothing failed (warnings
+pass) and 1 (ExitCode.FAILURE) when at least one check failed.
+
+Each remote is asked once with `rclone about --json` (rcwiz.rclone.about with ABOUT_FLAGS,
+so a dead server answers within seconds). That one call says whether the server could be
+reached, whether it accepted the credentials, and whether it reports a quota. All remotes are
+asked at the same time, like `rcwiz quota`.
+
+Clock: WebDAV remotes with a URL get one more request, made with the standard library and
+without credentials: an OPTIONS request whose answer (any status, a 401 included) carries the
+server's HTTP `Date` header. The skew is measured against the middle of the request; `Date`
+has a resolution of one second. More than CLOCK_WARN (60 s) apart is a warning, more than
+CLOCK_FAIL (10 minutes) a failure: by then modification times written on either side no longer
+compare (`--max-age`, `--update`, sync decisions), TLS certificates may look not yet valid or
+expired, and signed requests (S3 allows 15 minutes) are refused. Certificates are not verified
+for this request, as nothing secret is sent and a wrong clock is a common cause of certificate
+errors; rclone's own request above verifies them.
+
+Nothing here prints a password: remote settings are read through rcwiz.rclone.config (which drops
+secrets) and user:password@ in a URL is never shown.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import stat
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+import psutil
+
+from rcwiz import errors, http, presets, process
+from rcwiz.jobs import store
+from rcwiz.quota.report import CRIT_PERCENT, with_preset
+from rcwiz.rclone import config as conf
+from rcwiz.rclone import config_edit
+from rcwiz.rclone.about import ABOUT_FLAGS, Usage, about
+from rcwiz.rclone.run import Rclone
+from rcwiz.ui import format as fmt
+
+if TYPE_CHECKING:
+    from rcwiz.cli import Context
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+
+CLOCK_WARN = 60.0  # seconds between the server's clock and this machine's
+CLOCK_FAIL = 600.0
+CLOCK_TIMEOUT = 10.0  # seconds for the Date request
+MIN_FREE_DISK = 2**30  # warn below 1 GiB free
+NEARLY_FULL = CRIT_PERCENT  # percent used at which a remote's quota row warns
+
+AUTH_HINT = (
+    "The password or app password is wrong or was revoked: "
+    "run 'rcwiz setup --replace --name {name}'"
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    check: str
+    status: str  # ok, warn, fail
+    detail: str
+    hint: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "check": self.check,
+            "status": self.status,
+            "detail": self.detail,
+            "hint": self.hint,
+        }
+
+
+# --------------------------------------------------------------------------------- rclone
+
+
+def check_rclone(ctx: Context) -> tuple[Check, Rclone | None]:
+    try:
+        rclone = ctx.rclone
+    except errors.RcloneMissing as exc:
+        return Check("rclone", FAIL, exc.message, exc.hint or None), None
+    version = ".".join(map(str, rclone.version)) if rclone.version else "unknown version"
+    return Check("rclone", OK, f"{rclone.binary} (rclone v{version})"), rclone
+
+
+# --------------------------------------------------------------------------------- rclone.conf
+
+
+def _default_config(ctx: Context) -> str:
+    """Where rclone would look without being asked (used when rclone itself is missing)."""
+    if ctx.config:
+        return ctx.config
+    if os.environ.get("RCLONE_CONFIG"):
+        return os.environ["RCLONE_CONFIG"]
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join("~", ".config")
+    return os.path.join(base, "rclone", "rclone.conf")
+
+
+def config_location(ctx: Context, rclone: Rclone | None) -> Path:
+    where = ""
+    if rclone is not None:
+        try:
+            where = conf.config_path(rclone)
+        except errors.RcwizError:
+            where = ""
+    return Path(where or _default_config(ctx)).expanduser().absolute()
+
+
+def check_config(path: Path) -> list[Check]:
+    """Where rclone.conf is, whether others can read it, whether it is encrypted."""
+    try:
+        info = path.stat()
+        with path.open("rb") as handle:
+            head = handle.read(4096).decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return [
+            Check(
+                "config file",
+                WARN,
+                f"{path} does not exist yet (no remotes configured)",
+                "Create a remote with 'rcwiz setup'.",
+            )
+        ]
+    except OSError as exc:
+        return [
+            Check(
+                "config file",
+                FAIL,
+                f"{path} cannot be read: {exc.strerror or exc}",
+                "Check the file's owner and permissions, or point to another with --config.",
+            )
+        ]
+    checks = [Check("config file", OK, str(path))]
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        checks.append(
+            Check(
+                "config permissions",
+                WARN,
+                f"mode {mode:04o}: other users can read it (passwords are only obscured)",
+                f"chmod 600 {path}",
+            )
+        )
+    else:
+        checks.append(Check("config permissions", OK, f"mode {mode:04o} (only you can read it)"))
+    if not config_edit.is_encrypted(head):
+        checks.append(Check("config encryption", OK, "not encrypted"))
+    elif os.environ.get("RCLONE_CONFIG_PASS") or os.environ.get("RCLONE_PASSWORD_COMMAND"):
+        checks.append(Check("config encryption", OK, "encrypted; RCLONE_CONFIG_PASS is set"))
+    else:
+        checks.append(
+            Check(
+                "config encryption",
+                FAIL,
+                "encrypted, and RCLONE_CONFIG_PASS is not set: rclone cannot read it",
+                "Set RCLONE_CONFIG_PASS to the configuration password (rcwiz never prompts "
+                "for it).",
+            )
+        )
+    return checks
+
+
+# --------------------------------------------------------------------------------- remotes
+
+
+def shown_url(url: str) -> str:
+    """URL without any user:password@ part."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(an invalid URL)"
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _usage_detail(usage: Usage) -> str:
+    pct = usage.percent_used
+    parts = [f"{fmt.size(usage.used)} used"]
+    if usage.total:
+        parts[0] += f" of {fmt.size(usage.total)}"
+    if usage.free is not None:
+        parts.append(f"{fmt.size(usage.free)} free")
+    if pct is not None:
+        parts.append(f"{pct:.1f}%")
+    return ", ".join(parts)
+
+
+def server_clock_offset(url: str, timeout: float = CLOCK_TIMEOUT) -> float:
+    """Seconds the server's clock is ahead of this machine's (negative: behind).
+
+    One OPTIONS request without credentials; any HTTP status will do, as long as the answer
+    carries a Date header. Raises OSError or ValueError when there is none.
+    """
+    parts = urlsplit(url)
+    client = http.Client(f"{parts.scheme}://{parts.netloc}", timeout=timeout, verify=False)
+    before = time.time()
+    try:
+        answer = client.request("OPTIONS", parts.path or "/", auth=False)  # any status will do
+    except errors.ServerUnreachable as exc:
+        raise OSError(exc.message) from exc
+    finally:
+        client.close()
+    after = time.time()
+    date = answer.headers.get("date")
+    if not date:
+        raise ValueError("the server's answer has no Date header")
+    server = email.utils.parsedate_to_datetime(date).timestamp()
+    # Date is cut to the second: the server's time lies in [server, server + 1).
+    return server + 0.5 - (before + after) / 2
+
+
+def clock_check(label: str, offset: float) -> Check:
+    size = abs(offset)
+    if size < 2:
+        detail = "the server's clock agrees with this machine's (within 2 s)"
+    else:
+        side = "ahead of" if offset > 0 else "behind"
+        detail = f"the server's clock is {fmt.duration(size)} {side} this machine's"
+    hint = (
+        "One of the two clocks is wrong: check this machine's with 'timedatectl' (NTP should be "
+        "active), and tell the server's administrator if it is the server's."
+    )
+    if size > CLOCK_FAIL:
+        return Check(f"{label} clock", FAIL, detail, hint)
+    if size > CLOCK_WARN:
+        return Check(f"{label} clock", WARN, detail, hint)
+    return Check(f"{label} clock", OK, detail)
+
+
+def check_remote(rclone: Rclone, name: str, remote: conf.Remote | None) -> list[Check]:
+    """Reachable, authenticated, quota readable (one `rclone about`), then the clock."""
+    label = f"{name}:"
+    if remote is None:
+        return [
+            Check(
+                f"{label} configured",
+                FAIL,
+                f"there is no remote named '{label}' in rclone.conf",
+                errors.RemoteNotFound.default_hint,
+            )
+        ]
+    url = shown_url(remote.url) if remote.url else ""
+    where = url or f"type {remote.type}"
+    checks: list[Check] = []
+    reachable = True
+    try:
+        usage = about(rclone, label, extra=ABOUT_FLAGS)
+    except errors.ServerUnreachable as exc:
+        return [Check(f"{label} reachable", FAIL, exc.message, exc.hint or None)]
+    except errors.AuthenticationFailed:
+        checks.append(Check(f"{label} reachable", OK, f"{where} answered"))
+        who = f"user '{remote.user}'" if remote.user else "the credentials"
+        checks.append(
+            Check(
+                f"{label} authenticated",
+                FAIL,
+                f"the server refused {who} (HTTP 401)",
+                AUTH_HINT.format(name=name),
+            )
+        )
+    except errors.AboutUnsupported:
+        checks.append(
+            Check(
+                f"{label} quota",
+                WARN,
+                f"rclone cannot ask a {remote.type} remote for its space, so it was not contacted",
+                errors.AboutUnsupported.default_hint,
+            )
+        )
+        return checks
+    except errors.RcwizError as exc:
+        if isinstance(exc, (errors.ConfigError, errors.RemoteNotFound)):
+            return [Check(f"{label} configured", FAIL, exc.message, exc.hint or None)]
+        reachable = isinstance(exc, errors.DirectoryNotFound)
+        if reachable:
+            checks.append(Check(f"{label} reachable", OK, f"{where} answered"))
+        checks.append(Check(f"{label} quota", FAIL, exc.message, exc.hint or None))
+    else:
+        checks.append(Check(f"{label} reachable", OK, f"{where} answered"))
+        who = f"as {remote.user}" if remote.user else "credentials accepted"
+        checks.append(Check(f"{label} authenticated", OK, who))
+        usage = with_preset(usage, presets.for_url(remote.url) if remote.url else None)
+        if not usage.reported:
+            checks.append(
+                Check(
+                    f"{label} quota",
+                    WARN,
+                    f"the server reports no quota ({fmt.size(usage.used)} used)",
+                    "rcwiz cannot check free space before transfers to this remote.",
+                )
+            )
+        elif (usage.percent_used or 0) >= NEARLY_FULL:
+            checks.append(
+                Check(
+                    f"{label} quota",
+                    WARN,
+                    f"nearly full: {_usage_detail(usage)}",
+                    "Delete or archive what you no longer need; see 'rcwiz quota'.",
+                )
+            )
+        else:
+            checks.append(Check(f"{label} quota", OK, _usage_detail(usage)))
+    if reachable and remote.type == "webdav" and remote.url:
+        try:
+            checks.append(clock_check(label, server_clock_offset(remote.url)))
+        except (OSError, ValueError) as exc:
+            checks.append(
+                Check(
+                    f"{label} clock",
+                    WARN,
+                    f"not measured: {getattr(exc, 'reason', None) or exc}",
+                    "The server's time could not be read from its HTTP Date header.",
+                )
+            )
+    return checks
+
+
+def check_remotes(rclone: Rclone, names: list[str]) -> list[Check]:
+    try:
+        known = {r.name: r for r in conf.list_remotes(rclone)}
+    except errors.RcwizError as exc:
+        return [Check("remotes", FAIL, exc.message, exc.hint or None)]
+    chosen = names or list(known)
+    if not chosen:
+        return [
+            Check("remotes", WARN, "no remotes are configured", "Create one with 'rcwiz setup'.")
+        ]
+    found = process.each_at_once(lambda name: check_remote(rclone, name, known.get(name)), chosen)
+    return [check for checks in found for check in checks]
+
+
+# --------------------------------------------------------------------------------- local
+
+
+def check_disk(label: str, folder: str) -> Check:
+    try:
+        usage = psutil.disk_usage(folder)
+    except OSError as exc:
+        return Check(label, WARN, f"{folder}: cannot be measured: {exc.strerror or exc}")
+    detail = f"{fmt.size(usage.free)} free of {fmt.size(usage.total)} at {folder}"
+    if usage.free < MIN_FREE_DISK:
+        return Check(
+            label,
+            WARN,
+            detail,
+            "Less than 1 GiB free: downloads and rclone's temporary files may not fit; "
+            "free some space, or set TMPDIR to a larger folder.",
+        )
+    return Check(label, OK, detail)
+
+
+def check_jobs(explicit: str | None) -> Check:
+    path = store.jobs_path(explicit)
+    if not path.exists():
+        return Check("jobs file", OK, f"no jobs file ({path})")
+    try:
+        jobs = store.load(path)
+    except errors.RcwizError as exc:
+        problems = getattr(exc, "problems", None) or []
+        first = str(problems[0]) if problems else exc.message
+        count = len(problems) or 1
+        return Check(
+            "jobs file",
+            FAIL,
+            f"{path}: {count} problem{'' if count == 1 else 's'}; the first: {first}",
+            "See every problem with 'rcwiz job validate'; fix them with 'rcwiz job edit'.",
+        )
+    return Check("jobs file", OK, f"{len(jobs)} profile{'' if len(jobs) == 1 else 's'} in {path}")
+
+
+# --------------------------------------------------------------------------------- the command
+
+
+def checks(ctx: Context, names: list[str]) -> list[Check]:
+    rclone_row, rclone = check_rclone(ctx)
+    rows = [rclone_row]
+    config_rows = check_config(config_location(ctx, rclone))
+    rows += config_rows
+    if rclone is None:
+        rows.append(Check("remotes", WARN, "not checked: they need rclone"))
+    elif any(row.status == FAIL for row in config_rows):
+        rows.append(Check("remotes", WARN, "not checked: rclone cannot read rclone.conf"))
+    else:
+        rows += check_remotes(rclone, names)
+    try:
+        here = os.getcwd()
+    except OSError:
+        here = "."
+    rows.append(check_disk("disk: current folder", here))
+    rows.append(check_disk("disk: temporary folder", tempfile.gettempdir()))
+    rows.append(check_jobs(ctx.jobs))
+    return rows

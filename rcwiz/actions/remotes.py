@@ -1,0 +1,30 @@
+"""Removing a remote: its section out of rclone.conf, and its login-flow app password revoked
+when the user wants that (asked on a terminal; --revoke or --keep-app-password without one).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rcwiz.actions.setup import login_flow_account, offer_revoke
+from rcwiz.rclone.config import config_path
+from rcwiz.rclone.config_edit import remove_remote
+from rcwiz.ui.wizard import Wizard, terminal_available
+
+if TYPE_CHECKING:
+    from rcwiz.cli import Context
+
+
+def remove(ctx: Context, name: str, *, revoke: bool | None) -> tuple[Path, Path | None]:
+    """Remove remote NAME; returns (rclone.conf, its backup). REVOKE None means: ask if you can."""
+    old = login_flow_account(ctx.rclone, name)
+    path = Path(config_path(ctx.rclone)).expanduser()
+    backup = remove_remote(path, name)
+    ctx.console.note(f"Removed remote {name}: from {path} (previous version: {backup}).")
+    if old is not None:
+        wizard = Wizard(ctx.console, interactive=terminal_available())
+        if revoke is None and not wizard.interactive:
+            revoke = False
+        offer_revoke(ctx, wizard, old, revoke=revoke)
+    return path, backup

@@ -1,0 +1,422 @@
+"""Creating a remote that works: the conversation, the verification, the save.
+
+The conversation is a list of Questions (rcwiz.ui.wizard): preset, remote name, server or
+URL, vendor, how to sign in, user, password. Each has a flag, so the same code path serves a
+person at a terminal and a script on a login node. The password arrives hidden, on stdin or
+from Nextcloud's Login Flow v2, is obscured through `rclone obscure -` (stdin), travels to
+rclone only in the environment, and is written only in obscured form. Nothing is written
+before verification passes (unless asked not to verify).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import webbrowser
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rcwiz import errors
+from rcwiz.nextcloud import capabilities, loginflow
+from rcwiz.nextcloud.account import Account, account
+from rcwiz.nextcloud.http import Client
+from rcwiz.nextcloud.urls import nextcloud_server, nextcloud_url
+from rcwiz.presets import Preset, load_all
+from rcwiz.rclone.about import Usage, about
+from rcwiz.rclone.config import config_path, list_remotes, section
+from rcwiz.rclone.config_edit import add_remote, check_remote_name, obscure, refuse_encrypted
+from rcwiz.rclone.lsjson import lsjson
+from rcwiz.rclone.run import Rclone, bounded_flags
+from rcwiz.ui.console import escape
+from rcwiz.ui.wizard import Answers, Question, Wizard, terminal_available
+
+if TYPE_CHECKING:
+    from rcwiz.cli import Context
+
+APP_PASSWORD_HINT = (
+    "For Nextcloud an app password is best: in the web page, Settings > Security > "
+    "'Create new app password'. It can be revoked later without changing your main password."
+)
+# Enough for a slow login node, short enough that a dead server is noticed.
+VERIFY_FLAGS = bounded_flags(15, 30)
+LOGIN_FLOW_MARK = "app password from rcwiz login flow"
+
+
+# ------------------------------------------------------------------------------- questions
+
+
+def webdav_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    raw = text.strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise errors.Invalid(f"'{raw}' is not a URL like https://dav.example.org/path/.")
+    return raw
+
+
+def _remote_name(value: str, answers: Answers) -> str:
+    name = value.strip()
+    check_remote_name(name)
+    return name
+
+
+def _user(value: str, answers: Answers) -> str:
+    user = value.strip()
+    if not user or any(c in user for c in "/\n\r"):
+        raise errors.Invalid("The user name is empty or contains '/'.")
+    return user
+
+
+def _password(value: str, answers: Answers) -> str:
+    if not value:
+        raise errors.Invalid("The password is empty.")
+    return value
+
+
+def questions(presets: dict[str, Preset], notes: list[str]) -> list[Question]:
+    """The setup conversation as data. NOTES collects one-line explanations of corrections."""
+
+    def preset(answers: Answers) -> Preset:
+        return presets[answers["preset"]]
+
+    def server(value: str, answers: Answers) -> str:
+        corrected = nextcloud_server(value)
+        if corrected.note:
+            notes.append(corrected.note)
+        return corrected.value
+
+    def typed(answers: Answers) -> bool:
+        return answers.get("signin") != "login-flow"
+
+    def app_password_hint(answers: Answers) -> str | None:
+        return APP_PASSWORD_HINT if preset(answers).kind == "nextcloud" else None
+
+    return [
+        Question(
+            "preset",
+            "--preset",
+            "Which service?",
+            kind="select",
+            choices=lambda a: [(p.name, p.title) for p in presets.values()],
+        ),
+        Question(
+            "name",
+            "--name",
+            "Name of the remote",
+            default=lambda a: preset(a).remote_name,
+            check=_remote_name,
+        ),
+        Question(
+            "server",
+            "--server",
+            "Nextcloud server address (e.g. https://cloud.example.org)",
+            check=server,
+            when=lambda a: preset(a).kind == "nextcloud" and not preset(a).server,
+        ),
+        Question(
+            "url",
+            "--url",
+            "WebDAV URL",
+            check=lambda v, a: webdav_url(v),
+            when=lambda a: preset(a).kind == "webdav",
+        ),
+        Question(
+            "vendor",
+            "--vendor",
+            "Server software (rclone's vendor)",
+            kind="select",
+            choices=lambda a: [(v, v) for v in preset(a).vendors or (preset(a).vendor,)],
+            default=lambda a: preset(a).vendor,
+            when=lambda a: preset(a).kind == "webdav",
+        ),
+        Question(
+            "signin",
+            "--login-flow",
+            "How do you want to sign in?",
+            kind="select",
+            choices=lambda a: [
+                ("login-flow", "In a browser (login flow; recommended)"),
+                ("password", "Type a password or app password"),
+            ],
+            default=lambda a: "password",
+            when=lambda a: preset(a).kind == "nextcloud",
+        ),
+        Question("user", "--user", "User name", check=_user, when=typed),
+        Question(
+            "password",
+            "--password-stdin",
+            "Password or app password",
+            kind="password",
+            when=typed,
+            check=_password,
+            instruction=app_password_hint,
+        ),
+    ]
+
+
+# ------------------------------------------------------------------------------- verify
+
+
+@dataclass(frozen=True)
+class Remote:
+    name: str
+    url: str
+    vendor: str
+    user: str
+
+    def settings(self, obscured: str) -> dict[str, str]:
+        return {
+            "type": "webdav",
+            "url": self.url,
+            "vendor": self.vendor,
+            "user": self.user,
+            "pass": obscured,
+        }
+
+
+def verify(rclone: Rclone, remote: Remote, obscured: str) -> Usage | None:
+    """List the root and read the quota through an on-the-fly :webdav: remote.
+
+    Everything, the obscured password included, reaches rclone through RCLONE_WEBDAV_*
+    environment variables, so nothing about the account shows in argv.
+    """
+    env = {
+        "RCLONE_WEBDAV_URL": remote.url,
+        "RCLONE_WEBDAV_VENDOR": remote.vendor,
+        "RCLONE_WEBDAV_USER": remote.user,
+        "RCLONE_WEBDAV_PASS": obscured,
+    }
+    try:
+        lsjson(
+            rclone, ":webdav:", "--max-depth", "1", *VERIFY_FLAGS, secret_env=env, target=remote.url
+        )
+    except errors.DirectoryNotFound as exc:
+        raise errors.DirectoryNotFound(
+            f"The server has no WebDAV folder at {remote.url} (404 Not Found).",
+            "Check the address and the user name (for Nextcloud, the user id).",
+            detail=exc.detail,
+        ) from exc
+    try:
+        return about(rclone, ":webdav:", secret_env=env, extra=VERIFY_FLAGS)
+    except errors.AboutUnsupported:
+        return None  # listing works; some servers simply cannot report a quota
+
+
+# What to ask again after each kind of failure, as (answer key, menu label).
+RETRY = {
+    errors.AuthenticationFailed: [
+        ("password", "Enter the password again"),
+        ("user", "Enter the user name again"),
+    ],
+    errors.ServerUnreachable: [("server", "Change the server address"), ("url", "Change the URL")],
+    errors.DirectoryNotFound: [
+        ("user", "Enter the user name again"),
+        ("server", "Change the server address"),
+        ("url", "Change the URL"),
+    ],
+}
+
+
+# ------------------------------------------------------------------------------- the action
+
+
+@dataclass(frozen=True)
+class Choices:
+    """How setup goes, besides the answers: the flags that are not questions."""
+
+    yes: bool = False  # accept defaults without asking
+    replace: bool = False  # a remote of the same name may be replaced
+    verify: bool = True  # test the credentials before saving
+    login_timeout: float = loginflow.TIMEOUT
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A remote setup wrote."""
+
+    preset: Preset
+    remote: Remote
+    config: Path
+    backup: Path | None
+    usage: Usage | None
+    verified: bool
+    previous: Account | None  # the login-flow app password it replaced, to offer revoking
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "remote": self.remote.name,
+            "url": self.remote.url,
+            "vendor": self.remote.vendor,
+            "user": self.remote.user,
+            "config": str(self.config),
+            "backup": str(self.backup) if self.backup else None,
+            "verified": self.verified,
+            "quota": self.usage.as_dict() if self.usage else None,
+        }
+
+
+def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tuple[Saved, Wizard]:
+    """Ask what is not GIVEN, verify, and save the remote; the wizard is kept for follow-ups."""
+    console = ctx.console
+    rclone = ctx.rclone
+    conf = Path(config_path(rclone)).expanduser()
+    refuse_encrypted(conf, "rcwiz setup cannot write to it yet")
+    presets = load_all()
+    chosen = presets.get(str(given.get("preset")))
+    if chosen is not None and chosen.kind == "nextcloud" and given.get("url"):
+        # A pasted WebDAV URL: the server part is used.
+        given["server"] = given.get("server") or given["url"]
+    wizard = Wizard(console, given=given, interactive=terminal_available(), assume_yes=choices.yes)
+    notes: list[str] = []
+    answers: Answers = {}
+    asked = questions(presets, notes)
+    while True:
+        wizard.ask_all(asked[:2], answers)  # preset and name
+        replace = _settle_name(wizard, rclone, answers, choices.replace)
+        if replace is not None:
+            break
+    while True:
+        wizard.ask_all(asked, answers)
+        for note in notes:
+            console.note(f"[yellow]note:[/] {escape(note)}")
+        notes.clear()
+        preset = presets[answers["preset"]]
+        if answers.get("signin") == "login-flow" and "password" not in answers:
+            _login_flow(ctx, preset, answers, choices.login_timeout)
+        remote = _remote(preset, answers)
+        obscured = obscure(rclone, answers["password"])
+        if not choices.verify:
+            console.note("[yellow]Not verified[/] (--no-verify): the credentials were not tested.")
+            usage = None
+            break
+        console.note(f"Checking {escape(remote.user)} at {escape(remote.url)} …")
+        try:
+            usage = verify(rclone, remote, obscured)
+            break
+        except (
+            errors.AuthenticationFailed,
+            errors.ServerUnreachable,
+            errors.DirectoryNotFound,
+        ) as exc:
+            if not wizard.interactive:
+                raise type(exc)(
+                    exc.message, f"{exc.hint} Nothing was saved.", detail=exc.detail
+                ) from exc
+            console.error(exc.message)
+            options = [(k, label) for k, label in RETRY[type(exc)] if k in answers]
+            key = wizard.choose("What now?", [*options, ("cancel", "Cancel (nothing is saved)")])
+            if key == "cancel":
+                raise errors.Interrupted("Cancelled: nothing was saved.") from exc
+            wizard.forget(answers, key)
+    previous = login_flow_account(rclone, remote.name) if replace else None
+    settings = remote.settings(obscured)
+    if answers.get("signin") == "login-flow":
+        settings["description"] = LOGIN_FLOW_MARK
+    backup = add_remote(conf, remote.name, settings, replace=replace)
+    if preset.kind == "nextcloud":
+        _keep_capabilities(rclone, remote.name)
+    saved = Saved(preset, remote, conf, backup, usage, choices.verify, previous)
+    return saved, wizard
+
+
+def _login_flow(ctx: Context, preset: Preset, answers: Answers, timeout: float) -> None:
+    """Sign in through the browser; fill in user, password and the WebDAV user id."""
+    server = answers.get("server") or preset.server or ""
+    flow = loginflow.start(server)
+    out = ctx.console.err if ctx.console.json else ctx.console.out
+    out.print("Open this address in a browser (on any computer), sign in and grant access:")
+    out.print(f"  {flow.login_url}", markup=False, soft_wrap=True)
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        webbrowser.open(flow.login_url)
+    out.print(f"Waiting up to {timeout / 60:.0f} minutes (Ctrl-C to stop) …", markup=False)
+    granted = loginflow.poll(flow, timeout=timeout)
+    answers["user"] = granted.login_name
+    answers["password"] = granted.app_password
+    answers["server"] = granted.server.rstrip("/") or server
+    try:  # the WebDAV URL needs the user id, which may differ from the login name (e.g. an e-mail)
+        data = Client(answers["server"], granted.login_name, granted.app_password).ocs(
+            "GET", "/ocs/v1.php/cloud/user"
+        )
+        answers["dav_user"] = str((data or {}).get("id") or granted.login_name)
+    except errors.RcwizError:
+        answers["dav_user"] = granted.login_name
+    out.print(
+        f"Signed in as {granted.login_name}; an app password was created for rcwiz.", markup=False
+    )
+
+
+def login_flow_account(rclone: Rclone, name: str) -> Account | None:
+    """The account of remote NAME if it holds a login-flow app password (to offer revoking)."""
+    try:
+        if section(rclone, name).get("description") != LOGIN_FLOW_MARK:
+            return None
+        return account(rclone, name)
+    except errors.RcwizError:
+        return None
+
+
+def offer_revoke(ctx: Context, wizard: Wizard, old: Account, *, revoke: bool | None = None) -> None:
+    """Ask (or, with REVOKE set, just do as told) whether to revoke an app password."""
+    if revoke is None:
+        revoke = wizard.confirm(
+            f"Revoke the old app password of {old.user} on {old.server}?", default=True
+        )
+    if not revoke:
+        ctx.console.note(
+            "The old app password stays valid; revoke it in Nextcloud's settings "
+            "(Security > Devices & sessions) if it is no longer needed."
+        )
+        return
+    try:
+        loginflow.revoke(old.server, old.user, old.password)
+        ctx.console.note(f"The app password of {old.user} on {old.server} was revoked.")
+    except errors.RcwizError as exc:
+        ctx.console.warn(f"Could not revoke the old app password: {exc.message}")
+
+
+def _keep_capabilities(rclone: Rclone, name: str) -> None:
+    """Read the server's capabilities once now; transfers use them later (best effort)."""
+    with contextlib.suppress(errors.RcwizError, OSError):
+        capabilities.save(name, capabilities.fetch(account(rclone, name).client()))
+
+
+def _settle_name(wizard: Wizard, rclone: Rclone, answers: Answers, replace: bool) -> bool | None:
+    """Decide what to do when the name is taken: True replace, False new, None ask again."""
+    taken = {r.name for r in list_remotes(rclone) if r.source == "file"}
+    name = answers["name"]
+    if name not in taken:
+        return False
+    if replace:
+        return True
+    if not wizard.interactive:
+        raise errors.UsageError(
+            f"A remote named '{name}' already exists.",
+            "Choose another --name, or add --replace to replace it.",
+        )
+    choice = wizard.choose(
+        f"A remote named '{name}' already exists. What now?",
+        [
+            ("rename", "Choose another name"),
+            ("replace", f"Replace '{name}'"),
+            ("cancel", "Cancel"),
+        ],
+    )
+    if choice == "replace" and wizard.confirm(
+        f"Replace the settings of '{name}'? (rclone.conf is backed up first)"
+    ):
+        return True
+    if choice == "cancel":
+        raise errors.Interrupted("Cancelled: nothing was saved.")
+    wizard.forget(answers, "name")
+    return None
+
+
+def _remote(preset: Preset, answers: Answers) -> Remote:
+    if preset.kind == "nextcloud":
+        server = answers.get("server") or preset.server
+        assert server is not None
+        url = nextcloud_url(server, answers.get("dav_user") or answers["user"])
+        return Remote(answers["name"], url, preset.vendor, answers["user"])
+    return Remote(answers["name"], answers["url"], answers["vendor"], answers["user"])

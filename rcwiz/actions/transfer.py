@@ -1,0 +1,210 @@
+"""A copy, move or sync as rcwiz runs it: pre-flight, a watched transfer with progress, a summary.
+
+Shared by `rcwiz copy/move/sync` and `rcwiz job run`. The engine is rcwiz.transfer.engine;
+this module adds the tuning rcwiz chooses for the servers involved (shown, never hidden),
+runs the pre-flight checks, asks before a sync deletes anything, and for a Nextcloud
+destination sends the small files by bulk upload first (rcwiz.transfer.bulk).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rcwiz import errors, http, presets
+from rcwiz.rclone.config import Remote, begin_file_remotes, is_remote, remote_name
+from rcwiz.rclone.run import Pending, Rclone
+from rcwiz.rclone.transfer import TransferOptions, transfer_argv
+from rcwiz.rclone.transfer import tuning_for as rclone_tuning
+from rcwiz.transfer import engine, preflight
+from rcwiz.transfer.watchdog import Watchdog
+from rcwiz.ui import format as fmt
+from rcwiz.ui.console import escape
+from rcwiz.ui.progress import make_sink
+
+if TYPE_CHECKING:
+    from rcwiz.cli import Context
+    from rcwiz.nextcloud.account import Account
+    from rcwiz.nextcloud.capabilities import Capabilities
+
+SHOWN_DELETIONS = 20
+
+
+@dataclass(frozen=True)
+class Guard:
+    """How a transfer is checked before and watched during the run."""
+
+    force: bool = False  # go on although the pre-flight says it will not fit
+    yes: bool = False  # a sync may delete without asking
+    log_interval: float = 10.0
+    stall_timeout: float = 60.0
+
+
+def remotes_involved(rclone: Rclone, *paths: str) -> dict[str, Remote]:
+    """The configured remotes named by PATHS (one rclone.conf read, none for local paths)."""
+    return begin_remotes_involved(rclone, *paths).result()
+
+
+def begin_remotes_involved(rclone: Rclone, *paths: str) -> Pending[dict[str, Remote]]:
+    """remotes_involved, started now and read later."""
+    names = {remote_name(p) for p in paths if is_remote(p)}
+    if not names:
+        return Pending(dict, lambda: None)
+    return begin_file_remotes(rclone).then(
+        lambda found: {r.name: r for r in found if r.name in names}
+    )
+
+
+def tuning_for(remotes: dict[str, Remote]) -> tuple[str, ...]:
+    """Flags rcwiz adds for the servers involved (shown by --dry-run and in the log)."""
+    return rclone_tuning({r.vendor for r in remotes.values()})
+
+
+def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary:
+    """Pre-flight, confirm a sync's deletions, then run OPTS watched, with progress.
+
+    Raises the named error on failure (with the summary of what was done attached).
+    """
+    console = ctx.console
+    rclone = ctx.rclone
+    with contextlib.ExitStack() as stack:
+        # rclone's start-up is most of each pre-flight step: both runs go at once.
+        listing = stack.enter_context(begin_remotes_involved(rclone, opts.source, opts.dest))
+        space = None
+        if not opts.dry_run:
+            space = stack.enter_context(preflight.FreeSpace(rclone, opts.dest))
+        remotes = listing.result()
+        opts = replace(opts, tuning=tuning_for(remotes))
+        if opts.dry_run:
+            shown = " ".join(transfer_argv(opts, stats_interval=engine.STATS_INTERVAL))
+            console.note(f"[dim]rclone {escape(shown)}[/]")
+        plan = None
+        if opts.verb == "sync" and not opts.dry_run:
+            plan = preflight.dry_run(rclone, opts)
+            _confirm_deletions(ctx, opts, plan, yes=guard.yes)
+        if space is not None:
+            _check_space(ctx, rclone, opts, plan, remotes, space, force=guard.force)
+    return _transfer(ctx, opts, guard, remotes)
+
+
+def _transfer(
+    ctx: Context, opts: TransferOptions, guard: Guard, remotes: dict[str, Remote]
+) -> engine.Summary:
+    console = ctx.console
+    rclone = ctx.rclone
+    sink = make_sink(console, guard.log_interval)
+    watch = Watchdog(stall_timeout=guard.stall_timeout, alive=_prober(remotes))
+    dest = remotes.get(remote_name(opts.dest)) if is_remote(opts.dest) else None
+    if dest is not None and dest.vendor == "nextcloud":
+        # Imported here: only Nextcloud remotes need them (http.client and ssl cost start-up time).
+        from rcwiz.nextcloud.account import account
+        from rcwiz.transfer import bulk
+
+        # The account costs a `config dump`: read it at most once, and only if it is needed.
+        acct = functools.cache(lambda: account(rclone, dest.name))
+        caps = nextcloud_capabilities(dest.name, acct)
+        _warn_refused(ctx, opts, caps)
+        if caps is not None and caps.bulkupload and bulk.eligible(opts):
+            log_path = engine.new_log_path(opts.verb)
+            phase = bulk.run(rclone, acct(), caps, opts, sink, log_path)
+            if phase.requests:
+                console.note(
+                    f"{phase.files} small file(s) went by Nextcloud bulk upload in "
+                    f"{phase.requests} request(s); rclone sends the rest."
+                )
+            rest = engine.Continued(
+                sink, bytes=phase.bytes, files=phase.files, started=phase.started
+            )
+            return engine.run(rclone, opts, rest, log_path=log_path, watch=watch)
+    return engine.run(rclone, opts, sink, watch=watch)
+
+
+def nextcloud_capabilities(remote: str, acct: Callable[[], Account]) -> Capabilities | None:
+    """The server's capabilities, cached since setup (fetched now if missing; None if unknown)."""
+    from rcwiz.nextcloud import capabilities
+
+    found = capabilities.cached(remote)
+    if found is None:
+        try:
+            found = capabilities.fetch(acct().client())
+        except errors.RcwizError:
+            return None
+        capabilities.save(remote, found)
+    return found
+
+
+def _warn_refused(ctx: Context, opts: TransferOptions, caps: Capabilities | None) -> None:
+    if caps is None or is_remote(opts.source):
+        return
+    from rcwiz.nextcloud.capabilities import refused_files
+
+    refused = refused_files(Path(opts.source).expanduser(), caps)
+    if not refused:
+        return
+    ctx.console.warn(f"The server will refuse {len(refused)} file(s); they will fail:")
+    for name, reason in refused[:SHOWN_DELETIONS]:
+        ctx.console.warn(f"  {name}: {reason}")
+
+
+def _prober(remotes: dict[str, Remote]) -> Callable[[], bool] | None:
+    """A check that every server involved still answers HTTP (None when none has a URL)."""
+    urls = [r.url for r in remotes.values() if r.url]
+    if not urls:
+        return None
+    return lambda: all(http.answers(url) for url in urls)
+
+
+def _check_space(
+    ctx: Context,
+    rclone: Rclone,
+    opts: TransferOptions,
+    plan: preflight.Plan | None,
+    remotes: dict[str, Remote],
+    started: preflight.FreeSpace,
+    *,
+    force: bool,
+) -> None:
+    space = preflight.check_space(rclone, opts, plan, started)
+    dest = remotes.get(remote_name(opts.dest)) if is_remote(opts.dest) else None
+    preset = presets.for_url(dest.url) if dest and dest.url else None
+    if preset and preset.large_data_bytes and space.needed > preset.large_data_bytes:
+        ctx.console.warn(
+            f"{fmt.size(space.needed)} is more than this service is meant for. "
+            f"{preset.large_data_advice or ''}"
+        )
+    if space.fits:
+        return
+    refusal = preflight.refuse(space)
+    if not force:
+        raise refusal
+    ctx.console.warn(f"{refusal.message} Going ahead anyway (--force).")
+
+
+def _confirm_deletions(
+    ctx: Context, opts: TransferOptions, plan: preflight.Plan, *, yes: bool
+) -> None:
+    if not plan.deletions:
+        return
+    console = ctx.console
+    out = console.err if console.json else console.out
+    out.print(f"sync will delete {len(plan.deletions)} file(s) at {escape(opts.dest)}:")
+    for name in plan.deletions[:SHOWN_DELETIONS]:
+        out.print(f"  - {escape(name)}")
+    if len(plan.deletions) > SHOWN_DELETIONS:
+        out.print(f"  … and {len(plan.deletions) - SHOWN_DELETIONS} more")
+    if yes:
+        return
+    from rcwiz.ui.wizard import Wizard, terminal_available  # only a sync that deletes asks
+
+    wizard = Wizard(console, interactive=terminal_available())
+    if not wizard.interactive:
+        raise errors.UsageError(
+            f"sync would delete {len(plan.deletions)} file(s) and there is no terminal to ask.",
+            "Check the list above, then add --yes to go ahead (or use copy, which never deletes).",
+        )
+    if not wizard.confirm("Delete these files at the destination?", default=False):
+        raise errors.Interrupted("Nothing was changed.")

@@ -1,0 +1,106 @@
+"""One module per subcommand: its arguments (argparse) and how its result is shown.
+
+What a command does lives in rcwiz.actions (or the layer it needs); a command module parses,
+calls, and returns an rcwiz.ui.output.Output that rcwiz.cli renders as text or JSON. The
+flags shared by several commands are generated here from their tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rcwiz import errors
+from rcwiz.rclone.transfer import MAX_TRANSFERS, OPTIONS, Option
+
+GUARD_DEFAULTS = {"log_interval": 10.0, "stall_timeout": 60.0}
+
+
+def _flag_kwargs(option: Option) -> dict[str, Any]:
+    if option.kind == "bool":
+        return {"action": "store_true", "default": None}
+    if option.kind == "patterns":
+        return {"action": "append", "default": None, "metavar": option.metavar}
+    if option.kind == "count":
+        return {"type": count, "default": None, "metavar": option.metavar}
+    return {"default": None, "metavar": option.metavar}
+
+
+def add_transfer_options(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
+    """The transfer options (rcwiz.rclone.transfer.OPTIONS) as flags; unset ones stay None."""
+    for option in OPTIONS:
+        if option.name not in skip:
+            parser.add_argument(
+                option.flag, dest=option.name, help=option.help, **_flag_kwargs(option)
+            )
+
+
+def transfer_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The transfer options given on the command line (not the unset ones), by name."""
+    found = {}
+    for option in OPTIONS:
+        value = getattr(args, option.name, None)
+        if value is None:
+            continue
+        found[option.name] = tuple(value) if option.kind == "patterns" else value
+    return found
+
+
+def add_remote_names(parser: argparse.ArgumentParser, help: str) -> None:
+    """Optional REMOTE: arguments (quota, doctor)."""
+    parser.add_argument("remotes", nargs="*", metavar="REMOTE:", help=help)
+
+
+def remote_names(given: list[str]) -> list[str]:
+    """REMOTE: arguments as bare names ("nc:" -> "nc"); anything else is a usage error."""
+    names = []
+    for name in given:
+        bare = name[:-1] if name.endswith(":") else name
+        if not bare or ":" in bare or "/" in bare:
+            raise errors.UsageError(f"'{name}' is not a remote name (like nextcloud:).")
+        names.append(bare)
+    return names
+
+
+def add_guard_options(parser: argparse.ArgumentParser) -> None:
+    """How a transfer is checked and watched (rcwiz.actions.transfer.Guard)."""
+    parser.add_argument(
+        "--force", action="store_true", help="go ahead even if the pre-flight says it will not fit"
+    )
+    parser.add_argument(
+        "--log-interval",
+        type=positive_float,
+        default=GUARD_DEFAULTS["log_interval"],
+        metavar="SECONDS",
+        help="seconds between progress lines when not on a terminal (default 10)",
+    )
+    parser.add_argument(
+        "--stall-timeout",
+        type=positive_float,
+        default=GUARD_DEFAULTS["stall_timeout"],
+        metavar="SECONDS",
+        help="stop when nothing has moved and the server has not answered for this long "
+        "(default 60)",
+    )
+
+
+def count(text: str) -> int:
+    """argparse type: a whole number from 1 to MAX_TRANSFERS (the jobs file's rule too)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 1 <= value <= MAX_TRANSFERS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_TRANSFERS}, not {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number of seconds above 0 (nan and inf are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text}")
+    return value

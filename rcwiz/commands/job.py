@@ -1,0 +1,366 @@
+"""`rcwiz job ...`: named transfer profiles kept in a YAML file.
+
+list / show / add / edit / rm / validate / run / history / schedule. Running a profile is
+rcwiz.actions.job_run; the file itself is rcwiz.jobs (schema, store, templates, schedule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rcwiz import errors, process
+from rcwiz.actions import job_run
+from rcwiz.actions.transfer import Guard, remotes_involved, tuning_for
+from rcwiz.commands import add_guard_options
+from rcwiz.jobs import history, schedule, schema, store
+from rcwiz.jobs.model import DELETING_MODES, MODES
+from rcwiz.jobs.templates import templates
+from rcwiz.rclone.mask import mask_argv
+from rcwiz.rclone.transfer import transfer_argv
+from rcwiz.transfer.engine import STATS_INTERVAL
+from rcwiz.ui.console import Console, escape
+from rcwiz.ui.output import Output
+from rcwiz.ui.wizard import Answers, Question, Wizard, terminal_available
+
+if TYPE_CHECKING:
+    from rcwiz.cli import Context
+
+AddCommand = Callable[..., argparse.ArgumentParser]
+
+
+def add_arguments(parser: argparse.ArgumentParser, add_command: AddCommand) -> None:
+    sub = parser.add_subparsers(dest="job_command", metavar="ACTION", required=True)
+
+    add_command(sub, "list", "the profiles and their last run", run_list)
+    show = add_command(sub, "show", "a resolved profile and the rclone command it runs", run_show)
+    show.add_argument("name")
+    add = add_command(sub, "add", "add a profile from a template (asks, or takes flags)", run_add)
+    add.add_argument("name", nargs="?")
+    add.add_argument("--template", help="a template from templates/jobs (default: the first)")
+    add.add_argument("--source", help="local path or REMOTE:path")
+    add.add_argument("--dest", help="local path or REMOTE:path")
+    add.add_argument("--mode", choices=MODES, help="copy (default from the template), sync, move")
+    add.add_argument(
+        "--allow-deletes",
+        action="store_true",
+        help="confirm that a sync or move profile deletes files",
+    )
+    add.add_argument("--yes", "-y", action="store_true", help="accept the template's defaults")
+    edit = add_command(sub, "edit", "open the jobs file in $EDITOR, validated on save", run_edit)
+    edit.add_argument("name", nargs="?")
+    rm = add_command(sub, "rm", "remove a profile", run_rm)
+    rm.add_argument("name")
+    add_command(sub, "validate", "check the jobs file; every problem at once", run_validate)
+    run = add_command(sub, "run", "run a profile: pre-flight, progress, history", run_job)
+    run.add_argument("name")
+    run.add_argument("--dry-run", action="store_true", help="show what would happen")
+    run.add_argument("--wait", action="store_true", help="wait if the profile is already running")
+    add_guard_options(run)
+    hist = add_command(sub, "history", "past runs (of one profile)", run_history)
+    hist.add_argument("name", nargs="?")
+    hist.add_argument("--limit", type=int, default=20, help="show the last N runs (default 20)")
+    sched = add_command(sub, "schedule", "run a profile daily or by cron expression", run_schedule)
+    sched.add_argument("name")
+    when = sched.add_mutually_exclusive_group(required=True)
+    when.add_argument("--daily", metavar="HH:MM")
+    when.add_argument("--cron", metavar="EXPR", help='five cron fields, e.g. "30 2 * * 1-5"')
+    sched.add_argument(
+        "--via",
+        choices=("systemd", "cron"),
+        help="scheduler (default: systemd for --daily where present, else cron)",
+    )
+    action = sched.add_mutually_exclusive_group()
+    action.add_argument("--install", action="store_true", help="install it (default: print)")
+    action.add_argument("--remove", action="store_true", help="remove what --install did")
+
+
+def _path(ctx: Context) -> Path:
+    return store.jobs_path(ctx.jobs)
+
+
+# ------------------------------------------------------------------------------- list, show
+
+
+def run_list(ctx: Context, args: argparse.Namespace) -> Output:
+    path = _path(ctx)
+    jobs = store.load(path)
+    last = history.last_runs()
+    data = [
+        {**asdict(job), "last_run": last[name].as_dict() if name in last else None}
+        for name, job in jobs.items()
+    ]
+
+    def show(console: Console) -> None:
+        if not jobs:
+            console.out.print(f"No jobs in {path}. Add one with 'rcwiz job add'.", markup=False)
+            return
+        from rcwiz.ui.tables import jobs_table
+
+        console.out.print(jobs_table(jobs, last))
+
+    return Output(data, show)
+
+
+def run_show(ctx: Context, args: argparse.Namespace) -> Output:
+    path = _path(ctx)
+    job = store.get(path, args.name)
+    remotes = remotes_involved(ctx.rclone, job.source, job.dest)
+    opts = job.options(tuning=tuning_for(remotes))
+    argv = mask_argv(ctx.rclone.argv(transfer_argv(opts, stats_interval=STATS_INTERVAL)))
+    profile = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(job).items()}
+
+    def show(console: Console) -> None:
+        out = console.out
+        out.print(f"[bold]{escape(job.name)}[/] ({escape(str(path))})")
+        for key, value in profile.items():
+            if key != "name" and value not in (None, (), [], False):
+                out.print(f"  {key:14} {escape(str(value))}")
+        out.print("rclone command:")
+        out.print(f"  {escape(shlex.join(argv))}")
+
+    return Output({"profile": profile, "rclone_argv": argv}, show)
+
+
+# ------------------------------------------------------------------------------- add, edit, rm
+
+
+def _profile_name(value: str, answers: Answers) -> str:
+    name = value.strip()
+    if not schema.valid_name(name):
+        raise errors.Invalid(f"'{value}' cannot be a job name: a name {schema.NAME_RULE}.")
+    return name
+
+
+def _path_answer(value: str, answers: Answers) -> str:
+    if not value.strip():
+        raise errors.Invalid("The path is empty.")
+    return value.strip()
+
+
+def add_questions(found: dict[str, dict[str, Any]]) -> list[Question]:
+    def body(answers: Answers) -> dict[str, Any]:
+        return found[answers["template"]]
+
+    def described(name: str, profile: dict[str, Any]) -> str:
+        mode, source, dest = (
+            profile.get("mode", "copy"),
+            profile.get("source", ""),
+            profile.get("dest", ""),
+        )
+        return f"{name}: {mode} {source} -> {dest}"
+
+    return [
+        Question("name", "NAME", "Name of the job", check=_profile_name),
+        Question(
+            "template",
+            "--template",
+            "Start from which template?",
+            kind="select",
+            choices=lambda a: [(k, described(k, v)) for k, v in found.items()],
+            default=lambda a: next(iter(found)),
+        ),
+        Question(
+            "source",
+            "--source",
+            "Copy from (local path or REMOTE:path)",
+            default=lambda a: body(a).get("source"),
+            check=_path_answer,
+        ),
+        Question(
+            "dest",
+            "--dest",
+            "Copy to (local path or REMOTE:path)",
+            default=lambda a: body(a).get("dest"),
+            check=_path_answer,
+        ),
+        Question(
+            "mode",
+            "--mode",
+            "Mode",
+            kind="select",
+            choices=lambda a: [(m, m) for m in MODES],
+            default=lambda a: body(a).get("mode", "copy"),
+        ),
+    ]
+
+
+def run_add(ctx: Context, args: argparse.Namespace) -> Output:
+    found = templates()
+    if args.template and args.template not in found:
+        raise errors.UsageError(
+            f"There is no job template '{args.template}'.", f"Templates: {', '.join(found)}."
+        )
+    given = {
+        "name": args.name,
+        "template": args.template,
+        "source": args.source,
+        "dest": args.dest,
+        "mode": args.mode,
+    }
+    wizard = Wizard(ctx.console, interactive=terminal_available(), assume_yes=args.yes, given=given)
+    answers = wizard.ask_all(add_questions(found))
+    body = {k: v for k, v in found[answers["template"]].items() if k != "allow_deletes"}
+    body.update(source=answers["source"], dest=answers["dest"], mode=answers["mode"])
+    if answers["mode"] in DELETING_MODES:
+        what = (
+            "deletes files at the destination"
+            if answers["mode"] == "sync"
+            else "deletes each source file once it is copied"
+        )
+        # Only --allow-deletes or a yes typed at a terminal count; --yes alone does not.
+        allowed = args.allow_deletes or (
+            wizard.interactive and wizard.confirm(f"A {answers['mode']} {what}. Allow it?")
+        )
+        if not allowed:
+            raise errors.UsageError(
+                f"A {answers['mode']} profile {what}: confirm that.",
+                "Add --allow-deletes (or choose --mode copy).",
+            )
+        body["allow_deletes"] = True
+    path = _path(ctx)
+    name = answers["name"]
+    backup = store.add(path, name, body)
+
+    def show(console: Console) -> None:
+        console.out.print(f"[green]Added[/] job [bold]{escape(name)}[/] to {escape(str(path))}")
+        console.out.print(f"Try it: rcwiz job run {name} --dry-run", markup=False)
+
+    return Output(
+        {"added": name, "file": str(path), "backup": str(backup) if backup else None}, show
+    )
+
+
+def run_edit(ctx: Context, args: argparse.Namespace) -> Output:
+    path = _path(ctx)
+    if args.name:
+        store.get(path, args.name)  # a clear error for a name that is not there
+    editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+    original = path.read_text(encoding="utf-8") if path.exists() else "jobs: {}\n"
+    fd, draft_name = tempfile.mkstemp(prefix="jobs-", suffix=".yaml")
+    draft = Path(draft_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(original)
+        while True:
+            if process.interactive([*editor, str(draft)]) != 0:
+                raise errors.UsageError("The editor failed; the jobs file was not changed.")
+            text = draft.read_text(encoding="utf-8")
+            if text == original:
+                ctx.console.note("No changes.")
+                return Output()
+            try:
+                schema.parse(text, str(path))
+                break
+            except errors.JobsFileInvalid as exc:
+                ctx.console.error(exc.message, "", exc.items)
+                wizard = Wizard(ctx.console, interactive=terminal_available())
+                if not wizard.confirm("Edit again? (No keeps the old file)", default=True):
+                    raise errors.UsageError(
+                        f"The edit was not valid; {path} was not changed.", items=exc.items
+                    ) from None
+        backup = store.save(path, text)
+        ctx.console.note(f"Saved {path}" + (f" (previous version: {backup})" if backup else ""))
+        return Output()
+    finally:
+        draft.unlink(missing_ok=True)
+
+
+def run_rm(ctx: Context, args: argparse.Namespace) -> Output:
+    path = _path(ctx)
+    backup = store.remove(path, args.name)
+    ctx.console.note(f"Removed job {args.name} from {path} (previous version: {backup}).")
+    return Output()
+
+
+def run_validate(ctx: Context, args: argparse.Namespace) -> Output:
+    path = _path(ctx)
+    jobs = store.load(path)  # raises JobsFileInvalid (exit 2) listing every problem
+
+    def show(console: Console) -> None:
+        console.out.print(f"{path}: {len(jobs)} job(s), no problems.", markup=False)
+
+    return Output({"file": str(path), "valid": True, "jobs": sorted(jobs)}, show)
+
+
+# ------------------------------------------------------------------------------- run, history
+
+
+def run_job(ctx: Context, args: argparse.Namespace) -> Output:
+    job = store.get(_path(ctx), args.name)
+    guard = Guard(
+        force=args.force,
+        yes=job.allow_deletes,
+        log_interval=args.log_interval,
+        stall_timeout=args.stall_timeout,
+    )
+    job_run.run(ctx, job, guard, dry_run=args.dry_run, wait=args.wait)
+    return Output()
+
+
+def run_history(ctx: Context, args: argparse.Namespace) -> Output:
+    runs = history.load(args.name)[-args.limit :] if args.limit > 0 else []
+
+    def show(console: Console) -> None:
+        if not runs:
+            console.out.print("No runs recorded yet.", markup=False)
+            return
+        from rcwiz.ui.tables import runs_table
+
+        console.out.print(runs_table(runs))
+
+    return Output([run.as_dict() for run in runs], show)
+
+
+# ------------------------------------------------------------------------------- schedule
+
+
+def run_schedule(ctx: Context, args: argparse.Namespace) -> Output:
+    path = _path(ctx)
+    store.get(path, args.name)
+    when = schedule.When(daily=args.daily, cron=args.cron)
+    via = args.via or ("systemd" if args.daily and _has_systemd() else "cron")
+    argv = schedule.command(args.name, path, ctx.config)
+    out = ctx.console.out
+    if via == "systemd":
+        units = schedule.systemd_units(args.name, when, argv)
+        if args.remove:
+            for removed in schedule.remove_systemd(args.name):
+                out.print(f"removed {removed}", markup=False)
+        elif args.install:
+            for written in schedule.install_systemd(args.name, units):
+                out.print(f"wrote {written}", markup=False)
+            out.print(f"enabled {schedule.unit_name(args.name)}.timer", markup=False)
+        else:
+            for filename, text in units.items():
+                out.print(f"# {schedule.systemd_dir() / filename}", markup=False)
+                out.print(text, markup=False)
+            out.print(
+                "Install with --install (or copy these files and run 'systemctl --user enable "
+                f"--now {schedule.unit_name(args.name)}.timer').",
+                markup=False,
+            )
+        return Output()
+    line = schedule.crontab_line(args.name, when, argv)
+    if args.remove:
+        had_line = schedule.remove_cron(args.name)
+        out.print(
+            "removed the crontab line" if had_line else "no crontab line to remove", markup=False
+        )
+    elif args.install:
+        schedule.install_cron(args.name, line)
+        out.print(f"installed in your crontab:\n{line}", markup=False)
+    else:
+        out.print(line, markup=False)
+        out.print("Install with --install (or add the line with 'crontab -e').", markup=False)
+    return Output()
+
+
+def _has_systemd() -> bool:
+    return Path("/run/systemd/system").is_dir()

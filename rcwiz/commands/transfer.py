@@ -1,0 +1,52 @@
+"""`rcwiz copy | move | sync SRC DST`: a checked, watched transfer with progress and a summary.
+
+What it does is rcwiz.actions.transfer.perform (shared with `job run`); this module turns the
+command line into TransferOptions and a Guard.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from rcwiz.actions.transfer import Guard, perform
+from rcwiz.commands import add_guard_options, add_transfer_options, transfer_settings
+from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.ui.output import Output
+
+if TYPE_CHECKING:
+    from rcwiz.cli import Context
+
+
+def add_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument("source", metavar="SRC", help="local path or REMOTE:path")
+    parser.add_argument("dest", metavar="DST", help="local path or REMOTE:path")
+    add_transfer_options(parser)
+    add_guard_options(parser)
+    if verb == "sync":
+        parser.add_argument(
+            "--yes", "-y", action="store_true", help="delete at the destination without asking"
+        )
+    parser.epilog = "Arguments after -- are passed to rclone unchanged."
+    parser.set_defaults(verb=verb, accepts_passthrough=True)
+
+
+def options(args: argparse.Namespace) -> TransferOptions:
+    return TransferOptions(
+        source=args.source,
+        dest=args.dest,
+        verb=args.verb,
+        extra=tuple(args.passthrough),
+        **transfer_settings(args),
+    )
+
+
+def run(ctx: Context, args: argparse.Namespace) -> Output:
+    guard = Guard(
+        force=args.force,
+        yes=getattr(args, "yes", False),
+        log_interval=args.log_interval,
+        stall_timeout=args.stall_timeout,
+    )
+    perform(ctx, options(args), guard)
+    return Output()

@@ -1,0 +1,170 @@
+"""rcwiz's own HTTP requests, standard library only: Nextcloud's APIs, the watchdog's probe of a
+server, doctor's reading of a server's clock.
+
+One client for all of them. A failure to get an answer (refused, reset, timed out, DNS, TLS)
+is ServerUnreachable; an answer of any status is a Response, and what a status means is
+decided by rcwiz.errors.for_http_status. A connection is kept per thread and reused while the
+server keeps it open (PHP's built-in server closes each one; production servers do not).
+http.client and ssl are imported on first use: most rcwiz runs never make a request.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+from rcwiz import __version__, errors
+
+if TYPE_CHECKING:
+    import http.client
+
+TIMEOUT = 30.0
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError as exc:
+            raise errors.ServerError(
+                f"The server's answer was not JSON (HTTP {self.status}).", status=self.status
+            ) from exc
+
+
+@dataclass
+class Client:
+    """Requests to one server, as one user (basic auth) or anonymously."""
+
+    server: str  # base URL, e.g. https://cloud.example.org or http://127.0.0.1:8080/nc
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = TIMEOUT
+    verify: bool = True  # check TLS certificates (doctor's clock request does not)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def _auth(self) -> dict[str, str]:
+        if self.user is None or self.password is None:
+            return {}
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            import http.client
+            import ssl
+
+            base = urlsplit(self.server)
+            if base.scheme == "https":
+                context = ssl.create_default_context()
+                if not self.verify:
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                connection = http.client.HTTPSConnection(
+                    base.hostname or "", base.port, timeout=self.timeout, context=context
+                )
+            else:
+                connection = http.client.HTTPConnection(
+                    base.hostname or "", base.port, timeout=self.timeout
+                )
+            self._local.connection = connection
+        return connection
+
+    def close(self) -> None:
+        """Close this thread's connection (the next request opens a new one)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+    ) -> Response:
+        """Send one request to SERVER + PATH; return the response whatever its status."""
+        import http.client
+        import ssl
+
+        target = urlsplit(self.server).path.rstrip("/") + path
+        if params:
+            target += "?" + urlencode(params)
+        all_headers = {"User-Agent": f"rcwiz/{__version__}", "Accept": "application/json"}
+        if auth:
+            all_headers.update(self._auth())
+        if form is not None:
+            body = urlencode(form).encode()
+            all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        all_headers.update(headers or {})
+        for attempt in (1, 2):
+            reused = getattr(self._local, "connection", None) is not None
+            connection = self._connection()
+            try:
+                connection.request(method, target, body=body, headers=all_headers)
+                reply = connection.getresponse()
+                data = reply.read()
+                found = {k.lower(): v for k, v in reply.getheaders()}
+                if reply.will_close:
+                    self.close()
+                return Response(reply.status, found, data)
+            except ssl.SSLError as exc:
+                self.close()
+                raise errors.ServerUnreachable(
+                    f"The secure connection to {self.server} failed: {exc.reason or exc}.",
+                    "Check the server address; a certificate error means the address or the "
+                    "server's TLS set-up is wrong.",
+                ) from exc
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                self.close()
+                if reused and attempt == 1:
+                    continue  # a kept connection the server had closed meanwhile: once more
+                raise errors.ServerUnreachable(
+                    f"The server {self.server} closed the connection: {exc}."
+                ) from exc
+            except TimeoutError as exc:
+                self.close()
+                raise errors.ServerUnreachable(
+                    f"The server {self.server} did not answer within {self.timeout:.0f} s.",
+                    "The server may be overloaded or hung; try again later.",
+                ) from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise errors.ServerUnreachable(
+                    f"The server {self.server} could not be reached: {exc}."
+                ) from exc
+        raise AssertionError("unreachable")
+
+
+def answers(url: str, timeout: float = 5.0) -> bool:
+    """True when the server at URL answers HTTP at all (any status, even 401 or 404)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return True  # not something we can probe: assume alive
+    client = Client(f"{parts.scheme}://{parts.netloc}", timeout=timeout, verify=False)
+    try:
+        client.request("OPTIONS", parts.path or "/", auth=False)
+        return True
+    except errors.ServerUnreachable:
+        return False
+    finally:
+        client.close()

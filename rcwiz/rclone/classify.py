@@ -1,0 +1,294 @@
+"""The one failure table: what rclone's log messages, exit codes and quoted HTTP statuses mean.
+
+rclone exits 1 for a wrong password, a full quota and an unknown remote alike, so a failed run
+is named from its JSON log first and its exit code last. Each rule below is tried in order;
+the first that matches names the failure as a typed error (rcwiz.errors) with one sentence.
+The captured runs in tests/data/rclone/ carry the class each must become
+(tests/unit/rclone/test_classify.py).
+
+What an HTTP status means is rcwiz.errors.for_http_status's to say; this module finds the
+status in rclone's words ("507 Insufficient Storage") and never lets a server's page (HTML or
+XML, with its tabs and newlines) into a message: `reason()` gives the short form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from rcwiz import errors
+from rcwiz.rclone.events import Event, FileDone, LogLine
+
+# Exit codes rclone documents (rclone.org/docs/#exit-code).
+RC_USAGE = 2
+RC_DIR_NOT_FOUND = 3
+
+TAIL_LINES = 40
+
+UNREACHABLE_MARKS = (
+    "connection refused",
+    "no such host",
+    "i/o timeout",
+    "dial tcp",
+    "connection reset",
+    "network is unreachable",
+    "context deadline exceeded",
+    "timeout awaiting response headers",
+    ": eof",  # the connection dropped mid-request
+    "use of closed network connection",  # ... or while rclone was writing to it
+    "broken pipe",
+)
+# What rclone says when the local disk fills: the write fails, or preallocation refuses first.
+DISK_FULL_MARKS = ("no space left on device", "file too big for remaining disk space")
+TLS_MARKS = ("x509:", "tls:", "certificate")
+ABOUT_UNSUPPORTED = "doesn't support about"
+_QUOTA_WORDS = ("insufficient storage", "insufficient space")
+# rclone quotes a status with the server's reason: "507 Insufficient Storage", and from some
+# servers "401 Not Authorized" (rclone serve webdav) rather than the standard phrase.
+_STATUS = re.compile(r"(?<![\d.])([1-5]\d\d) [A-Z]")
+_KNOWN = frozenset(int(status) for status in HTTPStatus) | {507}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def statuses_in(text: str | None) -> list[int]:
+    """The HTTP statuses rclone quotes in TEXT ("... 507 Insufficient Storage"), in order."""
+    return [int(m[1]) for m in _STATUS.finditer(text or "") if int(m[1]) in _KNOWN]
+
+
+def status_in(text: str | None) -> int | None:
+    """The last HTTP status quoted in TEXT (the server's own answer comes last), if any."""
+    found = statuses_in(text)
+    return found[-1] if found else None
+
+
+def is_quota(text: str | None) -> bool:
+    """TEXT says the server is out of quota (507, or Nextcloud's words for it)."""
+    lowered = (text or "").lower()
+    return 507 in statuses_in(text) or any(word in lowered for word in _QUOTA_WORDS)
+
+
+def is_disk_full(text: str | None) -> bool:
+    lowered = (text or "").lower()
+    return any(mark in lowered for mark in DISK_FULL_MARKS)
+
+
+def reason(text: str | None, limit: int = 160) -> str:
+    """TEXT as one short line for people: a quoted HTTP status rather than a server's page."""
+    text = text or ""
+    status = status_in(text)
+    if status is not None:
+        head = text.split("\n", 1)[0].split(":", 1)[0].strip()
+        phrase = f"HTTP {status} {HTTPStatus(status).phrase}"
+        return f"{head}: {phrase}" if head and not head.startswith(str(status)) else phrase
+    flat = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    flat = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", flat)  # never raw bytes on a terminal
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def file_failure(error: str | None) -> errors.RcwizError | None:
+    """The failure one file's error means for the whole run, when it means one (507, disk)."""
+    if is_quota(error):
+        return errors.QuotaExceeded("The server refused an upload with 507 Insufficient Storage.")
+    if is_disk_full(error):
+        return errors.DiskFull("The local disk is full.")
+    return None
+
+
+def message_of(event: Event) -> str:
+    if isinstance(event, LogLine):
+        return event.message
+    if isinstance(event, FileDone):
+        return event.message or event.error or ""
+    return ""
+
+
+def messages_of(events: Sequence[Event]) -> list[str]:
+    return [m for m in map(message_of, events) if m]
+
+
+@dataclass(frozen=True)
+class Where:
+    """What a run was about, to word the message: the target, and a transfer's two sides."""
+
+    target: str | None = None
+    source: str | None = None
+    dest: str | None = None
+
+    def named(self) -> str:
+        return f" ({self.target})" if self.target else ""
+
+
+def _first(messages: Sequence[str], *needles: str) -> str | None:
+    for message in messages:
+        lowered = message.lower()
+        if any(needle in lowered for needle in needles):
+            return message
+    return None
+
+
+def _first_status(messages: Sequence[str], status: int) -> str | None:
+    return next((m for m in messages if status in statuses_in(m)), None)
+
+
+Rule = Callable[[int, list[str], Where], errors.RcwizError | None]
+
+
+def _remote_missing(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    msg = _first(messages, "didn't find section in config file")
+    if msg is None:
+        return None
+    name = re.search(r'\("([^"]*)"\)', msg)
+    remote = f"'{name[1]}:'" if name else "that remote"
+    return errors.RemoteNotFound(f"There is no remote named {remote} in rclone.conf.")
+
+
+def _encrypted(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    if not _first(messages, "unable to decrypt configuration", "couldn't decrypt configuration"):
+        return None
+    if _first(messages, "using rclone_config_pass env password"):
+        return errors.ConfigError(
+            "rclone.conf is encrypted and RCLONE_CONFIG_PASS does not unlock it.",
+            "Check the configuration password in RCLONE_CONFIG_PASS.",
+        )
+    return errors.ConfigError(
+        "rclone.conf is encrypted and no password was given to unlock it.",
+        "Set RCLONE_CONFIG_PASS to the configuration password (rcwiz never prompts for it).",
+    )
+
+
+def _corrupt_config(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    msg = _first(messages, "failed to load config file", "couldn't parse config", "is a directory")
+    if msg is None or "config" not in msg.lower():
+        return None
+    return errors.ConfigError(
+        f"rclone.conf cannot be read: {reason(msg)}",
+        "Check the file (or the path given with --config); rclone.conf.bak is the previous one.",
+    )
+
+
+def _about(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    if _first(messages, ABOUT_UNSUPPORTED) is None:
+        return None
+    return errors.AboutUnsupported(f"This remote cannot report its free space{where.named()}.")
+
+
+def _auth(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    if _first_status(messages, 401) is None:
+        return None
+    return errors.AuthenticationFailed(
+        f"The server refused the user name or password{where.named()}."
+    )
+
+
+def _quota(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    if not any(is_quota(m) for m in messages):
+        return None
+    return errors.QuotaExceeded(
+        f"The server is out of storage space: the quota is full{where.named()}."
+    )
+
+
+def _disk(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    if not any(is_disk_full(m) for m in messages):
+        return None
+    return errors.DiskFull(f"The local disk is full{where.named()}.")
+
+
+def _tls(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    msg = _first(messages, *TLS_MARKS)
+    if msg is None:
+        return None
+    return errors.ServerUnreachable(
+        f"The secure connection to the server failed{where.named()}: {reason(msg)}",
+        "Check the server address; a certificate error means the address or the server's "
+        "TLS set-up is wrong.",
+    )
+
+
+def _unreachable(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    msg = _first(messages, *UNREACHABLE_MARKS)
+    if msg is None:
+        return None
+    return errors.ServerUnreachable(
+        f"The server could not be reached{where.named()}: {reason(msg)}"
+    )
+
+
+def _not_found_status(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    if _first_status(messages, 404) is None:
+        return None
+    return errors.DirectoryNotFound(
+        f"The server answered 404 Not Found{where.named()}.",
+        "Check the URL: for Nextcloud it ends in /remote.php/dav/files/USER/.",
+    )
+
+
+def _missing(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    if code != RC_DIR_NOT_FOUND and _first(messages, "directory not found") is None:
+        return None
+    # rclone says which side it could not read: "error reading source root directory".
+    if _first(messages, "source root") and where.source:
+        return errors.DirectoryNotFound(
+            f"The source was not found: {where.source}.", "Check the path (and the remote's name)."
+        )
+    if _first(messages, "destination root") and where.dest:
+        return errors.DirectoryNotFound(f"The destination was not found: {where.dest}.")
+    return errors.DirectoryNotFound(f"The directory was not found{where.named()}.")
+
+
+def _usage(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    if code != RC_USAGE:
+        return None
+    said = _first(messages, "unknown flag", "fatal error", "error:") or "usage error"
+    return errors.UsageError(
+        f"rclone rejected the command line: {reason(said)}",
+        "If you passed options after --, check them with 'rclone help flags'.",
+    )
+
+
+# In order: the first rule that matches names the failure.
+RULES: tuple[Rule, ...] = (
+    _remote_missing,
+    _encrypted,
+    _corrupt_config,
+    _about,
+    _auth,
+    _quota,
+    _disk,
+    _tls,
+    _unreachable,
+    _not_found_status,
+    _missing,
+    _usage,
+)
+
+
+def classify(
+    returncode: int,
+    log_events: Sequence[Event],
+    target: str | None = None,
+    *,
+    source: str | None = None,
+    dest: str | None = None,
+) -> errors.RcwizError:
+    """Name the failure of an rclone run from its JSON log (and, last, its exit code).
+
+    TARGET (a remote or path), SOURCE and DEST are only used to word the message.
+    """
+    messages = messages_of(log_events)
+    where = Where(target, source, dest)
+    detail = "\n".join(messages[-TAIL_LINES:])
+    for rule in RULES:
+        found = rule(returncode, messages, where)
+        if found is not None:
+            found.detail = detail
+            return found
+    important = [
+        e.message
+        for e in log_events
+        if isinstance(e, LogLine) and e.level in ("error", "critical", "text", "notice")
+    ] or messages
+    last = important[-1] if important else f"exit code {returncode}"
+    return errors.RcloneFailed(f"rclone failed: {reason(last, 200)}", detail=detail)

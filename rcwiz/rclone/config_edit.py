@@ -1,0 +1,154 @@
+"""rclone.conf edited by rcwiz: one section at a time, atomically, never touching others.
+
+Each edit reads the text, changes one section's lines, and writes the file again through
+rcwiz.files (temp file, fsync, rename, previous file kept as rclone.conf.bak, mode 0600),
+under an flock so two setups at once both land. Secrets are obscured with `rclone obscure -`
+reading stdin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from rcwiz import errors
+from rcwiz.files import locked, write_atomic
+from rcwiz.rclone.run import Rclone
+
+ENCRYPTED_MARKER = "RCLONE_ENCRYPT_V0:"
+# rclone's rule for a remote's name (fs/config): letters, digits, '_', '.', '+', '@', with
+# single spaces or dashes between them, never at either end ("a-" and "-x" are refused).
+REMOTE_NAME = re.compile(r"[\w.+@]+(?:[ -]+[\w.+@]+)*")
+REMOTE_NAME_RULE = (
+    "use letters, digits, '_', '.', '+', '@', and spaces or '-' between them (not at either end)"
+)
+ENCRYPTED_HINT = (
+    "Add or remove the remote with 'rclone config', or remove the encryption with "
+    "'rclone config encryption remove' first."
+)
+
+
+def check_remote_name(name: str) -> None:
+    """Raise Invalid unless rclone accepts NAME as a remote's name."""
+    if not REMOTE_NAME.fullmatch(name):
+        raise errors.Invalid(f"'{name}' cannot be a remote name: {REMOTE_NAME_RULE}.")
+
+
+def is_encrypted(text: str) -> bool:
+    """TEXT is an rclone.conf encrypted with `rclone config encryption set`."""
+    return ENCRYPTED_MARKER in text
+
+
+def refuse_encrypted(path: Path, why: str, text: str | None = None) -> None:
+    """Raise ConfigError when the rclone.conf at PATH is encrypted (rcwiz never rewrites one)."""
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return
+    if is_encrypted(text):
+        raise errors.ConfigError(f"rclone.conf at {path} is encrypted; {why}.", ENCRYPTED_HINT)
+
+
+def obscure(rclone: Rclone, secret: str) -> str:
+    """Return SECRET obscured the way rclone stores passwords (read from stdin, never argv)."""
+    if not secret:
+        raise errors.UsageError("The password is empty.")
+    return rclone.run(["obscure", "-"], input=secret, secrets=[secret]).stdout.strip()
+
+
+def _section_bounds(lines: list[str], name: str) -> tuple[int, int] | None:
+    """Index range [start, end) of section NAME in LINES (header to before the next header)."""
+    start = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            if start is not None:
+                return start, i
+            if stripped[1:-1].strip() == name:
+                start = i
+    return (start, len(lines)) if start is not None else None
+
+
+def render_section(name: str, settings: dict[str, str]) -> str:
+    body = "".join(f"{key} = {value}\n" for key, value in settings.items())
+    return f"[{name}]\n{body}"
+
+
+def with_section(text: str, name: str, settings: dict[str, str], *, replace: bool) -> str:
+    """Return rclone.conf TEXT with section NAME set to SETTINGS; other bytes stay as they are.
+
+    Raises ConfigError when NAME exists and `replace` is false.
+    """
+    lines = text.splitlines(keepends=True)
+    section = render_section(name, settings)
+    bounds = _section_bounds(lines, name)
+    if bounds is not None:
+        if not replace:
+            raise errors.ConfigError(
+                f"A remote named '{name}' already exists.",
+                "Choose another name, or replace it with --replace.",
+            )
+        start, end = bounds
+        # Keep the blank line(s) that separated the old section from the next one.
+        trailing = []
+        while end > start + 1 and not lines[end - 1].strip():
+            end -= 1
+            trailing.append(lines[end])
+        return "".join([*lines[:start], section, *reversed(trailing), *lines[bounds[1] :]])
+    if text and not text.endswith("\n"):
+        text += "\n"
+    if not text.strip():
+        return section
+    return text + ("" if text.endswith("\n\n") else "\n") + section
+
+
+def without_section(text: str, name: str) -> str:
+    """rclone.conf TEXT without section NAME (and the blank lines after it); the rest as is."""
+    lines = text.splitlines(keepends=True)
+    bounds = _section_bounds(lines, name)
+    if bounds is None:
+        raise errors.RemoteNotFound(f"There is no remote named '{name}:' in rclone.conf.")
+    return "".join([*lines[: bounds[0]], *lines[bounds[1] :]])
+
+
+@contextlib.contextmanager
+def _editing(path: Path) -> Iterator[None]:
+    """Hold rclone.conf's lock; an unreadable or unwritable file or folder is a ConfigError."""
+    try:
+        with locked(path):
+            yield
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise errors.ConfigError(
+            f"rclone.conf at {path} cannot be written: {reason}.",
+            "Check the folder and its permissions, or choose another file with --config.",
+        ) from exc
+
+
+def remove_remote(path: Path, name: str) -> Path | None:
+    """Remove remote NAME from the rclone.conf at PATH (atomically, with a backup)."""
+    with _editing(path):
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        refuse_encrypted(path, "rcwiz cannot edit it", text)
+        return write_atomic(path, without_section(text, name))
+
+
+def add_remote(
+    path: Path, name: str, settings: dict[str, str], *, replace: bool = False
+) -> Path | None:
+    """Add (or with `replace`, swap) remote NAME in the rclone.conf at PATH.
+
+    SETTINGS must already hold obscured secrets. Only that section changes; the file is
+    written atomically at mode 0600 with a backup of the previous one, which is returned.
+    """
+    if not REMOTE_NAME.fullmatch(name):
+        raise errors.UsageError(
+            f"'{name}' is not a valid remote name.", REMOTE_NAME_RULE.capitalize() + "."
+        )
+    with _editing(path):
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        refuse_encrypted(path, "rcwiz cannot add a section to it directly", text)
+        return write_atomic(path, with_section(text, name, settings, replace=replace))

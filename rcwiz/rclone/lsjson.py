@@ -1,0 +1,45 @@
+"""`rclone lsjson`: what is at a path, as parsed entries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from rcwiz import errors
+from rcwiz.rclone.run import Rclone
+
+
+def lsjson(
+    rclone: Rclone,
+    path: str,
+    *flags: str,
+    secret_env: Mapping[str, str] | None = None,
+    target: str | None = None,
+) -> list[dict[str, Any]]:
+    """The entries at PATH (rclone's lsjson objects); a missing folder raises its error."""
+    result = rclone.run(["lsjson", path, *flags], secret_env=secret_env, target=target or path)
+    entries = result.json("lsjson", "[]")
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def mtime_of(entry: Mapping[str, Any]) -> float:
+    """An entry's ModTime as seconds since the epoch (ValueError/KeyError/TypeError if bad)."""
+    return datetime.fromisoformat(str(entry["ModTime"]).replace("Z", "+00:00")).timestamp()
+
+
+def file_listing(
+    rclone: Rclone, path: str, flags: Sequence[str] = ()
+) -> dict[str, tuple[int, float]]:
+    """Every file under PATH, recursively: relative path -> (size, mtime). None there: {}."""
+    try:
+        entries = lsjson(rclone, path, "-R", "--files-only", "--no-mimetype", *flags)
+    except errors.DirectoryNotFound:
+        return {}
+    listing = {}
+    for entry in entries:
+        try:
+            listing[str(entry["Path"])] = (int(entry["Size"]), mtime_of(entry))
+        except (KeyError, ValueError, TypeError):
+            continue
+    return listing

@@ -1,0 +1,235 @@
+"""The copy / move / sync engine shared by `rcwiz copy`, `rcwiz job run` and the demo.
+
+It runs rclone with JSON stats, writes rclone's full log to a file, hands every event to a
+progress sink (terminal, plain lines or JSON: rcwiz.ui.progress), lets a watch (the
+watchdog) stop it early, and returns a Summary. It never draws itself.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from rcwiz import errors, paths
+from rcwiz.rclone.events import Event, FileDone, LogLine, Progress
+from rcwiz.rclone.run import Rclone
+from rcwiz.rclone.transfer import TransferOptions, transfer_argv
+
+DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
+STATS_INTERVAL = 0.5
+
+
+@dataclass
+class Summary:
+    verb: str
+    source: str
+    dest: str
+    outcome: str = "ok"  # ok, failed, interrupted
+    bytes: int = 0
+    files: int = 0
+    deleted: int = 0
+    errors: int = 0
+    duration: float = 0.0
+    log_path: str = ""
+    dry_run: bool = False
+    error: str | None = None
+
+    @property
+    def average_speed(self) -> float:
+        return self.bytes / self.duration if self.duration > 0 else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["average_speed"] = round(self.average_speed, 1)
+        data["duration"] = round(self.duration, 3)
+        return data
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Totals known before the run (from a pre-flight size), so the bar is right from the start."""
+
+    bytes: int
+    files: int
+
+
+class Sink(Protocol):
+    """What the engine tells the display. Implementations live in rcwiz.ui.progress."""
+
+    def start(
+        self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
+    ) -> None: ...
+    def progress(self, progress: Progress) -> None: ...
+    def file_done(self, done: FileDone) -> None: ...
+    def log(self, line: LogLine) -> None: ...
+    def finish(self, summary: Summary) -> None: ...
+
+
+@dataclass
+class _Tally:
+    """Counts per file, not per log line: rclone repeats a failure on every retry, logs the
+    local source as "Deleted" after each upload of a move, and logs a --backup-dir move-aside
+    as "Moved (server-side)"; none of those are extra files.
+    """
+
+    verb: str
+    last: Progress | None = None
+    done: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+    started: float = field(default_factory=time.monotonic)
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, Progress):
+            self.last = event
+            return
+        if not isinstance(event, FileDone):
+            return
+        name, outcome = event.name, event.outcome
+        if outcome == "skipped":  # a dry run: count what would have happened
+            outcome = "deleted" if event.action == "delete" else "new"
+        if outcome in DONE_OUTCOMES and (outcome != "moved" or self.verb == "move"):
+            self.done.add(name)
+            self.failed.discard(name)  # a retry succeeded
+        elif outcome == "deleted" and self.verb == "sync":
+            self.deleted.add(name)
+        elif outcome == "failed" and name not in self.done:
+            self.failed.add(name)
+
+    @property
+    def errors(self) -> int:
+        """Files that still failed at the end; rclone's own count if no file failed."""
+        if self.failed:
+            return len(self.failed)
+        return self.last.errors if self.last is not None and self.last.errors else 0
+
+
+def new_log_path(verb: str) -> Path:
+    """A fresh file under the state folder for rclone's full log of one run."""
+    folder = paths.state_dir() / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return folder / f"{stamp}-{verb}.jsonl"
+
+
+def run(
+    rclone: Rclone,
+    opts: TransferOptions,
+    sink: Sink,
+    *,
+    expected: Expected | None = None,
+    log_path: Path | None = None,
+    watch: Callable[[Event, float], errors.RcwizError | None] | None = None,
+) -> Summary:
+    """Run the transfer OPTS describes; raise the named error if it fails or is interrupted.
+
+    `watch` sees every event with the current monotonic time and may return an error to
+    stop rclone early (the watchdog); the error is raised after the summary is shown.
+    """
+    args = transfer_argv(opts, stats_interval=STATS_INTERVAL)
+    log_path = log_path or new_log_path(opts.verb)
+    summary = Summary(
+        verb=opts.verb,
+        source=opts.source,
+        dest=opts.dest,
+        log_path=str(log_path),
+        dry_run=opts.dry_run,
+    )
+    tally = _Tally(opts.verb)
+    failure: errors.RcwizError | None = None
+    with open(log_path, "a", encoding="utf-8") as log_file, rclone.start(args) as running:
+        log_file.write(json.dumps({"rcwiz": "start", "argv": list(running.child.argv)}) + "\n")
+        sink.start(opts, running.child.argv, expected, str(log_path))
+        try:
+            for raw, event in running.lines():
+                log_file.write(raw + "\n")
+                if event is None:
+                    continue
+                tally.add(event)
+                _dispatch(sink, event)
+                if watch is not None and (failure := watch(event, time.monotonic())):
+                    running.stop()
+                    break
+            code = running.wait()
+            if code == 0:
+                tally.failed.clear()  # a later attempt succeeded: rclone's word is final
+            elif failure is None:
+                failure = running.error(opts.dest, source=opts.source, dest=opts.dest)
+        except KeyboardInterrupt:
+            running.stop()
+            summary.outcome = "interrupted"
+            failure = errors.Interrupted(
+                f"Interrupted: the {opts.verb} was stopped.",
+                "Run the same command again to resume: finished files are skipped.",
+            )
+    summary.duration = time.monotonic() - tally.started
+    summary.bytes = tally.last.bytes if tally.last is not None else 0
+    summary.errors = tally.errors
+    summary.files = len(tally.done)
+    summary.deleted = len(tally.deleted)
+    if failure is not None:
+        if summary.outcome == "ok":
+            summary.outcome = "failed"
+        summary.error = failure.message
+    sink.finish(summary)
+    if failure is not None:
+        failure.summary = summary
+        raise failure
+    return summary
+
+
+def _dispatch(sink: Sink, event: Event) -> None:
+    if isinstance(event, Progress):
+        sink.progress(event)
+    elif isinstance(event, FileDone):
+        sink.file_done(event)
+    else:
+        sink.log(event)
+
+
+class Continued:
+    """A sink for the second phase of one transfer (rclone after a bulk upload).
+
+    Adds what the first phase did to rclone's numbers, so people see one progress display
+    and one summary: bytes and files of both phases, the duration from the very start.
+    """
+
+    def __init__(self, sink: Sink, *, bytes: int, files: int, started: float) -> None:
+        self.sink = sink
+        self.bytes = bytes
+        self.files = files
+        self.started = started
+
+    def start(
+        self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
+    ) -> None:
+        pass  # the first phase already started the display
+
+    def progress(self, progress: Progress) -> None:
+        self.sink.progress(
+            replace(
+                progress,
+                bytes=progress.bytes + self.bytes,
+                total_bytes=progress.total_bytes + self.bytes,
+                transfers=progress.transfers + self.files,
+                total_transfers=progress.total_transfers + self.files,
+                elapsed=time.monotonic() - self.started,
+            )
+        )
+
+    def file_done(self, done: FileDone) -> None:
+        self.sink.file_done(done)
+
+    def log(self, line: LogLine) -> None:
+        self.sink.log(line)
+
+    def finish(self, summary: Summary) -> None:
+        summary.bytes += self.bytes
+        summary.files += self.files
+        summary.duration = time.monotonic() - self.started
+        self.sink.finish(summary)

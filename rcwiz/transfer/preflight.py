@@ -1,0 +1,152 @@
+"""Before the first byte: will the transfer fit, and what would a sync delete?
+
+Cheap first: the destination's free space (`rclone about`, or psutil for a local folder)
+against the size of a local source (walked in-process). Only when that does not obviously
+fit, or for a sync (which must show its deletions), rclone itself is asked with --dry-run,
+which gives the exact bytes it would send and the files it would delete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rcwiz import errors
+from rcwiz.rclone.about import begin_about
+from rcwiz.rclone.config import is_remote, remote_name
+from rcwiz.rclone.events import FileDone
+from rcwiz.rclone.run import Rclone
+from rcwiz.rclone.transfer import TransferOptions, transfer_argv
+from rcwiz.ui import format as fmt
+
+
+@dataclass
+class Plan:
+    """What the dry run said rclone would do."""
+
+    bytes: int = 0
+    files: int = 0
+    deletions: list[str] = field(default_factory=list)
+
+
+def dry_run(rclone: Rclone, opts: TransferOptions) -> Plan:
+    """Ask rclone what it would transfer and delete (nothing is changed)."""
+    probe = dataclasses.replace(opts, dry_run=True)
+    result = rclone.run(
+        transfer_argv(probe, stats_interval=60),
+        target=opts.dest,
+        source=opts.source,
+        dest=opts.dest,
+    )
+    plan = Plan()
+    seen: set[str] = set()
+    for event in result.log:
+        if not isinstance(event, FileDone) or event.outcome != "skipped" or event.name in seen:
+            continue
+        seen.add(event.name)
+        if event.action == "delete":
+            plan.deletions.append(event.name)
+        else:
+            plan.files += 1
+            plan.bytes += event.size or 0
+    return plan
+
+
+def local_size(path: str) -> int | None:
+    """Total size of the files under a local PATH (a file or a folder); None if missing."""
+    root = Path(path).expanduser()
+    if root.is_file():
+        return root.stat().st_size
+    if not root.is_dir():
+        return None
+    total = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def local_free(path: str) -> int:
+    """Free bytes on the file system that would hold PATH (its nearest existing parent)."""
+    probe = Path(path).expanduser().absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    import psutil  # only downloads need it; kept out of every copy's start-up
+
+    return psutil.disk_usage(str(probe)).free
+
+
+@dataclass
+class Space:
+    needed: int  # bytes to send
+    free: int | None  # free bytes at the destination; None when unknown
+    where: str
+
+    @property
+    def fits(self) -> bool:
+        return self.free is None or self.needed <= self.free
+
+
+class FreeSpace:
+    """The free space at a destination, asked for as early as possible.
+
+    For a remote, `rclone about` starts when this is created and runs while rcwiz does other
+    work; `bytes()` waits for it. Use as a context manager so an unread `about` is stopped.
+    """
+
+    def __init__(self, rclone: Rclone, dest: str) -> None:
+        self.dest = dest
+        self._about = (
+            begin_about(rclone, f"{remote_name(dest)}:", target=dest) if is_remote(dest) else None
+        )
+
+    def bytes(self) -> int | None:
+        """Free bytes at the destination; None when the backend cannot say."""
+        if self._about is None:
+            return local_free(self.dest)
+        try:
+            return self._about.result().free
+        except errors.AboutUnsupported:
+            return None  # a backend without `about`: the space is unknown, not a failure
+
+    def close(self) -> None:
+        if self._about is not None:
+            self._about.close()
+
+    def __enter__(self) -> FreeSpace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def check_space(
+    rclone: Rclone, opts: TransferOptions, plan: Plan | None, space: FreeSpace | None = None
+) -> Space:
+    """Compare the bytes to send with the free space at the destination (SPACE, if started)."""
+    if space is None:
+        with FreeSpace(rclone, opts.dest) as started:
+            return check_space(rclone, opts, plan, started)
+    where = opts.dest
+    if plan is not None:
+        return Space(plan.bytes, space.bytes(), where)
+    # The local walk runs while `about` is still on its way.
+    size = None if is_remote(opts.source) or opts.filtered else local_size(opts.source)
+    free = space.bytes()
+    if size is not None and (free is None or size <= free):
+        return Space(size, free, where)
+    # Not obviously fine (or unknown): ask rclone what it would really send.
+    return Space(dry_run(rclone, opts).bytes, free, where)
+
+
+def refuse(space: Space) -> errors.RcwizError:
+    return errors.WontFit(
+        f"This transfer needs {fmt.size(space.needed)} ({space.needed} bytes) but only "
+        f"{fmt.size(space.free)} ({space.free} bytes) is free at {space.where}.",
+        "Free some space or send less (--include / --exclude); --force goes anyway.",
+    )

@@ -1,0 +1,89 @@
+"""Pure parts of the Nextcloud client: URLs, the bulk request body, batching, refusals."""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from rcwiz import errors
+from rcwiz.nextcloud import bulk
+from rcwiz.nextcloud.account import Account
+from rcwiz.nextcloud.capabilities import Capabilities, refused_files
+from rcwiz.nextcloud.urls import split_dav_url
+
+
+def test_split_dav_url():
+    assert split_dav_url("https://c.org/remote.php/dav/files/jdoe/") == (
+        "https://c.org",
+        "jdoe",
+        "/",
+    )
+    assert split_dav_url("http://127.0.0.1:8/nc/remote.php/dav/files/a%40b.org/x/y/") == (
+        "http://127.0.0.1:8/nc",
+        "a@b.org",
+        "/x/y/",
+    )
+    with pytest.raises(errors.UsageError):
+        split_dav_url("https://c.org/remote.php/webdav/")
+
+
+def test_account_paths_are_relative_to_the_users_home():
+    acct = Account("nc:", "https://c.org", "jdoe", "jdoe", "pw", "/")
+    assert acct.path_of("nc:results/run1") == "/results/run1"
+    assert acct.path_of("nc:") == "/"
+    deeper = Account("nc:", "https://c.org", "jdoe", "jdoe", "pw", "/lab/")
+    assert deeper.path_of("nc:results/") == "/lab/results"
+    assert "pw" not in repr(acct)
+
+
+def test_multipart_body_follows_the_documented_format():
+    body = bulk.multipart([("/a/x.txt", b"hello", 1_700_000_000.7), ("/b.bin", b"", 5)], "B")
+    md5 = hashlib.md5(b"hello").hexdigest()
+    assert body == (
+        b"--B\r\nX-File-Path: /a/x.txt\r\nX-File-MD5: "
+        + md5.encode()
+        + b"\r\nX-File-Mtime: 1700000000\r\nContent-Length: 5\r\n\r\nhello\r\n"
+        + b"--B\r\nX-File-Path: /b.bin\r\nX-File-MD5: d41d8cd98f00b204e9800998ecf8427e"
+        + b"\r\nX-File-Mtime: 86401\r\nContent-Length: 0\r\n\r\n\r\n--B--\r\n"
+    )
+
+
+def test_batches_are_bounded_by_count_and_bytes():
+    files = [bulk.LocalFile(f"f{i}", Path("x"), 10, 0) for i in range(250)]
+    assert [len(b) for b in bulk.batches(files)] == [100, 100, 50]
+    big = [bulk.LocalFile(f"f{i}", Path("x"), bulk.BATCH_BYTES // 3, 0) for i in range(7)]
+    assert [len(b) for b in bulk.batches(big)] == [3, 3, 1]
+
+
+def test_unchanged_means_same_size_and_mtime_within_a_second():
+    local = bulk.LocalFile("a", Path("a"), 5, 1000.4)
+    assert bulk.unchanged(local, {"a": (5, 1000.0)})
+    assert not bulk.unchanged(local, {"a": (6, 1000.0)})
+    assert not bulk.unchanged(local, {"a": (5, 1002.0)})
+    assert not bulk.unchanged(local, {})
+
+
+def test_capabilities_and_refused_files(tmp_path):
+    caps = Capabilities.from_ocs(
+        {
+            "version": {"string": "30.0.1"},
+            "capabilities": {
+                "dav": {"chunking": "1.0", "bulkupload": "1.0"},
+                "files": {
+                    "forbidden_filenames": [".htaccess"],
+                    "forbidden_filename_characters": ["\\"],
+                    "forbidden_filename_extensions": [".part", ".filepart"],
+                },
+            },
+        }
+    )
+    assert caps.bulkupload == "1.0" and caps.version == "30.0.1"
+    (tmp_path / "ok.txt").write_text("x")
+    (tmp_path / ".htaccess").write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "download.part").write_text("x")
+    (tmp_path / "sub" / "back\\slash.txt").write_text("x")
+    refused = dict(refused_files(tmp_path, caps))
+    assert set(refused) == {".htaccess", "sub/download.part", "sub/back\\slash.txt"}
+    assert ".part" in refused["sub/download.part"]
+    assert Capabilities.from_ocs({}).bulkupload is None

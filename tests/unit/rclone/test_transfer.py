@@ -1,0 +1,55 @@
+from rcwiz.rclone.transfer import TransferOptions, stats_flags, transfer_argv
+
+
+def test_copy_argv_has_json_stats_and_options_in_order():
+    opts = TransferOptions(
+        source="/data",
+        dest="nc:results",
+        dry_run=True,
+        transfers=8,
+        bwlimit="10M",
+        include=("*.csv",),
+        exclude=("*.tmp", "cache/**"),
+        checksum=True,
+        tuning=("--webdav-nextcloud-chunk-size", "64M"),
+        extra=("--max-age", "1d"),
+    )
+    assert transfer_argv(opts, stats_interval=0.5) == (
+        "copy",
+        "/data",
+        "nc:results",
+        "--stats",
+        "500ms",
+        "--stats-log-level",
+        "NOTICE",
+        "-v",
+        "--dry-run",
+        "--transfers",
+        "8",
+        "--bwlimit",
+        "10M",
+        "--include",
+        "*.csv",
+        "--exclude",
+        "*.tmp",
+        "--exclude",
+        "cache/**",
+        "--checksum",
+        "--webdav-nextcloud-chunk-size",
+        "64M",
+        "--max-age",
+        "1d",
+    )
+
+
+def test_minimal_sync_argv():
+    argv = transfer_argv(TransferOptions("a", "b:", verb="sync"), stats_interval=2)
+    assert argv == ("sync", "a", "b:", *stats_flags(2))
+    assert "--dry-run" not in argv
+
+
+def test_unknown_verb_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError):
+        transfer_argv(TransferOptions("a", "b", verb="delete"))

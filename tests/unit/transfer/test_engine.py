@@ -1,0 +1,60 @@
+"""The transfer summary counts files, not log lines, on real captured rclone output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rcwiz.rclone.events import parse_line
+from rcwiz.transfer.engine import _Tally
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "rclone"
+
+
+def tally_of(scenario: str) -> tuple[_Tally, dict]:
+    meta = json.loads((DATA / f"{scenario}.meta.json").read_text())
+    verb = next(a for a in meta["argv"] if a in ("copy", "move", "sync", "copyto", "moveto"))
+    tally = _Tally(verb)
+    for line in (DATA / f"{scenario}.jsonl").read_text(encoding="utf-8").splitlines():
+        event = parse_line(line)
+        if event is not None:
+            tally.add(event)
+    return tally, meta["expected"]
+
+
+@pytest.mark.parametrize("scenario", ["small_files", "mixed", "big_files", "replaced"])
+def test_copied_files_are_counted_once(scenario):
+    tally, expected = tally_of(scenario)
+    assert tally.done == set(expected["new"]) | set(expected["replaced"])
+    assert tally.errors == 0 and not tally.deleted
+
+
+def test_retried_failures_count_once_per_file():
+    tally, expected = tally_of("failure")
+    assert tally.failed == set(expected["failed"])
+    assert tally.errors == len(expected["failed"])
+
+
+def test_move_does_not_report_the_removed_sources_as_deletions():
+    tally, expected = tally_of("move_local")
+    assert tally.done == set(expected["new"])
+    assert not tally.deleted
+
+
+def test_sync_counts_deletions_at_the_destination():
+    tally, expected = tally_of("sync_delete")
+    assert tally.deleted == set(expected["deleted"])
+    assert tally.done == set(expected["new"])
+
+
+def test_dry_run_sync_counts_what_would_happen():
+    tally, expected = tally_of("sync_dry_run")
+    assert tally.done == set(expected["skipped_copy"])
+    assert tally.deleted == set(expected["skipped_delete"])
+
+
+def test_backup_dir_move_aside_is_not_a_transfer():
+    tally, expected = tally_of("sync_backup_dir")
+    assert tally.done == set(expected["new"])
