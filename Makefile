@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench bench-nextcloud clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/copy_overhead.py
+
+# rclone against rcwiz on the real Nextcloud of ../shared/nextcloud behind a 30 ms proxy;
+# make bench-nextcloud BENCH_ARGS=--quick for a run of about two minutes.
+bench-nextcloud: $(STAMP)
+	$(BIN)/python benchmarks/nextcloud_speed.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

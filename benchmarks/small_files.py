@@ -38,10 +38,8 @@ import secrets
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -50,84 +48,33 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import benchlib  # benchmarks/benchlib.py (this script's folder is on sys.path)
+from benchlib import (
+    BenchError,
+    Dataset,
+    Tools,
+    capture,
+    checked,
+    make_dataset,
+    rcwiz_details,
+    timed,
+    write_config,
+)
+
 GOAL_RATIO = 20.0  # rclone time / rcwiz time, on a real Nextcloud
 ISSUE_FIGURES = {"files": 300, "size": 10_000, "rclone_s": 97.0, "bulk_s": 4.2}
 REMOTE = "bench"
 PASSWORD_ENV = "RCWIZ_BENCH_PASSWORD"
 SMALL_FILE = 1024 * 1024  # rcwiz.nextcloud.bulk.SMALL_FILE: larger files go through rclone
-MAX_FOLDERS = 5
-HELPER_TIMEOUT = 300.0  # seconds for one helper rclone run (mkdir, size, purge)
 HTTP_TIMEOUT = 30.0
 
 
-class BenchError(Exception):
-    """A run broke (non-zero exit, wrong result, timeout): the numbers would mean nothing."""
-
-
-# --------------------------------------------------------------------------- tools and env
-
-
-@dataclass(frozen=True)
-class Tools:
-    rclone: Path
-    rcwiz: Path
-
-    @classmethod
-    def beside_python(cls) -> Tools:
-        """The venv's rclone and rcwiz, next to the Python running this script, else PATH."""
-        bindir = Path(sys.executable).parent
-        found = {}
-        for name in ("rclone", "rcwiz"):
-            path = bindir / name
-            if not (path.is_file() and os.access(path, os.X_OK)):
-                which = shutil.which(name)
-                if which is None:
-                    raise BenchError(f"{name} was found neither in {bindir} nor on PATH")
-                path = Path(which)
-            found[name] = path
-        return cls(rclone=found["rclone"], rcwiz=found["rcwiz"])
+# --------------------------------------------------------------------------- env
 
 
 def clean_env(workdir: Path) -> dict[str, str]:
-    """The children's environment: no RCLONE_* of the caller, no password, rcwiz's state
-    (capabilities cache, logs) under WORKDIR."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RCLONE_")}
-    env.pop(PASSWORD_ENV, None)
-    env["XDG_STATE_HOME"] = str(workdir / "state")
-    env["XDG_CONFIG_HOME"] = str(workdir / "config")
-    return env
-
-
-def label(argv: Sequence[str]) -> str:
-    """`rclone size` for `/x/rclone --config C size --json bench:x`: names errors."""
-    words = [Path(argv[0]).name]
-    rest = list(argv[1:])
-    if rest[:1] == ["--config"]:
-        rest = rest[2:]
-    return " ".join(words + rest[:1])
-
-
-def capture(
-    argv: Sequence[str],
-    env: dict[str, str],
-    stdin: str | None = None,
-    timeout: float = HELPER_TIMEOUT,
-) -> subprocess.CompletedProcess[str]:
-    """Run ARGV to the end (killed after TIMEOUT, or when interrupted)."""
-    try:
-        return subprocess.run(
-            list(argv), input=stdin, capture_output=True, text=True, env=env, timeout=timeout,
-            check=False, stdin=None if stdin is not None else subprocess.DEVNULL,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"{label(argv)} took longer than {timeout:.0f} s") from exc
-
-
-def checked(argv: Sequence[str], env: dict[str, str], stdin: str | None = None) -> str:
-    done = capture(argv, env, stdin)
-    if done.returncode != 0:
-        raise BenchError(f"{label(argv)} failed: {done.stderr.strip()[-800:]}")
-    return done.stdout
+    """The children's environment (benchlib.clean_env) without the password variable."""
+    return benchlib.clean_env(workdir, drop=(PASSWORD_ENV,))
 
 
 # --------------------------------------------------------------------------- the server
@@ -168,44 +115,6 @@ def server_info(server: Server) -> dict[str, object]:
     return info
 
 
-def write_config(
-    path: Path, rclone: Path, dav_url: str, login: str, password: str, env: dict[str, str]
-) -> None:
-    """A Nextcloud remote; the password obscured through stdin, never argv."""
-    obscured = checked([str(rclone), "obscure", "-"], env, stdin=password).strip()
-    text = (
-        f"[{REMOTE}]\ntype = webdav\nurl = {dav_url}\nvendor = nextcloud\n"
-        f"user = {login}\npass = {obscured}\n"
-    )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-# --------------------------------------------------------------------------- the dataset
-
-
-@dataclass(frozen=True)
-class Dataset:
-    path: Path
-    files: int
-    bytes: int
-    folders: int
-
-
-def make_dataset(folder: Path, files: int, size: int) -> Dataset:
-    """FILES files of SIZE random bytes in a few subfolders (every other one a level deeper)."""
-    folders = min(MAX_FOLDERS, max(1, files // 20))
-    made = set()
-    for i in range(files):
-        k = i % folders
-        sub = folder / f"set-{k}" / ("deep" if k % 2 else "")
-        sub.mkdir(parents=True, exist_ok=True)
-        made.add(sub)
-        (sub / f"file-{i:05d}.bin").write_bytes(os.urandom(size))
-    return Dataset(folder, files, files * size, len(made))
-
-
 # --------------------------------------------------------------------------- one run
 
 
@@ -223,85 +132,10 @@ class Run:
     summary_duration: float | None = None  # rcwiz: the duration in its JSON summary
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """End PROC's process group (it leads its own session): TERM, then KILL."""
-    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def timed(argv: Sequence[str], env: dict[str, str], out: Path, err: Path, timeout: float
-          ) -> tuple[float, int]:  # fmt: skip
-    """Run ARGV with stdout/stderr to files; (wall seconds, exit code).
-
-    The child runs in its own session, so Ctrl-C reaches only this script, which then stops
-    the child (and rclone under rcwiz) before cleaning up.
-    """
-    with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            code = proc.wait(timeout)
-        except subprocess.TimeoutExpired as exc:
-            _stop(proc)
-            raise BenchError(f"{Path(argv[0]).name} ran longer than {timeout:.0f} s") from exc
-        except BaseException:
-            _stop(proc)
-            raise
-        return time.perf_counter() - start, code
-
-
 def remote_size(tools: Tools, config: Path, env: dict[str, str], folder: str) -> tuple[int, int]:
     argv = [str(tools.rclone), "--config", str(config), "size", "--json", f"{REMOTE}:{folder}"]
     data = json.loads(checked(argv, env))
     return int(data["count"]), int(data["bytes"])
-
-
-def rcwiz_details(stdout: Path) -> dict[str, Any]:
-    """From `rcwiz --json copy`'s events and the log its start event names: how the files
-    went (bulk upload or rclone) and the summary."""
-    events = []
-    for line in stdout.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            events.append(json.loads(line))
-        except ValueError:
-            continue
-    summary = next((e for e in reversed(events) if e.get("event") == "summary"), None)
-    if summary is None or summary.get("outcome") != "ok":
-        raise BenchError(f"rcwiz --json did not end with an ok summary: {events[-1:]}")
-    start = next((e for e in events if e.get("event") == "start"), {})
-    details: dict[str, Any] = {
-        "summary_duration": summary.get("duration"),
-        "bulk_files": 0,
-        "bulk_refused": 0,
-        "rclone_files": 0,
-        "log_path": start.get("log_path") or summary.get("log_path"),
-    }
-    log = Path(details["log_path"]) if details["log_path"] else None
-    if log is None or not log.is_file():
-        raise BenchError(f"rcwiz named no readable log ({details['log_path']})")
-    with open(log, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("rcwiz") == "bulk":
-                details["bulk_files" if entry.get("ok") else "bulk_refused"] += 1
-            elif str(entry.get("msg", "")).startswith("Copied"):
-                details["rclone_files"] += 1
-    return details
 
 
 @dataclass
