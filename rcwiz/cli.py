@@ -16,23 +16,28 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
-from rcwiz import __version__, errors
+from rcwiz import __version__, errors, process
 from rcwiz.rclone.run import Rclone
-from rcwiz.ui.console import Console, make_console
+from rcwiz.ui.console import Console, drop_stdout, make_console
 from rcwiz.ui.output import Output
 
 Action = Callable[["Context", argparse.Namespace], Output]
 
 
+JSON_VERSION = 1  # the version of every --json document's shape (README, "JSON output")
+
+
 @dataclass
 class Context:
-    """What every action gets: the consoles and a way to reach rclone."""
+    """What every command gets: the consoles and a way to reach rclone."""
 
     console: Console
     config: str | None = None
     rclone_path: str | None = None
     jobs: str | None = None  # --jobs FILE
+    command: str = ""  # "copy", "job run", ...: named in every JSON document
     _rclone: Rclone | None = field(default=None, repr=False)
 
     @property
@@ -46,11 +51,44 @@ class Context:
         """Show OUTPUT: its data as one JSON document with --json, else as text."""
         if self.console.json:
             if output.data is not None:
-                self.console.emit_json(output.data)
+                self.console.emit_json(envelope(self.command, output.exit_code, output.data))
         elif output.show is not None:
             output.show(self.console)
         if output.then is not None:
             output.then()
+
+
+def envelope(command: str, exit_code: int, data: dict[str, Any]) -> dict[str, Any]:
+    """A --json document: what every one starts with, then the command's own keys."""
+    return {
+        "version": JSON_VERSION,
+        "command": command,
+        "ok": exit_code == 0,
+        "exit_code": exit_code,
+        **data,
+    }
+
+
+def error_document(command: str, exc: errors.RcwizError) -> dict[str, Any]:
+    """The --json document for a failure: the error, and what a transfer had done by then."""
+    summary = getattr(exc.summary, "as_dict", None)
+    data: dict[str, Any] = {"event": "summary", **summary()} if summary else {}
+    kind = next(c.__name__ for c in type(exc).__mro__ if not c.__name__.startswith("_"))
+    data["error"] = {"type": kind, "message": exc.message, "hint": exc.hint, "items": exc.items}
+    return envelope(command, int(exc.exit_code), data)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises a UsageError (so --json gets a JSON document) instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _BadCommandLine(self, message)
+
+
+class _BadCommandLine(errors.UsageError):
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(f"{parser.prog}: {message}.", f"See '{parser.prog} --help'.")
+        self.usage = parser.format_usage()
 
 
 # The global options: (flag, metavar, help) of those with a value, (flag, help) of switches.
@@ -85,6 +123,7 @@ def add_command(
 ) -> argparse.ArgumentParser:
     """A subcommand that also takes the global options (and runs ACTION, if given)."""
     p = sub.add_parser(name, help=help, description=help)
+    p.set_defaults(command_name=p.prog.removeprefix("rcwiz "))  # "copy", "job run"
     _global_options(p, suppress=True)
     if action is not None:
         p.set_defaults(action=action)
@@ -126,13 +165,15 @@ def chosen_command(argv: Sequence[str]) -> str | None:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line; with ONLY, just that command gets its arguments (and imports)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rcwiz",
         description="Move research data to and from Nextcloud (or any WebDAV) with rclone.",
     )
     parser.add_argument("--version", action="version", version=f"rcwiz {__version__}")
     _global_options(parser, suppress=False)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
     for name, help, module_name in COMMANDS:
         if only is not None and name != only:
             add_command(sub, name, help, None)  # listed in --help; never parsed this time
@@ -148,6 +189,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM and SIGHUP (a dropped ssh session) stop rcwiz the way Ctrl-C does."""
     raise KeyboardInterrupt
 
 
@@ -167,51 +209,76 @@ def _setup_logging(debug: bool, console: Console) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(only=chosen_command(argv))
     # Everything after `--` goes to rclone unchanged (transfer commands only).
     passthrough: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
         argv, passthrough = argv[:cut], argv[cut + 1 :]
-    args = parser.parse_args(argv)  # exits 2 with a usage line on bad options
-    if passthrough and not getattr(args, "accepts_passthrough", False):
-        parser.error(f"'rcwiz {args.command}' takes no rclone arguments after --")
-    args.passthrough = passthrough
-    console = make_console(json_mode=args.json, no_color=args.no_color)
-    _setup_logging(args.debug, console)
-    ctx = Context(
-        console=console,
-        # Expanded once, here: `--config=~/x.conf` reaches rcwiz with the ~ (the shell expands
-        # it only after a space), and every use must name the same file.
-        config=os.path.expanduser(args.config) if args.config else None,
-        rclone_path=args.rclone,
-        jobs=os.path.expanduser(args.jobs) if args.jobs else None,
-    )
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    # Known before parsing, so a bad command line is reported the way it was asked for.
+    console = make_console(json_mode="--json" in argv, no_color="--no-color" in argv)
+    debug = "--debug" in argv
+    command = chosen_command(argv) or ""
+    handlers = {sig: signal.signal(sig, _on_sigterm) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        parser = build_parser(only=command or None)
+        args = parser.parse_args(argv)
+        if passthrough and not getattr(args, "accepts_passthrough", False):
+            parser.error(f"'rcwiz {args.command}' takes no rclone arguments after --")
+        args.passthrough = passthrough
+        command = getattr(args, "command_name", command)
+        _setup_logging(debug, console)
+        ctx = Context(
+            console=console,
+            # Expanded once, here: `--config=~/x.conf` reaches rcwiz with the ~ (the shell
+            # expands it only after a space), and every use must name the same file.
+            config=os.path.expanduser(args.config) if args.config else None,
+            rclone_path=args.rclone,
+            jobs=os.path.expanduser(args.jobs) if args.jobs else None,
+            command=command,
+        )
         output = args.action(ctx, args)
         ctx.render(output)
         return output.exit_code
+    except errors.OutputClosed as exc:
+        return _output_closed(exc)
+    except BrokenPipeError:
+        return _output_closed(errors.OutputClosed("stdout was closed"))
     except errors.RcwizError as exc:
-        if args.debug:
-            traceback.print_exc()
-            if exc.detail:
-                console.err.print(exc.detail, markup=False)
-        console.error(exc.message, exc.hint, exc.items)
-        return int(exc.exit_code)
+        return _failed(console, command, exc, debug)
     except KeyboardInterrupt:
-        console.error("Interrupted.")
-        return int(errors.ExitCode.INTERRUPTED)
+        return _failed(console, command, errors.Interrupted("Interrupted."), debug)
     except Exception as exc:  # a bug in rcwiz: one line, the traceback only with --debug
-        if args.debug:
+        if debug:
             raise
-        console.error(
-            f"Internal error: {type(exc).__name__}: {exc}",
-            "Run again with --debug for the traceback, and please report it.",
-        )
-        return int(errors.ExitCode.INTERNAL)
+        internal = errors.InternalError(f"Internal error: {type(exc).__name__}: {exc}")
+        return _failed(console, command, internal, debug)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, previous in handlers.items():
+            signal.signal(sig, previous)
+
+
+def _failed(console: Console, command: str, exc: errors.RcwizError, debug: bool) -> int:
+    """Report EXC: one sentence and a hint on stderr, and with --json one document on stdout."""
+    if debug:
+        traceback.print_exc()
+        if exc.detail:
+            console.err.print(exc.detail, markup=False)
+    if isinstance(exc, _BadCommandLine) and not console.json:
+        console.err.print(exc.usage.rstrip(), markup=False)
+    console.error(exc.message, exc.hint, exc.items)
+    if console.json:
+        try:
+            console.emit_json(error_document(command, exc))
+        except BrokenPipeError:
+            return _output_closed(errors.OutputClosed("stdout was closed"))
+    return int(exc.exit_code)
+
+
+def _output_closed(exc: errors.OutputClosed) -> int:
+    """Whoever read stdout is gone (`rcwiz ... | head -1`): rclone is stopped, exit quietly."""
+    drop_stdout()
+    process.terminate_all()
+    return int(exc.exit_code)
 
 
 def entry() -> None:

@@ -29,7 +29,8 @@ class ExitCode(enum.IntEnum):
     HOOK = 11  # a job's before hook failed, so the transfer did not start
     DISK_FULL = 12  # the local disk filled up during a download
     INTERNAL = 70  # a bug in rcwiz (EX_SOFTWARE); the traceback is shown with --debug
-    INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT)
+    INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP (128 + SIGINT)
+    OUTPUT_CLOSED = 141  # the reader of stdout went away (`| head`): 128 + SIGPIPE, as shells say
 
 
 class RcwizError(Exception):
@@ -132,6 +133,19 @@ class RcloneFailed(RcwizError):
 
 class Interrupted(RcwizError):
     exit_code = ExitCode.INTERRUPTED
+
+
+class InternalError(RcwizError):
+    """A bug in rcwiz: the message names the Python exception."""
+
+    exit_code = ExitCode.INTERNAL
+    default_hint = "Run again with --debug for the traceback, and please report it."
+
+
+class OutputClosed(Interrupted):
+    """Whoever read rcwiz's output stopped reading (a pipe to `head`): stop quietly."""
+
+    exit_code = ExitCode.OUTPUT_CLOSED
 
 
 class Stalled(RcwizError):

@@ -36,6 +36,20 @@ def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+ENVELOPE = {"version", "command", "ok", "exit_code"}
+
+
+def json_result(text: str, command: str | None = None) -> dict:
+    """The last --json document on stdout: the command's result (or its error), checked to
+    carry the envelope every document has (README, "JSON output")."""
+    doc = json_lines(text)[-1]
+    assert set(doc) >= ENVELOPE, doc
+    assert doc["version"] == 1 and doc["ok"] == (doc["exit_code"] == 0)
+    if command is not None:
+        assert doc["command"] == command
+    return doc
+
+
 def tree_size(folder: Path) -> tuple[int, int]:
     """(file count, total bytes) of the files under FOLDER."""
     files = [p for p in folder.rglob("*") if p.is_file()]

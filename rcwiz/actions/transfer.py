@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -79,9 +80,9 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
             space = stack.enter_context(preflight.FreeSpace(rclone, opts.dest))
         remotes = listing.result()
         opts = replace(opts, tuning=tuning_for(remotes))
-        if opts.dry_run:
-            shown = " ".join(transfer_argv(opts, stats_interval=engine.STATS_INTERVAL))
-            console.note(f"[dim]rclone {escape(shown)}[/]")
+        if opts.dry_run:  # the exact command that runs (secrets masked), to copy and paste
+            shown = rclone.shown(transfer_argv(opts, stats_interval=engine.STATS_INTERVAL))
+            console.note(f"[dim]{escape(shlex.join(shown))}[/]")
         plan = None
         if opts.verb == "sync" and not opts.dry_run:
             plan = preflight.dry_run(rclone, opts)

@@ -22,7 +22,6 @@ from rcwiz.commands import add_guard_options
 from rcwiz.jobs import history, schedule, schema, store
 from rcwiz.jobs.model import DELETING_MODES, MODES
 from rcwiz.jobs.templates import templates
-from rcwiz.rclone.mask import mask_argv
 from rcwiz.rclone.transfer import transfer_argv
 from rcwiz.transfer.engine import STATS_INTERVAL
 from rcwiz.ui.console import Console, escape
@@ -92,10 +91,13 @@ def run_list(ctx: Context, args: argparse.Namespace) -> Output:
     path = _path(ctx)
     jobs = store.load(path)
     last = history.last_runs()
-    data = [
-        {**asdict(job), "last_run": last[name].as_dict() if name in last else None}
-        for name, job in jobs.items()
-    ]
+    data = {
+        "file": str(path),
+        "jobs": [
+            {**asdict(job), "last_run": last[name].as_dict() if name in last else None}
+            for name, job in jobs.items()
+        ],
+    }
 
     def show(console: Console) -> None:
         if not jobs:
@@ -113,7 +115,7 @@ def run_show(ctx: Context, args: argparse.Namespace) -> Output:
     job = store.get(path, args.name)
     remotes = remotes_involved(ctx.rclone, job.source, job.dest)
     opts = job.options(tuning=tuning_for(remotes))
-    argv = mask_argv(ctx.rclone.argv(transfer_argv(opts, stats_interval=STATS_INTERVAL)))
+    argv = ctx.rclone.shown(transfer_argv(opts, stats_interval=STATS_INTERVAL))
     profile = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(job).items()}
 
     def show(console: Console) -> None:
@@ -253,8 +255,10 @@ def run_edit(ctx: Context, args: argparse.Namespace) -> Output:
                 raise errors.UsageError("The editor failed; the jobs file was not changed.")
             text = draft.read_text(encoding="utf-8")
             if text == original:
-                ctx.console.note("No changes.")
-                return Output()
+                return Output(
+                    {"file": str(path), "changed": False, "backup": None},
+                    lambda console: console.note("No changes."),
+                )
             try:
                 schema.parse(text, str(path))
                 break
@@ -266,8 +270,11 @@ def run_edit(ctx: Context, args: argparse.Namespace) -> Output:
                         f"The edit was not valid; {path} was not changed.", items=exc.items
                     ) from None
         backup = store.save(path, text)
-        ctx.console.note(f"Saved {path}" + (f" (previous version: {backup})" if backup else ""))
-        return Output()
+        saved = f"Saved {path}" + (f" (previous version: {backup})" if backup else "")
+        return Output(
+            {"file": str(path), "changed": True, "backup": str(backup) if backup else None},
+            lambda console: console.note(saved),
+        )
     finally:
         draft.unlink(missing_ok=True)
 
@@ -275,8 +282,11 @@ def run_edit(ctx: Context, args: argparse.Namespace) -> Output:
 def run_rm(ctx: Context, args: argparse.Namespace) -> Output:
     path = _path(ctx)
     backup = store.remove(path, args.name)
-    ctx.console.note(f"Removed job {args.name} from {path} (previous version: {backup}).")
-    return Output()
+
+    def show(console: Console) -> None:
+        console.note(f"Removed job {args.name} from {path} (previous version: {backup}).")
+
+    return Output({"removed": args.name, "file": str(path), "backup": str(backup)}, show)
 
 
 def run_validate(ctx: Context, args: argparse.Namespace) -> Output:
@@ -300,8 +310,8 @@ def run_job(ctx: Context, args: argparse.Namespace) -> Output:
         log_interval=args.log_interval,
         stall_timeout=args.stall_timeout,
     )
-    job_run.run(ctx, job, guard, dry_run=args.dry_run, wait=args.wait)
-    return Output()
+    summary = job_run.run(ctx, job, guard, dry_run=args.dry_run, wait=args.wait)
+    return Output({"event": "summary", "job": job.name, **summary.as_dict()})
 
 
 def run_history(ctx: Context, args: argparse.Namespace) -> Output:
@@ -315,7 +325,7 @@ def run_history(ctx: Context, args: argparse.Namespace) -> Output:
 
         console.out.print(runs_table(runs))
 
-    return Output([run.as_dict() for run in runs], show)
+    return Output({"runs": [run.as_dict() for run in runs]}, show)
 
 
 # ------------------------------------------------------------------------------- schedule
@@ -327,39 +337,37 @@ def run_schedule(ctx: Context, args: argparse.Namespace) -> Output:
     when = schedule.When(daily=args.daily, cron=args.cron)
     via = args.via or ("systemd" if args.daily and _has_systemd() else "cron")
     argv = schedule.command(args.name, path, ctx.config)
-    out = ctx.console.out
+    done: list[str] = []  # what --install / --remove did, one line each
     if via == "systemd":
         units = schedule.systemd_units(args.name, when, argv)
+        text = "".join(f"# {schedule.systemd_dir() / name}\n{unit}" for name, unit in units.items())
         if args.remove:
-            for removed in schedule.remove_systemd(args.name):
-                out.print(f"removed {removed}", markup=False)
+            done = [f"removed {removed}" for removed in schedule.remove_systemd(args.name)]
         elif args.install:
-            for written in schedule.install_systemd(args.name, units):
-                out.print(f"wrote {written}", markup=False)
-            out.print(f"enabled {schedule.unit_name(args.name)}.timer", markup=False)
-        else:
-            for filename, text in units.items():
-                out.print(f"# {schedule.systemd_dir() / filename}", markup=False)
-                out.print(text, markup=False)
-            out.print(
-                "Install with --install (or copy these files and run 'systemctl --user enable "
-                f"--now {schedule.unit_name(args.name)}.timer').",
-                markup=False,
-            )
-        return Output()
-    line = schedule.crontab_line(args.name, when, argv)
-    if args.remove:
-        had_line = schedule.remove_cron(args.name)
-        out.print(
-            "removed the crontab line" if had_line else "no crontab line to remove", markup=False
+            done = [f"wrote {written}" for written in schedule.install_systemd(args.name, units)]
+            done.append(f"enabled {schedule.unit_name(args.name)}.timer")
+        how = (
+            "Install with --install (or copy these files and run 'systemctl --user enable "
+            f"--now {schedule.unit_name(args.name)}.timer')."
         )
-    elif args.install:
-        schedule.install_cron(args.name, line)
-        out.print(f"installed in your crontab:\n{line}", markup=False)
     else:
-        out.print(line, markup=False)
-        out.print("Install with --install (or add the line with 'crontab -e').", markup=False)
-    return Output()
+        text = schedule.crontab_line(args.name, when, argv) + "\n"
+        if args.remove:
+            had_line = schedule.remove_cron(args.name)
+            done = ["removed the crontab line" if had_line else "no crontab line to remove"]
+        elif args.install:
+            schedule.install_cron(args.name, text.rstrip("\n"))
+            done = ["installed in your crontab:", text.rstrip("\n")]
+        how = "Install with --install (or add the line with 'crontab -e')."
+
+    def show(console: Console) -> None:
+        for line in done or [text.rstrip("\n"), how]:
+            console.out.print(line, markup=False)
+
+    action = "removed" if args.remove else "installed" if args.install else "shown"
+    return Output(
+        {"job": args.name, "scheduler": via, "text": text, "action": action, "done": done}, show
+    )
 
 
 def _has_systemd() -> bool:

@@ -43,8 +43,11 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
     if args.verb == "rm":
         if not args.name:
             raise errors.UsageError("Say which remote to remove: rcwiz remotes rm NAME.")
-        remove(ctx, args.name.rstrip(":"), revoke=args.revoke)
-        return Output()
+        name = args.name.rstrip(":")
+        path, backup = remove(ctx, name, revoke=args.revoke)
+        return Output(
+            {"removed": name, "config": str(path), "backup": str(backup) if backup else None}
+        )
     remotes = list_remotes(ctx.rclone)
 
     def show(console: Console) -> None:
@@ -57,4 +60,4 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
 
         console.out.print(remotes_table(remotes))
 
-    return Output([r.as_dict() for r in remotes], show)
+    return Output({"remotes": [r.as_dict() for r in remotes]}, show)

@@ -56,7 +56,8 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         )
     if args.list:
         found = shares.list_for(client, path)
-        return Output([s.as_dict() for s in found], lambda console: _table(console, path, found))
+        data = {"path": path, "shares": [s.as_dict() for s in found]}
+        return Output(data, lambda console: _table(console, path, found))
     password = None
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -82,7 +83,7 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
                 markup=False,
             )
 
-    return Output(share.as_dict(), show)
+    return Output({"share": share.as_dict()}, show)
 
 
 def _table(console: Console, path: str, found: list[shares.Share]) -> None:

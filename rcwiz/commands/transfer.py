@@ -48,5 +48,5 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         log_interval=args.log_interval,
         stall_timeout=args.stall_timeout,
     )
-    perform(ctx, options(args), guard)
-    return Output()
+    summary = perform(ctx, options(args), guard)
+    return Output({"event": "summary", **summary.as_dict()})

@@ -35,19 +35,24 @@ class Share:
     path: str
     permissions: int
     url: str | None = None
-    share_with: str | None = None
+    share_with: str | None = None  # the user or group; never anything of a link's password
     expiration: str | None = None
+    password_protected: bool = False
 
     @classmethod
     def from_ocs(cls, data: dict[str, Any]) -> Share:
+        """Only what may be shown: for a link with a password, Nextcloud's answer carries the
+        password's hash in `password` and `share_with` ("3|$argon2id$..."); both stay here."""
+        kind = TYPE_NAMES.get(int(data.get("share_type", -1)), str(data.get("share_type")))
         return cls(
             id=str(data.get("id", "")),
-            kind=TYPE_NAMES.get(int(data.get("share_type", -1)), str(data.get("share_type"))),
+            kind=kind,
             path=str(data.get("path", "")),
             permissions=int(data.get("permissions") or 0),
             url=data.get("url") or None,
-            share_with=data.get("share_with") or None,
+            share_with=(data.get("share_with") or None) if kind != "link" else None,
             expiration=data.get("expiration") or None,
+            password_protected=bool(data.get("password")),
         )
 
     def as_dict(self) -> dict[str, object]:

@@ -161,6 +161,10 @@ class Rclone:
         head += ["--ask-password=false", "--use-json-log"]
         return (*head, *args)
 
+    def shown(self, args: Sequence[str]) -> list[str]:
+        """The full command line for ARGS as it may be shown or logged: secrets masked."""
+        return mask_argv(self.argv(args))
+
     def _env(self, secret_env: Mapping[str, str] | None) -> dict[str, str]:
         env = dict(self.env)
         if secret_env:

@@ -19,6 +19,7 @@ from rcwiz import errors, paths
 from rcwiz.rclone.events import Event, FileDone, LogLine, Progress
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions, transfer_argv
+from rcwiz.ui.console import drop_stdout
 
 DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
 STATS_INTERVAL = 0.5
@@ -38,13 +39,16 @@ class Summary:
     log_path: str = ""
     dry_run: bool = False
     error: str | None = None
+    bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
 
     @property
     def average_speed(self) -> float:
         return self.bytes / self.duration if self.duration > 0 else 0.0
 
     def as_dict(self) -> dict[str, object]:
+        """The summary as JSON (its error is the command's: rcwiz.cli.error_document)."""
         data = asdict(self)
+        del data["error"]
         data["average_speed"] = round(self.average_speed, 1)
         data["duration"] = round(self.duration, 3)
         return data
@@ -83,6 +87,7 @@ class _Tally:
     deleted: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
     started: float = field(default_factory=time.monotonic)
+    sizes: dict[str, int | None] = field(default_factory=dict)  # of the files in `done`
 
     def add(self, event: Event) -> None:
         if isinstance(event, Progress):
@@ -95,11 +100,25 @@ class _Tally:
             outcome = "deleted" if event.action == "delete" else "new"
         if outcome in DONE_OUTCOMES and (outcome != "moved" or self.verb == "move"):
             self.done.add(name)
+            self.sizes[name] = event.size
             self.failed.discard(name)  # a retry succeeded
         elif outcome == "deleted" and self.verb == "sync":
             self.deleted.add(name)
         elif outcome == "failed" and name not in self.done:
             self.failed.add(name)
+
+    @property
+    def bytes(self) -> int:
+        """Bytes of the files that arrived, never of those that failed or were in flight.
+
+        rclone's own count includes a refused upload's bytes (a 507 after the body was sent)
+        and what a file in flight had sent when the run stopped. Only server-side moves are
+        logged without a size; when there are such files, rclone's count is all there is.
+        """
+        sizes = list(self.sizes.values())
+        if any(size is None for size in sizes):
+            return self.last.bytes if self.last is not None else 0
+        return sum(size or 0 for size in sizes)
 
     @property
     def errors(self) -> int:
@@ -167,8 +186,16 @@ def run(
                 f"Interrupted: the {opts.verb} was stopped.",
                 "Run the same command again to resume: finished files are skipped.",
             )
+        except BrokenPipeError:  # whoever read the progress went away (`| head`)
+            drop_stdout()
+            running.stop()
+            summary.outcome = "interrupted"
+            failure = errors.OutputClosed(
+                f"The output was closed, so the {opts.verb} was stopped.",
+                "Run the same command again to resume: finished files are skipped.",
+            )
     summary.duration = time.monotonic() - tally.started
-    summary.bytes = tally.last.bytes if tally.last is not None else 0
+    summary.bytes = tally.bytes
     summary.errors = tally.errors
     summary.files = len(tally.done)
     summary.deleted = len(tally.deleted)
@@ -231,5 +258,6 @@ class Continued:
     def finish(self, summary: Summary) -> None:
         summary.bytes += self.bytes
         summary.files += self.files
+        summary.bulk_files = self.files
         summary.duration = time.monotonic() - self.started
         self.sink.finish(summary)

@@ -41,6 +41,16 @@ def escape(text: str) -> str:
     return text
 
 
+# C0 controls, DEL and C1 controls: a file name holding them could move the cursor, change
+# colours or retitle the terminal. Tab stays (a name may hold one; it cannot do harm).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def escape_control(text: str) -> str:
+    """TEXT with control characters shown as \\xNN, so it cannot act on a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+
+
 def render(markup: str) -> str:
     """The text rich shows for MARKUP, without its styles: tags dropped, escapes undone."""
     if "[" not in markup:
@@ -173,6 +183,20 @@ class Console:
             self.err.print(f"  {escape(item)}")
         if hint:
             self.err.print(f"[dim]hint:[/] {escape(hint)}")
+
+
+def drop_stdout() -> None:
+    """The reader of stdout went away: send what is still written there to /dev/null.
+
+    Python would otherwise raise BrokenPipeError again at every later write and at exit.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (a test's StringIO): nothing to redirect
+        pass
+    finally:
+        os.close(devnull)
 
 
 def make_console(*, json_mode: bool = False, no_color: bool = False) -> Console:

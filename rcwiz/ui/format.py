@@ -21,8 +21,8 @@ def speed(bytes_per_second: float | None) -> str:
     return "-" if not bytes_per_second else f"{size(bytes_per_second)}/s"
 
 
-def duration(seconds: float | None) -> str:
-    """75 -> '1m15s'; None -> '-'."""
+def duration(seconds: float | None, *, short: bool = False) -> str:
+    """75 -> '1m15s'; None -> '-'. SHORT drops the seconds from an hour or more ('3h12m')."""
     if seconds is None:
         return "-"
     total = round(seconds)
@@ -30,4 +30,6 @@ def duration(seconds: float | None) -> str:
         return f"{seconds:.1f}s" if seconds < 10 else f"{total}s"
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
+    if hours and short:
+        return f"{hours}h{minutes:02d}m"
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"

@@ -1,7 +1,8 @@
-"""The live terminal display of a transfer: an overall bar, totals, a line per file in flight.
+"""The live terminal display of a transfer: an overall bar, its numbers, a line per file in flight.
 
-Kept apart from rcwiz.ui.progress so that batch jobs and --json never import rich's live
-display (and its start-up time).
+Every line fits the terminal's width (80 columns included): the bar takes what the words
+leave, and file names are cut with an ellipsis. Kept apart from rcwiz.ui.progress so that
+batch jobs and --json never import rich's live display (and its start-up time).
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from rcwiz.rclone.classify import reason
 from rcwiz.rclone.events import FileDone, LogLine, Progress
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer.engine import Expected, Summary
 from rcwiz.ui import format as fmt
-from rcwiz.ui.console import Console, escape
-from rcwiz.ui.progress import Totals, progress_fields, summary_text
+from rcwiz.ui.console import Console, escape, escape_control
+from rcwiz.ui.progress import Meter, summary_text
 
 MAX_FILE_LINES = 6
+FILE_BAR = 12
 
 
 class LiveSink:
@@ -27,14 +30,14 @@ class LiveSink:
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.totals = Totals(None)
+        self.meter = Meter(None)
         self.live: Live | None = None
         self.title = ""
 
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
     ) -> None:
-        self.totals = Totals(expected)
+        self.meter = Meter(expected, opts.verb)
         self.title = f"{opts.verb}{' (dry run)' if opts.dry_run else ''}"
         if opts.tuning:
             self.console.out.print(f"[dim]rcwiz adds: {escape(' '.join(opts.tuning))}[/]")
@@ -43,41 +46,43 @@ class LiveSink:
         )
         self.live.start()
 
+    @property
+    def width(self) -> int:
+        return self.console.out.rich.width
+
     def _render(self, p: Progress | None) -> Group:
         if p is None:
-            bar = ProgressBar(total=None, width=40, pulse=True)
-            return Group(Text.assemble((f"{self.title} ", "bold"), "starting…"), bar)
-        f = progress_fields(p, self.totals)
-        known = f.percent is not None
-        total = f.total_bytes
+            head = Table.grid(padding=(0, 1))
+            head.add_row(Text(self.title, style="bold"), Text("starting…", style="cyan"))
+            return Group(head)
+        f = self.meter.fields(p)
+        label = f"{f.percent:5.1f}%" if f.percent is not None else f.phase
+        words = len(self.title) + len(label) + 2
         bar = ProgressBar(
-            total=max(total, 1) if known else None,
-            completed=min(p.bytes, total),
-            width=40,
-            pulse=not known,
+            total=max(f.total_bytes, 1) if f.percent is not None else None,
+            completed=min(f.bytes, f.total_bytes),
+            width=max(10, min(50, self.width - words)),
+            pulse=f.percent is None,
         )
         head = Table.grid(padding=(0, 1))
-        head.add_row(
-            Text(self.title, style="bold"),
-            bar,
-            Text(f"{f.percent:5.1f}%" if f.percent is not None else "listing", style="cyan"),
-            Text(f"{fmt.size(p.bytes)} / {fmt.size(total)}"),
-            Text(fmt.speed(p.speed), style="green"),
-            Text(f"ETA {fmt.duration(p.eta)}"),
-            Text(f"files {f.files}/{f.total_files}"),
-            Text(f"errors {p.errors}", style="red" if p.errors else "dim"),
-        )
-        rows: list[RenderableType] = [head]
+        head.add_row(Text(self.title, style="bold"), bar, Text(label, style="cyan"))
+        numbers = Text("  " + f.line(self.width - 2), overflow="ellipsis", no_wrap=True)
+        if f.errors:
+            numbers.stylize("red", len(numbers) - len(f"{f.errors} errors") - 1)
+        rows: list[RenderableType] = [head, numbers]
         for item in p.transferring[:MAX_FILE_LINES]:
             line = Table.grid(padding=(0, 1))
+            line.add_column(no_wrap=True)
+            line.add_column(no_wrap=True)
+            line.add_column(no_wrap=True)
+            line.add_column(no_wrap=True, overflow="ellipsis", max_width=max(10, self.width - 34))
             line.add_row(
-                Text("  "),
                 ProgressBar(
-                    total=max(item.size, 1), completed=min(item.bytes, item.size), width=20
+                    total=max(item.size, 1), completed=min(item.bytes, item.size), width=FILE_BAR
                 ),
                 Text(f"{item.percentage:3d}%"),
                 Text(fmt.speed(item.speed), style="green"),
-                Text(item.name, overflow="ellipsis", no_wrap=True),
+                Text(escape_control(item.name)),
             )
             rows.append(line)
         if len(p.transferring) > MAX_FILE_LINES:
@@ -85,17 +90,19 @@ class LiveSink:
         return Group(*rows)
 
     def progress(self, p: Progress) -> None:
-        self.totals.update(p)
+        self.meter.progress(p)
         if self.live is not None:
             self.live.update(self._render(p))
 
     def file_done(self, d: FileDone) -> None:
+        self.meter.file_done(d)
         if d.outcome == "failed" and self.live is not None:
-            self.live.console.print(f"[red]failed[/] {escape(d.name)}: {escape(d.error or '')}")
+            name, why = escape(escape_control(d.name)), escape(reason(d.error))
+            self.live.console.print(f"[red]failed[/] {name}: {why}")
 
     def log(self, line: LogLine) -> None:
         if line.level in ("error", "critical") and self.live is not None and not line.object:
-            self.live.console.print(f"[red]error[/] {escape(line.message)}")
+            self.live.console.print(f"[red]error[/] {escape(reason(line.message))}")
 
     def finish(self, s: Summary) -> None:
         if self.live is not None:

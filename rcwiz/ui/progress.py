@@ -12,39 +12,92 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rcwiz.rclone.classify import reason
 from rcwiz.rclone.events import FileDone, LogLine, Progress
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer.engine import Expected, Summary
 from rcwiz.ui import format as fmt
-from rcwiz.ui.console import Console
+from rcwiz.ui.console import Console, escape_control
 
 if TYPE_CHECKING:
     from rcwiz.ui.live import LiveSink
 
 
-class Totals:
-    """Totals to show: known up front (pre-flight), else rclone's, which grow while listing.
+DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
+PLAIN_WIDTH = 80  # a plain progress line fits a terminal of this width (and reads in a log)
 
-    rclone's totals are treated as final once its `listed` count stops changing.
+
+class Meter:
+    """What a display shows of a transfer: rclone's stats, corrected by the files' results.
+
+    * Bytes done are those of the files that arrived plus what files in flight have sent so
+      far. rclone's own count also holds the bytes of files that failed (Nextcloud answers 507
+      after the body was sent) and sometimes drops a failed file from its totals, so after a
+      failure it can say 100 % of files that never arrived.
+    * Totals never shrink: the largest rclone gave, or the pre-flight's (`expected`).
+    * rclone's totals grow while it lists; they count as final once `listed` stops changing.
     """
 
-    def __init__(self, expected: Expected | None) -> None:
+    def __init__(self, expected: Expected | None, verb: str = "copy") -> None:
         self.expected = expected
+        self.verb = verb
         self._last_listed = -1
         self._steady = 0
+        self._total_bytes = expected.bytes if expected else 0
+        self._total_files = expected.files if expected else 0
+        self._arrived: dict[str, int | None] = {}
+        self._failed: set[str] = set()
+        self._results = 0  # files rclone has said anything about (done or failed)
+        self.last: Progress | None = None
 
-    def update(self, p: Progress) -> None:
+    def progress(self, p: Progress) -> None:
+        self.last = p
         self._steady = self._steady + 1 if p.listed == self._last_listed else 0
         self._last_listed = p.listed
+        self._total_bytes = max(self._total_bytes, p.total_bytes)
+        self._total_files = max(self._total_files, p.total_transfers)
+
+    def file_done(self, d: FileDone) -> None:
+        self._results += 1
+        if d.outcome == "failed":
+            self._failed.add(d.name)
+        moved_aside = d.outcome == "moved" and self.verb != "move"  # --backup-dir
+        if (d.outcome in DONE_OUTCOMES and not moved_aside) or (
+            d.outcome == "skipped" and d.action in ("copy", "move")
+        ):
+            self._arrived[d.name] = d.size
 
     def known(self) -> bool:
         return self.expected is not None or self._steady >= 2
 
-    def bytes(self, p: Progress) -> int:
-        return max(p.total_bytes, self.expected.bytes if self.expected else 0)
+    def done_bytes(self, p: Progress, *, in_flight: bool = True) -> int:
+        """Bytes of the files that arrived (and, while running, what files in flight sent)."""
+        sizes = self._arrived.values()
+        if any(size is None for size in sizes):  # server-side moves carry no size
+            return p.bytes
+        if not self._results and not p.transferring:  # nothing to go by but rclone's count
+            return p.bytes
+        counted = self._arrived.keys() | self._failed
+        flight = sum(f.bytes for f in p.transferring if f.name not in counted) if in_flight else 0
+        return sum(size or 0 for size in sizes) + flight
 
-    def files(self, p: Progress) -> int:
-        return max(p.total_transfers, self.expected.files if self.expected else 0)
+    def fields(self, p: Progress, *, in_flight: bool = True) -> Fields:
+        """The numbers for P; IN_FLIGHT false once the run is over (only what arrived counts)."""
+        done = self.done_bytes(p, in_flight=in_flight)
+        total = max(self._total_bytes, done)
+        known = self.known()
+        return Fields(
+            bytes=done,
+            total_bytes=total,
+            totals_final=known,
+            percent=round(_percent(done, total), 1) if known else None,
+            speed=round(p.speed, 1),
+            eta=None if p.eta is None else round(p.eta, 1),
+            files=max(len(self._arrived), p.transfers),
+            total_files=max(self._total_files, len(self._arrived)),
+            errors=p.errors,
+            elapsed=round(p.elapsed, 3),
+        )
 
 
 def _percent(done: int, total: int) -> float:
@@ -69,22 +122,29 @@ class Fields:
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
+    @property
+    def phase(self) -> str:
+        """What is going on, in a word: listing before the first byte, then transferring."""
+        return "transferring" if self.bytes or self.files else "listing"
 
-def progress_fields(p: Progress, totals: Totals) -> Fields:
-    total_bytes = totals.bytes(p)
-    known = totals.known()
-    return Fields(
-        bytes=p.bytes,
-        total_bytes=total_bytes,
-        totals_final=known,
-        percent=round(_percent(p.bytes, total_bytes), 1) if known else None,
-        speed=round(p.speed, 1),
-        eta=None if p.eta is None else round(p.eta, 1),
-        files=p.transfers,
-        total_files=totals.files(p),
-        errors=p.errors,
-        elapsed=round(p.elapsed, 3),
-    )
+    def line(self, width: int = PLAIN_WIDTH) -> str:
+        """The numbers as one line of at most WIDTH characters: bytes, speed, ETA, files and
+        errors; the speed, then the ETA, are left out when they do not fit."""
+        pct = "" if self.percent is None else f"{self.percent:.0f}% "
+        total = fmt.size(self.total_bytes) + ("" if self.totals_final else "+")
+        parts = {"bytes": f"{pct}{fmt.size(self.bytes)} of {total}"}
+        if self.speed:
+            parts["speed"] = fmt.speed(self.speed)
+        if self.eta is not None and self.totals_final:
+            parts["eta"] = f"ETA {fmt.duration(self.eta, short=True)}"
+        parts["files"] = f"{self.files}/{self.total_files} files"
+        if self.errors:
+            parts["errors"] = f"{self.errors} error{'' if self.errors == 1 else 's'}"
+        for optional in ("speed", "eta"):
+            if len(", ".join(parts.values())) <= width:
+                break
+            parts.pop(optional, None)
+        return ", ".join(parts.values())
 
 
 def summary_text(s: Summary) -> list[str]:
@@ -92,24 +152,30 @@ def summary_text(s: Summary) -> list[str]:
     what = "would transfer" if s.dry_run else "transferred"
     head = {"ok": "Done", "failed": "Failed", "interrupted": "Interrupted"}[s.outcome]
     lines = [
-        f"{head}: {s.verb} {s.source} -> {s.dest}",
+        f"{head}: {s.verb} {escape_control(s.source)} -> {escape_control(s.dest)}",
         f"  {what} {fmt.size(s.bytes)} in {s.files} file(s), {fmt.duration(s.duration)}, "
         f"average {fmt.speed(s.average_speed)}, {s.errors} error(s)"
         + (f", {s.deleted} deleted" if s.deleted else ""),
-        f"  full rclone log: {s.log_path}",
     ]
+    if s.bulk_files:
+        lines.append(
+            f"  {s.bulk_files} of them went by Nextcloud bulk upload: the server checked each "
+            "one's MD5 on arrival but keeps no checksum for them, so a later 'rclone check' "
+            "compares their sizes only (--checksum sends every file through rclone instead)"
+        )
+    lines.append(f"  full rclone log: {s.log_path}")
     return lines
 
 
 class JsonSink:
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.totals = Totals(None)
+        self.meter = Meter(None)
 
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
     ) -> None:
-        self.totals = Totals(expected)
+        self.meter = Meter(expected, opts.verb)
         self.console.emit_json(
             {
                 "event": "start",
@@ -125,76 +191,92 @@ class JsonSink:
         )
 
     def progress(self, p: Progress) -> None:
-        self.totals.update(p)
-        self.console.emit_json({"event": "progress", **progress_fields(p, self.totals).as_dict()})
+        self.meter.progress(p)
+        fields = self.meter.fields(p)
+        self.console.emit_json({"event": "progress", "phase": fields.phase, **fields.as_dict()})
 
     def file_done(self, d: FileDone) -> None:
-        doc = {"event": "file", "name": d.name, "outcome": d.outcome, "size": d.size}
+        self.meter.file_done(d)
+        doc: dict[str, object] = {
+            "event": "file", "name": d.name, "outcome": d.outcome, "size": d.size
+        }  # fmt: skip
         if d.error:
-            doc["error"] = d.error
+            doc["error"] = reason(d.error)
         self.console.emit_json(doc)
 
     def log(self, line: LogLine) -> None:
         if line.level in ("error", "critical"):
             self.console.emit_json(
-                {"event": "error", "message": line.message, "object": line.object}
+                {"event": "error", "message": reason(line.message), "object": line.object}
             )
 
     def finish(self, s: Summary) -> None:
-        self.console.emit_json({"event": "summary", **s.as_dict()})
+        # The closing numbers (what arrived, nothing in flight); the summary itself is the
+        # command's result, which rcwiz.cli prints last (or the error in its place).
+        if self.meter.last is not None:
+            fields = self.meter.fields(self.meter.last, in_flight=False)
+            self.console.emit_json({"event": "progress", "phase": "done", **fields.as_dict()})
 
 
 class PlainSink:
-    """Timestamped lines without escape codes, for batch jobs and log files."""
+    """Timestamped lines without escape codes, for batch jobs and log files.
+
+    A progress line fits PLAIN_WIDTH columns: it carries the time only, and the date when it
+    is not the date of the line before (the start line always has both).
+    """
 
     def __init__(self, console: Console, log_interval: float = 10.0) -> None:
         self.console = console
         self.interval = log_interval
-        self.totals = Totals(None)
+        self.meter = Meter(None)
         self._last_print = float("-inf")
         self._last: Progress | None = None
+        self._day = ""
 
-    def _say(self, text: str) -> None:
-        stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    def _say(self, text: str, *, dated: bool = True) -> None:
+        now = datetime.now()
+        day = now.strftime("%Y-%m-%d")
+        stamp = now.strftime("%H:%M:%S")
+        if dated or day != self._day:
+            stamp = f"{day} {stamp}"
+        self._day = day
         self.console.out.print(f"{stamp} {text}", markup=False)
 
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
     ) -> None:
-        self.totals = Totals(expected)
+        self.meter = Meter(expected, opts.verb)
         dry = " (dry run)" if opts.dry_run else ""
         self._say(f"start {opts.verb} {opts.source} -> {opts.dest}{dry}")
         if opts.tuning:
             self._say(f"rcwiz adds: {' '.join(opts.tuning)}")
 
-    def _line(self, p: Progress) -> str:
-        f = progress_fields(p, self.totals)
-        pct = "listing" if f.percent is None else f"{f.percent:.0f}%"
-        return (
-            f"progress {pct} {fmt.size(p.bytes)} / {fmt.size(f.total_bytes)}, "
-            f"{fmt.speed(p.speed)}, ETA {fmt.duration(p.eta)}, "
-            f"files {f.files}/{f.total_files}, errors {p.errors}"
-        )
+    def _line(self, p: Progress, *, in_flight: bool = True) -> str:
+        fields = self.meter.fields(p, in_flight=in_flight)
+        if fields.phase == "listing":
+            return f"progress listing: {fields.files}/{fields.total_files} files so far"
+        return f"progress {fields.line(PLAIN_WIDTH - len('00:00:00 progress '))}"
 
     def progress(self, p: Progress) -> None:
-        self.totals.update(p)
+        self.meter.progress(p)
         self._last = p
         now = time.monotonic()
         if now - self._last_print >= self.interval:
             self._last_print = now
-            self._say(self._line(p))
+            self._say(self._line(p), dated=False)
 
     def file_done(self, d: FileDone) -> None:
+        self.meter.file_done(d)
         if d.outcome == "failed":
-            self._say(f"error {d.name}: {d.error}")
+            self._say(f"error {escape_control(d.name)}: {reason(d.error)}", dated=False)
 
     def log(self, line: LogLine) -> None:
         if line.level in ("error", "critical"):
-            self._say(f"error {line.message}")
+            self._say(f"error {reason(line.message)}", dated=False)
 
     def finish(self, s: Summary) -> None:
         if self._last is not None:
-            self._say(self._line(self._last))
+            self._say(self._line(self._last, in_flight=False), dated=False)
         for text in summary_text(s):
             self._say(text.strip())
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import time
 
 import psutil
 import pytest
-from helpers import RCWIZ, json_lines, rclone_children, rcwiz, running_until
+from helpers import RCWIZ, json_lines, json_result, rclone_children, rcwiz, running_until
 
 from rcwiz.commands.demo import BIG_FILES, SMALL_FILES, SMALL_SIZES
 
@@ -89,7 +88,7 @@ def test_remotes_json_lists_settings_but_never_a_password(tmp_path, rclone_conf,
     )
     done = rcwiz("--config", str(conf), "remotes", "--json")
     assert done.returncode == 0, done.stderr
-    remotes = {r["name"]: r for r in json.loads(done.stdout)}
+    remotes = {r["name"]: r for r in json_result(done.stdout, "remotes")["remotes"]}
     assert set(remotes) == {"alpha", "nc"}
     assert remotes["nc"]["vendor"] == "nextcloud"
     assert remotes["nc"]["url"] == "https://cloud.example.org/remote.php/dav/files/jdoe/"
@@ -139,7 +138,7 @@ def test_encrypted_config_needs_its_password(tmp_path, rclone_conf, webdav_serve
     assert "RCLONE_CONFIG_PASS" in locked.stderr and "Traceback" not in locked.stderr
     opened = rcwiz("--config", str(conf), "remotes", "--json", env={"RCLONE_CONFIG_PASS": "cfgpw"})
     assert opened.returncode == 0, opened.stderr
-    assert [r["name"] for r in json.loads(opened.stdout)] == ["alpha"]
+    assert [r["name"] for r in json_result(opened.stdout)["remotes"]] == ["alpha"]
 
 
 def _sample_size() -> tuple[int, int]:
@@ -167,10 +166,10 @@ def test_demo_json_reports_exact_numbers():
     assert done.returncode == 0, done.stderr
     docs = json_lines(done.stdout)
     files, size = _sample_size()
-    summary = next(d for d in docs if d.get("event") == "summary")
+    final = json_result(done.stdout, "demo")
+    summary = final["copied"]
     assert (summary["bytes"], summary["files"], summary["outcome"]) == (size, files, "ok")
-    final = docs[-1]
-    assert final["event"] == "demo"
+    assert docs[0]["event"] == "start" and final["event"] == "demo"
     assert final["quota"][0]["used"] == size
     assert final["quota"][0]["total"] == 256 * 2**20
     assert final["quota"][0]["free"] == 256 * 2**20 - size

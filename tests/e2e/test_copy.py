@@ -65,8 +65,11 @@ def test_plain_copy_logs_progress_lines_without_escape_codes(tmp_path, quota_ser
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout
     lines = done.stdout.splitlines()
-    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line) for line in lines)
-    assert sum(" progress " in line for line in lines) >= 3
+    # The date on the first line (and on any line whose day changed), the time on every line.
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d start copy ", lines[0])
+    assert all(re.match(r"(\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d ", line) for line in lines)
+    progress = [line for line in lines if " progress " in line]
+    assert len(progress) >= 3 and all(len(line) <= 80 for line in progress)
     assert any("Done: copy" in line for line in lines)
     assert any("full rclone log: " in line for line in lines)
 
@@ -242,3 +245,37 @@ def test_json_progress_never_exceeds_100_percent(tmp_path, quota_server, setup_r
     assert progress
     assert all(d["percent"] is None or 0 <= d["percent"] <= 100 for d in progress)
     assert json.loads(done.stdout.splitlines()[-1])["outcome"] == "ok"
+
+
+@pytest.mark.parametrize("json_mode", [False, True])
+def test_a_closed_pipe_stops_rclone_and_exits_quietly(
+    tmp_path, quota_server, setup_remote, json_mode
+):
+    conf = setup_remote(quota_server)
+    source = make_source(tmp_path / "src", small=2, big_mib=(8,))
+    argv = [
+        *RCWIZ,
+        *(["--json"] if json_mode else []),
+        "--config",
+        str(conf),
+        "copy",
+        str(source),
+        "q:pipe",
+        "--bwlimit",
+        "1M",
+        "--log-interval",
+        "0.1",
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    proc.stdout.readline()  # what `head -1` reads, then it goes away
+    deadline = time.monotonic() + 30
+    while not rclone_children(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    children = rclone_children(proc.pid)
+    assert children, "rclone never started"
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141, err
+    assert "Internal error" not in err and "Traceback" not in err and "BrokenPipe" not in err
+    assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from helpers import rcwiz
+from helpers import ENVELOPE, json_result, rcwiz
 
 
 def doctor(conf, *args, env=None):
@@ -23,8 +23,8 @@ def doctor(conf, *args, env=None):
 
 def doctor_json(conf, *args, env=None):
     done = doctor(conf, "--json", *args, env=env)
-    report = json.loads(done.stdout)
-    assert set(report) == {"ok", "checks"}
+    report = json_result(done.stdout, "doctor")
+    assert set(report) == {*ENVELOPE, "checks"}
     assert all(set(c) == {"check", "status", "detail", "hint"} for c in report["checks"])
     return done, report, {c["check"]: c for c in report["checks"]}
 

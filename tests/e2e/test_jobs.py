@@ -11,7 +11,7 @@ import textwrap
 
 import psutil
 import pytest
-from helpers import RCWIZ, json_lines, rcwiz, tree_size
+from helpers import RCWIZ, json_lines, json_result, rcwiz, tree_size
 
 
 @pytest.fixture
@@ -52,9 +52,11 @@ def test_run_copies_records_history_and_calls_the_after_hook(world):
     assert done.returncode == 0, done.stderr
     assert tree_size(world["server"].root / "results") == (files, size)
     assert world["marker"].read_text().split() == ["nightly", "ok", str(files), str(size)]
-    history = json.loads(rcwiz(*world["base"], "--json", "job", "history", "nightly").stdout)
+    history = json_result(rcwiz(*world["base"], "--json", "job", "history", "nightly").stdout)[
+        "runs"
+    ]
     assert [(h["outcome"], h["files"], h["bytes"]) for h in history] == [("ok", files, size)]
-    listed = json.loads(rcwiz(*world["base"], "--json", "job", "list").stdout)
+    listed = json_result(rcwiz(*world["base"], "--json", "job", "list").stdout)["jobs"]
     assert listed[0]["name"] == "nightly" and listed[0]["last_run"]["outcome"] == "ok"
 
 
@@ -63,14 +65,14 @@ def test_failure_runs_on_failure_hook_and_is_recorded(world):
     done = rcwiz(*world["base"], "job", "run", "nightly")
     assert done.returncode == 6, done.stderr
     assert world["marker"].read_text().startswith("failed The server could not be reached")
-    (run,) = json.loads(rcwiz(*world["base"], "--json", "job", "history").stdout)
+    (run,) = json_result(rcwiz(*world["base"], "--json", "job", "history").stdout)["runs"]
     assert run["outcome"] == "failed" and "could not be reached" in run["error"]
 
 
 def test_show_prints_the_exact_rclone_command(world):
     done = rcwiz(*world["base"], "--json", "job", "show", "nightly")
     assert done.returncode == 0, done.stderr
-    shown = json.loads(done.stdout)
+    shown = json_result(done.stdout, "job show")
     argv = shown["rclone_argv"]
     assert argv[0].endswith("rclone") and "copy" in argv
     assert argv[argv.index("copy") + 1 : argv.index("copy") + 3] == [
@@ -103,7 +105,7 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(world):
     finally:
         if first.poll() is None:
             first.kill()
-    runs = json.loads(rcwiz(*world["base"], "--json", "job", "history").stdout)
+    runs = json_result(rcwiz(*world["base"], "--json", "job", "history").stdout)["runs"]
     assert [r["outcome"] for r in runs] == ["interrupted"]
 
 
@@ -149,7 +151,7 @@ def test_wait_queues_behind_a_running_job(world):
     assert first.wait(timeout=60) == 0
     assert second.returncode == 0, second.stderr
     assert "waiting for it to finish" in second.stderr
-    runs = json.loads(rcwiz(*world["base"], "--json", "job", "history").stdout)
+    runs = json_result(rcwiz(*world["base"], "--json", "job", "history").stdout)["runs"]
     assert [r["outcome"] for r in runs] == ["ok", "ok"]
 
 
@@ -171,7 +173,10 @@ def test_add_from_flags_keeps_the_file_and_its_comments(world):
     assert after.startswith(before.rstrip("\n"))
     assert stat.S_IMODE(world["jobs"].stat().st_mode) == 0o600
     assert world["jobs"].with_name("jobs.yaml.bak").read_text() == before
-    names = [j["name"] for j in json.loads(rcwiz(*world["base"], "--json", "job", "list").stdout)]
+    names = [
+        j["name"]
+        for j in json_result(rcwiz(*world["base"], "--json", "job", "list").stdout)["jobs"]
+    ]
     assert names == ["nightly", "fetch"]
     removed = rcwiz(*world["base"], "job", "rm", "fetch")
     assert removed.returncode == 0 and world["jobs"].read_text() == before
@@ -266,9 +271,9 @@ def test_schedule_install_and_remove_with_crontab(world, tmp_path):
 
 
 def test_show_argv_is_the_argv_that_runs(world):
-    shown = json.loads(rcwiz(*world["base"], "--json", "job", "show", "nightly").stdout)
+    shown = json_result(rcwiz(*world["base"], "--json", "job", "show", "nightly").stdout)
     assert rcwiz(*world["base"], "job", "run", "nightly").returncode == 0
-    (run,) = json.loads(rcwiz(*world["base"], "--json", "job", "history").stdout)
+    (run,) = json_result(rcwiz(*world["base"], "--json", "job", "history").stdout)["runs"]
     with open(run["log"], encoding="utf-8") as log:
         started = json.loads(log.readline())
     assert started["rcwiz"] == "start"

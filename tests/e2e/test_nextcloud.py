@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
 import pytest
-from helpers import json_lines, rcwiz, tree_size
+from helpers import json_lines, json_result, rcwiz, tree_size
 
 from rcwiz.rclone.obscure import reveal
 
@@ -52,9 +51,9 @@ def test_share_link_list_and_unshare(nextcloud, nc_conf):
     assert done.returncode == 0, done.stderr
     link = done.stdout.strip()
     assert link.startswith(f"{nextcloud.url}/index.php/s/")
-    listed = json.loads(
+    listed = json_result(
         rcwiz("--json", "--config", str(conf), "share", "--list", "nc:results/table.csv").stdout
-    )
+    )["shares"]
     assert [s["url"] for s in listed] == [link]
     assert listed[0]["path"] == "/results/table.csv" and listed[0]["kind"] == "link"
     gone = rcwiz(
@@ -79,7 +78,7 @@ def test_share_with_a_user_and_a_password_protected_expiring_link(nextcloud, nc_
         "edit",
     )
     assert user.returncode == 0, user.stderr
-    shared = json.loads(user.stdout)
+    shared = json_result(user.stdout, "share")["share"]
     assert shared["kind"] == "user" and shared["share_with"] == "bob"
     link = rcwiz(
         "--json",
@@ -94,7 +93,7 @@ def test_share_with_a_user_and_a_password_protected_expiring_link(nextcloud, nc_
         input="link-secret!\n",
     )
     assert link.returncode == 0, link.stderr
-    assert json.loads(link.stdout)["expiration"].startswith("2099-01-31")
+    assert json_result(link.stdout)["share"]["expiration"].startswith("2099-01-31")
     assert "link-secret!" not in link.stdout + link.stderr
 
 

@@ -207,7 +207,7 @@ def test_app_password_that_looks_like_base64_is_still_obscured(conf, rclone_bin)
     ).split(" = ")[1]
     assert stored != app_password
     revealed = subprocess.run(
-        [str(rclone_bin), "reveal", stored], capture_output=True, text=True, check=True
+        [str(rclone_bin), "reveal", "--", stored], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert revealed == app_password
 

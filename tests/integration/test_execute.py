@@ -109,7 +109,9 @@ def test_debug_log_masks_secrets(rclone, caplog):
 
 def test_stdin_secret_reaches_rclone(rclone):
     obscured = rclone.run(["obscure", "-"], input="s3cret!").stdout.strip()
-    assert rclone.run(["reveal", obscured], secrets=[obscured]).stdout.strip() == "s3cret!"
+    # "--": an obscured value can start with "-" (its IV is random) and read as a flag.
+    revealed = rclone.run(["reveal", "--", obscured], secrets=[obscured]).stdout.strip()
+    assert revealed == "s3cret!"
 
 
 # ---------------------------------------------------------------------------------------------

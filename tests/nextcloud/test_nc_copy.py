@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from conftest import MiB, big_file, files_of, rclone_check, same_bytes, small_tree
 from helpers import RCWIZ, json_lines, rcwiz, running_until
@@ -140,3 +142,18 @@ def test_rclone_sees_what_rcwiz_uploaded(nc_remote, tmp_path, rclone_bin):
     assert {line for line in listed.stdout.splitlines() if not line.endswith("/")} == set(
         files_of(source)
     )
+
+
+def test_copy_dry_run_shows_the_exact_command_it_runs(nc_remote, tmp_path):
+    source = small_tree(tmp_path / "src", 3)
+    done = rcwiz("--config", str(nc_remote), "copy", str(source), "nc:dry", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    (shown,) = [
+        line
+        for line in done.stdout.splitlines()
+        if " copy " in line and "--" in line and not line[:4].isdigit()
+    ]
+    log = Path(done.stdout.split("full rclone log: ")[1].split()[0])
+    ran = json.loads(log.read_text().splitlines()[0])["argv"]
+    assert shlex.split(shown) == ran
+    assert {"--config", str(nc_remote), "--use-json-log", "--ask-password=false"} <= set(ran)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 
-from helpers import RCWIZ, rcwiz
+from helpers import RCWIZ, json_result, rcwiz
 
 from rcwiz.rclone.obscure import reveal
 
@@ -157,7 +156,7 @@ def test_login_flow_remove_with_revoke_kills_the_app_password(real_nextcloud, nc
 def test_remotes_lists_the_nextcloud_remote_without_its_password(nc_user, nc_remote):
     done = rcwiz("--json", "--config", str(nc_remote), "remotes")
     assert done.returncode == 0, done.stderr
-    (remote,) = json.loads(done.stdout)
+    (remote,) = json_result(done.stdout, "remotes")["remotes"]
     assert remote["name"] == "nc" and remote["vendor"] == "nextcloud"
     assert remote["url"] == nc_user.dav_url and remote["user"] == nc_user.name
     assert nc_user.password not in done.stdout
@@ -183,7 +182,7 @@ def test_doctor_passes_a_good_remote_and_names_a_wrong_app_password(nc_user, tmp
     )
     done = rcwiz("--json", "--config", str(conf), "doctor")
     assert done.returncode == 1, done.stderr
-    checks = {c["check"]: c for c in json.loads(done.stdout)["checks"]}
+    checks = {c["check"]: c for c in json_result(done.stdout, "doctor")["checks"]}
     assert checks["nc: reachable"]["status"] == "ok"
     assert checks["nc: authenticated"]["status"] == "ok"
     assert checks["nc: quota"]["status"] == "ok" and "1.0 GiB" in checks["nc: quota"]["detail"]

@@ -58,3 +58,26 @@ def test_dry_run_sync_counts_what_would_happen():
 def test_backup_dir_move_aside_is_not_a_transfer():
     tally, expected = tally_of("sync_backup_dir")
     assert tally.done == set(expected["new"])
+
+
+@pytest.mark.parametrize(
+    "scenario", ["small_files", "mixed", "big_files", "replaced", "move_local", "dry_run"]
+)
+def test_bytes_are_the_sizes_of_the_files_that_arrived(scenario):
+    tally, expected = tally_of(scenario)
+    meta = json.loads((DATA / f"{scenario}.meta.json").read_text())
+    sizes = meta["source"]["sizes"]
+    arrived = set(expected["new"]) | set(expected["replaced"]) | set(expected["skipped_copy"])
+    assert tally.bytes == sum(sizes[name] for name in arrived)
+
+
+def test_a_refused_upload_does_not_count_its_bytes():
+    """Nextcloud answered 507 after the body was sent: rclone counts those bytes, rcwiz not."""
+    path = DATA / "failures" / "nc_507.jsonl"
+    tally = _Tally("copy")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if (event := parse_line(line)) is not None:
+            tally.add(event)
+    assert tally.last is not None and tally.last.bytes > tally.bytes
+    assert len(tally.done) == 2 and tally.bytes == 2 * 2_000_000
+    assert len(tally.failed) == 4

@@ -1,0 +1,109 @@
+"""`rcwiz share` against the real Nextcloud 30: links, passwords, users, list, unshare."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+from helpers import json_result, rcwiz
+
+
+@pytest.fixture
+def shared_file(nc_user):
+    assert nc_user.dav("MKCOL", "results")[0] == 201
+    assert nc_user.dav("PUT", "results/table.csv", b"a,b\n1,2\n")[0] == 201
+    return "nc:results/table.csv"
+
+
+def token_of(link: str) -> str:
+    return urllib.parse.urlsplit(link).path.rsplit("/", 1)[1]
+
+
+def test_share_link_downloads_the_file_and_unshare_ends_it(real_nextcloud, nc_remote, shared_file):
+    done = rcwiz("--config", str(nc_remote), "share", shared_file, "--link")
+    assert done.returncode == 0, done.stderr
+    link = done.stdout.strip()
+    assert link.startswith(f"{real_nextcloud.url}/index.php/s/")
+    public = f"{real_nextcloud.url}/public.php/dav/files/{token_of(link)}"
+    assert real_nextcloud.http("GET", public, auth=None) == (200, b"a,b\n1,2\n")
+    listed = rcwiz("--json", "--config", str(nc_remote), "share", "--list", shared_file)
+    assert listed.returncode == 0, listed.stderr
+    (share,) = json_result(listed.stdout, "share")["shares"]
+    assert (share["kind"], share["url"], share["path"]) == ("link", link, "/results/table.csv")
+    gone = rcwiz("--config", str(nc_remote), "share", shared_file, "--unshare", share["id"])
+    assert gone.returncode == 0, gone.stderr
+    assert real_nextcloud.http("GET", public, auth=None)[0] >= 400  # Nextcloud 30: 503
+    assert real_nextcloud.http("GET", link, auth=None)[0] == 404
+    listed = rcwiz("--json", "--config", str(nc_remote), "share", "--list", shared_file)
+    assert json_result(listed.stdout)["shares"] == []
+
+
+def test_share_link_with_a_password_needs_it_and_never_shows_it_or_its_hash(
+    real_nextcloud, nc_remote, shared_file
+):
+    secret = "Link-Pass-7431-qx"
+    done = rcwiz(
+        "--json",
+        "--config",
+        str(nc_remote),
+        "share",
+        shared_file,
+        "--link",
+        "--password-stdin",
+        "--expire",
+        "2099-01-31",
+        input=secret + "\n",
+    )
+    assert done.returncode == 0, done.stderr
+    made = json_result(done.stdout, "share")["share"]
+    assert made["expiration"].startswith("2099-01-31") and made["password_protected"] is True
+    public = f"{real_nextcloud.url}/public.php/dav/files/{token_of(made['url'])}"
+    assert real_nextcloud.http("GET", public, auth=None)[0] == 401
+    assert real_nextcloud.http("GET", public, auth=("anonymous", secret))[0] == 200
+    listed = rcwiz("--json", "--config", str(nc_remote), "share", "--list", shared_file)
+    table = rcwiz("--config", str(nc_remote), "share", "--list", shared_file)
+    for out in (done, listed, table):
+        text = out.stdout + out.stderr
+        assert secret not in text and "$argon2" not in text and "$2y$" not in text
+    (share,) = json_result(listed.stdout)["shares"]
+    assert share["password_protected"] is True and share["share_with"] is None
+
+
+def test_share_with_a_user_gives_them_the_folder(nc_user_factory, nc_user, nc_remote, shared_file):
+    bob = nc_user_factory()
+    done = rcwiz(
+        "--json",
+        "--config",
+        str(nc_remote),
+        "share",
+        "nc:results",
+        "--user",
+        bob.name,
+        "--permissions",
+        "edit",
+    )
+    assert done.returncode == 0, done.stderr
+    made = json_result(done.stdout, "share")["share"]
+    assert (made["kind"], made["share_with"]) == ("user", bob.name)
+    status, body = bob.dav("GET", "results/table.csv")
+    assert (status, body) == (200, b"a,b\n1,2\n")
+
+
+def test_share_errors_are_sentences(nc_user, nc_remote, tmp_path, rclone_conf):
+    missing = rcwiz("--config", str(nc_remote), "share", "nc:no/such/file", "--link")
+    assert missing.returncode == 3 and "Traceback" not in missing.stderr
+    nobody = rcwiz("--config", str(nc_remote), "share", "nc:", "--user", "no-such-user-x")
+    assert nobody.returncode != 0 and "Traceback" not in nobody.stderr
+    bad = rclone_conf(
+        tmp_path / "bad.conf",
+        {
+            "nc": {
+                "url": nc_user.dav_url,
+                "user": nc_user.name,
+                "password": "wrong!",
+                "vendor": "nextcloud",
+            }
+        },
+    )
+    refused = rcwiz("--config", str(bad), "share", "nc:", "--link")
+    assert refused.returncode == 4 and "refused the user name or password" in refused.stderr

@@ -1,0 +1,148 @@
+"""What the progress displays show: counted from files that arrived, in 80 columns, phase named."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rcwiz.rclone.events import FileDone, InFlight, Progress, parse_line
+from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.transfer.engine import Expected
+from rcwiz.ui.console import Console, Stream
+from rcwiz.ui.progress import Meter, PlainSink
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "rclone"
+GiB = 2**30
+
+
+def progress(**values: object) -> Progress:
+    base = dict(
+        bytes=0,
+        total_bytes=0,
+        speed=0.0,
+        eta=None,
+        transfers=0,
+        total_transfers=0,
+        checks=0,
+        total_checks=0,
+        listed=0,
+        errors=0,
+        elapsed=1.0,
+        fatal_error=False,
+        retry_error=False,
+        last_error=None,
+        transferring=(),
+    )
+    return Progress(**{**base, **values})  # type: ignore[arg-type]
+
+
+def test_after_a_507_the_bar_counts_only_what_arrived():
+    meter = Meter(None)
+    last = None
+    for line in (DATA / "failures" / "nc_507.jsonl").read_text().splitlines():
+        event = parse_line(line)
+        if isinstance(event, Progress):
+            meter.progress(event)
+            last = event
+        elif isinstance(event, FileDone):
+            meter.file_done(event)
+    assert last is not None and last.bytes == last.total_bytes  # rclone says 100 %
+    fields = meter.fields(last)
+    assert fields.bytes == 4_000_000 and fields.total_bytes == 12_000_000
+    assert fields.percent is not None and fields.percent < 50
+    assert (fields.files, fields.total_files) == (2, 6)
+
+
+def test_files_in_flight_count_what_they_sent_so_far():
+    meter = Meter(Expected(bytes=10_000, files=2))
+    meter.file_done(FileDone("a", "new", 4_000, None, "Copied (new)"))
+    flight = (InFlight("b", 6_000, 1_500, 25, 1.0, None), InFlight("a", 4_000, 4_000, 100, 0, 0))
+    fields = meter.fields(progress(bytes=9_999, total_bytes=10_000, transferring=flight))
+    assert fields.bytes == 5_500 and fields.percent == 55.0
+
+
+def test_the_phase_is_listing_only_before_the_first_byte():
+    meter = Meter(None)
+    listing = progress(listed=10)
+    meter.progress(listing)
+    assert meter.fields(listing).phase == "listing"
+    moving = progress(
+        listed=20,
+        bytes=100,
+        total_bytes=1_000,
+        transferring=(InFlight("f", 1_000, 100, 10, 50.0, 2.0),),
+    )
+    meter.progress(moving)
+    fields = meter.fields(moving)
+    assert fields.percent is None and fields.phase == "transferring"  # totals still growing
+    assert fields.line().startswith("100 B of 1000 B+")
+
+
+def plain_lines(values: dict[str, object], name: str = "results") -> list[str]:
+    buffer = io.StringIO()
+    console = Console(out=Stream(buffer), err=Stream(io.StringIO()))
+    sink = PlainSink(console, log_interval=0)
+    sink.start(TransferOptions(f"/data/{name}", "nc:x"), ("rclone",), None, "log")
+    for _ in range(3):  # the same listing count three times: the totals are final
+        sink.progress(progress(**values))
+    return buffer.getvalue().splitlines()
+
+
+def test_a_plain_progress_line_fits_80_columns_even_for_big_numbers():
+    big = dict(
+        bytes=int(1023.9 * GiB),
+        total_bytes=int(1023.9 * 1024 * GiB),
+        speed=1023.9 * 2**20,
+        eta=3 * 3600 + 12 * 60 + 5,
+        transfers=99_999,
+        total_transfers=99_999,
+        errors=999,
+        listed=99_999,
+    )
+    lines = plain_lines(big)
+    progress_lines = [line for line in lines if " progress " in line]
+    assert progress_lines and all(len(line) <= 80 for line in progress_lines), progress_lines
+    assert "999 errors" in progress_lines[-1]  # the speed and ETA make room for the errors
+    usual = plain_lines(
+        {
+            **big,
+            "errors": 0,
+            "bytes": int(2.5 * GiB),
+            "total_bytes": 12 * GiB,
+            "speed": 99.5 * 2**20,
+            "transfers": 123,
+            "total_transfers": 567,
+        }
+    )
+    assert len(usual[-1]) <= 80 and "99.5 MiB/s, ETA 3h12m, 123/567 files" in usual[-1], usual
+
+
+def test_live_display_lines_fit_80_columns():
+    from rich.console import Console as RichConsole
+
+    from rcwiz.ui.live import LiveSink
+
+    buffer = io.StringIO()
+    console = Console(out=Stream(buffer, force_terminal=True, width=80), err=Stream(io.StringIO()))
+    sink = LiveSink(console)
+    sink.title = "copy (dry run)"
+    long_name = "raw/" + "very-long-folder-name/" * 6 + "image-0001.tif"
+    p = progress(
+        bytes=int(500.5 * GiB),
+        total_bytes=int(1023.9 * GiB),
+        speed=1023.9 * 2**20,
+        eta=7 * 3600,
+        transfers=12_345,
+        total_transfers=67_890,
+        errors=3,
+        listed=5,
+        transferring=(InFlight(long_name, 10 * GiB, 5 * GiB, 50, 99.9 * 2**20, 50.0),),
+    )
+    for _ in range(3):
+        sink.meter.progress(p)
+    rendered = RichConsole(file=io.StringIO(), width=80, force_terminal=True, color_system=None)
+    with rendered.capture() as captured:
+        rendered.print(sink._render(p))
+    lines = captured.get().splitlines()
+    assert len(lines) >= 3 and all(len(line) <= 80 for line in lines), lines
+    assert "listing" not in captured.get()
