@@ -760,7 +760,7 @@ def breakdown(bench: Bench, reps: int) -> dict[str, object]:
         "Rclone.locate (version check)": _in_process(
             lambda: Rclone.locate(tools.rclone, bench.config), reps
         ),
-        "remotes_involved (listremotes + config dump)": _in_process(
+        "remotes_involved (config dump)": _in_process(
             lambda: remotes_involved(rc, src, opts.dest), reps
         ),
         "preflight.check_space (about + local walk)": _in_process(

@@ -51,11 +51,18 @@ def _replace_with(path: Path, data: bytes, mode: int) -> None:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on PATH's companion lock file (two setups at once both land)."""
+    """Hold an exclusive lock on PATH's companion lock file (two setups at once both land).
+
+    The lock file stays (removing it would let a third process lock a file the second one is
+    about to open); it is empty and made at mode 0600 like the file it guards.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -140,7 +140,7 @@ def questions(presets: dict[str, Preset], notes: list[str]) -> list[Question]:
                 ("login-flow", "In a browser (login flow; recommended)"),
                 ("password", "Type a password or app password"),
             ],
-            default=lambda a: "password",
+            default=lambda a: "login-flow",
             when=lambda a: preset(a).kind == "nextcloud",
         ),
         Question("user", "--user", "User name", check=_user, when=typed),
@@ -268,7 +268,12 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
     if chosen is not None and chosen.kind == "nextcloud" and given.get("url"):
         # A pasted WebDAV URL: the server part is used.
         given["server"] = given.get("server") or given["url"]
-    wizard = Wizard(console, given=given, interactive=terminal_available(), assume_yes=choices.yes)
+    interactive = terminal_available()
+    if not interactive and given.get("signin") is None:
+        # A script says how it signs in (--login-flow or --password-stdin); --yes alone must
+        # not start a browser login nobody will see.
+        given["signin"] = "password"
+    wizard = Wizard(console, given=given, interactive=interactive, assume_yes=choices.yes)
     notes: list[str] = []
     answers: Answers = {}
     asked = questions(presets, notes)
@@ -327,7 +332,7 @@ def _login_flow(ctx: Context, preset: Preset, answers: Answers, timeout: float) 
     flow = loginflow.start(server)
     out = ctx.console.err if ctx.console.json else ctx.console.out
     out.print("Open this address in a browser (on any computer), sign in and grant access:")
-    out.print(f"  {flow.login_url}", markup=False, soft_wrap=True)
+    out.print(flow.login_url, markup=False, soft_wrap=True)  # alone on its line: copy it whole
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         webbrowser.open(flow.login_url)
     out.print(f"Waiting up to {timeout / 60:.0f} minutes (Ctrl-C to stop) …", markup=False)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rcwiz import errors, http, presets
-from rcwiz.rclone.config import Remote, begin_file_remotes, is_remote, remote_name
+from rcwiz.rclone.config import Configured, Remote, begin_configured, is_remote, remote_name
 from rcwiz.rclone.run import Pending, Rclone
 from rcwiz.rclone.transfer import TransferOptions, transfer_argv
 from rcwiz.rclone.transfer import tuning_for as rclone_tuning
@@ -47,17 +47,22 @@ class Guard:
 
 def remotes_involved(rclone: Rclone, *paths: str) -> dict[str, Remote]:
     """The configured remotes named by PATHS (one rclone.conf read, none for local paths)."""
-    return begin_remotes_involved(rclone, *paths).result()
+    configured = begin_configured_for(rclone, *paths).result()
+    return involved(configured, *paths)
 
 
-def begin_remotes_involved(rclone: Rclone, *paths: str) -> Pending[dict[str, Remote]]:
-    """remotes_involved, started now and read later."""
+def begin_configured_for(rclone: Rclone, *paths: str) -> Pending[Configured | None]:
+    """rclone.conf's remotes when PATHS name one (started now, read later); else None."""
+    if not any(is_remote(p) for p in paths):
+        return Pending(lambda: None, lambda: None)
+    return begin_configured(rclone).then(lambda found: found)
+
+
+def involved(configured: Configured | None, *paths: str) -> dict[str, Remote]:
+    """The configured remotes PATHS name, by name."""
     names = {remote_name(p) for p in paths if is_remote(p)}
-    if not names:
-        return Pending(dict, lambda: None)
-    return begin_file_remotes(rclone).then(
-        lambda found: {r.name: r for r in found if r.name in names}
-    )
+    found = configured.remotes if configured is not None else []
+    return {r.name: r for r in found if r.name in names}
 
 
 def tuning_for(remotes: dict[str, Remote]) -> tuple[str, ...]:
@@ -72,13 +77,20 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
     """
     console = ctx.console
     rclone = ctx.rclone
+    if not is_remote(opts.source) and not Path(opts.source).expanduser().exists():
+        raise errors.DirectoryNotFound(
+            f"The source was not found: {opts.source}.", "Check the path (and its spelling)."
+        )
     with contextlib.ExitStack() as stack:
         # rclone's start-up is most of each pre-flight step: both runs go at once.
-        listing = stack.enter_context(begin_remotes_involved(rclone, opts.source, opts.dest))
+        listing = stack.enter_context(begin_configured_for(rclone, opts.source, opts.dest))
         space = None
         if not opts.dry_run:
             space = stack.enter_context(preflight.FreeSpace(rclone, opts.dest))
-        remotes = listing.result()
+        configured = listing.result()
+        remotes = involved(configured, opts.source, opts.dest)
+        if space is not None:
+            space.configured = configured  # a Nextcloud is asked through OCS
         opts = replace(opts, tuning=tuning_for(remotes))
         if opts.dry_run:  # the exact command that runs (secrets masked), to copy and paste
             shown = rclone.shown(transfer_argv(opts, stats_interval=engine.STATS_INTERVAL))
@@ -89,11 +101,15 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
             _confirm_deletions(ctx, opts, plan, yes=guard.yes)
         if space is not None:
             _check_space(ctx, rclone, opts, plan, remotes, space, force=guard.force)
-    return _transfer(ctx, opts, guard, remotes)
+    return _transfer(ctx, opts, guard, remotes, configured)
 
 
 def _transfer(
-    ctx: Context, opts: TransferOptions, guard: Guard, remotes: dict[str, Remote]
+    ctx: Context,
+    opts: TransferOptions,
+    guard: Guard,
+    remotes: dict[str, Remote],
+    configured: Configured | None,
 ) -> engine.Summary:
     console = ctx.console
     rclone = ctx.rclone
@@ -102,11 +118,11 @@ def _transfer(
     dest = remotes.get(remote_name(opts.dest)) if is_remote(opts.dest) else None
     if dest is not None and dest.vendor == "nextcloud":
         # Imported here: only Nextcloud remotes need them (http.client and ssl cost start-up time).
-        from rcwiz.nextcloud.account import account
+        from rcwiz.nextcloud.account import account_from
         from rcwiz.transfer import bulk
 
-        # The account costs a `config dump`: read it at most once, and only if it is needed.
-        acct = functools.cache(lambda: account(rclone, dest.name))
+        assert configured is not None  # a remote is involved, so rclone.conf was read
+        acct = functools.cache(lambda: account_from(dest.name, configured.settings(dest.name)))
         caps = nextcloud_capabilities(dest.name, acct)
         _warn_refused(ctx, opts, caps)
         if caps is not None and caps.bulkupload and bulk.eligible(opts):

@@ -15,7 +15,7 @@ from rcwiz import errors
 from rcwiz.commands import add_remote_names, remote_names
 from rcwiz.quota import history as quota_history
 from rcwiz.quota.report import CRIT_PERCENT, STATES, WARN_PERCENT, Row, gather, overall_state
-from rcwiz.rclone.config import list_remotes
+from rcwiz.rclone.config import list_remotes, read_configured
 from rcwiz.ui.console import Console, escape
 from rcwiz.ui.output import Output
 
@@ -51,19 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _targets(ctx: Context, names: list[str]) -> list[tuple[str, str]]:
-    """(remote, url) pairs to ask: the named ones, or every configured remote."""
-    known = {r.name: r.url for r in list_remotes(ctx.rclone)}
-    chosen = remote_names(names) or list(known)
-    return [(f"{name}:", known.get(name, "")) for name in chosen]
-
-
 def run(ctx: Context, args: argparse.Namespace) -> Output:
     if not 0 < args.warn <= args.crit <= 100:
         raise errors.UsageError("The thresholds must satisfy 0 < --warn <= --crit <= 100.")
     if args.history:
-        return _history(args)
-    rows = gather(ctx.rclone, _targets(ctx, args.remotes), warn=args.warn, crit=args.crit)
+        return _history(ctx, args)
+    configured = read_configured(ctx.rclone)
+    names = remote_names(args.remotes) or [r.name for r in configured.remotes]
+    rows = gather(ctx.rclone, names, configured, warn=args.warn, crit=args.crit)
     if not args.remotes:  # by default, leave out backends that cannot report space at all
         rows = [r for r in rows if not isinstance(r.error, errors.AboutUnsupported)]
     stamp = time.time()
@@ -111,15 +106,21 @@ def _pct(row: Row) -> str:
     return "unknown" if pct is None else f"{pct:.1f}%"
 
 
-def _history(args: argparse.Namespace) -> Output:
+def _history(ctx: Context, args: argparse.Namespace) -> Output:
     grouped = quota_history.by_remote(quota_history.load())
     if args.remotes:
         wanted = {f"{name}:" for name in remote_names(args.remotes)}
         grouped = {k: v for k, v in grouped.items() if k in wanted}
+    try:  # samples of remotes that were removed since are marked
+        configured: set[str] | None = {f"{r.name}:" for r in list_remotes(ctx.rclone)}
+    except errors.RcwizError:
+        configured = None  # rclone.conf unreadable: nothing is marked
+    removed = {r for r in grouped if configured is not None and r not in configured}
     data = {
         "remotes": [
             {
                 "remote": remote,
+                "configured": remote not in removed,
                 "samples": len(samples),
                 "first": samples[0].time,
                 "last": samples[-1].time,
@@ -139,7 +140,7 @@ def _history(args: argparse.Namespace) -> Output:
             return
         from rcwiz.ui.tables import quota_history_table
 
-        console.out.print(quota_history_table(grouped))
+        console.out.print(quota_history_table(grouped, removed))
 
     return Output(data, show)
 

@@ -7,11 +7,13 @@ any process's argv.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from rcwiz import errors
 from rcwiz.nextcloud.http import Client
 from rcwiz.nextcloud.urls import split_dav_url
+from rcwiz.rclone.about import Usage
 from rcwiz.rclone.config import section
 from rcwiz.rclone.obscure import reveal
 from rcwiz.rclone.run import Rclone
@@ -36,9 +38,13 @@ class Account:
 
 
 def account(rclone: Rclone, remote: str) -> Account:
-    """The Nextcloud account behind REMOTE ("name" or "name:")."""
+    """The Nextcloud account behind REMOTE ("name" or "name:"): one `config dump`."""
     name = remote.rstrip(":").split(":")[0]
-    settings = section(rclone, name)
+    return account_from(name, section(rclone, name))
+
+
+def account_from(name: str, settings: Mapping[str, str]) -> Account:
+    """The Nextcloud account of remote NAME, from its rclone.conf SETTINGS."""
     if settings.get("type") != "webdav":
         raise errors.UsageError(f"'{name}:' is not a WebDAV remote, so not a Nextcloud one.")
     server, dav_user, root = split_dav_url(settings.get("url", ""))
@@ -51,3 +57,27 @@ def account(rclone: Rclone, remote: str) -> Account:
             "Enter it again with 'rcwiz setup --replace'.",
         ) from exc
     return Account(f"{name}:", server, settings.get("user", ""), dav_user, password, root)
+
+
+USER_API = "/ocs/v2.php/cloud/user"
+
+
+def usage(acct: Account, timeout: float | None = None) -> Usage:
+    """Used and free space from Nextcloud's OCS API (`cloud/user`), as the server knows it now.
+
+    The WebDAV quota properties (what `rclone about` reads) are served from a cache for
+    minutes on servers with a memcache, as production servers have: after a quota change or
+    a deletion they still give the old figures, while OCS gives the new ones at once. A
+    quota of -3 means none: then total and free are unknown, as `rclone about` reports it.
+    """
+    client = acct.client()
+    if timeout is not None:
+        client.timeout = timeout
+    data = client.ocs("GET", USER_API) or {}
+    quota = data.get("quota") if isinstance(data, dict) else None
+    if not isinstance(quota, dict) or not isinstance(quota.get("used"), (int, float)):
+        raise errors.ServerError("Nextcloud's cloud/user answer has no quota figures.")
+    used = int(quota["used"])
+    if not isinstance(quota.get("quota"), (int, float)) or quota["quota"] < 0:
+        return Usage(acct.remote, used=used, source="ocs")
+    return Usage(acct.remote, int(quota["total"]), used, int(quota["free"]), source="ocs")

@@ -16,6 +16,8 @@ from rcwiz import paths
 
 DAY = 86400.0
 WINDOW_DAYS = 30.0
+# A trend over minutes says nothing about weeks: a forecast needs samples this far apart.
+MIN_SPAN_DAYS = 2.0
 SPARK = "▁▂▃▄▅▆▇█"
 
 
@@ -83,6 +85,8 @@ class Forecast:
             return f"full in about {self.days_to_full:.0f} days"
         if self.status == "growing":
             return "growing (no quota known)"
+        if self.status == "not enough data":
+            return f"not enough data (needs {MIN_SPAN_DAYS:.0f} days of samples)"
         return self.status
 
 
@@ -95,7 +99,7 @@ def forecast(samples: Sequence[Sample], window_days: float = WINDOW_DAYS) -> For
     recent = [s for s in ordered if s.time >= latest.time - window_days * DAY]
     if latest.total is not None and latest.used >= latest.total:
         return Forecast("full", None, 0.0)
-    if len(recent) < 2 or recent[-1].time == recent[0].time:
+    if len(recent) < 2 or recent[-1].time - recent[0].time < MIN_SPAN_DAYS * DAY:
         return Forecast("not enough data")
     slope = _slope([s.time for s in recent], [float(s.used) for s in recent])  # bytes/second
     rate = slope * DAY

@@ -7,11 +7,12 @@ rcwiz.quota.usage). A remote that cannot be asked is a row with the reason, not 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rcwiz import errors, process
-from rcwiz.rclone.about import ABOUT_FLAGS, Usage, about
+from rcwiz.rclone.about import ABOUT_FLAGS, ABOUT_TIMEOUT, Usage, about
+from rcwiz.rclone.config import Configured
 from rcwiz.rclone.run import Rclone
 
 if TYPE_CHECKING:
@@ -68,9 +69,7 @@ def with_preset(usage: Usage, preset: Preset | None) -> Usage:
     if preset is None or not preset.quota_bytes or usage.total or usage.used is None:
         return usage
     total = preset.quota_bytes
-    return Usage(
-        usage.remote, total, usage.used, max(0, total - usage.used), usage.trashed, usage.other
-    )
+    return replace(usage, total=total, free=max(0, total - usage.used))
 
 
 def state_of(usage: Usage | None, warn: float, crit: float) -> str:
@@ -80,27 +79,56 @@ def state_of(usage: Usage | None, warn: float, crit: float) -> str:
     return "critical" if pct >= crit else "warning" if pct >= warn else "ok"
 
 
+def usage_of(rclone: Rclone, name: str, configured: Configured | None) -> Usage:
+    """The used and free space of remote NAME as the server knows it now.
+
+    A Nextcloud remote is asked through OCS (rcwiz.nextcloud.account.usage: WebDAV's figures,
+    which `rclone about` reads, are cached for minutes on production servers); `rclone about`
+    answers for every other remote, and for a Nextcloud whose API gives no figures.
+    """
+    return nextcloud_usage(name, configured) or about(rclone, f"{name}:", extra=ABOUT_FLAGS)
+
+
+def nextcloud_usage(
+    name: str, configured: Configured | None, timeout: float = ABOUT_TIMEOUT
+) -> Usage | None:
+    """Remote NAME's usage from Nextcloud's OCS API; None when it is not a Nextcloud remote or
+    the API gives no figures (then `rclone about` is the one to ask)."""
+    remote = configured.remote(name) if configured is not None else None
+    if configured is None or remote is None or remote.vendor != "nextcloud":
+        return None
+    from rcwiz.nextcloud.account import account_from, usage
+
+    try:
+        return usage(account_from(name, configured.settings(name)), timeout=timeout)
+    except (errors.AuthenticationFailed, errors.ServerUnreachable):
+        raise  # rclone would meet the same
+    except errors.RcwizError:
+        return None  # no figures from the API (disabled, another product): ask WebDAV
+
+
 def gather(
     rclone: Rclone,
-    remotes: Sequence[tuple[str, str]],
+    names: Sequence[str],
+    configured: Configured,
     *,
     warn: float,
     crit: float,
 ) -> list[Row]:
-    """`rclone about` for every (remote, url) pair at once; a failure becomes a row, not a crash."""
+    """The usage of every remote in NAMES at once; a failure becomes a row, not a crash."""
 
-    def one(pair: tuple[str, str]) -> Row:
+    def one(name: str) -> Row:
         from rcwiz import presets  # YAML: only quota reports need the site presets
 
-        remote, url = pair
-        preset = presets.for_url(url) if url else None
+        remote = configured.remote(name)
+        preset = presets.for_url(remote.url) if remote is not None and remote.url else None
         try:
-            usage = with_preset(about(rclone, remote, extra=ABOUT_FLAGS), preset)
+            usage = with_preset(usage_of(rclone, name, configured), preset)
         except errors.RcwizError as exc:
-            return Row(remote, error=exc, preset=preset)
-        return Row(remote, usage=usage, preset=preset, state=state_of(usage, warn, crit))
+            return Row(f"{name}:", error=exc, preset=preset)
+        return Row(f"{name}:", usage=usage, preset=preset, state=state_of(usage, warn, crit))
 
-    return process.each_at_once(one, remotes)
+    return process.each_at_once(one, names)
 
 
 def overall_state(rows: Sequence[Row]) -> str:

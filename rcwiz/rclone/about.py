@@ -13,7 +13,8 @@ from typing import Any
 from rcwiz.rclone.run import Pending, Rclone, Result, bounded_flags
 
 # A dead server must not hold a report for rclone's default retries (minutes).
-ABOUT_FLAGS = bounded_flags(10, 30, low_level_retries=2)
+ABOUT_TIMEOUT = 30.0
+ABOUT_FLAGS = bounded_flags(10, ABOUT_TIMEOUT, low_level_retries=2)
 
 
 def about_argv(remote: str) -> tuple[str, ...]:
@@ -30,6 +31,7 @@ class Usage:
     free: int | None = None
     trashed: int | None = None
     other: int | None = None
+    source: str = "rclone about"  # what answered: "rclone about" or "ocs" (Nextcloud's API)
 
     @property
     def reported(self) -> bool:
@@ -73,10 +75,9 @@ def begin_about(
         data = result.json("about", "{}")
         if not isinstance(data, dict):
             data = {}
-        return Usage(
-            remote=remote,
-            **{k: _bytes(data.get(k)) for k in ("total", "used", "free", "trashed", "other")},
-        )
+        get = data.get
+        return Usage(remote, _bytes(get("total")), _bytes(get("used")), _bytes(get("free")),
+                     _bytes(get("trashed")), _bytes(get("other")))  # fmt: skip
 
     pending = rclone.begin(
         [*about_argv(remote), *extra], secret_env=secret_env, target=target or remote

@@ -8,7 +8,7 @@ Also rclone's rule for which paths name a remote (`is_remote`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from rcwiz import errors
 from rcwiz.rclone.run import Pending, Rclone, Result
@@ -37,22 +37,46 @@ def _shown(name: str, settings: object, source: str = "file") -> Remote:
     return Remote(name=name, source=source, **{key: str(values.get(key, "")) for key in SHOWN_KEYS})
 
 
-def begin_file_remotes(rclone: Rclone) -> Pending[list[Remote]]:
-    """file_remotes, started now and read later (while other rclone runs start)."""
+@dataclass(frozen=True)
+class Configured:
+    """The remotes as one `config dump` found them: views without secrets for everyone, and
+    each remote's settings (secrets obscured) for the code that must use them
+    (rcwiz.nextcloud.account), so that code needs no second rclone run."""
 
-    def remotes(result: Result) -> list[Remote]:
-        dumped = result.json("config dump")
-        sections = dumped if isinstance(dumped, dict) else {}
-        return [_shown(str(name), settings) for name, settings in sections.items()]
+    remotes: list[Remote]
+    _settings: dict[str, dict[str, str]] = field(repr=False)
 
-    return rclone.begin(["config", "dump"]).then(remotes)
+    def remote(self, name: str) -> Remote | None:
+        return next((r for r in self.remotes if r.name == name), None)
+
+    def settings(self, name: str) -> dict[str, str]:
+        found = self._settings.get(name)
+        if found is None:
+            raise errors.RemoteNotFound(f"There is no remote named '{name}:' in rclone.conf.")
+        return found
 
 
-def list_remotes(rclone: Rclone) -> list[Remote]:
-    """Return every configured remote with its non-secret settings, in rclone's order."""
-    listed = rclone.run(["listremotes", "--json"]).json("listremotes")
-    dumped = rclone.run(["config", "dump"]).json("config dump")
+def _dump(result: Result) -> dict[str, dict[str, str]]:
+    dumped = result.json("config dump")
     sections = dumped if isinstance(dumped, dict) else {}
+    return {str(name): {str(k): str(v) for k, v in values.items()}
+            for name, values in sections.items() if isinstance(values, dict)}  # fmt: skip
+
+
+def begin_configured(rclone: Rclone) -> Pending[Configured]:
+    """The remotes in rclone.conf (one `config dump`), started now and read later."""
+
+    def configured(result: Result) -> Configured:
+        sections = _dump(result)
+        return Configured([_shown(name, s) for name, s in sections.items()], sections)
+
+    return rclone.begin(["config", "dump"]).then(configured)
+
+
+def read_configured(rclone: Rclone) -> Configured:
+    """Every configured remote, those defined in the environment included, in rclone's order."""
+    listed = rclone.run(["listremotes", "--json"]).json("listremotes")
+    sections = _dump(rclone.run(["config", "dump"]))
     remotes = []
     for entry in listed if isinstance(listed, list) else []:
         if not isinstance(entry, dict) or not entry.get("name"):
@@ -61,7 +85,12 @@ def list_remotes(rclone: Rclone) -> list[Remote]:
         # Remotes defined in the environment are not in the dump: take what listremotes says.
         settings = sections.get(name) or {k: entry.get(k, "") for k in ("type", "description")}
         remotes.append(_shown(name, settings, str(entry.get("source", "file"))))
-    return remotes
+    return Configured(remotes, sections)
+
+
+def list_remotes(rclone: Rclone) -> list[Remote]:
+    """Return every configured remote with its non-secret settings, in rclone's order."""
+    return read_configured(rclone).remotes
 
 
 def section(rclone: Rclone, name: str) -> dict[str, str]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rcwiz import errors
+from rcwiz.quota.report import nextcloud_usage
 from rcwiz.rclone.about import begin_about
-from rcwiz.rclone.config import is_remote, remote_name
+from rcwiz.rclone.config import Configured, is_remote, remote_name
 from rcwiz.rclone.events import FileDone
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions, transfer_argv
@@ -104,11 +105,16 @@ class FreeSpace:
         self._about = (
             begin_about(rclone, f"{remote_name(dest)}:", target=dest) if is_remote(dest) else None
         )
+        self.configured: Configured | None = None  # set once known: Nextcloud is asked by OCS
 
     def bytes(self) -> int | None:
         """Free bytes at the destination; None when the backend cannot say."""
         if self._about is None:
             return local_free(self.dest)
+        current = nextcloud_usage(remote_name(self.dest), self.configured)
+        if current is not None and current.free is not None:
+            self._about.close()  # not needed: the server's own figure is fresher
+            return current.free
         try:
             return self._about.result().free
         except errors.AboutUnsupported:

@@ -166,8 +166,12 @@ def runs_table(runs: Sequence[Run]) -> Table:
     return table
 
 
-def quota_history_table(grouped: Mapping[str, Sequence[Sample]]) -> Table:
-    """rcwiz quota --history: per remote, usage over time and the forecast."""
+def quota_history_table(
+    grouped: Mapping[str, Sequence[Sample]],
+    removed: set[str] = frozenset(),  # type: ignore[assignment]
+) -> Table:
+    """rcwiz quota --history: per remote, usage over time and the forecast (REMOVED: remotes
+    no longer configured, marked so)."""
     table = Table(header_style="bold")
     for column in ("remote", "samples", "since", "usage over time", "used", "trend", "forecast"):
         table.add_column(column)
@@ -177,7 +181,8 @@ def quota_history_table(grouped: Mapping[str, Sequence[Sample]]) -> Table:
         used = fmt.size(last.used) + (f" of {fmt.size(last.total)}" if last.total else "")
         trend = "-" if guess.rate_per_day is None else f"{fmt.size(guess.rate_per_day)}/day"
         since = datetime.fromtimestamp(samples[0].time).strftime("%Y-%m-%d")
+        name = f"{remote} (removed)" if remote in removed else remote
         table.add_row(
-            remote, str(len(samples)), since, sparkline(samples), used, trend, guess.describe()
+            name, str(len(samples)), since, sparkline(samples), used, trend, guess.describe()
         )
     return table

@@ -279,3 +279,28 @@ def test_a_closed_pipe_stops_rclone_and_exits_quietly(
     assert proc.returncode == 141, err
     assert "Internal error" not in err and "Traceback" not in err and "BrokenPipe" not in err
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
+
+
+@pytest.mark.parametrize("verb", ["copy", "move", "sync", "job"])
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_a_missing_source_is_named_as_the_source(
+    tmp_path, quota_server, setup_remote, verb, direction
+):
+    conf = setup_remote(quota_server)
+    (tmp_path / "here").mkdir()
+    source, dest = (
+        (str(tmp_path / "nonexist"), "q:there")
+        if direction == "up"
+        else ("q:nonexist", str(tmp_path / "here"))
+    )
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(f"jobs:\n  j:\n    source: {source}\n    dest: {dest}\n")
+    argv = (
+        ["job", "run", "j"]
+        if verb == "job"
+        else [verb, source, dest, "--yes"][: 4 if verb == "sync" else 3]
+    )
+    done = rcwiz("--config", str(conf), "--jobs", str(jobs), *argv)
+    assert done.returncode == 3, done.stderr
+    assert f"The source was not found: {source}." in done.stderr
+    assert dest not in done.stderr.split("\n")[0]

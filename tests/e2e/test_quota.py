@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import time
+from pathlib import Path
 
 from helpers import rcwiz
 
@@ -104,11 +105,26 @@ def test_history_records_each_report(tmp_path, quota_server_factory, rclone_conf
     rcwiz("--config", str(conf), "quota")
     done = rcwiz("--json", "--config", str(conf), "quota", "--history")
     (entry,) = json.loads(done.stdout)["remotes"]
-    assert entry["remote"] == "q:" and entry["samples"] == 2
+    assert entry["remote"] == "q:" and entry["samples"] == 2 and entry["configured"] is True
     assert entry["used"] == 100_000 and entry["total"] == 10**6
-    assert entry["forecast"] == "growing"
+    assert entry["forecast"] == "not enough data"  # seconds apart: no trend to speak of
+    history = Path(os.environ["XDG_STATE_HOME"]) / "rcwiz" / "quota.jsonl"
+    lines = history.read_text().splitlines()
+    first = json.loads(lines[0])
+    for days in (3, 2):  # the same remote on earlier days: now there is a trend
+        history.write_text(
+            json.dumps({**first, "time": first["time"] - days * 86400}) + "\n" + history.read_text()
+        )
+    done = rcwiz("--json", "--config", str(conf), "quota", "--history")
+    assert json.loads(done.stdout)["remotes"][0]["forecast"] == "growing"
     shown = rcwiz("--config", str(conf), "quota", "--history")
-    assert "q:" in shown.stdout and "full in about" in shown.stdout
+    assert (
+        "q:" in shown.stdout and "full in about" in shown.stdout and "(removed)" not in shown.stdout
+    )
+    gone = rcwiz("--json", "--config", str(tmp_path / "other.conf"), "quota", "--history")
+    assert json.loads(gone.stdout)["remotes"][0]["configured"] is False
+    table = rcwiz("--config", str(tmp_path / "other.conf"), "quota", "--history")
+    assert "q: (removed)" in table.stdout
 
 
 def test_bad_thresholds_are_a_usage_error(tmp_path):

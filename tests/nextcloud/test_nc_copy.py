@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-from conftest import MiB, big_file, files_of, rclone_check, same_bytes, small_tree
-from helpers import RCWIZ, json_lines, rcwiz, running_until
+import pytest
+from conftest import MB, MiB, big_file, files_of, rclone_check, same_bytes, small_tree
+from helpers import RCWIZ, json_lines, json_result, rcwiz, running_until
 
 # rcwiz uploads to Nextcloud in 64 MiB chunks: a file above that goes as a chunked upload.
 CHUNK = 64 * MiB
@@ -157,3 +159,61 @@ def test_copy_dry_run_shows_the_exact_command_it_runs(nc_remote, tmp_path):
     ran = json.loads(log.read_text().splitlines()[0])["argv"]
     assert shlex.split(shown) == ran
     assert {"--config", str(nc_remote), "--use-json-log", "--ask-password=false"} <= set(ran)
+
+
+# --------------------------------------------------------------------------- cached quota
+
+
+QUOTA = 50 * MiB  # Nextcloud's "50 MB"
+
+
+@pytest.fixture
+def cached_user(cached_nextcloud, tmp_path, rclone_conf):
+    """A user on the APCu Nextcloud, and an rclone.conf for it (remote nc:)."""
+    user = cached_nextcloud.add_user(quota="50 MB")
+    conf = rclone_conf(
+        tmp_path / "rclone.conf",
+        {
+            "nc": {
+                "url": user.dav_url,
+                "user": user.name,
+                "password": user.password,
+                "vendor": "nextcloud",
+            }
+        },
+    )
+    return user, conf
+
+
+def webdav_quota(user):
+    """What WebDAV (and so `rclone about`) says: used and available bytes."""
+    status, body = user.dav("PROPFIND", "", headers={"Depth": "0"})
+    assert status == 207
+    text = body.decode()
+    used = int(text.split("quota-used-bytes>")[1].split("<")[0])
+    free = int(text.split("quota-available-bytes>")[1].split("<")[0])
+    return used, free
+
+
+def test_quota_reads_nextcloud_now_not_its_cached_webdav_figures(cached_user):
+    user, conf = cached_user
+    assert webdav_quota(user) == (0, QUOTA)  # read once: now the server caches it
+    assert user.dav("PUT", "ten.bin", os.urandom(10 * MB))[0] == 201
+    assert webdav_quota(user) == (0, QUOTA), "the cache did not hold: the test proves nothing"
+    done = rcwiz("--json", "--config", str(conf), "quota")
+    assert done.returncode == 0, done.stderr
+    (row,) = json_result(done.stdout, "quota")["remotes"]
+    assert (row["used"], row["free"], row["source"]) == (10 * MB, QUOTA - 10 * MB, "ocs")
+
+
+def test_preflight_sees_space_freed_a_moment_ago(cached_user, tmp_path):
+    user, conf = cached_user
+    assert user.dav("PUT", "old.bin", os.urandom(40 * MB))[0] == 201
+    assert webdav_quota(user) == (40 * MB, QUOTA - 40 * MB)  # cached from now on
+    assert user.dav("DELETE", "old.bin")[0] == 204
+    assert webdav_quota(user)[1] == QUOTA - 40 * MB, "the cache did not hold: it proves nothing"
+    source = tmp_path / "src"
+    big_file(source / "new.bin", 30 * MB)
+    done = rcwiz("--config", str(conf), "copy", str(source), "nc:x")
+    assert done.returncode == 0, done.stderr
+    assert (user.files / "x" / "new.bin").stat().st_size == 30 * MB

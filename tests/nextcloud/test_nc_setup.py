@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import subprocess
 
+import pexpect
 from helpers import RCWIZ, json_result, rcwiz
 
 from rcwiz.rclone.obscure import reveal
+
+DOWN = "\x1b[B"
+
+
+DOWN = "\x1b[B"
 
 
 def rclone_lsd(rclone_bin, conf, remote="nc:"):
@@ -190,3 +196,36 @@ def test_doctor_passes_a_good_remote_and_names_a_wrong_app_password(nc_user, tmp
     assert checks["typo: authenticated"]["status"] == "fail"
     assert "--replace --name typo" in checks["typo: authenticated"]["hint"]
     assert "wrong-app-pass!" not in done.stdout + done.stderr
+
+
+def test_setup_wizard_offers_the_browser_login_first_and_prints_the_link_alone(
+    real_nextcloud, nc_user, tmp_path, rclone_bin
+):
+    conf = tmp_path / "rclone.conf"
+    child = pexpect.spawn(
+        RCWIZ[0],
+        [*RCWIZ[1:], "--config", str(conf), "setup"],
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 80),
+    )
+    child.expect("Which service")
+    child.send(DOWN + "\r")  # Another Nextcloud server
+    child.expect("Name of the remote")
+    child.send("\r")
+    child.expect("Nextcloud server address")
+    child.send(real_nextcloud.url + "\r")
+    child.expect("How do you want to sign in")
+    # The recommended choice is where the cursor starts (questionary marks it with »).
+    child.expect(r"»(\x1b\[[0-9;]*m|\s)*In a browser")
+    child.send("\r")
+    child.expect(r"grant access:\r\n")
+    child.expect(r"(http://\S+)\r\n")
+    link = child.match.group(1)  # one line, nothing else on it, even at 80 columns
+    assert link.startswith(f"{real_nextcloud.url}/index.php/login/v2/flow/")
+    real_nextcloud.approve(link, nc_user)
+    child.expect("Saved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert rclone_lsd(rclone_bin, conf, "nextcloud:").returncode == 0  # the default name

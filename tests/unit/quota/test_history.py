@@ -18,6 +18,19 @@ def series(used_per_day, total=100 * GB, start=1_700_000_000.0):
 def test_not_enough_data():
     assert forecast([]).status == "not enough data"
     assert forecast(series([10 * GB])).status == "not enough data"
+
+
+def test_minutes_of_samples_forecast_nothing():
+    """2 GiB in ten minutes is no daily rate: a forecast needs days of samples."""
+    start = 1_700_000_000.0
+    minutes = [
+        Sample(start + 60 * i, "nc:", 10 * GB + i * 200 * 10**6, 100 * GB) for i in range(11)
+    ]
+    guess = forecast(minutes)
+    assert guess.status == "not enough data" and guess.days_to_full is None
+    assert "days of samples" in guess.describe()
+    assert forecast(series([10 * GB, 11 * GB])).status == "not enough data"  # one day
+    assert forecast(series([10 * GB, 11 * GB, 12 * GB])).status == "growing"  # two days
     same_moment = [Sample(5.0, "nc:", 1, 10), Sample(5.0, "nc:", 2, 10)]
     assert forecast(same_moment).status == "not enough data"
 
@@ -51,7 +64,7 @@ def test_only_recent_samples_count():
 
 def test_full_and_unknown_total():
     assert forecast(series([90 * GB, 100 * GB])).status == "full"
-    unknown = forecast(series([1 * GB, 2 * GB], total=None))
+    unknown = forecast(series([1 * GB, 2 * GB, 3 * GB], total=None))
     assert unknown.status == "growing" and unknown.days_to_full is None
 
 
