@@ -25,6 +25,11 @@ def remove(ctx: Context, name: str, *, revoke: bool | None) -> tuple[Path, Path 
     if old is not None:
         wizard = Wizard(ctx.console, interactive=terminal_available())
         if revoke is None and not wizard.interactive:
-            revoke = False
+            ctx.console.note(
+                f"Kept the app password of {old.user} on {old.server}: there was no terminal to "
+                "ask (--revoke or --keep-app-password decide without one); revoke it in "
+                "Nextcloud under Settings > Security > Devices & sessions."
+            )
+            return path, backup
         offer_revoke(ctx, wizard, old, revoke=revoke)
     return path, backup

@@ -75,8 +75,11 @@ def _password(value: str, answers: Answers) -> str:
     return value
 
 
-def questions(presets: dict[str, Preset], notes: list[str]) -> list[Question]:
-    """The setup conversation as data. NOTES collects one-line explanations of corrections."""
+def questions(
+    presets: dict[str, Preset], notes: list[str], guessed: set[str] | None = None
+) -> list[Question]:
+    """The setup conversation as data. NOTES collects one-line explanations of corrections;
+    GUESSED the server addresses whose https:// rcwiz added (http:// is tried next)."""
 
     def preset(answers: Answers) -> Preset:
         return presets[answers["preset"]]
@@ -85,6 +88,8 @@ def questions(presets: dict[str, Preset], notes: list[str]) -> list[Question]:
         corrected = nextcloud_server(value)
         if corrected.note:
             notes.append(corrected.note)
+        if corrected.guessed_https and guessed is not None:
+            guessed.add(corrected.value)
         return corrected.value
 
     def typed(answers: Answers) -> bool:
@@ -204,6 +209,15 @@ def verify(rclone: Rclone, remote: Remote, obscured: str) -> Usage | None:
         return None  # listing works; some servers simply cannot report a quota
 
 
+# What to do after each kind of failure, when nothing was saved (not errors.py's hints, which
+# are for a remote that exists).
+SETUP_HINTS = {
+    errors.AuthenticationFailed: "Check the user name and the password (for Nextcloud an app "
+    "password works too: Settings > Security). Nothing was saved.",
+    errors.ServerUnreachable: "Check the address and your network. Nothing was saved.",
+    errors.DirectoryNotFound: "Check the address and the user name (for Nextcloud, the user "
+    "id). Nothing was saved.",
+}
 # What to ask again after each kind of failure, as (answer key, menu label).
 RETRY = {
     errors.AuthenticationFailed: [
@@ -275,8 +289,9 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
         given["signin"] = "password"
     wizard = Wizard(console, given=given, interactive=interactive, assume_yes=choices.yes)
     notes: list[str] = []
+    guessed: set[str] = set()
     answers: Answers = {}
-    asked = questions(presets, notes)
+    asked = questions(presets, notes, guessed)
     while True:
         wizard.ask_all(asked[:2], answers)  # preset and name
         replace = _settle_name(wizard, rclone, answers, choices.replace)
@@ -288,16 +303,16 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
             console.note(f"[yellow]note:[/] {escape(note)}")
         notes.clear()
         preset = presets[answers["preset"]]
-        if answers.get("signin") == "login-flow" and "password" not in answers:
-            _login_flow(ctx, preset, answers, choices.login_timeout)
-        remote = _remote(preset, answers)
-        obscured = obscure(rclone, answers["password"])
-        if not choices.verify:
-            console.note("[yellow]Not verified[/] (--no-verify): the credentials were not tested.")
-            usage = None
-            break
-        console.note(f"Checking {escape(remote.user)} at {escape(remote.url)} …")
+        usage = None
         try:
+            if answers.get("signin") == "login-flow" and "password" not in answers:
+                _login_flow(ctx, preset, answers, choices.login_timeout)
+            remote = _remote(preset, answers)
+            obscured = obscure(rclone, answers["password"])
+            if not choices.verify:
+                console.note("[yellow]Not verified[/] (--no-verify): credentials not tested.")
+                break
+            console.note(f"Checking {escape(remote.user)} at {escape(remote.url)} …")
             usage = verify(rclone, remote, obscured)
             break
         except (
@@ -305,10 +320,14 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
             errors.ServerUnreachable,
             errors.DirectoryNotFound,
         ) as exc:
+            server = answers.get("server", "")
+            if isinstance(exc, errors.ServerUnreachable) and server in guessed:
+                guessed.discard(server)  # https did not answer: plain http once
+                answers["server"] = "http://" + server.removeprefix("https://")
+                console.note(f"[yellow]note:[/] {escape(server)} did not answer; trying http://.")
+                continue
             if not wizard.interactive:
-                raise type(exc)(
-                    exc.message, f"{exc.hint} Nothing was saved.", detail=exc.detail
-                ) from exc
+                raise type(exc)(exc.message, SETUP_HINTS[type(exc)], detail=exc.detail) from exc
             console.error(exc.message)
             options = [(k, label) for k, label in RETRY[type(exc)] if k in answers]
             key = wizard.choose("What now?", [*options, ("cancel", "Cancel (nothing is saved)")])

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 from rcwiz import errors, http, presets
 from rcwiz.rclone.config import Configured, Remote, begin_configured, is_remote, remote_name
 from rcwiz.rclone.run import Pending, Rclone
-from rcwiz.rclone.transfer import TransferOptions, transfer_argv
+from rcwiz.rclone.transfer import NEXTCLOUD_CHUNK_BYTES, TransferOptions, transfer_argv
 from rcwiz.rclone.transfer import tuning_for as rclone_tuning
 from rcwiz.transfer import engine, preflight
+from rcwiz.transfer.walk import Tree, walk
 from rcwiz.transfer.watchdog import Watchdog
 from rcwiz.ui import format as fmt
 from rcwiz.ui.console import escape
@@ -81,6 +82,8 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
         raise errors.DirectoryNotFound(
             f"The source was not found: {opts.source}.", "Check the path (and its spelling)."
         )
+    # The local source is walked at most once (when something needs it) and shared.
+    tree = functools.cache(lambda: None if is_remote(opts.source) else walk(opts.source))
     with contextlib.ExitStack() as stack:
         # rclone's start-up is most of each pre-flight step: both runs go at once.
         listing = stack.enter_context(begin_configured_for(rclone, opts.source, opts.dest))
@@ -100,8 +103,8 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
             plan = preflight.dry_run(rclone, opts)
             _confirm_deletions(ctx, opts, plan, yes=guard.yes)
         if space is not None:
-            _check_space(ctx, rclone, opts, plan, remotes, space, force=guard.force)
-    return _transfer(ctx, opts, guard, remotes, configured)
+            _check_space(ctx, rclone, opts, plan, remotes, space, tree(), force=guard.force)
+    return _transfer(ctx, opts, guard, remotes, configured, tree)
 
 
 def _transfer(
@@ -110,6 +113,7 @@ def _transfer(
     guard: Guard,
     remotes: dict[str, Remote],
     configured: Configured | None,
+    tree: Callable[[], Tree | None],
 ) -> engine.Summary:
     console = ctx.console
     rclone = ctx.rclone
@@ -124,20 +128,47 @@ def _transfer(
         assert configured is not None  # a remote is involved, so rclone.conf was read
         acct = functools.cache(lambda: account_from(dest.name, configured.settings(dest.name)))
         caps = nextcloud_capabilities(dest.name, acct)
-        _warn_refused(ctx, opts, caps)
-        if caps is not None and caps.bulkupload and bulk.eligible(opts):
-            log_path = engine.new_log_path(opts.verb)
-            phase = bulk.run(rclone, acct(), caps, opts, sink, log_path)
-            if phase.requests:
-                console.note(
-                    f"{phase.files} small file(s) went by Nextcloud bulk upload in "
-                    f"{phase.requests} request(s); rclone sends the rest."
+        local = tree()
+        if caps is not None and local is not None:
+            _warn_refused(ctx, local, caps)
+        try:
+            if caps is not None and caps.bulkupload and local and bulk.eligible(opts):
+                log_path = engine.new_log_path(opts.verb)
+                phase = bulk.run(rclone, acct(), caps, opts, local, sink, log_path)
+                if phase.requests:
+                    console.note(
+                        f"{phase.files} small file(s) went by Nextcloud bulk upload in "
+                        f"{phase.requests} request(s); rclone sends the rest."
+                    )
+                rest = engine.Continued(
+                    sink, bytes=phase.bytes, files=phase.files, started=phase.started
                 )
-            rest = engine.Continued(
-                sink, bytes=phase.bytes, files=phase.files, started=phase.started
-            )
-            return engine.run(rclone, opts, rest, log_path=log_path, watch=watch)
+                return engine.run(rclone, opts, rest, log_path=log_path, watch=watch)
+            return engine.run(rclone, opts, sink, watch=watch)
+        except (errors.RcwizError, KeyboardInterrupt):
+            if local is not None:
+                _remove_unfinished_uploads(ctx, acct(), opts, local)
+            raise
     return engine.run(rclone, opts, sink, watch=watch)
+
+
+def _remove_unfinished_uploads(
+    ctx: Context, acct: Account, opts: TransferOptions, local: Tree
+) -> None:
+    """After a stopped or refused upload: remove the chunked uploads it left on the server."""
+    from rcwiz.nextcloud.uploads import remove_sessions
+
+    root = opts.dest.partition(":")[2].strip("/")
+    big = [f.relative for f in local.files if f.size >= NEXTCLOUD_CHUNK_BYTES]
+    if not big:
+        return
+    removed = remove_sessions(acct, [f"{root}/{rel}" if root else rel for rel in big])
+    if removed:
+        size = fmt.size(sum(r.bytes for r in removed))
+        ctx.console.note(
+            f"Removed {len(removed)} unfinished upload(s) ({size}) from the server, which "
+            "would otherwise keep them out of sight until its cleanup job runs."
+        )
 
 
 def nextcloud_capabilities(remote: str, acct: Callable[[], Account]) -> Capabilities | None:
@@ -154,12 +185,10 @@ def nextcloud_capabilities(remote: str, acct: Callable[[], Account]) -> Capabili
     return found
 
 
-def _warn_refused(ctx: Context, opts: TransferOptions, caps: Capabilities | None) -> None:
-    if caps is None or is_remote(opts.source):
-        return
+def _warn_refused(ctx: Context, local: Tree, caps: Capabilities) -> None:
     from rcwiz.nextcloud.capabilities import refused_files
 
-    refused = refused_files(Path(opts.source).expanduser(), caps)
+    refused = refused_files(local, caps)
     if not refused:
         return
     ctx.console.warn(f"The server will refuse {len(refused)} file(s); they will fail:")
@@ -182,10 +211,11 @@ def _check_space(
     plan: preflight.Plan | None,
     remotes: dict[str, Remote],
     started: preflight.FreeSpace,
+    tree: Tree | None,
     *,
     force: bool,
 ) -> None:
-    space = preflight.check_space(rclone, opts, plan, started)
+    space = preflight.check_space(rclone, opts, plan, started, tree)
     dest = remotes.get(remote_name(opts.dest)) if is_remote(opts.dest) else None
     preset = presets.for_url(dest.url) if dest and dest.url else None
     if preset and preset.large_data_bytes and space.needed > preset.large_data_bytes:

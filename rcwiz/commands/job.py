@@ -22,6 +22,7 @@ from rcwiz.commands import add_guard_options
 from rcwiz.jobs import history, schedule, schema, store
 from rcwiz.jobs.model import DELETING_MODES, MODES
 from rcwiz.jobs.templates import templates
+from rcwiz.rclone.config import list_remotes
 from rcwiz.rclone.transfer import transfer_argv
 from rcwiz.transfer.engine import STATS_INTERVAL
 from rcwiz.ui.console import Console, escape
@@ -291,7 +292,8 @@ def run_rm(ctx: Context, args: argparse.Namespace) -> Output:
 
 def run_validate(ctx: Context, args: argparse.Namespace) -> Output:
     path = _path(ctx)
-    jobs = store.load(path)  # raises JobsFileInvalid (exit 2) listing every problem
+    # Every problem at once (JobsFileInvalid, exit 2), remotes rclone.conf lacks included.
+    jobs = store.load(path, remotes={r.name for r in list_remotes(ctx.rclone)})
 
     def show(console: Console) -> None:
         console.out.print(f"{path}: {len(jobs)} job(s), no problems.", markup=False)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from rcwiz.jobs.located import (
     yaml_problem,
 )
 from rcwiz.jobs.model import DELETING_MODES, MODES, Job, ShareSpec, split_flags
+from rcwiz.rclone.config import is_remote, remote_name
 from rcwiz.rclone.transfer import KINDS, MAX_TRANSFERS, OPTIONS
 
 TOP_KEYS = ("version", "defaults", "jobs")
@@ -263,7 +264,37 @@ def _check_keys(doc: Document, mapping: dict[str, Any], path: KeyPath) -> _Check
     return _Checked(values, {key for key in mapping if key in _CHECKS})
 
 
-def _profile(doc: Document, name: str, raw: Any, defaults: _Checked) -> Job | None:
+@dataclass
+class _Remotes:
+    """The remote names rclone.conf has (None: not checked), and the places already reported."""
+
+    names: set[str] | None
+    reported: set[KeyPath] = field(default_factory=set)
+
+    def check(self, doc: Document, resolved: dict[str, Any], own: _Checked, path: KeyPath) -> None:
+        """A source or dest that names a remote rclone.conf does not have is a problem."""
+        if self.names is None:
+            return
+        for key in ("source", "dest"):
+            value = resolved.get(key)
+            if not isinstance(value, str) or not is_remote(value) or value.startswith(":"):
+                continue  # a local path, or an on-the-fly remote (:webdav:)
+            name = remote_name(value)
+            at = (*path, key) if key in own.given else ("defaults", key)
+            if name in self.names or at in self.reported:
+                continue
+            self.reported.add(at)
+            known = ", ".join(f"{n}:" for n in sorted(self.names)) or "none"
+            doc.add(
+                at,
+                f"there is no remote '{name}:' in rclone.conf"
+                f"{_did_you_mean(name, tuple(self.names))} (remotes: {known})",
+            )
+
+
+def _profile(
+    doc: Document, name: str, raw: Any, defaults: _Checked, remotes: _Remotes
+) -> Job | None:
     path = ("jobs", name)
     reported = len(doc.problems)
     if not valid_name(name):
@@ -291,6 +322,7 @@ def _profile(doc: Document, name: str, raw: Any, defaults: _Checked) -> Job | No
             doc.key_marks.get(path) if inherited else None,
         )
         return None
+    remotes.check(doc, resolved, own, path)
     # A value read as invalid (an unknown tag, a bad date) was reported while building.
     if len(doc.problems) > reported or given - resolved.keys():
         return None
@@ -300,7 +332,7 @@ def _profile(doc: Document, name: str, raw: Any, defaults: _Checked) -> Job | No
 _EMPTY = "the file is empty: it needs a 'jobs:' mapping"
 
 
-def _top_level(doc: Document, data: Any, root: yaml.Node) -> dict[str, Job]:
+def _top_level(doc: Document, data: Any, root: yaml.Node, remotes: _Remotes) -> dict[str, Job]:
     if data is None:  # only `---`, or `~`
         doc.add((), _EMPTY, root.start_mark)
         return {}
@@ -339,13 +371,15 @@ def _top_level(doc: Document, data: Any, root: yaml.Node) -> dict[str, Job]:
         return {}
     found = {}
     for name, raw in jobs.items():
-        job = _profile(doc, name, raw, checked_defaults)
+        job = _profile(doc, name, raw, checked_defaults, remotes)
         if job is not None:
             found[name] = job
     return found
 
 
-def _read(text: str, filename: str) -> tuple[dict[str, Job], list[Problem]]:
+def _read(
+    text: str, filename: str, remotes: set[str] | None = None
+) -> tuple[dict[str, Job], list[Problem]]:
     doc = Document(filename)
     if bracket_depth(text) > MAX_BRACKETS:
         message = f"brackets [ and {{ are nested more than {MAX_BRACKETS} deep"
@@ -364,7 +398,7 @@ def _read(text: str, filename: str) -> tuple[dict[str, Job], list[Problem]]:
         return {}, [Problem(filename, None, None, "", _EMPTY)]
     try:
         data = doc.build(root, ())
-        jobs = _top_level(doc, data, root)
+        jobs = _top_level(doc, data, root, _Remotes(remotes))
     except Abort as abort:
         # The path can be thousands of aliases long: show where it starts.
         doc.add(abort.path[:3], abort.message, abort.mark)
@@ -376,20 +410,23 @@ def _read(text: str, filename: str) -> tuple[dict[str, Job], list[Problem]]:
 # ----------------------------------------------------------------------------- public API
 
 
-def problems_of(text: str, filename: str) -> list[Problem]:
-    """Every problem in TEXT (a jobs file called FILENAME in messages), in file order."""
-    return _read(text, filename)[1]
+def problems_of(text: str, filename: str, remotes: set[str] | None = None) -> list[Problem]:
+    """Every problem in TEXT (a jobs file called FILENAME in messages), in file order.
+
+    With REMOTES (the names rclone.conf has), a source or dest naming any other remote is one.
+    """
+    return _read(text, filename, remotes)[1]
 
 
-def parse(text: str, filename: str) -> dict[str, Job]:
+def parse(text: str, filename: str, remotes: set[str] | None = None) -> dict[str, Job]:
     """The profiles in TEXT by name, in file order; raises JobsFileInvalid with every problem."""
-    jobs, problems = _read(text, filename)
+    jobs, problems = _read(text, filename, remotes)
     if problems:
         raise _invalid(filename, problems)
     return jobs
 
 
-def load(path: Path) -> dict[str, Job]:
+def load(path: Path, remotes: set[str] | None = None) -> dict[str, Job]:
     """The profiles in the jobs file at PATH; a file that does not exist holds none."""
     filename = str(path)
     try:
@@ -409,4 +446,4 @@ def load(path: Path) -> dict[str, Job]:
         column = len(before) - (before.rfind(b"\n") + 1) + 1
         message = f"is not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"
         raise _invalid(filename, [Problem(filename, line, column, "", message)]) from None
-    return parse(text, filename)
+    return parse(text, filename, remotes)

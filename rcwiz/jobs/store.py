@@ -25,8 +25,9 @@ def jobs_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(chosen).expanduser() if chosen else paths.config_dir() / "jobs.yaml"
 
 
-def load(path: Path) -> dict[str, Job]:
-    return schema.load(path)
+def load(path: Path, remotes: set[str] | None = None) -> dict[str, Job]:
+    """The profiles at PATH (checked against REMOTES, rclone.conf's names, when given)."""
+    return schema.load(path, remotes)
 
 
 def get(path: Path, name: str) -> Job:

@@ -15,8 +15,9 @@ Existing files are overwritten, so what is already there is decided before sendi
 from __future__ import annotations
 
 import hashlib
-import os
+import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -25,20 +26,13 @@ from rcwiz import errors
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.http import Client, raise_for_status
 from rcwiz.nextcloud.urls import files_path
+from rcwiz.transfer.walk import LocalFile
 
 ENDPOINT = "/remote.php/dav/bulk"
 SMALL_FILE = 1024 * 1024  # files below this go through bulk upload
 BATCH_FILES = 100  # what Nextcloud's desktop client sends per request
 BATCH_BYTES = 16 * 1024 * 1024  # each part is held in server memory: bound the request too
 MIN_MTIME = 86401  # the server rejects X-File-Mtime values of 86400 or less
-
-
-@dataclass(frozen=True)
-class LocalFile:
-    relative: str  # POSIX path under the source folder
-    path: Path
-    size: int
-    mtime: float
 
 
 @dataclass(frozen=True)
@@ -49,18 +43,22 @@ class Result:
     message: str = ""
 
 
-def local_files(root: Path) -> list[LocalFile]:
-    """Every regular file under ROOT (symlinks are left to rclone)."""
-    found = []
-    for folder, _, names in os.walk(root):
-        for name in names:
-            path = Path(folder, name)
-            if path.is_symlink() or not path.is_file():
-                continue
-            stat = path.stat()
-            relative = PurePosixPath(*path.relative_to(root).parts).as_posix()
-            found.append(LocalFile(relative, path, stat.st_size, stat.st_mtime))
-    return sorted(found, key=lambda f: f.relative)
+# Characters rclone's name encoding maps or escapes (controls become their Unicode pictures,
+# U+2400-U+243F; invalid UTF-8 and the characters it replaces are quoted with U+201B; '/' and
+# others become their fullwidth forms): a file named with one is stored under another name by
+# rclone than the bytes say, and its name may not travel safely in a part header.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2400-\u243f\u201b\ufeff\uff00-\uffef\ufffd\ud800-\udfff]"
+)
+
+
+def safe_name(relative: str) -> bool:
+    """RELATIVE can go by bulk upload: valid UTF-8 in NFC, no character rclone would encode.
+
+    Every other name goes to rclone, which stores it the way it will find it again. No byte of
+    a name may reach a part header unless it is one of these (a CR LF would start a header).
+    """
+    return not _UNSAFE.search(relative) and unicodedata.normalize("NFC", relative) == relative
 
 
 def batches(files: Iterable[LocalFile]) -> Iterator[list[LocalFile]]:
@@ -81,6 +79,8 @@ def multipart(parts: Iterable[tuple[str, bytes, float]], boundary: str) -> bytes
     """The request body for (server path, content, mtime) parts, exactly as documented."""
     chunks = []
     for server_path, content, mtime in parts:
+        if not safe_name(server_path):
+            raise ValueError(f"not a name for a part header: {server_path!r}")
         headers = (
             f"--{boundary}\r\n"
             f"X-File-Path: {server_path}\r\n"
@@ -127,7 +127,8 @@ class Uploader:
             self._mkcol(folder)
         boundary = "rcwiz-" + secrets.token_hex(12)
         body = multipart(
-            ((self.server_path(f.relative), f.path.read_bytes(), f.mtime) for f in batch), boundary
+            ((self.server_path(f.relative), Path(f.path).read_bytes(), f.mtime) for f in batch),
+            boundary,
         )
         reply = self.client.request(
             "POST",

@@ -7,13 +7,13 @@ when missing), and used by the pre-flight to list local files the server will re
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rcwiz import paths
 from rcwiz.nextcloud.http import Client
+from rcwiz.transfer.walk import Tree
 
 API = "/ocs/v2.php/cloud/capabilities"
 
@@ -92,17 +92,21 @@ def cached(remote: str) -> Capabilities | None:
         return None
 
 
-def refused_files(root: Path, caps: Capabilities, limit: int = 1000) -> list[tuple[str, str]]:
-    """Local paths under ROOT the server will refuse, with the reason (at most LIMIT)."""
+def refused_files(tree: Tree, caps: Capabilities, limit: int = 1000) -> list[tuple[str, str]]:
+    """Paths in a walked local TREE the server will refuse, with the reason (at most LIMIT).
+
+    A refused folder is named once (its files are not listed again).
+    """
     found: list[tuple[str, str]] = []
-    if root.is_file():
-        reason = caps.refusal(root.name)
-        return [(root.name, reason)] if reason else []
-    for folder, dirs, files in os.walk(root):
-        for name in [*dirs, *files]:
-            reason = caps.refusal(name)
-            if reason:
-                found.append((os.path.relpath(os.path.join(folder, name), root), reason))
-                if len(found) >= limit:
-                    return found
+    refused_folders: list[str] = []
+    for relative in sorted([*tree.folders, *(f.relative for f in tree.files)]):
+        if any(relative.startswith(f"{folder}/") for folder in refused_folders):
+            continue
+        reason = caps.refusal(relative.rsplit("/", 1)[-1])
+        if reason:
+            found.append((relative, reason))
+            if relative in tree.folders:
+                refused_folders.append(relative)
+            if len(found) >= limit:
+                break
     return found

@@ -21,6 +21,7 @@ DAV_UPLOADS = "/remote.php/dav/uploads/"
 class Corrected:
     value: str
     note: str | None = None
+    guessed_https: bool = False  # no scheme was typed: https is a guess, http the fallback
 
 
 def nextcloud_server(text: str) -> Corrected:
@@ -33,9 +34,10 @@ def nextcloud_server(text: str) -> Corrected:
     if not raw:
         raise errors.Invalid("The server address is empty.")
     note = None
-    if "://" not in raw:
+    guessed = "://" not in raw
+    if guessed:
         raw = "https://" + raw
-        note = f"No scheme given: using {raw}."
+        note = f"No scheme given: trying {raw}, then http:// if it does not answer."
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise errors.Invalid(
@@ -61,7 +63,7 @@ def nextcloud_server(text: str) -> Corrected:
         path = path.partition("/index.php")[0]
         note = "Using the server's base address (the part before /index.php)."
     base = urlunsplit((parts.scheme, parts.netloc, path.rstrip("/"), "", ""))
-    return Corrected(base, note)
+    return Corrected(base, note, guessed)
 
 
 def nextcloud_url(server: str, user: str) -> str:

@@ -27,22 +27,24 @@ RC_DIR_NOT_FOUND = 3
 
 TAIL_LINES = 40
 
-UNREACHABLE_MARKS = (
-    "connection refused",
-    "no such host",
-    "i/o timeout",
-    "dial tcp",
-    "connection reset",
-    "network is unreachable",
-    "context deadline exceeded",
-    "timeout awaiting response headers",
-    ": eof",  # the connection dropped mid-request
-    "use of closed network connection",  # ... or while rclone was writing to it
-    "broken pipe",
-)
+# What rclone (Go's net/http) says when there is no answer -> the same in a few words.
+UNREACHABLE = {
+    "connection refused": "the connection was refused",
+    "no such host": "no such host (check the address)",
+    "network is unreachable": "the network is unreachable",
+    "i/o timeout": "no answer in time",
+    "context deadline exceeded": "no answer in time",
+    "timeout awaiting response headers": "no answer in time",
+    "connection reset": "the connection was reset",
+    ": eof": "the connection dropped",  # mid-request
+    "use of closed network connection": "the connection dropped",  # ... while writing to it
+    "broken pipe": "the connection dropped",
+    "dial tcp": "no connection could be made",
+}
+UNREACHABLE_MARKS = tuple(UNREACHABLE)
 # What rclone says when the local disk fills: the write fails, or preallocation refuses first.
 DISK_FULL_MARKS = ("no space left on device", "file too big for remaining disk space")
-TLS_MARKS = ("x509:", "tls:", "certificate")
+TLS_MARKS = ("x509:", "tls:", "certificate", "server gave http response to https client")
 ABOUT_UNSUPPORTED = "doesn't support about"
 _QUOTA_WORDS = ("insufficient storage", "insufficient space")
 # rclone quotes a status with the server's reason: "507 Insufficient Storage", and from some
@@ -211,9 +213,8 @@ def _unreachable(code: int, messages: list[str], where: Where) -> errors.RcwizEr
     msg = _first(messages, *UNREACHABLE_MARKS)
     if msg is None:
         return None
-    return errors.ServerUnreachable(
-        f"The server could not be reached{where.named()}: {reason(msg)}"
-    )
+    cause = next(words for mark, words in UNREACHABLE.items() if mark in msg.lower())
+    return errors.ServerUnreachable(f"The server could not be reached{where.named()}: {cause}.")
 
 
 def _not_found_status(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:

@@ -22,6 +22,7 @@ from rcwiz.rclone.lsjson import file_listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer.engine import Expected, Sink
+from rcwiz.transfer.walk import Tree
 
 
 @dataclass
@@ -79,12 +80,13 @@ def run(
     account: Account,
     caps: Capabilities,
     opts: TransferOptions,
+    tree: Tree,
     sink: Sink,
     log_path: Path,
 ) -> Phase:
-    """Bulk-upload the small new or changed files of OPTS.source; start SINK's display."""
+    """Bulk-upload the small new or changed files of the walked source TREE; start SINK."""
     phase = Phase()
-    local = bulk.local_files(Path(opts.source).expanduser())
+    local = tree.files
     there = file_listing(rclone, opts.dest)
     to_send = [f for f in local if not bulk.unchanged(f, there)]
     expected = Expected(bytes=sum(f.size for f in to_send), files=len(to_send))
@@ -92,6 +94,7 @@ def run(
         f
         for f in to_send
         if f.size < bulk.SMALL_FILE
+        and bulk.safe_name(f.relative)
         and all(caps.refusal(part) is None for part in f.relative.split("/"))
     ]
     sink.start(opts, ("bulk-upload", opts.source, opts.dest), expected, str(log_path))

@@ -9,7 +9,6 @@ which gives the exact bytes it would send and the files it would delete.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from rcwiz.rclone.config import Configured, is_remote, remote_name
 from rcwiz.rclone.events import FileDone
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions, transfer_argv
+from rcwiz.transfer.walk import Tree, walk
 from rcwiz.ui import format as fmt
 
 
@@ -57,19 +57,8 @@ def dry_run(rclone: Rclone, opts: TransferOptions) -> Plan:
 
 def local_size(path: str) -> int | None:
     """Total size of the files under a local PATH (a file or a folder); None if missing."""
-    root = Path(path).expanduser()
-    if root.is_file():
-        return root.stat().st_size
-    if not root.is_dir():
-        return None
-    total = 0
-    for folder, _, files in os.walk(root):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:
-                continue
-    return total
+    tree = walk(path)
+    return tree.bytes if tree is not None else None
 
 
 def local_free(path: str) -> int:
@@ -132,17 +121,26 @@ class FreeSpace:
 
 
 def check_space(
-    rclone: Rclone, opts: TransferOptions, plan: Plan | None, space: FreeSpace | None = None
+    rclone: Rclone,
+    opts: TransferOptions,
+    plan: Plan | None,
+    space: FreeSpace | None = None,
+    tree: Tree | None = None,
 ) -> Space:
-    """Compare the bytes to send with the free space at the destination (SPACE, if started)."""
+    """Compare the bytes to send with the free space at the destination (SPACE, if started).
+
+    TREE is the local source, walked already (walked here when not given).
+    """
     if space is None:
         with FreeSpace(rclone, opts.dest) as started:
-            return check_space(rclone, opts, plan, started)
+            return check_space(rclone, opts, plan, started, tree)
     where = opts.dest
     if plan is not None:
         return Space(plan.bytes, space.bytes(), where)
     # The local walk runs while `about` is still on its way.
-    size = None if is_remote(opts.source) or opts.filtered else local_size(opts.source)
+    if tree is None and not is_remote(opts.source):
+        tree = walk(opts.source)
+    size = None if opts.filtered or tree is None else tree.bytes
     free = space.bytes()
     if size is not None and (free is None or size <= free):
         return Space(size, free, where)

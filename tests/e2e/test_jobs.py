@@ -278,3 +278,25 @@ def test_show_argv_is_the_argv_that_runs(world):
         started = json.loads(log.readline())
     assert started["rcwiz"] == "start"
     assert started["argv"] == shown["rclone_argv"]
+
+
+def test_validate_names_a_remote_rclone_conf_does_not_have(tmp_path, rclone_conf, webdav_server):
+    conf = rclone_conf(tmp_path / "rclone.conf", {"nextcloud": webdav_server})
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(
+        "defaults:\n  dest: nocloud:shared\n"
+        "jobs:\n  a:\n    source: /data/a\n  b:\n    source: /data/b\n"
+        "  c:\n    source: nextcloud:in\n    dest: /scratch/c\n"
+        "  d:\n    source: :webdav:x\n    dest: /scratch/d\n"
+    )
+    done = rcwiz("--config", str(conf), "--jobs", str(jobs), "job", "validate")
+    assert done.returncode == 2, done.stderr
+    problems = [line for line in done.stderr.splitlines() if "jobs.yaml:" in line]
+    assert problems == [
+        f"  {jobs}:2:9: defaults.dest: there is no remote 'nocloud:' in rclone.conf "
+        "(did you mean 'nextcloud'?) (remotes: nextcloud:)"
+    ]
+    fine = rcwiz("--config", str(conf), "--jobs", str(jobs), "job", "validate", "--json")
+    assert fine.returncode == 2 and json_result(fine.stdout)["error"]["items"] == [
+        problems[0].strip()
+    ]

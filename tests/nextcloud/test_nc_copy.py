@@ -120,10 +120,33 @@ def test_copy_ctrl_c_during_a_chunked_upload_exits_130(nc_user, nc_remote, tmp_p
             assert time.monotonic() < deadline, "no chunked upload started"
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert not (nc_user.files / "big" / "huge.bin").exists()
+    # Nothing is left in the upload area: the session rclone started is removed, and said so.
+    assert list(nc_user.uploads.iterdir()) == []
+    assert "Removed 1 unfinished upload(s)" in out
+
+
+def test_507_at_a_chunked_upload_leaves_no_upload_behind(nc_user_factory, tmp_path, rclone_conf):
+    user = nc_user_factory(quota="50 MB")
+    conf = rclone_conf(
+        tmp_path / "rclone.conf",
+        {
+            "nc": {
+                "url": user.dav_url,
+                "user": user.name,
+                "password": user.password,
+                "vendor": "nextcloud",
+            }
+        },
+    )
+    big_file(tmp_path / "src" / "too-big.bin", CHUNK + 4 * MiB)
+    done = rcwiz("--config", str(conf), "copy", str(tmp_path / "src"), "nc:x", "--force")
+    assert done.returncode == 5, done.stderr
+    assert not user.uploads.exists() or list(user.uploads.iterdir()) == []
+    assert not (user.files / "x" / "too-big.bin").exists()
 
 
 def test_download_of_a_missing_folder_names_the_source(nc_remote, tmp_path):

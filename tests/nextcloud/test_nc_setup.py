@@ -80,6 +80,61 @@ def test_setup_with_a_wrong_password_saves_nothing(real_nextcloud, nc_user, tmp_
     )
     assert done.returncode == 4, done.stderr
     assert "refused the user name or password" in done.stderr and "Traceback" not in done.stderr
+    hint = next(line for line in done.stderr.splitlines() if line.startswith("hint:"))
+    assert "Nothing was saved" in hint and "--replace" not in hint  # there is nothing to replace
+    assert not conf.exists()
+
+
+def test_setup_with_a_bare_host_tries_https_then_http(real_nextcloud, nc_user, tmp_path):
+    conf = tmp_path / "rclone.conf"
+    bare = real_nextcloud.url.removeprefix("http://")  # 127.0.0.1:PORT, as people type it
+    done = rcwiz(
+        "--config",
+        str(conf),
+        "setup",
+        "--preset",
+        "nextcloud",
+        "--server",
+        bare,
+        "--user",
+        nc_user.name,
+        "--password-stdin",
+        "--name",
+        "nc",
+        "--yes",
+        input=nc_user.password + "\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"trying https://{bare}" in done.stdout and "trying http://" in done.stdout
+    assert f"url = {nc_user.dav_url}\n" in conf.read_text()
+
+
+def test_setup_with_a_bare_host_nobody_answers_on_is_one_sentence(tmp_path, dead_url):
+    conf = tmp_path / "rclone.conf"
+    bare = dead_url.removeprefix("http://").rstrip("/")
+    done = rcwiz(
+        "--config",
+        str(conf),
+        "setup",
+        "--preset",
+        "nextcloud",
+        "--server",
+        bare,
+        "--user",
+        "u",
+        "--password-stdin",
+        "--name",
+        "nc",
+        "--yes",
+        input="pw\n",
+    )
+    assert done.returncode == 6, done.stderr
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert error.endswith(
+        "could not be reached (http://" + bare + "/remote.php/dav/files/u/): "
+        "the connection was refused."
+    )
+    assert "Propfind" not in done.stderr and "dial tcp" not in done.stderr
     assert not conf.exists()
 
 
@@ -229,3 +284,37 @@ def test_setup_wizard_offers_the_browser_login_first_and_prints_the_link_alone(
     child.close()
     assert child.exitstatus == 0
     assert rclone_lsd(rclone_bin, conf, "nextcloud:").returncode == 0  # the default name
+
+
+def test_login_flow_remove_without_a_terminal_keeps_the_app_password_and_says_so(
+    real_nextcloud, nc_user, tmp_path
+):
+    conf = tmp_path / "rclone.conf"
+    argv = [
+        *RCWIZ,
+        "--config",
+        str(conf),
+        "setup",
+        "--preset",
+        "nextcloud",
+        "--server",
+        real_nextcloud.url,
+        "--login-flow",
+        "--name",
+        "nc",
+        "--yes",
+    ]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        login_url = next(line.strip() for line in proc.stdout if "/login/v2/flow/" in line)
+        real_nextcloud.approve(login_url, nc_user)
+        proc.communicate(timeout=120)
+    app_password = stored_password(conf)
+    removed = rcwiz("--config", str(conf), "remotes", "rm", "nc")
+    assert removed.returncode == 0, removed.stderr
+    said = removed.stdout + removed.stderr
+    assert "Kept the app password" in said and "--revoke" in said  # one line: what, and how
+    status, _ = nc_user.server.http(
+        "PROPFIND", nc_user.dav_url, auth=(nc_user.name, app_password), headers={"Depth": "0"}
+    )
+    assert status == 207  # still valid, as said

@@ -10,6 +10,7 @@ from rcwiz.nextcloud import bulk
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.capabilities import Capabilities, refused_files
 from rcwiz.nextcloud.urls import split_dav_url
+from rcwiz.transfer.walk import walk
 
 
 def test_split_dav_url():
@@ -83,7 +84,9 @@ def test_capabilities_and_refused_files(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "download.part").write_text("x")
     (tmp_path / "sub" / "back\\slash.txt").write_text("x")
-    refused = dict(refused_files(tmp_path, caps))
+    tree = walk(tmp_path)
+    assert tree is not None
+    refused = dict(refused_files(tree, caps))
     assert set(refused) == {".htaccess", "sub/download.part", "sub/back\\slash.txt"}
     assert ".part" in refused["sub/download.part"]
     assert Capabilities.from_ocs({}).bulkupload is None

@@ -1,0 +1,76 @@
+"""The bulk upload fast path against the real Nextcloud 30, read from its request log."""
+
+from __future__ import annotations
+
+import os
+
+from conftest import MiB, big_file, files_of, same_bytes, small_tree
+from helpers import json_lines, rcwiz
+
+
+def posts_to_bulk(requests):
+    return [r for r in requests if r.method == "POST" and r.path == "/remote.php/dav/bulk"]
+
+
+def puts(requests, user):
+    prefix = f"/remote.php/dav/files/{user.name}/"
+    return [r for r in requests if r.method == "PUT" and r.path.startswith(prefix)]
+
+
+def test_bulk_upload_carries_the_small_files_and_a_rerun_sends_nothing(
+    real_nextcloud, nc_user, nc_remote, tmp_path
+):
+    source = small_tree(tmp_path / "src", 230)
+    big_file(source / "big.bin", 3 * MiB)  # above the bulk threshold: rclone sends it
+    mark = real_nextcloud.log_mark()
+    done = rcwiz("--json", "--config", str(nc_remote), "copy", str(source), "nc:project")
+    assert done.returncode == 0, done.stderr
+    requests = real_nextcloud.requests_since(mark)
+    bulk = posts_to_bulk(requests)
+    assert len(bulk) == 3 and all(r.status == 200 for r in bulk)  # 100 + 100 + 30 files
+    assert [r.path.rsplit("/", 1)[1] for r in puts(requests, nc_user)] == ["big.bin"]
+    summary = json_lines(done.stdout)[-1]
+    expected = files_of(source)
+    assert (summary["files"], summary["bytes"], summary["errors"]) == (
+        len(expected),
+        sum(expected.values()),
+        0,
+    )
+    assert same_bytes(source, nc_user.files / "project")
+    mark = real_nextcloud.log_mark()
+    again = rcwiz("--json", "--config", str(nc_remote), "copy", str(source), "nc:project")
+    assert again.returncode == 0, again.stderr
+    requests = real_nextcloud.requests_since(mark)
+    assert posts_to_bulk(requests) == [] and puts(requests, nc_user) == []
+    assert (json_lines(again.stdout)[-1]["files"], json_lines(again.stdout)[-1]["bytes"]) == (0, 0)
+
+
+def test_bulk_files_keep_their_modification_times(nc_user, nc_remote, tmp_path):
+    source = small_tree(tmp_path / "src", 6)
+    stamp = 1_700_000_000
+    for path in source.rglob("*.txt"):
+        os.utime(path, (stamp, stamp))
+    done = rcwiz("--config", str(nc_remote), "copy", str(source), "nc:times")
+    assert done.returncode == 0, done.stderr
+    for path in (nc_user.files / "times").rglob("*.txt"):
+        assert int(path.stat().st_mtime) == stamp
+
+
+def test_bulk_leaves_a_name_it_cannot_carry_to_rclone(real_nextcloud, nc_user, nc_remote, tmp_path):
+    source = small_tree(tmp_path / "src", 5)
+    odd = source / "line\r\nbreak.txt"
+    odd.write_bytes(b"odd one\n")
+    mark = real_nextcloud.log_mark()
+    done = rcwiz("--json", "--config", str(nc_remote), "copy", str(source), "nc:odd")
+    assert done.returncode == 0, done.stderr
+    requests = real_nextcloud.requests_since(mark)
+    bulk = posts_to_bulk(requests)
+    assert len(bulk) == 1 and bulk[0].status == 200
+    # rclone stores control characters as their Unicode pictures (CR -> U+240D, LF -> U+240A).
+    stored = nc_user.files / "odd" / "line\u240d\u240abreak.txt"
+    assert stored.read_bytes() == b"odd one\n"
+    assert len(files_of(nc_user.files / "odd")) == 6
+    summary = json_lines(done.stdout)[-1]
+    assert (summary["files"], summary["errors"]) == (6, 0)
+    again = rcwiz("--json", "--config", str(nc_remote), "copy", str(source), "nc:odd")
+    assert again.returncode == 0 and json_lines(again.stdout)[-1]["files"] == 0
