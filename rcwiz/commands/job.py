@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from rcwiz import errors, process
 from rcwiz.actions import job_run
 from rcwiz.actions.transfer import Guard, remotes_involved, tuning_for
-from rcwiz.commands import add_guard_options
+from rcwiz.commands import add_guard_options, add_transfer_options, transfer_settings
 from rcwiz.jobs import history, schedule, schema, store
 from rcwiz.jobs.model import DELETING_MODES, MODES
-from rcwiz.jobs.templates import templates
+from rcwiz.jobs.templates import settings_of, templates
 from rcwiz.rclone.config import list_remotes
 from rcwiz.rclone.transfer import transfer_argv
 from rcwiz.transfer.engine import STATS_INTERVAL
@@ -41,18 +41,33 @@ def add_arguments(parser: argparse.ArgumentParser, add_command: AddCommand) -> N
     add_command(sub, "list", "the profiles and their last run", run_list)
     show = add_command(sub, "show", "a resolved profile and the rclone command it runs", run_show)
     show.add_argument("name")
-    add = add_command(sub, "add", "add a profile from a template (asks, or takes flags)", run_add)
+    add = add_command(
+        sub, "add", "add a profile: from flags, or a template whose settings you confirm", run_add
+    )
     add.add_argument("name", nargs="?")
-    add.add_argument("--template", help="a template from templates/jobs (default: the first)")
+    add.add_argument(
+        "--template", help="start from a template in templates/jobs (its settings are shown)"
+    )
     add.add_argument("--source", help="local path or REMOTE:path")
     add.add_argument("--dest", help="local path or REMOTE:path")
-    add.add_argument("--mode", choices=MODES, help="copy (default from the template), sync, move")
+    add.add_argument("--mode", choices=MODES, help="copy (the default), sync or move")
     add.add_argument(
         "--allow-deletes",
         action="store_true",
         help="confirm that a sync or move profile deletes files",
     )
-    add.add_argument("--yes", "-y", action="store_true", help="accept the template's defaults")
+    add_transfer_options(add, skip=("dry_run",))
+    add.add_argument("--extra-flags", metavar="FLAGS", help="more rclone flags, as one string")
+    for hook in ("before", "after", "on_failure"):
+        add.add_argument(
+            f"--{hook.replace('_', '-')}",
+            dest=hook,
+            metavar="COMMAND",
+            help=f"the profile's {hook} hook (a shell command)",
+        )
+    add.add_argument(
+        "--yes", "-y", action="store_true", help="keep the template's settings (they are shown)"
+    )
     edit = add_command(sub, "edit", "open the jobs file in $EDITOR, validated on save", run_edit)
     edit.add_argument("name", nargs="?")
     rm = add_command(sub, "rm", "remove a profile", run_rm)
@@ -73,8 +88,15 @@ def add_arguments(parser: argparse.ArgumentParser, add_command: AddCommand) -> N
     when.add_argument("--cron", metavar="EXPR", help='five cron fields, e.g. "30 2 * * 1-5"')
     sched.add_argument(
         "--via",
-        choices=("systemd", "cron"),
-        help="scheduler (default: systemd for --daily where present, else cron)",
+        choices=("slurm", "systemd", "cron"),
+        help="scheduler (default: slurm where scrontab is on PATH, else systemd for --daily "
+        "where present, else cron)",
+    )
+    sched.add_argument(
+        "--time",
+        default=schedule.DEFAULT_TIME_LIMIT,
+        metavar="LIMIT",
+        help=f"with slurm: the job's time limit (default {schedule.DEFAULT_TIME_LIMIT})",
     )
     action = sched.add_mutually_exclusive_group()
     action.add_argument("--install", action="store_true", help="install it (default: print)")
@@ -147,51 +169,81 @@ def _path_answer(value: str, answers: Answers) -> str:
     return value.strip()
 
 
-def add_questions(found: dict[str, dict[str, Any]]) -> list[Question]:
-    def body(answers: Answers) -> dict[str, Any]:
-        return found[answers["template"]]
+NO_TEMPLATE = "none"
 
+
+def add_questions(found: dict[str, dict[str, Any]]) -> list[Question]:
     def described(name: str, profile: dict[str, Any]) -> str:
-        mode, source, dest = (
-            profile.get("mode", "copy"),
-            profile.get("source", ""),
-            profile.get("dest", ""),
-        )
-        return f"{name}: {mode} {source} -> {dest}"
+        mode, source = profile.get("mode", "copy"), profile.get("source", "")
+        return f"{name}: {mode} {source} -> {profile.get('dest', '')}"
+
+    def template_mode(answers: Answers) -> str:
+        return str(found.get(answers["template"], {}).get("mode", "copy"))
 
     return [
         Question("name", "NAME", "Name of the job", check=_profile_name),
         Question(
             "template",
             "--template",
-            "Start from which template?",
+            "Start from a template? (its settings are shown before any is kept)",
             kind="select",
-            choices=lambda a: [(k, described(k, v)) for k, v in found.items()],
-            default=lambda a: next(iter(found)),
+            choices=lambda a: [
+                (NO_TEMPLATE, "no: a plain profile"),
+                *((k, described(k, v)) for k, v in found.items()),
+            ],
+            default=lambda a: NO_TEMPLATE,
         ),
-        Question(
-            "source",
-            "--source",
-            "Copy from (local path or REMOTE:path)",
-            default=lambda a: body(a).get("source"),
-            check=_path_answer,
-        ),
-        Question(
-            "dest",
-            "--dest",
-            "Copy to (local path or REMOTE:path)",
-            default=lambda a: body(a).get("dest"),
-            check=_path_answer,
-        ),
+        Question("source", "--source", "Copy from (local path or REMOTE:path)", check=_path_answer),
+        Question("dest", "--dest", "Copy to (local path or REMOTE:path)", check=_path_answer),
         Question(
             "mode",
             "--mode",
             "Mode",
             kind="select",
             choices=lambda a: [(m, m) for m in MODES],
-            default=lambda a: body(a).get("mode", "copy"),
+            default=template_mode,
         ),
     ]
+
+
+def _flag_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The profile settings given as flags, as the jobs file spells them."""
+    body: dict[str, Any] = {
+        k: list(v) if isinstance(v, tuple) else v for k, v in transfer_settings(args).items()
+    }
+    for key in ("extra_flags", "before", "after", "on_failure"):
+        if getattr(args, key, None):
+            body[key] = getattr(args, key)
+    return body
+
+
+def _kept_settings(
+    ctx: Context, wizard: Wizard, name: str, body: dict[str, Any], given: dict[str, Any]
+) -> dict[str, Any]:
+    """The settings of template NAME its user keeps: each is shown, and confirmed on a
+    terminal (or all kept with --yes); a flag given for the same key wins."""
+    settings = [s for s in settings_of(body) if s.key not in given]
+    if not settings:
+        return {}
+    out = ctx.console.err if ctx.console.json else ctx.console.out
+    out.print(f"The template {name} brings these settings:", markup=False)
+    for setting in settings:
+        drops = "  (rclone sends fewer files with it)" if setting.drops_files else ""
+        out.print(f"  {setting.shown}{drops}", markup=False)
+    if wizard.interactive:
+        return {
+            s.key: s.value
+            for s in settings
+            if wizard.confirm(f"Keep {s.shown}?", default=not s.drops_files)
+        }
+    if not wizard.assume_yes:
+        raise errors.UsageError(
+            f"The template {name} brings {len(settings)} setting(s) and there is no terminal to "
+            "confirm them.",
+            "Keep them with --yes (they are listed above), or give your own with flags.",
+            items=[s.shown for s in settings],
+        )
+    return {s.key: s.value for s in settings}
 
 
 def run_add(ctx: Context, args: argparse.Namespace) -> Output:
@@ -200,6 +252,7 @@ def run_add(ctx: Context, args: argparse.Namespace) -> Output:
         raise errors.UsageError(
             f"There is no job template '{args.template}'.", f"Templates: {', '.join(found)}."
         )
+    interactive = terminal_available()
     given = {
         "name": args.name,
         "template": args.template,
@@ -207,10 +260,22 @@ def run_add(ctx: Context, args: argparse.Namespace) -> Output:
         "dest": args.dest,
         "mode": args.mode,
     }
-    wizard = Wizard(ctx.console, interactive=terminal_available(), assume_yes=args.yes, given=given)
+    if not interactive:  # a script gets a plain copy profile unless it says otherwise
+        given["template"] = args.template or NO_TEMPLATE
+        given["mode"] = args.mode or str(found.get(args.template or "", {}).get("mode", "copy"))
+    wizard = Wizard(ctx.console, interactive=interactive, assume_yes=args.yes, given=given)
     answers = wizard.ask_all(add_questions(found))
-    body = {k: v for k, v in found[answers["template"]].items() if k != "allow_deletes"}
-    body.update(source=answers["source"], dest=answers["dest"], mode=answers["mode"])
+    flags = _flag_settings(args)
+    body: dict[str, Any] = {
+        "source": answers["source"],
+        "dest": answers["dest"],
+        "mode": answers["mode"],
+    }
+    if answers["template"] != NO_TEMPLATE:
+        body.update(
+            _kept_settings(ctx, wizard, answers["template"], found[answers["template"]], flags)
+        )
+    body.update(flags)
     if answers["mode"] in DELETING_MODES:
         what = (
             "deletes files at the destination"
@@ -235,9 +300,13 @@ def run_add(ctx: Context, args: argparse.Namespace) -> Output:
         console.out.print(f"[green]Added[/] job [bold]{escape(name)}[/] to {escape(str(path))}")
         console.out.print(f"Try it: rcwiz job run {name} --dry-run", markup=False)
 
-    return Output(
-        {"added": name, "file": str(path), "backup": str(backup) if backup else None}, show
-    )
+    data = {
+        "added": name,
+        "file": str(path),
+        "backup": str(backup) if backup else None,
+        "profile": body,
+    }
+    return Output(data, show)
 
 
 def run_edit(ctx: Context, args: argparse.Namespace) -> Output:
@@ -337,7 +406,9 @@ def run_schedule(ctx: Context, args: argparse.Namespace) -> Output:
     path = _path(ctx)
     store.get(path, args.name)
     when = schedule.When(daily=args.daily, cron=args.cron)
-    via = args.via or ("systemd" if args.daily and _has_systemd() else "cron")
+    via = args.via or (
+        "slurm" if schedule.has_slurm() else "systemd" if args.daily and _has_systemd() else "cron"
+    )
     argv = schedule.command(args.name, path, ctx.config)
     done: list[str] = []  # what --install / --remove did, one line each
     if via == "systemd":
@@ -352,6 +423,15 @@ def run_schedule(ctx: Context, args: argparse.Namespace) -> Output:
             "Install with --install (or copy these files and run 'systemctl --user enable "
             f"--now {schedule.unit_name(args.name)}.timer')."
         )
+    elif via == "slurm":
+        text = schedule.scrontab_entry(args.name, when, argv, args.time)
+        if args.remove:
+            had_entry = schedule.remove_scrontab(args.name)
+            done = ["removed the scrontab entry" if had_entry else "no scrontab entry to remove"]
+        elif args.install:
+            schedule.install_scrontab(args.name, text)
+            done = ["installed in your scrontab (Slurm runs it as a batch job):", text.rstrip()]
+        how = "Install with --install (or add these lines with 'scrontab -e')."
     else:
         text = schedule.crontab_line(args.name, when, argv) + "\n"
         if args.remove:

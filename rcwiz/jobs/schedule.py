@@ -1,4 +1,8 @@
-"""Run a job on a timetable: a systemd user timer or a crontab line.
+"""Run a job on a timetable: a systemd user timer, a crontab line, or a Slurm scrontab entry.
+
+On cluster login nodes user crontabs and systemd timers are often unavailable and the
+scheduler is Slurm: `scrontab` runs an entry as a batch job (its `#SCRON` lines are sbatch
+options: the job's name, its time limit, where its output goes).
 
 The text is built by pure functions (tested as strings); installing writes the unit files or
 edits the crontab through rcwiz.process. The scheduled command is `rcwiz job run NAME` with
@@ -8,9 +12,12 @@ a log file.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +67,7 @@ def systemd_units(name: str, when: When, argv: list[str]) -> dict[str, str]:
     unit = unit_name(name)
     service = (
         f"[Unit]\nDescription=rcwiz job {name}\n\n"
-        f"[Service]\nType=oneshot\nExecStart={shlex.join(argv)}\n"
+        f"[Service]\nType=oneshot\nExecStart={_systemd_escape(shlex.join(argv))}\n"
     )
     timer = (
         f"[Unit]\nDescription=Run rcwiz job {name} daily at {when.daily}\n\n"
@@ -74,9 +81,40 @@ def log_file(name: str) -> Path:
     return paths.state_dir() / "logs" / f"job-{name}.log"
 
 
+def _systemd_escape(command: str) -> str:
+    """systemd expands %-specifiers and $VARIABLES in ExecStart: keep them literal."""
+    return command.replace("%", "%%").replace("$", "$$")
+
+
 def crontab_line(name: str, when: When, argv: list[str]) -> str:
     log = shlex.quote(str(log_file(name)))
-    return f"{when.cron_fields()} {shlex.join(argv)} >> {log} 2>&1 {MARK} {name}"
+    # cron turns an unescaped % into a newline (the rest becomes the command's stdin).
+    command = f"{shlex.join(argv)} >> {log} 2>&1".replace("%", "\\%")
+    return f"{when.cron_fields()} {command} {MARK} {name}"
+
+
+DEFAULT_TIME_LIMIT = "12:00:00"
+
+
+def scrontab_entry(name: str, when: When, argv: list[str], time_limit: str) -> str:
+    """The lines of a Slurm scrontab entry: #SCRON sbatch options, then the crontab line."""
+    if not re.fullmatch(r"(\d+-)?\d{1,2}(:\d\d){0,2}", time_limit):
+        raise errors.UsageError(
+            f"--time wants a Slurm time limit like 02:00:00, not '{time_limit}'."
+        )
+    log = str(log_file(name))
+    if "%" in log or any("%" in arg for arg in argv):
+        raise errors.UsageError(
+            "A path holds '%', which Slurm reads as a placeholder; scrontab cannot run it as is.",
+            "Move the jobs file or rclone.conf to a path without '%', or use --via cron.",
+        )
+    return (
+        f"#SCRON --job-name={unit_name(name)}\n"
+        f"#SCRON --time={time_limit}\n"
+        f"#SCRON --output={shlex.quote(log)}\n"
+        f"#SCRON --open-mode=append\n"
+        f"{when.cron_fields()} {shlex.join(argv)} {MARK} {name}\n"
+    )
 
 
 def systemd_dir() -> Path:
@@ -126,12 +164,12 @@ def remove_systemd(name: str) -> list[Path]:
     return removed
 
 
-def _current_crontab() -> str:
-    done = _run(["crontab", "-l"])
+def _current_crontab(program: str = "crontab") -> str:
+    done = _run([program, "-l"])
     if done.returncode != 0:
         if "no crontab" in done.stderr.lower():
             return ""
-        raise errors.SchedulerFailed(f"'crontab -l' failed: {done.stderr.strip()}")
+        raise errors.SchedulerFailed(f"'{program} -l' failed: {done.stderr.strip()}")
     return done.stdout
 
 
@@ -156,3 +194,54 @@ def _write_crontab(rows: list[str]) -> None:
     done = _run(["crontab", "-"], input="".join(row + "\n" for row in rows))
     if done.returncode != 0:
         raise errors.SchedulerFailed(f"'crontab -' failed: {done.stderr.strip()}")
+
+
+# ------------------------------------------------------------------------------- Slurm
+
+
+def has_slurm() -> bool:
+    return shutil.which("scrontab") is not None
+
+
+def _without_entry(rows: list[str], name: str) -> list[str]:
+    """ROWS without job NAME's entry: its line and the #SCRON lines right above it."""
+    kept: list[str] = []
+    for row in rows:
+        if _is_ours(row, name):
+            while kept and kept[-1].startswith("#SCRON"):
+                kept.pop()
+            continue
+        kept.append(row)
+    return kept
+
+
+def install_scrontab(name: str, entry: str) -> None:
+    if not has_slurm():
+        raise errors.SchedulerFailed(
+            "scrontab is not installed here (no Slurm), so the entry cannot be installed.",
+            "Use --via cron or --via systemd, or add the printed entry on a Slurm login node.",
+        )
+    rows = _without_entry(_current_crontab("scrontab").splitlines(), name)
+    _write_scrontab([*rows, *entry.splitlines()])
+
+
+def remove_scrontab(name: str) -> bool:
+    if not has_slurm():
+        raise errors.SchedulerFailed("scrontab is not installed here (no Slurm).")
+    rows = _current_crontab("scrontab").splitlines()
+    kept = _without_entry(rows, name)
+    if kept != rows:
+        _write_scrontab(kept)
+    return kept != rows
+
+
+def _write_scrontab(rows: list[str]) -> None:
+    """scrontab takes a file (it replaces the user's whole scrontab with it)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".scrontab", delete=False) as handle:
+        handle.write("".join(row + "\n" for row in rows))
+    try:
+        done = _run(["scrontab", handle.name])
+    finally:
+        os.unlink(handle.name)
+    if done.returncode != 0:
+        raise errors.SchedulerFailed(f"'scrontab' refused the entry: {done.stderr.strip()}")

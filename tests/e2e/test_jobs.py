@@ -9,6 +9,7 @@ import stat
 import subprocess
 import textwrap
 
+import pexpect
 import psutil
 import pytest
 from helpers import RCWIZ, json_lines, json_result, rcwiz, tree_size
@@ -300,3 +301,172 @@ def test_validate_names_a_remote_rclone_conf_does_not_have(tmp_path, rclone_conf
     assert fine.returncode == 2 and json_result(fine.stdout)["error"]["items"] == [
         problems[0].strip()
     ]
+
+
+def _profile(world, name):
+    shown = json_result(rcwiz(*world["base"], "--json", "job", "show", name).stdout, "job show")
+    return {k: v for k, v in shown["profile"].items() if v not in (None, [], False)}
+
+
+def test_add_from_flags_alone_makes_a_plain_profile(world):
+    done = rcwiz(
+        *world["base"], "job", "add", "up", "--source", "/data/up", "--dest", "q:up", "--yes"
+    )
+    assert done.returncode == 0, done.stderr
+    assert _profile(world, "up") == {
+        "name": "up",
+        "source": "/data/up",
+        "dest": "q:up",
+        "mode": "copy",
+    }
+    flagged = rcwiz(
+        *world["base"],
+        "job",
+        "add",
+        "up2",
+        "--source",
+        "/d",
+        "--dest",
+        "q:x",
+        "--include",
+        "*.csv",
+        "--transfers",
+        "2",
+        "--after",
+        "echo done",
+    )
+    assert flagged.returncode == 0, flagged.stderr
+    assert _profile(world, "up2") == {
+        "name": "up2",
+        "source": "/d",
+        "dest": "q:x",
+        "mode": "copy",
+        "include": ["*.csv"],
+        "transfers": 2,
+        "after": "echo done",
+    }
+
+
+def test_a_template_never_brings_a_setting_unseen(world):
+    refused = rcwiz(
+        *world["base"],
+        "job",
+        "add",
+        "in",
+        "--template",
+        "fetch-inputs",
+        "--source",
+        "q:in",
+        "--dest",
+        "/scratch/in",
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "extra_flags: --max-age 30d --fast-list" in refused.stderr
+    assert "--yes" in refused.stderr and "Traceback" not in refused.stderr
+    kept = rcwiz(
+        *world["base"],
+        "job",
+        "add",
+        "in",
+        "--template",
+        "fetch-inputs",
+        "--source",
+        "q:in",
+        "--dest",
+        "/scratch/in",
+        "--transfers",
+        "2",
+        "--yes",
+    )
+    assert kept.returncode == 0, kept.stderr
+    assert (
+        "extra_flags: --max-age 30d --fast-list  (rclone sends fewer files with it)" in kept.stdout
+    )
+    profile = _profile(world, "in")
+    assert profile["extra_flags"] == ["--max-age", "30d", "--fast-list"]
+    assert profile["transfers"] == 2  # the flag wins over the template's 8
+    assert profile["source"] == "q:in" and profile["dest"] == "/scratch/in"
+
+
+def test_a_template_setting_declined_at_the_terminal_is_not_kept(world):
+    child = pexpect.spawn(
+        RCWIZ[0],
+        [
+            *RCWIZ[1:],
+            *world["base"],
+            "job",
+            "add",
+            "nightly2",
+            "--template",
+            "nightly-results",
+            "--source",
+            "/r",
+            "--dest",
+            "q:r",
+            "--mode",
+            "copy",
+        ],
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 100),
+    )
+    answers = {"include": "n", "exclude": "y", "transfers": "y", "bwlimit": "y", "before": "n"}
+    asked: list[str] = []
+    while child.expect([r"Keep (\w+):", pexpect.EOF]) == 0:
+        key = child.match.group(1)
+        if key not in asked:  # each question is drawn again once answered
+            asked.append(key)
+            child.send(answers[key])  # a confirm takes one key
+    assert asked == list(answers)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    profile = _profile(world, "nightly2")
+    assert "include" not in profile and "before" not in profile
+    assert profile["exclude"] == ["*.tmp"] and profile["bwlimit"] == "20M"
+
+
+def _fake_scrontab(tmp_path):
+    """A stand-in for Slurm's scrontab(1) keeping the table in a file: `-l` prints it, a file
+    argument replaces it. It tests rcwiz's editing of the table, not Slurm."""
+    table = tmp_path / "scrontab.txt"
+    table.write_text("#SCRON --time=5\n0 4 * * * other.sh\n")
+    bindir = tmp_path / "slurm-bin"
+    bindir.mkdir()
+    fake = bindir / "scrontab"
+    fake.write_text(f'#!/bin/sh\nif [ "$1" = "-l" ]; then cat {table}; else cp "$1" {table}; fi\n')
+    fake.chmod(0o755)
+    return table, {"PATH": f"{bindir}:{os.environ['PATH']}"}
+
+
+def test_schedule_on_a_slurm_login_node_offers_a_scrontab_entry(world, tmp_path):
+    table, env = _fake_scrontab(tmp_path)
+    args = [*world["base"], "job", "schedule", "nightly", "--daily", "02:30", "--time", "4:00:00"]
+    shown = rcwiz(*args, env=env)  # scrontab on PATH: Slurm is the default
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[:2] == ["#SCRON --job-name=rcwiz-job-nightly", "#SCRON --time=4:00:00"]
+    assert lines[2].startswith("#SCRON --output=") and lines[2].endswith("job-nightly.log")
+    assert lines[4].startswith("30 2 * * * ") and lines[4].endswith(
+        "job run nightly # rcwiz job nightly"
+    )
+    assert rcwiz(*args, "--install", env=env).returncode == 0
+    assert rcwiz(*args, "--install", env=env).returncode == 0  # replaces, not duplicates
+    rows = table.read_text().splitlines()
+    assert rows[:2] == ["#SCRON --time=5", "0 4 * * * other.sh"] and rows[2:] == lines[:5]
+    assert rcwiz(*args, "--remove", env=env).returncode == 0
+    assert table.read_text() == "#SCRON --time=5\n0 4 * * * other.sh\n"
+
+
+def test_schedule_via_slurm_without_slurm_says_so(world):
+    path = os.pathsep.join(
+        p
+        for p in os.environ["PATH"].split(os.pathsep)
+        if not os.path.exists(os.path.join(p, "scrontab"))
+    )
+    args = [*world["base"], "job", "schedule", "nightly", "--daily", "02:30", "--via", "slurm"]
+    printed = rcwiz(*args, env={"PATH": path})
+    assert printed.returncode == 0 and printed.stdout.startswith("#SCRON --job-name=")
+    done = rcwiz(*args, "--install", env={"PATH": path})
+    assert done.returncode == 1, done.stderr
+    assert "scrontab is not installed here (no Slurm)" in done.stderr
+    assert "--via cron" in done.stderr and "Traceback" not in done.stderr
