@@ -75,9 +75,17 @@ def usage(acct: Account, timeout: float | None = None) -> Usage:
         client.timeout = timeout
     data = client.ocs("GET", USER_API) or {}
     quota = data.get("quota") if isinstance(data, dict) else None
-    if not isinstance(quota, dict) or not isinstance(quota.get("used"), (int, float)):
+    figures = {
+        k: v
+        for k, v in (quota or {}).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+    if "used" not in figures or "quota" not in figures:
         raise errors.ServerError("Nextcloud's cloud/user answer has no quota figures.")
-    used = int(quota["used"])
-    if not isinstance(quota.get("quota"), (int, float)) or quota["quota"] < 0:
+    used, limit = int(figures["used"]), int(figures["quota"])
+    if limit < 0:  # -3: no quota (the disk is the limit)
         return Usage(acct.remote, used=used, source="ocs")
-    return Usage(acct.remote, int(quota["total"]), used, int(quota["free"]), source="ocs")
+    # A user who never logged in has no storage yet: the answer then lacks total and free.
+    total = int(figures.get("total", limit))
+    free = int(figures.get("free", max(0, total - used)))
+    return Usage(acct.remote, total, used, free, source="ocs")

@@ -74,3 +74,26 @@ def test_bulk_leaves_a_name_it_cannot_carry_to_rclone(real_nextcloud, nc_user, n
     assert (summary["files"], summary["errors"]) == (6, 0)
     again = rcwiz("--json", "--config", str(nc_remote), "copy", str(source), "nc:odd")
     assert again.returncode == 0 and json_lines(again.stdout)[-1]["files"] == 0
+
+
+def test_bulk_off_on_the_server_leaves_everything_to_rclone(
+    real_nextcloud, nc_user, nc_remote, tmp_path
+):
+    real_nextcloud.occ("config:system:set", "bulkupload.enabled", "--value=false", "--type=boolean")
+    try:
+        source = small_tree(tmp_path / "src", 8)
+        mark = real_nextcloud.log_mark()
+        done = rcwiz("--json", "--config", str(nc_remote), "copy", str(source), "nc:nobulk")
+    finally:
+        real_nextcloud.occ("config:system:delete", "bulkupload.enabled")
+    assert done.returncode == 0, done.stderr
+    requests = real_nextcloud.requests_since(mark)
+    assert posts_to_bulk(requests) == [] and len(puts(requests, nc_user)) == 8
+    assert same_bytes(source, nc_user.files / "nobulk")
+
+
+def test_bulk_preflight_lists_files_the_server_will_refuse(nc_remote, tmp_path):
+    source = small_tree(tmp_path / "src", 3)
+    (source / "download.part").write_text("half")
+    done = rcwiz("--config", str(nc_remote), "copy", str(source), "nc:project")
+    assert "will refuse 1 file" in done.stderr and "download.part" in done.stderr

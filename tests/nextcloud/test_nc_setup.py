@@ -318,3 +318,25 @@ def test_login_flow_remove_without_a_terminal_keeps_the_app_password_and_says_so
         "PROPFIND", nc_user.dav_url, auth=(nc_user.name, app_password), headers={"Depth": "0"}
     )
     assert status == 207  # still valid, as said
+
+
+def test_login_flow_nobody_grants_ends_with_a_sentence(real_nextcloud, tmp_path):
+    conf = tmp_path / "rclone.conf"
+    done = rcwiz(
+        "--config",
+        str(conf),
+        "setup",
+        "--preset",
+        "nextcloud",
+        "--server",
+        real_nextcloud.url,
+        "--login-flow",
+        "--name",
+        "nc",
+        "--yes",
+        "--login-timeout",
+        "1",
+    )
+    assert done.returncode == 1, done.stderr
+    assert "login flow ended" in done.stderr and "Traceback" not in done.stderr
+    assert not conf.exists()

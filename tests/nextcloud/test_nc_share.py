@@ -107,3 +107,36 @@ def test_share_errors_are_sentences(nc_user, nc_remote, tmp_path, rclone_conf):
     )
     refused = rcwiz("--config", str(bad), "share", "nc:", "--link")
     assert refused.returncode == 4 and "refused the user name or password" in refused.stderr
+
+
+def test_share_refused_by_the_servers_policy_is_one_sentence(
+    real_nextcloud, nc_remote, shared_file
+):
+    real_nextcloud.occ("config:app:set", "core", "shareapi_enabled", "--value=no")
+    try:
+        done = rcwiz("--config", str(nc_remote), "share", shared_file, "--link")
+    finally:
+        real_nextcloud.occ("config:app:set", "core", "shareapi_enabled", "--value=yes")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert "<" not in error and len(error) < 200
+
+
+def test_share_block_of_a_job_hands_the_link_to_its_after_hook(real_nextcloud, nc_remote, tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "paper.pdf").write_bytes(b"%PDF-1.4 test\n")
+    marker = tmp_path / "link.txt"
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(
+        "jobs:\n  publish:\n"
+        f"    source: {source}\n    dest: nc:published\n"
+        f"    after: 'echo \"$RCWIZ_SHARE_URL\" > {marker}'\n"
+        "    share:\n      expire_days: 7\n"
+    )
+    done = rcwiz("--config", str(nc_remote), "--jobs", str(jobs), "job", "run", "publish")
+    assert done.returncode == 0, done.stderr
+    link = marker.read_text().strip()
+    assert link.startswith(f"{real_nextcloud.url}/index.php/s/")
+    zipped = real_nextcloud.http("GET", f"{link}/download", auth=None)
+    assert zipped[0] == 200 and b"paper.pdf" in zipped[1]  # the folder, as a zip

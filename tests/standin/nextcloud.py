@@ -1,7 +1,17 @@
 """A loopback stand-in for the parts of Nextcloud (30) that rcwiz talks to.
 
-Nextcloud cannot be installed here, so rcwiz's Nextcloud-only features are tested against this
-server. It answers the *documented* requests with the *documented* replies, and where the
+**Kept only for what the real Nextcloud cannot be made to do.** Every Nextcloud behaviour rcwiz
+relies on is tested against the real Nextcloud 30 in tests/nextcloud/ (tests/realnc.py starts
+it). This stand-in remains for one thing: a bulk upload in which the server refuses one part
+with HTTP 200 and `"error": true` (`fail_paths`), which a real server does only for causes
+rcwiz rules out before sending (a missing parent folder, a forbidden name) or cannot be made to
+show on demand (a storage failure of one file among many). tests/e2e/test_nextcloud.py uses it
+for that, and tests/integration/test_standin.py checks that its bulk endpoint, WebDAV and
+capabilities answer as the real one's do. Its other parts (login flow, OCS shares) are no
+longer used by any test; they describe Nextcloud's documented formats and are left for a
+fault that may need them.
+
+It answers the *documented* requests with the *documented* replies, and where the
 documentation is silent it follows Nextcloud's own source. Sources (nextcloud/server unless
 noted; "docs" is nextcloud/documentation, developer_manual/client_apis/):
 
@@ -17,16 +27,11 @@ noted; "docs" is nextcloud/documentation, developer_manual/client_apis/):
 * Capabilities: core/Controller/OCSController.php, apps/dav/lib/Capabilities.php,
   apps/files/lib/Capabilities.php; anonymous callers get only public capabilities
   (lib/private/CapabilitiesManager.php).
-* ``DELETE /ocs/v2.php/core/apppassword``: core/Controller/AppPasswordController.php.
 * Share API: docs OCS/ocs-share-api.rst, apps/files_sharing/lib/Controller/ShareAPIController.php
   and lib/private/Share20/Manager.php.
 * Bulk upload: docs WebDAV/bulkupload.rst, apps/dav/lib/BulkUpload/{BulkUploadPlugin,
   MultipartRequestParser}.php, apps/dav/lib/Connector/Sabre/MtimeSanitizer.php,
   lib/private/Files/Node/Folder.php::newFile and Storage/Wrapper/Quota.php.
-
-Test hooks: ``grant()``/``deny()`` for login flows, ``fail_paths`` for bulk uploads, and the
-counters ``bulk_requests``, ``bulk_batches`` and ``requests``. The attributes given to the
-constructor can be changed while the server runs (e.g. ``sharing_enabled = False``).
 """
 
 from __future__ import annotations
