@@ -11,6 +11,7 @@ import argparse
 import atexit
 import importlib
 import os
+import shlex
 import signal
 import sys
 import traceback
@@ -18,7 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from rcwiz import __version__, errors, process
+from rcwiz import __version__, errors, http, process
+from rcwiz.commands import positive_float
 from rcwiz.rclone.run import Rclone
 from rcwiz.ui.console import Console, drop_stdout, make_console
 from rcwiz.ui.output import Output
@@ -27,6 +29,7 @@ Action = Callable[["Context", argparse.Namespace], Output]
 
 
 JSON_VERSION = 1  # the version of every --json document's shape (README, "JSON output")
+STALL_TIMEOUT = 60.0  # seconds, unless --stall-timeout says otherwise
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Context:
     rclone_path: str | None = None
     jobs: str | None = None  # --jobs FILE
     command: str = ""  # "copy", "job run", ...: named in every JSON document
+    stall_timeout: float = STALL_TIMEOUT  # how long a silent server or a still transfer lasts
     _rclone: Rclone | None = field(default=None, repr=False)
 
     @property
@@ -45,6 +49,7 @@ class Context:
         """The rclone to use, found and version-checked on first use."""
         if self._rclone is None:
             self._rclone = Rclone.locate(self.rclone_path, self.config)
+            self._rclone.timeout = self.stall_timeout
         return self._rclone
 
     def render(self, output: Output) -> None:
@@ -96,6 +101,12 @@ _GLOBAL_VALUES = (
     ("--config", "FILE", "rclone.conf to use (default: RCLONE_CONFIG, else rclone's own)"),
     ("--jobs", "FILE", "jobs file (default: RCWIZ_JOBS, else $XDG_CONFIG_HOME/rcwiz/jobs.yaml)"),
     ("--rclone", "PATH", "rclone binary (default: RCLONE_BINARY, beside Python, then PATH)"),
+    (
+        "--stall-timeout",
+        "SECONDS",
+        "give up on a server that has not answered, or a transfer "
+        "that has not moved, for this long (default 60); exit 6",
+    ),
 )
 _GLOBAL_SWITCHES = (
     ("--json", "machine-readable JSON on stdout"),
@@ -112,7 +123,8 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     group = parser.add_argument_group("global options")
     for flag, metavar, help in _GLOBAL_VALUES:
         no_value = argparse.SUPPRESS if suppress else None
-        group.add_argument(flag, metavar=metavar, default=no_value, help=help)
+        kind = positive_float if flag == "--stall-timeout" else str
+        group.add_argument(flag, metavar=metavar, default=no_value, help=help, type=kind)
     for flag, help in _GLOBAL_SWITCHES:
         off = argparse.SUPPRESS if suppress else False
         group.add_argument(flag, action="store_true", default=off, help=help)
@@ -235,7 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             rclone_path=args.rclone,
             jobs=os.path.expanduser(args.jobs) if args.jobs else None,
             command=command,
+            stall_timeout=args.stall_timeout or STALL_TIMEOUT,
         )
+        http.DEFAULT_TIMEOUT = ctx.stall_timeout  # every request rcwiz makes itself
+        _check_config_exists(ctx, args.command)
         output = args.action(ctx, args)
         ctx.render(output)
         return output.exit_code
@@ -255,6 +270,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for sig, previous in handlers.items():
             signal.signal(sig, previous)
+
+
+# Commands that work without an rclone.conf: they create one, or report that it is missing.
+_NEEDS_NO_CONFIG = {"setup", "demo", "doctor"}
+
+
+def _check_config_exists(ctx: Context, command: str) -> None:
+    """A config file named with --config or RCLONE_CONFIG that does not exist is a typo far
+    more often than an empty configuration: say so, instead of "no remotes" or "no remote
+    named ...". rclone's default file may be missing (no remotes yet)."""
+    named = ctx.config or os.environ.get("RCLONE_CONFIG") or ""
+    if not named or command in _NEEDS_NO_CONFIG or os.path.exists(named):
+        return
+    how = "--config" if ctx.config else "RCLONE_CONFIG"
+    raise errors.ConfigError(
+        f"The rclone config file {named} ({how}) does not exist.",
+        f"Check the path, or make a remote there: rcwiz --config {shlex.quote(named)} setup",
+    )
 
 
 def _failed(console: Console, command: str, exc: errors.RcwizError, debug: bool) -> int:
@@ -293,7 +326,10 @@ def entry() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a reader that went away, a closed stream
+        except BrokenPipeError:  # the reader went away (`| head -1`), as in main()
+            if code == 0:
+                code = int(errors.ExitCode.OUTPUT_CLOSED)
+        except (OSError, ValueError):  # a full disk behind a redirect, a closed stream
             if code == 0:
                 code = int(errors.ExitCode.FAILURE)
     os._exit(code)

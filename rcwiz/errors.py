@@ -12,6 +12,8 @@ itself (Nextcloud's APIs) and, through rcwiz.rclone.classify, for the statuses r
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from typing import TypeVar
 
 
 class ExitCode(enum.IntEnum):
@@ -148,10 +150,11 @@ class OutputClosed(Interrupted):
     exit_code = ExitCode.OUTPUT_CLOSED
 
 
-class Stalled(RcwizError):
-    """Nothing moved, and no answer came, for longer than the stall timeout."""
+class Stalled(ServerUnreachable):
+    """Nothing moved, and no answer came, for longer than the stall timeout (a hung server:
+    it accepts connections and never answers). Every caller that handles an unreachable
+    server handles this one too."""
 
-    exit_code = ExitCode.UNREACHABLE
     default_hint = "Check the server and your network, or raise --stall-timeout."
 
 
@@ -236,3 +239,11 @@ def for_http_status(status: int, server: str, said: str = "") -> RcwizError:
     if status == 507:
         return QuotaExceeded(f"{server} is out of storage space (507).")
     return ServerError(f"{server} answered HTTP {status}{said}.", status=status)
+
+
+T = TypeVar("T")
+
+
+def by_kind(table: Mapping[type[RcwizError], T], exc: RcwizError, default: T) -> T:
+    """TABLE's entry for EXC's class or its nearest base (Stalled finds ServerUnreachable)."""
+    return next((table[kind] for kind in type(exc).__mro__ if kind in table), default)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import http.client
 
 TIMEOUT = 30.0
+# What a Client waits for an answer when it is not told: set by rcwiz.cli from --stall-timeout.
+DEFAULT_TIMEOUT = TIMEOUT
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Client:
     server: str  # base URL, e.g. https://cloud.example.org or http://127.0.0.1:8080/nc
     user: str | None = None
     password: str | None = field(default=None, repr=False)
-    timeout: float = TIMEOUT
+    timeout: float = field(default_factory=lambda: DEFAULT_TIMEOUT)
     verify: bool = True  # check TLS certificates (doctor's clock request does not)
     _local: threading.local = field(default_factory=threading.local, repr=False)
 

@@ -179,10 +179,15 @@ class Spawned:
         self._reader = threading.Thread(target=self._stderr.extend, args=(self.child,), daemon=True)
         self._reader.start()
         self._timer: threading.Timer | None = None
+        self.timed_out = False  # stopped because it ran past its timeout
         if timeout is not None:
-            self._timer = threading.Timer(timeout, self.child.terminate, kwargs={"grace": 1.0})
+            self._timer = threading.Timer(timeout, self._expire)
             self._timer.daemon = True
             self._timer.start()
+
+    def _expire(self) -> None:
+        self.timed_out = True
+        self.child.terminate(grace=1.0)
 
     def finish(self) -> Completed:
         """Wait for the program; Ctrl-C while waiting stops it."""

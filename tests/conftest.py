@@ -49,15 +49,14 @@ def _isolated_environment(
 ) -> None:
     """Keep the user's rclone.conf, home and RCLONE_* settings out of every test.
 
-    RCLONE_CONFIG points to a file that does not exist, so rclone uses defaults (and says
-    so in a NOTICE) unless a test passes --config. The folders live outside tmp_path so a
+    HOME and XDG_CONFIG_HOME point to empty folders, so rclone's default rclone.conf does not
+    exist (no remotes) unless a test passes --config. The folders live outside tmp_path so a
     test's own tmp_path stays empty.
     """
     base = tmp_path_factory.mktemp("env")
     for name in list(os.environ):
         if name.startswith("RCLONE_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("RCLONE_CONFIG", str(base / "no-such-rclone.conf"))
     for var, sub in {
         "HOME": "home",
         "XDG_CONFIG_HOME": "home/.config",

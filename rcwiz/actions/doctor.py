@@ -5,10 +5,10 @@ ok, a hint. A check that cannot run is a row too, never a crash: a missing rclon
 row, and the checks that need it are skipped. The exit code is 0 when nothing failed (warnings
 pass) and 1 (ExitCode.FAILURE) when at least one check failed.
 
-Each remote is asked once with `rclone about --json` (rcwiz.rclone.about with ABOUT_FLAGS,
-so a dead server answers within seconds). That one call says whether the server could be
-reached, whether it accepted the credentials, and whether it reports a quota. All remotes are
-asked at the same time, like `rcwiz quota`.
+Each remote is asked once with `rclone about --json` (rcwiz.rclone.about, bounded by the
+stall timeout, so a dead or hung server is a failed row, not a wait). That one call says
+whether the server could be reached, whether it accepted the credentials, and whether it
+reports a quota. All remotes are asked at the same time, like `rcwiz quota`.
 
 Clock: WebDAV remotes with a URL get one more request, made with the standard library and
 without credentials: an OPTIONS request whose answer (any status, a 401 included) carries the
@@ -43,7 +43,7 @@ from rcwiz.jobs import store
 from rcwiz.quota.report import CRIT_PERCENT, with_preset
 from rcwiz.rclone import config as conf
 from rcwiz.rclone import config_edit
-from rcwiz.rclone.about import ABOUT_FLAGS, Usage, about
+from rcwiz.rclone.about import Usage, about
 from rcwiz.rclone.run import Rclone
 from rcwiz.ui import format as fmt
 
@@ -115,13 +115,22 @@ def config_location(ctx: Context, rclone: Rclone | None) -> Path:
     return Path(where or _default_config(ctx)).expanduser().absolute()
 
 
-def check_config(path: Path) -> list[Check]:
+def check_config(path: Path, *, named: bool = False) -> list[Check]:
     """Where rclone.conf is, whether others can read it, whether it is encrypted."""
     try:
         info = path.stat()
         with path.open("rb") as handle:
             head = handle.read(4096).decode("utf-8", errors="replace")
     except FileNotFoundError:
+        if named:  # --config or RCLONE_CONFIG names it: more likely a typo than no remotes
+            return [
+                Check(
+                    "config file",
+                    FAIL,
+                    f"{path} does not exist",
+                    "Check the path given with --config or RCLONE_CONFIG.",
+                )
+            ]
         return [
             Check(
                 "config file",
@@ -255,7 +264,7 @@ def check_remote(rclone: Rclone, name: str, remote: conf.Remote | None) -> list[
     checks: list[Check] = []
     reachable = True
     try:
-        usage = about(rclone, label, extra=ABOUT_FLAGS)
+        usage = about(rclone, label)
     except errors.ServerUnreachable as exc:
         return [Check(f"{label} reachable", FAIL, exc.message, exc.hint or None)]
     except errors.AuthenticationFailed:
@@ -385,7 +394,8 @@ def check_jobs(explicit: str | None) -> Check:
 def checks(ctx: Context, names: list[str]) -> list[Check]:
     rclone_row, rclone = check_rclone(ctx)
     rows = [rclone_row]
-    config_rows = check_config(config_location(ctx, rclone))
+    named = bool(ctx.config or os.environ.get("RCLONE_CONFIG"))
+    config_rows = check_config(config_location(ctx, rclone), named=named)
     rows += config_rows
     if rclone is None:
         rows.append(Check("remotes", WARN, "not checked: they need rclone"))

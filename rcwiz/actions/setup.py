@@ -38,8 +38,7 @@ APP_PASSWORD_HINT = (
     "For Nextcloud an app password is best: in the web page, Settings > Security > "
     "'Create new app password'. It can be revoked later without changing your main password."
 )
-# Enough for a slow login node, short enough that a dead server is noticed.
-VERIFY_FLAGS = bounded_flags(15, 30)
+
 LOGIN_FLOW_MARK = "app password from rcwiz login flow"
 
 
@@ -194,8 +193,17 @@ def verify(rclone: Rclone, remote: Remote, obscured: str) -> Usage | None:
         "RCLONE_WEBDAV_PASS": obscured,
     }
     try:
+        # Bounded like `about`: a dead or hung server is noticed within the stall timeout.
+        flags = bounded_flags(min(15.0, rclone.timeout), rclone.timeout)
         lsjson(
-            rclone, ":webdav:", "--max-depth", "1", *VERIFY_FLAGS, secret_env=env, target=remote.url
+            rclone,
+            ":webdav:",
+            "--max-depth",
+            "1",
+            *flags,
+            secret_env=env,
+            target=remote.url,
+            timeout=rclone.timeout,
         )
     except errors.DirectoryNotFound as exc:
         raise errors.DirectoryNotFound(
@@ -204,7 +212,7 @@ def verify(rclone: Rclone, remote: Remote, obscured: str) -> Usage | None:
             detail=exc.detail,
         ) from exc
     try:
-        return about(rclone, ":webdav:", secret_env=env, extra=VERIFY_FLAGS)
+        return about(rclone, ":webdav:", secret_env=env)
     except errors.AboutUnsupported:
         return None  # listing works; some servers simply cannot report a quota
 
@@ -327,9 +335,10 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
                 console.note(f"[yellow]note:[/] {escape(server)} did not answer; trying http://.")
                 continue
             if not wizard.interactive:
-                raise type(exc)(exc.message, SETUP_HINTS[type(exc)], detail=exc.detail) from exc
+                hint = errors.by_kind(SETUP_HINTS, exc, None)
+                raise type(exc)(exc.message, hint, detail=exc.detail) from exc
             console.error(exc.message)
-            options = [(k, label) for k, label in RETRY[type(exc)] if k in answers]
+            options = [(k, label) for k, label in errors.by_kind(RETRY, exc, []) if k in answers]
             key = wizard.choose("What now?", [*options, ("cancel", "Cancel (nothing is saved)")])
             if key == "cancel":
                 raise errors.Interrupted("Cancelled: nothing was saved.") from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -118,7 +119,9 @@ def _transfer(
     console = ctx.console
     rclone = ctx.rclone
     sink = make_sink(console, guard.log_interval)
-    watch = Watchdog(stall_timeout=guard.stall_timeout, alive=_prober(remotes))
+    watch = Watchdog(
+        stall_timeout=guard.stall_timeout, alive=_prober(remotes), started=time.monotonic()
+    )
     dest = remotes.get(remote_name(opts.dest)) if is_remote(opts.dest) else None
     if dest is not None and dest.vendor == "nextcloud":
         # Imported here: only Nextcloud remotes need them (http.client and ssl cost start-up time).
@@ -143,13 +146,15 @@ def _transfer(
                 rest = engine.Continued(
                     sink, bytes=phase.bytes, files=phase.files, started=phase.started
                 )
-                return engine.run(rclone, opts, rest, log_path=log_path, watch=watch)
-            return engine.run(rclone, opts, sink, watch=watch)
+                return engine.run(
+                    rclone, opts, rest, log_path=log_path, watch=watch, warn=console.warn
+                )
+            return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
         except (errors.RcwizError, KeyboardInterrupt):
             if local is not None:
                 _remove_unfinished_uploads(ctx, acct(), opts, local)
             raise
-    return engine.run(rclone, opts, sink, watch=watch)
+    return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
 
 
 def _remove_unfinished_uploads(

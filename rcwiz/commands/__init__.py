@@ -13,7 +13,7 @@ from typing import Any
 from rcwiz import errors
 from rcwiz.rclone.transfer import MAX_TRANSFERS, OPTIONS, Option
 
-GUARD_DEFAULTS = {"log_interval": 10.0, "stall_timeout": 60.0}
+GUARD_DEFAULTS = {"log_interval": 10.0}
 
 
 def _flag_kwargs(option: Option) -> dict[str, Any]:
@@ -73,14 +73,6 @@ def add_guard_options(parser: argparse.ArgumentParser) -> None:
         default=GUARD_DEFAULTS["log_interval"],
         metavar="SECONDS",
         help="seconds between progress lines when not on a terminal (default 10)",
-    )
-    parser.add_argument(
-        "--stall-timeout",
-        type=positive_float,
-        default=GUARD_DEFAULTS["stall_timeout"],
-        metavar="SECONDS",
-        help="stop when nothing has moved and the server has not answered for this long "
-        "(default 60)",
     )
 
 

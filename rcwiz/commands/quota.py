@@ -58,6 +58,8 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         return _history(ctx, args)
     configured = read_configured(ctx.rclone)
     names = remote_names(args.remotes) or [r.name for r in configured.remotes]
+    for name in names:  # a typo is an error, as it is for copy and share
+        configured.settings(name)
     rows = gather(ctx.rclone, names, configured, warn=args.warn, crit=args.crit)
     if not args.remotes:  # by default, leave out backends that cannot report space at all
         rows = [r for r in rows if not isinstance(r.error, errors.AboutUnsupported)]
@@ -74,7 +76,12 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         "crit": args.crit,
         "remotes": [r.as_dict() for r in rows],
     }
+    failed = [r.error for r in rows if r.error is not None]
+    # --check speaks the monitoring protocol (3 unknown). Otherwise a remote that could not be
+    # asked is a row of the report, unless no remote could be: then that failure's exit code.
     code = STATES[state] if args.check else 0
+    if not args.check and failed and len(failed) == len(rows):
+        code = int(failed[0].exit_code)
     return Output(data, lambda console: _show(console, rows, args, state), code)
 
 
@@ -102,6 +109,8 @@ def _show(console: Console, rows: list[Row], args: argparse.Namespace, state: st
 
 
 def _pct(row: Row) -> str:
+    if row.error is not None:
+        return f"unknown ({row.error.message.rstrip('.')})"
     pct = row.usage.percent_used if row.usage else None
     return "unknown" if pct is None else f"{pct:.1f}%"
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rcwiz import errors, process
-from rcwiz.rclone.about import ABOUT_FLAGS, ABOUT_TIMEOUT, Usage, about
+from rcwiz.rclone.about import Usage, about
 from rcwiz.rclone.config import Configured
 from rcwiz.rclone.run import Rclone
 
@@ -49,7 +49,7 @@ class Row:
     def problem(self) -> str | None:
         """Why this row has no numbers, in a few words (the full sentence is `error`)."""
         if self.error is not None:
-            return _REASONS.get(type(self.error), "failed: " + self.error.message)
+            return errors.by_kind(_REASONS, self.error, "failed: " + self.error.message)
         if self.usage is not None and self.usage.percent_used is None:
             return "no quota reported"
         return None
@@ -86,11 +86,11 @@ def usage_of(rclone: Rclone, name: str, configured: Configured | None) -> Usage:
     which `rclone about` reads, are cached for minutes on production servers); `rclone about`
     answers for every other remote, and for a Nextcloud whose API gives no figures.
     """
-    return nextcloud_usage(name, configured) or about(rclone, f"{name}:", extra=ABOUT_FLAGS)
+    return nextcloud_usage(name, configured) or about(rclone, f"{name}:")
 
 
 def nextcloud_usage(
-    name: str, configured: Configured | None, timeout: float = ABOUT_TIMEOUT
+    name: str, configured: Configured | None, timeout: float | None = None
 ) -> Usage | None:
     """Remote NAME's usage from Nextcloud's OCS API; None when it is not a Nextcloud remote or
     the API gives no figures (then `rclone about` is the one to ask)."""

@@ -12,9 +12,10 @@ from typing import Any
 
 from rcwiz.rclone.run import Pending, Rclone, Result, bounded_flags
 
-# A dead server must not hold a report for rclone's default retries (minutes).
-ABOUT_TIMEOUT = 30.0
-ABOUT_FLAGS = bounded_flags(10, ABOUT_TIMEOUT, low_level_retries=2)
+
+def about_flags(timeout: float) -> tuple[str, ...]:
+    """A dead or hung server must not hold `about` for rclone's default retries (minutes)."""
+    return bounded_flags(min(10.0, timeout), timeout, low_level_retries=2)
 
 
 def about_argv(remote: str) -> tuple[str, ...]:
@@ -69,17 +70,25 @@ def begin_about(
     extra: Sequence[str] = (),
     target: str | None = None,
 ) -> Pending[Usage]:
-    """`about`, started now and read later."""
+    """`about`, started now and read later. It ends within the Rclone's timeout: a server that
+    does not answer by then is errors.Stalled (exit 6)."""
 
     def usage(result: Result) -> Usage:
         data = result.json("about", "{}")
         if not isinstance(data, dict):
             data = {}
         get = data.get
-        return Usage(remote, _bytes(get("total")), _bytes(get("used")), _bytes(get("free")),
-                     _bytes(get("trashed")), _bytes(get("other")))  # fmt: skip
+        return Usage(
+            remote,
+            _bytes(get("total")),
+            _bytes(get("used")),
+            _bytes(get("free")),
+            _bytes(get("trashed")),
+            _bytes(get("other")),
+        )
 
+    args = [*about_argv(remote), *about_flags(rclone.timeout), *extra]
     pending = rclone.begin(
-        [*about_argv(remote), *extra], secret_env=secret_env, target=target or remote
+        args, secret_env=secret_env, target=target or remote, timeout=rclone.timeout
     )
     return pending.then(usage)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from rcwiz import errors
-from rcwiz.rclone.run import Rclone
+from rcwiz.rclone.run import Rclone, bounded_flags
 
 
 def lsjson(
@@ -16,9 +16,15 @@ def lsjson(
     *flags: str,
     secret_env: Mapping[str, str] | None = None,
     target: str | None = None,
+    timeout: float | None = None,
 ) -> list[dict[str, Any]]:
     """The entries at PATH (rclone's lsjson objects); a missing folder raises its error."""
-    result = rclone.run(["lsjson", path, *flags], secret_env=secret_env, target=target or path)
+    result = rclone.run(
+        ["lsjson", *flags, "--", path],
+        secret_env=secret_env,
+        target=target or path,
+        timeout=timeout,
+    )
     entries = result.json("lsjson", "[]")
     return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
@@ -32,8 +38,11 @@ def file_listing(
     rclone: Rclone, path: str, flags: Sequence[str] = ()
 ) -> dict[str, tuple[int, float]]:
     """Every file under PATH, recursively: relative path -> (size, mtime). None there: {}."""
+    # A listing of a big tree takes long on Nextcloud (a request per folder): no overall time
+    # limit, but each request gives up on a hung server within the stall timeout.
+    bounded = bounded_flags(min(10.0, rclone.timeout), rclone.timeout, low_level_retries=2)
     try:
-        entries = lsjson(rclone, path, "-R", "--files-only", "--no-mimetype", *flags)
+        entries = lsjson(rclone, path, "-R", "--files-only", "--no-mimetype", *bounded, *flags)
     except errors.DirectoryNotFound:
         return {}
     listing = {}

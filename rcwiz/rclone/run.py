@@ -140,6 +140,9 @@ class Rclone:
     config: Path | None = None
     version: tuple[int, int, int] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # How long a short run (about, a listing to verify a remote) may take before it counts as
+    # a hung server; transfers are watched instead (rcwiz.transfer.watchdog).
+    timeout: float = 60.0
 
     @classmethod
     def locate(
@@ -207,6 +210,14 @@ class Rclone:
 
         def finish() -> Result:
             done = spawned.finish()
+            if spawned.timed_out:
+                where = f" ({target})" if target else ""
+                raise errors.Stalled(
+                    f"The server did not answer within {timeout:g} s{where}, so rcwiz stopped "
+                    "waiting.",
+                    "Check the server and your network (a server that accepts connections "
+                    "but never answers is hung); --stall-timeout sets how long to wait.",
+                )
             events = [e for e in map(parse_line, done.stderr.splitlines()) if e is not None]
             if (log := _debug_log()) is not None:
                 for event in events:

@@ -139,9 +139,11 @@ def transfer_argv(opts: TransferOptions, *, stats_interval: float = 0.5) -> tupl
     """Return the rclone arguments for a copy / move / sync described by OPTS."""
     if opts.verb not in TRANSFER_VERBS:
         raise ValueError(f"not a transfer verb: {opts.verb!r}")
-    args: list[str] = [opts.verb, opts.source, opts.dest]
+    args: list[str] = [opts.verb]
     args += stats_flags(stats_interval)
     args += option_flags(opts)
     args += opts.tuning
     args += opts.extra
+    # After "--" a path is a path, even one that starts with a dash (a folder named "-v").
+    args += ["--", opts.source, opts.dest]
     return tuple(args)

@@ -7,17 +7,20 @@ watchdog) stop it early, and returns a Summary. It never draws itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from rcwiz import errors, paths
 from rcwiz.rclone.events import Event, FileDone, LogLine, Progress
-from rcwiz.rclone.run import Rclone
+from rcwiz.rclone.run import Rclone, Running
 from rcwiz.rclone.transfer import TransferOptions, transfer_argv
 from rcwiz.ui.console import drop_stdout
 
@@ -136,6 +139,10 @@ def new_log_path(verb: str) -> Path:
     return folder / f"{stamp}-{verb}.jsonl"
 
 
+TICK = 1.0  # seconds: the watch is called at least this often, even when rclone is silent
+Watch = Callable[[Event | None, float], errors.RcwizError | None]
+
+
 def run(
     rclone: Rclone,
     opts: TransferOptions,
@@ -143,34 +150,38 @@ def run(
     *,
     expected: Expected | None = None,
     log_path: Path | None = None,
-    watch: Callable[[Event, float], errors.RcwizError | None] | None = None,
+    watch: Watch | None = None,
+    warn: Callable[[str], None] = lambda text: None,
 ) -> Summary:
     """Run the transfer OPTS describes; raise the named error if it fails or is interrupted.
 
-    `watch` sees every event with the current monotonic time and may return an error to
-    stop rclone early (the watchdog); the error is raised after the summary is shown.
+    `watch` sees every event with the current monotonic time, and None every TICK seconds
+    when rclone says nothing (a hung server stops rclone's output too); it may return an
+    error to stop rclone early (the watchdog), raised after the summary is shown. rclone's
+    full log goes to LOG_PATH; where it cannot be written (a full or read-only state folder)
+    the transfer goes on without it, with one warning.
     """
     args = transfer_argv(opts, stats_interval=STATS_INTERVAL)
-    log_path = log_path or new_log_path(opts.verb)
+    log_file = _open_log(log_path, opts.verb, warn)
     summary = Summary(
         verb=opts.verb,
         source=opts.source,
         dest=opts.dest,
-        log_path=str(log_path),
+        log_path=log_file.name if log_file is not None else "",
         dry_run=opts.dry_run,
     )
     tally = _Tally(opts.verb)
     failure: errors.RcwizError | None = None
-    with open(log_path, "a", encoding="utf-8") as log_file, rclone.start(args) as running:
-        log_file.write(json.dumps({"rcwiz": "start", "argv": list(running.child.argv)}) + "\n")
-        sink.start(opts, running.child.argv, expected, str(log_path))
+    with _Log(log_file, warn) as log, rclone.start(args) as running:
+        log.write(json.dumps({"rcwiz": "start", "argv": list(running.child.argv)}))
+        sink.start(opts, running.child.argv, expected, summary.log_path)
         try:
-            for raw, event in running.lines():
-                log_file.write(raw + "\n")
-                if event is None:
-                    continue
-                tally.add(event)
-                _dispatch(sink, event)
+            for raw, event in _ticking(running):
+                if raw is not None:
+                    log.write(raw)
+                if event is not None:
+                    tally.add(event)
+                    _dispatch(sink, event)
                 if watch is not None and (failure := watch(event, time.monotonic())):
                     running.stop()
                     break
@@ -208,6 +219,66 @@ def run(
         failure.summary = summary
         raise failure
     return summary
+
+
+def _ticking(running: Running) -> Iterator[tuple[str | None, Event | None]]:
+    """running.lines(), read in a thread, with (None, None) every TICK seconds of silence."""
+    lines: queue.Queue[tuple[str, Event | None] | None] = queue.Queue()
+
+    def read() -> None:
+        try:
+            for item in running.lines():
+                lines.put(item)
+        finally:
+            lines.put(None)  # rclone closed its stderr: it has ended
+
+    threading.Thread(target=read, daemon=True).start()
+    while True:
+        try:
+            item = lines.get(timeout=TICK)
+        except queue.Empty:
+            yield None, None
+            continue
+        if item is None:
+            return
+        yield item
+
+
+def _open_log(path: Path | None, verb: str, warn: Callable[[str], None]) -> IO[str] | None:
+    try:
+        return open(path or new_log_path(verb), "a", encoding="utf-8")
+    except OSError as exc:
+        warn(f"rclone's log cannot be kept ({exc.strerror or exc}); going on without it.")
+        return None
+
+
+class _Log:
+    """The run's log file; a write that fails (the disk filled up) ends the log, not the run."""
+
+    def __init__(self, file: IO[str] | None, warn: Callable[[str], None]) -> None:
+        self.file = file
+        self.warn = warn
+
+    def write(self, line: str) -> None:
+        if self.file is None:
+            return
+        try:
+            self.file.write(line + "\n")
+        except OSError as exc:
+            self.warn(f"rclone's log stops here ({exc.strerror or exc}); the transfer goes on.")
+            self.close()
+
+    def close(self) -> None:
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+            self.file = None
+
+    def __enter__(self) -> _Log:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _dispatch(sink: Sink, event: Event) -> None:

@@ -17,7 +17,7 @@ from rcwiz.quota.report import nextcloud_usage
 from rcwiz.rclone.about import begin_about
 from rcwiz.rclone.config import Configured, is_remote, remote_name
 from rcwiz.rclone.events import FileDone
-from rcwiz.rclone.run import Rclone
+from rcwiz.rclone.run import Rclone, bounded_flags
 from rcwiz.rclone.transfer import TransferOptions, transfer_argv
 from rcwiz.transfer.walk import Tree, walk
 from rcwiz.ui import format as fmt
@@ -34,7 +34,10 @@ class Plan:
 
 def dry_run(rclone: Rclone, opts: TransferOptions) -> Plan:
     """Ask rclone what it would transfer and delete (nothing is changed)."""
-    probe = dataclasses.replace(opts, dry_run=True)
+    # Each request gives up on a hung server within the stall timeout; the user's own flags,
+    # which come later, still win.
+    bounded = bounded_flags(min(10.0, rclone.timeout), rclone.timeout, low_level_retries=2)
+    probe = dataclasses.replace(opts, dry_run=True, extra=(*bounded, *opts.extra))
     result = rclone.run(
         transfer_argv(probe, stats_interval=60),
         target=opts.dest,

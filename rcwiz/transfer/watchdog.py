@@ -2,13 +2,15 @@
 
 rclone itself would go on for minutes: after a 507 it tries every remaining file and every
 retry (measured: 142 s and 184 failed files), and each refused replacement deletes the old
-file on the server; a dead server is retried for about 20 minutes.
+file on the server; a dead server is retried for about 20 minutes, and a hung one (it accepts
+connections and never answers) for as long as rclone's 5-minute idle timeout allows, again
+and again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rcwiz import errors
 from rcwiz.rclone import classify
@@ -19,55 +21,80 @@ RESUME_HINT = "Run the same command again to resume: finished files are skipped.
 
 @dataclass
 class Watchdog:
-    """Stops rclone where waiting longer cannot help (rclone itself would go on for minutes).
+    """Watches a transfer's events, and the clock (the engine calls it at least every second,
+    with `event` None when rclone said nothing), and names the failure that should stop it:
 
-    * the first 507 Insufficient Storage: rclone would try every remaining file and retry
-      (measured: 142 s and 184 failed files), and each refused replacement deletes the old
-      file on the server;
-    * no byte moved for `stall_timeout` seconds while errors rise, or while the server does
-      not answer at all (`alive` probes it): rclone's retries would take about 20 minutes,
-      and its error count stays flat during low-level retries. A server that answers but is
-      slow (Nextcloud assembling a large upload) is left alone.
+    * the first 507 Insufficient Storage;
+    * a stall: nothing new confirmed for `stall_timeout` seconds while errors rise, or while
+      the server does not answer (`alive` probes it). Progress means new bytes: files that
+      arrived, and the furthest each file in flight has got. rclone's own byte count grows
+      when it re-sends a file from the start, which is no progress at all. A server that
+      answers but is slow (Nextcloud assembling a large upload) is left alone.
+
+    Before rclone's first stats line the clock runs too: a server that hangs during the
+    listing is caught the same way.
     """
 
     stall_timeout: float = 60.0
     alive: Callable[[], bool] | None = None
     probe_every: float = 5.0
-    _last_bytes: int = -1
+    started: float | None = None
+    _furthest: dict[str, int] = field(default_factory=dict)  # in flight: bytes sent, at most
+    _arrived: set[str] = field(default_factory=set)
+    _measure: int = -1
     _moved_at: float | None = None
     _errors_then: int = 0
+    _errors: int = 0
     _probed_at: float = float("-inf")
 
-    def __call__(self, event: Event, now: float) -> errors.RcwizError | None:
-        if isinstance(event, FileDone) and event.outcome == "failed":
-            found = classify.file_failure(event.error)
-            if isinstance(found, errors.QuotaExceeded):
-                return self._quota()
-            if isinstance(found, errors.DiskFull):
-                return errors.DiskFull(
-                    "The local disk is full, so the transfer was stopped.",
-                    f"Free space on the local disk, then: {RESUME_HINT}",
-                )
+    def __call__(self, event: Event | None, now: float) -> errors.RcwizError | None:
+        if self._moved_at is None:
+            self._moved_at = self.started if self.started is not None else now
+        if isinstance(event, FileDone):
+            if event.outcome == "failed":
+                return self._file_failed(event)
+            self._arrived.add(event.name)
+            self._furthest.pop(event.name, None)
+            self._moved(now)
         elif isinstance(event, LogLine) and event.level in ("error", "critical"):
             if classify.is_quota(event.message):
                 return self._quota()
         elif isinstance(event, Progress):
             if classify.is_quota(event.last_error):
                 return self._quota()
-            if self._moved_at is None or event.bytes > self._last_bytes:
-                self._last_bytes, self._moved_at = event.bytes, now
-                self._errors_then = event.errors
-            elif now - self._moved_at >= self.stall_timeout and self._gone(event, now):
-                return errors.ServerUnreachable(
-                    f"No data has moved for {now - self._moved_at:.0f} s and the server does "
-                    "not answer: it seems unreachable, so the transfer was stopped.",
-                    f"Check the server and your network. {RESUME_HINT}",
-                    detail=event.last_error or "",
-                )
+            self._errors = event.errors
+            for item in event.transferring:
+                if item.name not in self._arrived and item.bytes > self._furthest.get(item.name, 0):
+                    self._furthest[item.name] = item.bytes
+            measure = len(self._arrived) + sum(self._furthest.values())
+            if measure > self._measure:
+                self._measure = measure
+                self._moved(now)
+        if now - self._moved_at >= self.stall_timeout and self._gone(now):
+            return errors.Stalled(
+                f"Nothing has moved for {now - self._moved_at:.0f} s and the server does "
+                "not answer: it seems unreachable or hung, so the transfer was stopped.",
+                f"Check the server and your network. {RESUME_HINT}",
+            )
         return None
 
-    def _gone(self, event: Progress, now: float) -> bool:
-        if event.errors > self._errors_then:
+    def _moved(self, now: float) -> None:
+        self._moved_at = now
+        self._errors_then = self._errors
+
+    def _file_failed(self, event: FileDone) -> errors.RcwizError | None:
+        found = classify.file_failure(event.error)
+        if isinstance(found, errors.QuotaExceeded):
+            return self._quota()
+        if isinstance(found, errors.DiskFull):
+            return errors.DiskFull(
+                "The local disk is full, so the transfer was stopped.",
+                f"Free space on the local disk, then: {RESUME_HINT}",
+            )
+        return None
+
+    def _gone(self, now: float) -> bool:
+        if self._errors > self._errors_then:
             return True
         if self.alive is None or now - self._probed_at < self.probe_every:
             return False

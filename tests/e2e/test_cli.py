@@ -113,8 +113,34 @@ def test_remotes_table_and_empty_config(tmp_path, rclone_conf, webdav_server):
     conf = rclone_conf(tmp_path / "x.conf", {"alpha": webdav_server})
     done = rcwiz("remotes", "--config", str(conf))
     assert done.returncode == 0 and "alpha" in done.stdout and webdav_server.url in done.stdout
-    empty = rcwiz("--config", str(tmp_path / "none.conf"), "remotes")
+    (tmp_path / "empty.conf").write_text("")
+    empty = rcwiz("--config", str(tmp_path / "empty.conf"), "remotes")
     assert empty.returncode == 0 and "No remotes are configured" in empty.stdout
+    default = rcwiz("remotes")  # rclone's own file, not there yet: no remotes, not an error
+    assert default.returncode == 0 and "No remotes are configured" in default.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["remotes"],
+        ["quota"],
+        ["copy", "x:", "y"],
+        ["job", "add", "j", "--source", "/tmp", "--dest", "x:y"],
+    ],
+)
+def test_a_named_config_that_does_not_exist_is_an_error_not_an_empty_config(tmp_path, command):
+    missing = tmp_path / "typo.conf"
+    for how in (["--config", str(missing)], []):
+        done = rcwiz(*how, *command, env={} if how else {"RCLONE_CONFIG": str(missing)})
+        assert done.returncode == 8, done.stdout + done.stderr
+        assert f"{missing} (" in done.stderr and "does not exist" in done.stderr
+        assert not missing.exists()
+
+
+def test_doctor_fails_a_named_config_that_does_not_exist(tmp_path):
+    done = rcwiz("--config", str(tmp_path / "typo.conf"), "doctor")
+    assert done.returncode == 1 and "typo.conf does not exist" in done.stdout
 
 
 def test_encrypted_config_needs_its_password(tmp_path, rclone_conf, webdav_server, rclone_bin):

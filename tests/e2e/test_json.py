@@ -17,6 +17,7 @@ def world(tmp_path):
     jobs = tmp_path / "jobs.yaml"
     jobs.write_text(f"jobs:\n  local:\n    source: {src}\n    dest: {tmp_path / 'dst'}\n")
     conf = tmp_path / "rclone.conf"
+    conf.write_text("")  # no remotes yet
     return {"src": src, "jobs": jobs, "conf": conf, "tmp": tmp_path}
 
 
@@ -37,7 +38,7 @@ FAILS = [
     ("job run", ["job", "run", "nosuchjob"], 2, "UsageError"),
     ("share", ["share"], 2, "UsageError"),
     ("quota", ["quota", "--warn", "99", "--crit", "10"], 2, "UsageError"),
-    ("quota", ["quota", "nosuchremote:"], 0, None),  # a row saying so, not a failure
+    ("quota", ["quota", "nosuchremote:"], 3, "RemoteNotFound"),  # as for copy and share
     ("doctor", ["doctor", "no/such"], 2, "UsageError"),
     ("setup", ["setup", "--preset", "webdav"], 2, "UsageError"),
     ("remotes", ["remotes", "rm", "nosuchremote"], 3, "RemoteNotFound"),

@@ -104,6 +104,7 @@ def test_history_records_each_report(tmp_path, quota_server_factory, rclone_conf
     upload(rclone_bin, conf, "q", tmp_path, 100_000, "x.bin")
     rcwiz("--config", str(conf), "quota")
     done = rcwiz("--json", "--config", str(conf), "quota", "--history")
+    assert done.returncode == 0, done.stdout + done.stderr
     (entry,) = json.loads(done.stdout)["remotes"]
     assert entry["remote"] == "q:" and entry["samples"] == 2 and entry["configured"] is True
     assert entry["used"] == 100_000 and entry["total"] == 10**6
@@ -121,6 +122,7 @@ def test_history_records_each_report(tmp_path, quota_server_factory, rclone_conf
     assert (
         "q:" in shown.stdout and "full in about" in shown.stdout and "(removed)" not in shown.stdout
     )
+    (tmp_path / "other.conf").write_text("")  # another rclone.conf, without q:
     gone = rcwiz("--json", "--config", str(tmp_path / "other.conf"), "quota", "--history")
     assert json.loads(gone.stdout)["remotes"][0]["configured"] is False
     table = rcwiz("--config", str(tmp_path / "other.conf"), "quota", "--history")

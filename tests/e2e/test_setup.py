@@ -328,7 +328,7 @@ def test_password_never_appears_in_any_process_argv(conf, quota_server_factory):
     assert seen_rclone, "the sampler never saw rclone running, so it proves nothing"
     assert not leaks
     assert slow.password not in done.stdout + done.stderr  # --debug logs every command
-    assert "lsjson :webdav:" in done.stderr
+    assert "lsjson" in done.stderr and ":webdav:" in done.stderr  # the check ran, logged
 
 
 def spawn_wizard(conf):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shlex
 import tempfile
 import time
@@ -556,7 +557,8 @@ def parse_or_invalid(text: str) -> dict[str, Job] | None:
     except JobsFileInvalid as exc:
         assert exc.problems and exc.exit_code == 2
         assert exc.items == [str(p) for p in exc.problems]
-        last_line = text.count("\n") + 2
+        # YAML also breaks lines at \r, \x85, \u2028 and \u2029, and Problems count them
+        last_line = len(re.split("\r\n|[\r\n\x85\u2028\u2029]", text)) + 1
         for p in exc.problems:
             assert p.file == "fuzz.yaml" and p.message
             assert p.line is None or 1 <= p.line <= last_line

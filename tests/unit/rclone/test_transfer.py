@@ -16,8 +16,6 @@ def test_copy_argv_has_json_stats_and_options_in_order():
     )
     assert transfer_argv(opts, stats_interval=0.5) == (
         "copy",
-        "/data",
-        "nc:results",
         "--stats",
         "500ms",
         "--stats-log-level",
@@ -39,12 +37,15 @@ def test_copy_argv_has_json_stats_and_options_in_order():
         "64M",
         "--max-age",
         "1d",
+        "--",
+        "/data",
+        "nc:results",
     )
 
 
 def test_minimal_sync_argv():
     argv = transfer_argv(TransferOptions("a", "b:", verb="sync"), stats_interval=2)
-    assert argv == ("sync", "a", "b:", *stats_flags(2))
+    assert argv == ("sync", *stats_flags(2), "--", "a", "b:")
     assert "--dry-run" not in argv
 
 
@@ -53,3 +54,10 @@ def test_unknown_verb_is_refused():
 
     with pytest.raises(ValueError):
         transfer_argv(TransferOptions("a", "b", verb="delete"))
+
+
+def test_paths_that_look_like_flags_stay_paths():
+    # A folder named "-v" or "--delete-before" must reach rclone as a path, not a flag.
+    argv = transfer_argv(TransferOptions("-v", "nc:--delete-before", verb="sync"))
+    assert argv[-3:] == ("--", "-v", "nc:--delete-before")
+    assert argv.count("-v") == 2  # rcwiz's own -v, and the source
