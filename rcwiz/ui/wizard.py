@@ -133,7 +133,11 @@ class Wizard:
             return self.assume_yes
         import questionary
 
-        return bool(self._run(questionary.confirm(message, default=default), message))
+        # auto_enter=False: "y" then Enter, as people type it. With questionary's default the
+        # key alone answers, and the Enter that follows answers the next question with its
+        # default (measured: "n" + Enter to each "Keep ...?" kept every second setting).
+        prompt = questionary.confirm(message, default=default, auto_enter=False)
+        return bool(self._run(prompt, message))
 
     @staticmethod
     def _run(prompt: Any, what: str) -> Any:  # prompt: a questionary Question

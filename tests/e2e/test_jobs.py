@@ -413,13 +413,35 @@ def test_a_template_setting_declined_at_the_terminal_is_not_kept(world):
         key = child.match.group(1)
         if key not in asked:  # each question is drawn again once answered
             asked.append(key)
-            child.send(answers[key])  # a confirm takes one key
+            child.send(answers[key] + "\r")  # as people type: the key, then Enter
     assert asked == list(answers)
     child.close()
     assert child.exitstatus == 0, child.before
     profile = _profile(world, "nightly2")
     assert "include" not in profile and "before" not in profile
     assert profile["exclude"] == ["*.tmp"] and profile["bwlimit"] == "20M"
+
+
+def test_no_then_enter_to_every_template_question_keeps_none_of_them(world):
+    """The key and then Enter answer one question: the Enter must not answer the next."""
+    child = pexpect.spawn(
+        RCWIZ[0],
+        [*RCWIZ[1:], *world["base"], "job", "add", "plain", "--template", "nightly-results"]
+        + ["--source", "/r", "--dest", "q:r", "--mode", "copy"],
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 100),
+    )
+    asked: list[str] = []
+    while child.expect([r"Keep (\w+):", pexpect.EOF]) == 0:
+        if child.match.group(1) not in asked:
+            asked.append(child.match.group(1))
+            child.send("n\r")
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert len(asked) >= 3, asked  # the template asks about several settings
+    profile = _profile(world, "plain")
+    assert not set(asked) & set(profile), profile
 
 
 def _fake_scrontab(tmp_path):
