@@ -48,6 +48,12 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
     client = acct.client()
     path = acct.path_of(args.target)
     if args.unshare:
+        # The id must be one of PATH's shares: a mistyped id must not delete another share.
+        if not any(s.id == args.unshare for s in shares.list_for(client, path)):
+            raise errors.NotFound(
+                f"{path} has no share with id {args.unshare}, so nothing was deleted.",
+                f"See its shares with: rcwiz share {args.target} --list",
+            )
         shares.delete(client, args.unshare)
         unshared = args.unshare
         return Output(

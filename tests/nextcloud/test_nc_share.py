@@ -38,6 +38,21 @@ def test_share_link_downloads_the_file_and_unshare_ends_it(real_nextcloud, nc_re
     assert json_result(listed.stdout)["shares"] == []
 
 
+def test_unshare_with_the_id_of_another_paths_share_deletes_nothing(
+    real_nextcloud, nc_user, nc_remote, shared_file
+):
+    nc_user.dav("MKCOL", "other")
+    theirs = rcwiz("--config", str(nc_remote), "share", "nc:other", "--link")
+    assert theirs.returncode == 0, theirs.stderr
+    listed = rcwiz("--json", "--config", str(nc_remote), "share", "--list", "nc:other")
+    (share,) = json_result(listed.stdout, "share")["shares"]
+    wrong = rcwiz("--config", str(nc_remote), "share", shared_file, "--unshare", share["id"])
+    assert wrong.returncode == 3, wrong.stdout + wrong.stderr
+    assert "nothing was deleted" in wrong.stderr and "--list" in wrong.stderr
+    public = f"{real_nextcloud.url}/public.php/dav/files/{token_of(theirs.stdout.strip())}/"
+    assert real_nextcloud.http("PROPFIND", public, auth=None)[0] == 207  # still shared
+
+
 def test_share_link_with_a_password_needs_it_and_never_shows_it_or_its_hash(
     real_nextcloud, nc_remote, shared_file
 ):
