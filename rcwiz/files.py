@@ -14,17 +14,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def write_atomic(path: Path, text: str, *, mode: int = 0o600, backup: bool = True) -> Path | None:
+def write_atomic(
+    path: Path,
+    text: str,
+    *,
+    mode: int = 0o600,
+    backup: bool = True,
+    backup_text: str | None = None,
+) -> Path | None:
     """Replace PATH with TEXT atomically (temp file, fsync, rename), at MODE.
 
-    The previous file, if any, is kept as PATH.bak (itself written atomically). Returns the
-    backup's path, or None when there was no previous file.
+    The previous file, if any, is kept as PATH.bak (itself written atomically), or BACKUP_TEXT
+    when given (the previous file with something left out). Returns the backup's path, or
+    None when there was no previous file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     backup_path = None
     if backup and path.exists():
         backup_path = path.with_name(path.name + ".bak")
-        _replace_with(backup_path, path.read_bytes(), mode)
+        old = path.read_bytes() if backup_text is None else backup_text.encode("utf-8")
+        _replace_with(backup_path, old, mode)
     _replace_with(path, text.encode("utf-8"), mode)
     return backup_path
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rcwiz import errors
 from rcwiz.actions.setup import login_flow_account, offer_revoke
-from rcwiz.rclone.config import config_path
+from rcwiz.rclone.config import config_path, read_configured
 from rcwiz.rclone.config_edit import remove_remote
 from rcwiz.ui.wizard import Wizard, terminal_available
 
@@ -18,10 +19,15 @@ if TYPE_CHECKING:
 
 def remove(ctx: Context, name: str, *, revoke: bool | None) -> tuple[Path, Path | None]:
     """Remove remote NAME; returns (rclone.conf, its backup). REVOKE None means: ask if you can."""
+    # Read through rclone first: a file rclone cannot parse is refused (exit 8), not rewritten.
+    if read_configured(ctx.rclone).remote(name) is None:
+        raise errors.RemoteNotFound(f"There is no remote named '{name}:' in rclone.conf.")
     old = login_flow_account(ctx.rclone, name)
     path = Path(config_path(ctx.rclone)).expanduser()
     backup = remove_remote(path, name)
-    ctx.console.note(f"Removed remote {name}: from {path} (previous version: {backup}).")
+    ctx.console.note(
+        f"Removed remote {name}: from {path} (previous version, without its password: {backup})."
+    )
     if old is not None:
         wizard = Wizard(ctx.console, interactive=terminal_available())
         if revoke is None and not wizard.interactive:

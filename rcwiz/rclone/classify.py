@@ -166,7 +166,8 @@ def _corrupt_config(code: int, messages: list[str], where: Where) -> errors.Rcwi
         return None
     return errors.ConfigError(
         f"rclone.conf cannot be read: {reason(msg)}",
-        "Check the file (or the path given with --config); rclone.conf.bak is the previous one.",
+        "Check the file (or the path given with --config); when rcwiz last changed it, it kept "
+        "the version before as rclone.conf.bak beside it.",
     )
 
 

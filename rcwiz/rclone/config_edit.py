@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rcwiz import errors
 from rcwiz.files import locked, write_atomic
+from rcwiz.rclone.config import SHOWN_KEYS
 from rcwiz.rclone.run import Rclone
 
 ENCRYPTED_MARKER = "RCLONE_ENCRYPT_V0:"
@@ -128,12 +129,32 @@ def _editing(path: Path) -> Iterator[None]:
         ) from exc
 
 
+def without_secrets(text: str, name: str) -> str:
+    """rclone.conf TEXT with section NAME keeping only the settings that are no secret."""
+    lines = text.splitlines(keepends=True)
+    bounds = _section_bounds(lines, name)
+    if bounds is None:
+        return text
+    start, end = bounds
+    kept = [
+        line
+        for line in lines[start + 1 : end]
+        if "=" not in line or line.split("=", 1)[0].strip() in SHOWN_KEYS
+    ]
+    return "".join([*lines[: start + 1], *kept, *lines[end:]])
+
+
 def remove_remote(path: Path, name: str) -> Path | None:
-    """Remove remote NAME from the rclone.conf at PATH (atomically, with a backup)."""
+    """Remove remote NAME from the rclone.conf at PATH (atomically, with a backup).
+
+    The backup keeps the removed section's address and user name but not its password or
+    tokens: the person asked for the remote to go, so no hidden copy of its secret stays.
+    """
     with _editing(path):
         text = path.read_text(encoding="utf-8") if path.exists() else ""
         refuse_encrypted(path, "rcwiz cannot edit it", text)
-        return write_atomic(path, without_section(text, name))
+        new = without_section(text, name)
+        return write_atomic(path, new, backup_text=without_secrets(text, name))
 
 
 def add_remote(

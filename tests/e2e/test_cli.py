@@ -241,3 +241,29 @@ def test_python_m_rcwiz_is_the_same_command():
         [sys.executable, "-m", "rcwiz", "--help"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and "remotes" in done.stdout
+
+
+def test_remotes_rm_keeps_the_others_and_no_copy_of_the_removed_password(
+    tmp_path, rclone_conf, webdav_server
+):
+    conf = rclone_conf(tmp_path / "r.conf", {"keep": webdav_server, "gone": webdav_server})
+    before = conf.read_text()
+    keep_section = before[before.index("[keep]") : before.index("[gone]")]
+    gone_pass = next(line for line in before.split("[gone]")[1].splitlines() if "pass" in line)
+    done = rcwiz("--config", str(conf), "remotes", "rm", "gone")
+    assert done.returncode == 0, done.stderr
+    after = conf.read_text()
+    assert "[gone]" not in after and keep_section.strip() in after
+    backup = (tmp_path / "r.conf.bak").read_text()
+    assert "[gone]" in backup and webdav_server.url in backup  # what it was, to set it up again
+    assert gone_pass not in backup and gone_pass.split("=")[1].strip() not in backup
+    assert keep_section in backup  # the other remotes' passwords are where they always were
+
+
+def test_remotes_rm_refuses_a_file_rclone_cannot_read(tmp_path):
+    conf = tmp_path / "broken.conf"
+    conf.write_text("[a]\ntype = webdav\nurl = http://127.0.0.1:9/\n[b\nthis is not ini\n")
+    done = rcwiz("--config", str(conf), "remotes", "rm", "a")
+    assert done.returncode == 8, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert conf.read_text().startswith("[a]") and not (tmp_path / "broken.conf.bak").exists()
