@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING
 from rcwiz import errors, http, presets
 from rcwiz.rclone.config import Configured, Remote, begin_configured, is_remote, remote_name
 from rcwiz.rclone.run import Pending, Rclone
-from rcwiz.rclone.transfer import NEXTCLOUD_CHUNK_BYTES, TransferOptions, transfer_argv
+from rcwiz.rclone.transfer import (
+    NEXTCLOUD_CHUNK_BYTES,
+    TransferOptions,
+    option_flags,
+    transfer_argv,
+)
 from rcwiz.rclone.transfer import tuning_for as rclone_tuning
 from rcwiz.transfer import engine, preflight
 from rcwiz.transfer.walk import Tree, walk
@@ -133,12 +138,14 @@ def _transfer(
         caps = nextcloud_capabilities(dest.name, acct)
         local = tree()
         if caps is not None and local is not None:
-            _warn_refused(ctx, local, caps)
+            _warn_refused(ctx, rclone, opts, local, caps)
         try:
             if caps is not None and caps.bulkupload and local and bulk.eligible(opts):
                 log_path = engine.new_log_path(opts.verb)
                 phase = bulk.run(rclone, acct(), caps, opts, local, sink, log_path)
-                if phase.requests:
+                if phase.requests and not phase.files:
+                    console.note("Nextcloud bulk upload sent nothing; rclone sends every file.")
+                elif phase.requests:
                     console.note(
                         f"{phase.files} small file(s) went by Nextcloud bulk upload in "
                         f"{phase.requests} request(s); rclone sends the rest."
@@ -190,10 +197,20 @@ def nextcloud_capabilities(remote: str, acct: Callable[[], Account]) -> Capabili
     return found
 
 
-def _warn_refused(ctx: Context, local: Tree, caps: Capabilities) -> None:
+def _warn_refused(
+    ctx: Context, rclone: Rclone, opts: TransferOptions, local: Tree, caps: Capabilities
+) -> None:
     from rcwiz.nextcloud.capabilities import refused_files
 
     refused = refused_files(local, caps)
+    if refused and (opts.filtered or opts.extra):
+        # Only what rclone will send counts: ask it which files pass the filters (only here,
+        # where a refused name is found: rare, and one more walk of the source).
+        from rcwiz.rclone.lsjson import passing_filters
+
+        flags = [*option_flags(opts), *opts.extra]
+        sent = set(passing_filters(rclone, opts.source, flags))
+        refused = [(name, reason) for name, reason in refused if name in sent]
     if not refused:
         return
     ctx.console.warn(f"The server will refuse {len(refused)} file(s); they will fail:")
@@ -234,6 +251,11 @@ def _check_space(
     if not force:
         raise refusal
     ctx.console.warn(f"{refusal.message} Going ahead anyway (--force).")
+    if plan is None or plan.files:  # files may be replaced
+        ctx.console.warn(
+            "When the server refuses to replace a file for lack of space, rclone deletes the "
+            "old copy at the destination (Nextcloud keeps it in its trash bin)."
+        )
 
 
 def _confirm_deletions(

@@ -61,7 +61,7 @@ class Capabilities:
                 return f"files ending in {ext} are not allowed on this server"
         bad = [c for c in self.forbidden_characters if c and c != "/" and c in name]
         if bad:
-            return f"the character {bad[0]!r} is not allowed on this server"
+            return f"the character {bad[0]} is not allowed on this server"
         if name != name.strip():
             return "leading or trailing spaces are not allowed"
         return None

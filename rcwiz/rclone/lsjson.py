@@ -52,3 +52,9 @@ def file_listing(
         except (KeyError, ValueError, TypeError):
             continue
     return listing
+
+
+def passing_filters(rclone: Rclone, path: str, flags: Sequence[str]) -> list[str]:
+    """The relative paths of the files under PATH that the filter FLAGS let through."""
+    entries = lsjson(rclone, path, "-R", "--files-only", "--no-mimetype", "--no-modtime", *flags)
+    return [str(e["Path"]) for e in entries if isinstance(e.get("Path"), str)]

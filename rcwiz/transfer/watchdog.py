@@ -106,5 +106,7 @@ class Watchdog:
         return errors.QuotaExceeded(
             "The server refused an upload with 507 Insufficient Storage: the quota is full, "
             "so the transfer was stopped.",
-            f"Free some space (see 'rcwiz quota'), then: {RESUME_HINT}",
+            f"Free some space (see 'rcwiz quota'), then: {RESUME_HINT} Where the server "
+            "refused to replace a file, rclone deleted the old copy (Nextcloud keeps it in its "
+            "trash bin).",
         )

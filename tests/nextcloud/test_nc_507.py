@@ -57,3 +57,26 @@ def test_507_message_is_one_sentence_without_server_markup(small_quota):
     assert len(errors) == 1 and "507" in errors[0]
     for marker in ("<", "\t", "Sabre", "The server was unable"):
         assert marker not in done.stderr + done.stdout
+
+
+def test_a_forced_replace_that_is_refused_is_warned_about_and_kept_in_the_trash(
+    nc_user_factory, tmp_path, rclone_conf
+):
+    user = nc_user_factory(quota="1 MB")
+    remote = {"url": user.dav_url, "user": user.name, "password": user.password}
+    conf = rclone_conf(tmp_path / "rclone.conf", {"nc": {**remote, "vendor": "nextcloud"}})
+    assert user.dav("MKCOL", "data")[0] == 201
+    assert user.dav("PUT", "data/table.csv", b"old version\n")[0] == 201
+    source = big_file(tmp_path / "src" / "table.csv", 2 * MB).parent
+    done = rcwiz("--config", str(conf), "copy", str(source), "nc:data", "--force")
+    assert done.returncode == 5, done.stdout + done.stderr
+    assert "rclone deletes the old copy" in done.stderr  # said before it happens
+    assert "trash bin" in done.stderr.split("error:")[1]  # and said again in the hint
+    status, body = user.server.http(
+        "PROPFIND",
+        f"{user.server.url}/remote.php/dav/trashbin/{user.name}/trash/",
+        None,
+        {"Depth": "1"},
+        auth=(user.name, user.password),
+    )
+    assert status == 207 and b"table.csv" in body  # where the warning says it is

@@ -97,3 +97,18 @@ def test_bulk_preflight_lists_files_the_server_will_refuse(nc_remote, tmp_path):
     (source / "download.part").write_text("half")
     done = rcwiz("--config", str(nc_remote), "copy", str(source), "nc:project")
     assert "will refuse 1 file" in done.stderr and "download.part" in done.stderr
+
+
+def test_files_left_out_by_filters_are_not_named_as_refused(nc_remote, tmp_path):
+    source = small_tree(tmp_path / "src", 3)
+    (source / "download.part").write_text("half")
+    (source / "back\\slash.txt").write_text("b")
+    (source / ".htaccess").write_text("h")
+    argv = ["--config", str(nc_remote), "copy", str(source), "nc:filtered"]
+    done = rcwiz(*argv, "--exclude", "*.part", "--exclude", ".htaccess")
+    assert "will refuse 1 file" in done.stderr, done.stderr
+    assert "the character \\ is not allowed" in done.stderr  # shown once, not as '\\\\'
+    assert "download.part" not in done.stderr and ".htaccess" not in done.stderr
+    clean = rcwiz(*argv, "--exclude", "*.part", "--exclude", ".htaccess", "--exclude", "back*")
+    assert clean.returncode == 0, clean.stderr
+    assert "refuse" not in clean.stderr
