@@ -43,6 +43,9 @@ class Summary:
     dry_run: bool = False
     error: str | None = None
     bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
+    # A dry run's first names, sorted: what would be sent, and what would be deleted.
+    would_send: list[str] = field(default_factory=list)
+    would_delete: list[str] = field(default_factory=list)
 
     @property
     def average_speed(self) -> float:
@@ -139,6 +142,7 @@ def new_log_path(verb: str) -> Path:
     return folder / f"{stamp}-{verb}.jsonl"
 
 
+SHOWN_NAMES = 20  # a dry run names this many files of each kind; the log has them all
 TICK = 1.0  # seconds: the watch is called at least this often, even when rclone is silent
 Watch = Callable[[Event | None, float], errors.RcwizError | None]
 
@@ -210,6 +214,9 @@ def run(
     summary.errors = tally.errors
     summary.files = len(tally.done)
     summary.deleted = len(tally.deleted)
+    if opts.dry_run:
+        summary.would_send = sorted(tally.done)[:SHOWN_NAMES]
+        summary.would_delete = sorted(tally.deleted)[:SHOWN_NAMES]
     if failure is not None:
         if summary.outcome == "ok":
             summary.outcome = "failed"

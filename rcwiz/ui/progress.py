@@ -149,20 +149,36 @@ class Fields:
 
 def summary_text(s: Summary) -> list[str]:
     """The closing lines every mode prints for people."""
-    what = "would transfer" if s.dry_run else "transferred"
     head = {"ok": "Done", "failed": "Failed", "interrupted": "Interrupted"}[s.outcome]
-    lines = [
-        f"{head}: {s.verb} {escape_control(s.source)} -> {escape_control(s.dest)}",
-        f"  {what} {fmt.size(s.bytes)} in {s.files} file(s), {fmt.duration(s.duration)}, "
-        f"average {fmt.speed(s.average_speed)}, {s.errors} error(s)"
-        + (f", {s.deleted} deleted" if s.deleted else ""),
-    ]
+    lines = [f"{head}: {s.verb} {escape_control(s.source)} -> {escape_control(s.dest)}"]
+    if s.dry_run:  # nothing moved: no speed, and names instead
+        lines.append(
+            f"  would transfer {fmt.size(s.bytes)} in {s.files} file(s), {s.errors} error(s)"
+            + (f", would delete {s.deleted} file(s)" if s.deleted else "")
+        )
+        lines += _names("would send", s.would_send, s.files)
+        lines += _names("would delete", s.would_delete, s.deleted)
+    else:
+        lines.append(
+            f"  transferred {fmt.size(s.bytes)} in {s.files} file(s), "
+            f"{fmt.duration(s.duration)}, average {fmt.speed(s.average_speed)}, "
+            f"{s.errors} error(s)" + (f", {s.deleted} deleted" if s.deleted else "")
+        )
     if s.bulk_files:  # README, "Many small files, fast": why, and what --checksum changes
         lines.append(
             f"  {s.bulk_files} by bulk upload (MD5-checked on arrival; no checksum kept: "
             "see --checksum)"
         )
     lines.append(f"  full rclone log: {s.log_path}")
+    return lines
+
+
+def _names(what: str, names: list[str], total: int) -> list[str]:
+    if not names:
+        return []
+    lines = [f"  {what}:"] + [f"    {escape_control(name)}" for name in names]
+    if total > len(names):
+        lines.append(f"    ... and {total - len(names)} more (every name is in the log)")
     return lines
 
 

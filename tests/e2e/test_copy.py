@@ -203,6 +203,22 @@ def test_sync_lists_deletions_and_needs_yes_without_a_terminal(
     assert tree_size(quota_server.root / "mirror") == tree_size(source)
 
 
+def test_a_sync_dry_run_names_what_it_would_send_and_delete(tmp_path, quota_server, setup_remote):
+    conf = setup_remote(quota_server)
+    source = make_source(tmp_path / "src", small=4, big_mib=())
+    assert rcwiz("--config", str(conf), "copy", str(source), "q:m").returncode == 0
+    (source / "d0" / "small-00.csv").unlink()
+    (source / "new.txt").write_text("new")
+    done = rcwiz("--config", str(conf), "sync", str(source), "q:m", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "would delete 1 file(s)" in out and "deleted" not in out.replace("would delete", "")
+    assert out.index("would send:") < out.index("new.txt") < out.index("would delete:")
+    assert out.index("would delete:") < out.index("d0/small-00.csv")
+    assert "average" not in out  # nothing moved: no speed to report
+    assert (quota_server.root / "m" / "d0" / "small-00.csv").exists()
+
+
 def test_dry_run_shows_the_command_with_nextcloud_tuning_and_changes_nothing(
     tmp_path, quota_server, setup_remote
 ):
