@@ -24,6 +24,8 @@ from rcwiz.nextcloud.urls import uploads_path
 
 PREFIX = "rclone-chunked-upload-"
 _LENGTH = re.compile(r"<d:getcontentlength>(\d+)</d:getcontentlength>")
+_RESPONSE = re.compile(r"<d:response>.*?</d:response>", re.S)
+_HREF_FILE = re.compile(r"<d:href>[^<]*/\.file</d:href>")
 
 
 def session_name(path: str) -> str:
@@ -35,6 +37,17 @@ def session_name(path: str) -> str:
 class Removed:
     name: str
     bytes: int  # what its chunks held
+
+
+def _chunk_bytes(multistatus: str) -> int:
+    """The bytes of a session's chunks; its virtual `.file` entry (the chunks put together,
+    measured: the same size again) is not counted."""
+    return sum(
+        int(length)
+        for block in _RESPONSE.findall(multistatus)
+        if not _HREF_FILE.search(block)
+        for length in _LENGTH.findall(block)
+    )
 
 
 def remove_sessions(acct: Account, paths: Iterable[str]) -> list[Removed]:
@@ -50,7 +63,7 @@ def remove_sessions(acct: Account, paths: Iterable[str]) -> list[Removed]:
             listing = client.request("PROPFIND", f"{base}{name}/", headers={"Depth": "1"})
             if listing.status != 207:
                 continue  # not there (404): this file's upload had not started, or finished
-            size = sum(int(n) for n in _LENGTH.findall(listing.body.decode("utf-8", "replace")))
+            size = _chunk_bytes(listing.body.decode("utf-8", "replace"))
             if client.request("DELETE", f"{base}{name}/").ok:
                 removed.append(Removed(name, size))
         except errors.RcwizError:
