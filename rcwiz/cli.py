@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from rcwiz import __version__, errors, http, process
 from rcwiz.commands import positive_float
 from rcwiz.rclone.run import Rclone
-from rcwiz.ui.console import Console, drop_stdout, make_console
+from rcwiz.ui.console import Console, drop_stdout, escape, make_console
 from rcwiz.ui.output import Output
 
 Action = Callable[["Context", argparse.Namespace], Output]
@@ -298,7 +298,10 @@ def _failed(console: Console, command: str, exc: errors.RcwizError, debug: bool)
             console.err.print(exc.detail, markup=False)
     if isinstance(exc, _BadCommandLine) and not console.json:
         console.err.print(exc.usage.rstrip(), markup=False)
-    console.error(exc.message, exc.hint, exc.items)
+    if isinstance(exc, errors.Declined):
+        console.note(escape(exc.message))
+    else:
+        console.error(exc.message, exc.hint, exc.items)
     if console.json:
         try:
             console.emit_json(error_document(command, exc))

@@ -137,6 +137,11 @@ class Interrupted(RcwizError):
     exit_code = ExitCode.INTERRUPTED
 
 
+class Declined(Interrupted):
+    """The person answered No to a question that guards a change: a choice, not a failure,
+    so it is said as a note; the exit code is Interrupted's (130)."""
+
+
 class InternalError(RcwizError):
     """A bug in rcwiz: the message names the Python exception."""
 
@@ -167,6 +172,8 @@ class AboutUnsupported(RcwizError):
 class ServerError(RcwizError):
     """The server answered, but not with what was asked (the status and its message quoted)."""
 
+    default_hint = "The message is the server's own; --debug shows more of its answer."
+
     def __init__(
         self, message: str, hint: str | None = None, *, status: int = 0, detail: str = ""
     ) -> None:
@@ -176,6 +183,7 @@ class ServerError(RcwizError):
 
 class NotFound(ServerError):
     exit_code = ExitCode.NOT_FOUND
+    default_hint = "Check the path and the names in it (they are case-sensitive)."
 
 
 class Forbidden(ServerError):
@@ -229,7 +237,7 @@ class Invalid(ValueError):
 
 def for_http_status(status: int, server: str, said: str = "") -> RcwizError:
     """The error for an HTTP STATUS from SERVER (SAID: the server's own short message)."""
-    said = f": {said}" if said else ""
+    said = f": {said.rstrip('.')}" if said else ""  # its own full stop, not two
     if status == 401:
         return AuthenticationFailed(f"{server} refused the user name or password (401).")
     if status == 404:

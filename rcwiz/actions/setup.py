@@ -341,7 +341,7 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
             options = [(k, label) for k, label in errors.by_kind(RETRY, exc, []) if k in answers]
             key = wizard.choose("What now?", [*options, ("cancel", "Cancel (nothing is saved)")])
             if key == "cancel":
-                raise errors.Interrupted("Cancelled: nothing was saved.") from exc
+                raise errors.Declined("Cancelled: nothing was saved.") from exc
             wizard.forget(answers, key)
     previous = login_flow_account(rclone, remote.name) if replace else None
     settings = remote.settings(obscured)
@@ -441,7 +441,7 @@ def _settle_name(wizard: Wizard, rclone: Rclone, answers: Answers, replace: bool
     ):
         return True
     if choice == "cancel":
-        raise errors.Interrupted("Cancelled: nothing was saved.")
+        raise errors.Declined("Cancelled: nothing was saved.")
     wizard.forget(answers, "name")
     return None
 

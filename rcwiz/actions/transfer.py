@@ -265,11 +265,12 @@ def _confirm_deletions(
         return
     console = ctx.console
     out = console.err if console.json else console.out
-    out.print(f"sync will delete {len(plan.deletions)} file(s) at {escape(opts.dest)}:")
-    for name in plan.deletions[:SHOWN_DELETIONS]:
-        out.print(f"  - {escape(name)}")
+    shown = [f"- {name}" for name in plan.deletions[:SHOWN_DELETIONS]]
     if len(plan.deletions) > SHOWN_DELETIONS:
-        out.print(f"  … and {len(plan.deletions) - SHOWN_DELETIONS} more")
+        shown.append(f"… and {len(plan.deletions) - SHOWN_DELETIONS} more")
+    out.print(f"sync will delete {len(plan.deletions)} file(s) at {escape(opts.dest)}:")
+    for line in shown:
+        out.print(f"  {escape(line)}")
     if yes:
         return
     from rcwiz.ui.wizard import Wizard, terminal_available  # only a sync that deletes asks
@@ -278,7 +279,8 @@ def _confirm_deletions(
     if not wizard.interactive:
         raise errors.UsageError(
             f"sync would delete {len(plan.deletions)} file(s) and there is no terminal to ask.",
-            "Check the list above, then add --yes to go ahead (or use copy, which never deletes).",
+            "Check the list, then add --yes to go ahead (or use copy, which never deletes).",
+            items=shown if console.json else None,  # a JSON reader gets the list in the error
         )
     if not wizard.confirm("Delete these files at the destination?", default=False):
-        raise errors.Interrupted("Nothing was changed.")
+        raise errors.Declined("Nothing was changed.")

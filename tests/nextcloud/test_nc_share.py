@@ -107,8 +107,13 @@ def test_share_with_a_user_gives_them_the_folder(nc_user_factory, nc_user, nc_re
 def test_share_errors_are_sentences(nc_user, nc_remote, tmp_path, rclone_conf):
     missing = rcwiz("--config", str(nc_remote), "share", "nc:no/such/file", "--link")
     assert missing.returncode == 3 and "Traceback" not in missing.stderr
+    assert "hint:" in missing.stderr
     nobody = rcwiz("--config", str(nc_remote), "share", "nc:", "--user", "no-such-user-x")
     assert nobody.returncode != 0 and "Traceback" not in nobody.stderr
+    assert "hint:" in nobody.stderr  # every error gets its hint line
+    weak = rcwiz("--config", str(nc_remote), "share", "nc:", "--password-stdin", input="abc\n")
+    assert weak.returncode != 0 and "hint:" in weak.stderr
+    assert ".." not in weak.stderr  # the server's message ends with its own full stop
     bad = rclone_conf(
         tmp_path / "bad.conf",
         {
