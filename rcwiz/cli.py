@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import importlib
+import json
 import os
 import shlex
 import signal
@@ -175,13 +176,30 @@ def chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+class _Version(argparse.Action):
+    """--version, as text or (with --json anywhere on the line) as a JSON document."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        if _JSON_ASKED:
+            print(json.dumps(envelope("version", 0, {"rcwiz": __version__})), flush=True)
+        else:
+            print(f"rcwiz {__version__}", flush=True)
+        parser.exit()
+
+
+_JSON_ASKED = False  # set by main() from the argv it was given (tests call main directly)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line; with ONLY, just that command gets its arguments (and imports)."""
     parser = _Parser(
         prog="rcwiz",
         description="Move research data to and from Nextcloud (or any WebDAV) with rclone.",
     )
-    parser.add_argument("--version", action="version", version=f"rcwiz {__version__}")
+    parser.add_argument("--version", action=_Version, help="show rcwiz's version and exit")
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=_Parser
@@ -228,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv, passthrough = argv[:cut], argv[cut + 1 :]
     # Known before parsing, so a bad command line is reported the way it was asked for.
     console = make_console(json_mode="--json" in argv, no_color="--no-color" in argv)
+    global _JSON_ASKED
+    _JSON_ASKED = console.json
     debug = "--debug" in argv
     command = chosen_command(argv) or ""
     handlers = {sig: signal.signal(sig, _on_sigterm) for sig in (signal.SIGTERM, signal.SIGHUP)}

@@ -94,3 +94,10 @@ def test_a_failed_transfer_document_carries_its_summary(world, quota_server_fact
     assert doc["event"] == "summary" and doc["outcome"] == "failed"
     assert doc["error"]["type"] == "QuotaExceeded" and "507" in doc["error"]["message"]
     assert json_lines(done.stdout)[0]["event"] == "start"
+
+
+def test_version_is_a_json_document_with_json():
+    done = rcwiz("--json", "--version")
+    assert done.returncode == 0
+    doc = json_result(done.stdout, "version")
+    assert doc["ok"] is True and doc["rcwiz"] == rcwiz("--version").stdout.split()[1]
