@@ -129,7 +129,9 @@ class Stream:
             stderr=self._stderr,
             no_color=self._no_color,
             highlight=False,
-            soft_wrap=True,
+            # Sentences wrap at words (the terminal itself would cut them mid-word); a value
+            # to copy whole (a URL) is printed with soft_wrap=True.
+            soft_wrap=False,
             width=self._width,
             force_terminal=self._force_terminal,
             emoji=False,  # a file called :smile: is shown as it is named

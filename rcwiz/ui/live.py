@@ -112,4 +112,6 @@ class LiveSink:
         lines = summary_text(s)
         self.console.out.print(f"[bold {style}]{escape(lines[0])}[/]")
         for text in lines[1:]:
-            self.console.out.print(escape(text))
+            # The log's path is to be copied whole: the terminal may wrap it, rich must not.
+            copyable = text.lstrip().startswith("full rclone log:")
+            self.console.out.print(escape(text), soft_wrap=copyable)

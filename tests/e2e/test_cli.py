@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -275,3 +276,25 @@ def test_remotes_rm_refuses_a_file_rclone_cannot_read(tmp_path):
     assert done.returncode == 8, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert conf.read_text().startswith("[a]") and not (tmp_path / "broken.conf.bak").exists()
+
+
+def test_sentences_wrap_at_words_on_a_narrow_terminal():
+    """rich breaks the lines itself (the terminal would cut words in half)."""
+    import pexpect
+
+    missing = "/nonexistent/typo.conf"  # short: a word longer than a line is folded
+    child = pexpect.spawn(
+        RCWIZ[0],
+        [*RCWIZ[1:], "--config", str(missing), "remotes"],
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(24, 40),
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", child.before)
+    lines = [line for line in text.splitlines() if line.strip()]
+    words = [w for line in lines for w in line.split()]
+    assert child.exitstatus == 8 and lines
+    assert all(len(line) <= 40 for line in lines), lines
+    assert "does" in words and "exist." in words  # whole words, not "doe" + "s"

@@ -426,8 +426,12 @@ def test_no_then_enter_to_every_template_question_keeps_none_of_them(world):
     """The key and then Enter answer one question: the Enter must not answer the next."""
     child = pexpect.spawn(
         RCWIZ[0],
-        [*RCWIZ[1:], *world["base"], "job", "add", "plain", "--template", "nightly-results"]
-        + ["--source", "/r", "--dest", "q:r", "--mode", "copy"],
+        [
+            *RCWIZ[1:],
+            *world["base"],
+            *("job", "add", "plain", "--template", "nightly-results"),
+            *("--source", "/r", "--dest", "q:r", "--mode", "copy"),
+        ],
         encoding="utf-8",
         timeout=30,
         dimensions=(40, 100),
