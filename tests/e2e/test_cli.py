@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -289,6 +290,7 @@ def test_sentences_wrap_at_words_on_a_narrow_terminal():
         encoding="utf-8",
         timeout=30,
         dimensions=(24, 40),
+        env={**os.environ, "COLUMNS": "40"},  # under pytest the child otherwise sees 80
     )
     child.expect(pexpect.EOF)
     child.close()
