@@ -93,7 +93,12 @@ class _Parser(argparse.ArgumentParser):
 
 class _BadCommandLine(errors.UsageError):
     def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
-        super().__init__(f"{parser.prog}: {message}.", f"See '{parser.prog} --help'.")
+        hint = f"See '{parser.prog} --help'."
+        # A path that starts with a dash reads as an option: say how to name it.
+        dashed = next((a for a in sys.argv[1:] if a.startswith("-") and os.path.exists(a)), None)
+        if dashed is not None:
+            hint = f"To name the path {dashed}, write ./{dashed}. {hint}"
+        super().__init__(f"{parser.prog}: {message}.", hint)
         self.usage = parser.format_usage()
 
 

@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from rcwiz import errors
-from rcwiz.rclone.transfer import MAX_TRANSFERS, OPTIONS, Option
+from rcwiz.rclone.transfer import KINDS, MAX_TRANSFERS, OPTIONS, Option, is_rate
 
 GUARD_DEFAULTS = {"log_interval": 10.0}
 
@@ -23,6 +23,8 @@ def _flag_kwargs(option: Option) -> dict[str, Any]:
         return {"action": "append", "default": None, "metavar": option.metavar}
     if option.kind == "count":
         return {"type": count, "default": None, "metavar": option.metavar}
+    if option.kind == "rate":
+        return {"type": rate, "default": None, "metavar": option.metavar}
     return {"default": None, "metavar": option.metavar}
 
 
@@ -74,6 +76,12 @@ def add_guard_options(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between progress lines when not on a terminal (default 10)",
     )
+
+
+def rate(text: str) -> str:
+    if not is_rate(text):
+        raise argparse.ArgumentTypeError(f"'{text}' is not {KINDS['rate']}")
+    return text
 
 
 def count(text: str) -> int:

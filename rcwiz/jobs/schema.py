@@ -43,7 +43,7 @@ from rcwiz.jobs.located import (
 )
 from rcwiz.jobs.model import DELETING_MODES, MODES, Job, ShareSpec, split_flags
 from rcwiz.rclone.config import is_remote, remote_name
-from rcwiz.rclone.transfer import KINDS, MAX_TRANSFERS, OPTIONS
+from rcwiz.rclone.transfer import KINDS, MAX_TRANSFERS, OPTIONS, is_rate
 
 TOP_KEYS = ("version", "defaults", "jobs")
 VERSION = 1
@@ -131,7 +131,7 @@ def _bwlimit(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         if value > 0 and value.bit_length() <= 63:
             return str(value)
-    elif isinstance(value, str) and value.strip():
+    elif isinstance(value, str) and is_rate(value):
         return value
     raise _Bad(_expected(what, value))
 

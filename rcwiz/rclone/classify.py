@@ -246,7 +246,7 @@ def _usage(code: int, messages: list[str], where: Where) -> errors.RcwizError | 
     said = _first(messages, "unknown flag", "fatal error", "error:") or "usage error"
     return errors.UsageError(
         f"rclone rejected the command line: {reason(said)}",
-        "If you passed options after --, check them with 'rclone help flags'.",
+        "Check the options (rcwiz COMMAND --help; those after -- with 'rclone help flags').",
     )
 
 

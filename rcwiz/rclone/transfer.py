@@ -13,6 +13,7 @@ adds the binary and the options every run gets (--config, --ask-password=false,
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,18 @@ KINDS = {
     "patterns": "a pattern or a list of patterns",
     "path": "the path of a filter file",
 }
+
+
+# rclone's --bwlimit: "off", a rate, "UP:DOWN", or a timetable of "[Day-]HH:MM,RATE" entries
+# (checked against rclone 1.75: 10M 1.5G 100k 512 10Mi 10m off 1M:512k pass; fast, 10MB fail).
+_RATE = r"(?:off|\d+(?:\.\d+)?(?:[bkmgtpBKMGTP]i?)?)"
+_RATES = rf"{_RATE}(?::{_RATE})?"
+_BWLIMIT = re.compile(rf"{_RATES}|(?:(?:[A-Za-z]{{3}}-)?\d\d?:\d\d,{_RATES}\s*)+")
+
+
+def is_rate(text: str) -> bool:
+    """TEXT is a --bwlimit value rclone accepts."""
+    return _BWLIMIT.fullmatch(text.strip()) is not None
 
 
 def _option(default: Any, flag: str, kind: str, help: str, metavar: str | None = None) -> Any:

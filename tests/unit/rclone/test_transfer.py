@@ -1,4 +1,8 @@
-from rcwiz.rclone.transfer import TransferOptions, stats_flags, transfer_argv
+import subprocess
+
+import pytest
+
+from rcwiz.rclone.transfer import TransferOptions, is_rate, stats_flags, transfer_argv
 
 
 def test_copy_argv_has_json_stats_and_options_in_order():
@@ -61,3 +65,18 @@ def test_paths_that_look_like_flags_stay_paths():
     argv = transfer_argv(TransferOptions("-v", "nc:--delete-before", verb="sync"))
     assert argv[-3:] == ("--", "-v", "nc:--delete-before")
     assert argv.count("-v") == 2  # rcwiz's own -v, and the source
+
+
+RATES = ["10M", "1.5G", "100k", "512", "off", "1M:512k", "08:00,512k 12:00,10M", "Mon-08:00,1M"]
+NOT_RATES = ["fast", "10MB", "-1", "10 M", "1M:fast"]
+
+
+@pytest.mark.parametrize("value", RATES + NOT_RATES)
+def test_is_rate_agrees_with_rclone(value, rclone_bin, tmp_path):
+    done = subprocess.run(
+        [str(rclone_bin), "--bwlimit", value, "lsf", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert is_rate(value) == (done.returncode == 0), done.stderr
