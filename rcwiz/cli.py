@@ -306,9 +306,14 @@ def _check_config_exists(ctx: Context, command: str) -> None:
     more often than an empty configuration: say so, instead of "no remotes" or "no remote
     named ...". rclone's default file may be missing (no remotes yet)."""
     named = ctx.config or os.environ.get("RCLONE_CONFIG") or ""
+    how = "--config" if ctx.config else "RCLONE_CONFIG"
+    if named and os.path.isdir(named):
+        raise errors.ConfigError(
+            f"{named} ({how}) is a folder, not an rclone config file.",
+            f"Name the file itself, e.g. {shlex.quote(os.path.join(named, 'rclone.conf'))}.",
+        )
     if not named or command in _NEEDS_NO_CONFIG or os.path.exists(named):
         return
-    how = "--config" if ctx.config else "RCLONE_CONFIG"
     raise errors.ConfigError(
         f"The rclone config file {named} ({how}) does not exist.",
         f"Check the path, or make a remote there: rcwiz --config {shlex.quote(named)} setup",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from rcwiz import errors
 from rcwiz.actions.transfer import Guard, perform
 from rcwiz.commands import add_guard_options, add_transfer_options, transfer_settings
 from rcwiz.rclone.transfer import TransferOptions
@@ -32,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
 
 
 def options(args: argparse.Namespace) -> TransferOptions:
+    for what, path in (("SRC", args.source), ("DST", args.dest)):
+        if not path.strip():
+            raise errors.UsageError(f"{what} is empty: name a folder or REMOTE:path.")
     return TransferOptions(
         source=args.source,
         dest=args.dest,

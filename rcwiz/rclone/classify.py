@@ -76,6 +76,9 @@ def is_disk_full(text: str | None) -> bool:
     return any(mark in lowered for mark in DISK_FULL_MARKS)
 
 
+_TEXT_LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d [A-Z]+\s*: ")
+
+
 def reason(text: str | None, limit: int = 160) -> str:
     """TEXT as one short line for people: a quoted HTTP status rather than a server's page."""
     text = text or ""
@@ -85,6 +88,7 @@ def reason(text: str | None, limit: int = 160) -> str:
         phrase = f"HTTP {status} {HTTPStatus(status).phrase}"
         return f"{head}: {phrase}" if head and not head.startswith(str(status)) else phrase
     flat = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    flat = _TEXT_LOG_PREFIX.sub("", flat)  # rclone's text log: "2026/12/01 11:49:23 CRITICAL: "
     flat = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", flat)  # never raw bytes on a terminal
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
@@ -241,9 +245,11 @@ def _missing(code: int, messages: list[str], where: Where) -> errors.RcwizError 
 
 
 def _usage(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
-    if code != RC_USAGE:
+    # rclone exits 1, not 2, for an option whose value it cannot use (a glob with a lone "[")
+    bad_option = _first(messages, "failed to initialise global options")
+    if code != RC_USAGE and bad_option is None:
         return None
-    said = _first(messages, "unknown flag", "fatal error", "error:") or "usage error"
+    said = bad_option or _first(messages, "unknown flag", "fatal error", "error:") or "usage error"
     return errors.UsageError(
         f"rclone rejected the command line: {reason(said)}",
         "Check the options (rcwiz COMMAND --help; those after -- with 'rclone help flags').",

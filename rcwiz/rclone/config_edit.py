@@ -61,16 +61,33 @@ def obscure(rclone: Rclone, secret: str) -> str:
 
 
 def _section_bounds(lines: list[str], name: str) -> tuple[int, int] | None:
-    """Index range [start, end) of section NAME in LINES (header to before the next header)."""
+    """Index range [start, end) of section NAME in LINES (header to before the next header).
+
+    A file with NAME twice is refused: rclone uses the last one, so editing either would say
+    one thing and do another.
+    """
+    headers = [line for line in lines if _header(line) == name]
+    if len(headers) > 1:
+        raise errors.ConfigError(
+            f"rclone.conf has {len(headers)} sections named [{name}], so rcwiz will not edit it.",
+            f"rclone uses the last [{name}]; delete the others in a text editor, then try again.",
+        )
     start = None
     for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
+        header = _header(line)
+        if header is not None:
             if start is not None:
                 return start, i
-            if stripped[1:-1].strip() == name:
+            if header == name:
                 start = i
     return (start, len(lines)) if start is not None else None
+
+
+def _header(line: str) -> str | None:
+    stripped = line.strip()
+    if stripped.startswith("[") and stripped.endswith("]"):
+        return stripped[1:-1].strip()
+    return None
 
 
 def render_section(name: str, settings: dict[str, str]) -> str:

@@ -1,0 +1,102 @@
+"""rclone.conf and command lines that are not what rcwiz expects: each is one sentence and its
+documented exit code, never a traceback, never a file changed behind the user's back."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import RCWIZ, rcwiz
+
+TWICE = "[a]\ntype = webdav\nurl = http://127.0.0.1:9/first/\n\n[a]\ntype = webdav\nurl = http://127.0.0.1:9/last/\n"
+
+
+def test_a_remote_defined_twice_is_not_edited(tmp_path):
+    conf = tmp_path / "rclone.conf"
+    conf.write_text(TWICE)
+    removed = rcwiz("--config", str(conf), "remotes", "rm", "a")
+    assert removed.returncode == 8, removed.stdout + removed.stderr
+    assert "2 sections named [a]" in removed.stderr
+    replaced = rcwiz(
+        *("--config", str(conf), "setup", "--preset", "webdav", "--no-verify"),
+        *("--url", "http://127.0.0.1:9/new/", "--user", "u", "--password-stdin"),
+        *("--name", "a", "--replace", "--yes"),
+        input="pw\n",
+    )
+    assert replaced.returncode == 8, replaced.stdout + replaced.stderr
+    assert conf.read_text() == TWICE
+
+
+def test_a_corrupt_config_is_exit_8_without_raw_bytes(tmp_path):
+    conf = tmp_path / "rclone.conf"
+    conf.write_bytes(b"[a]\ntype = webdav\n\xff\xfe\x1b[31mjunk\x07\n")
+    for argv in (["remotes"], ["quota"], ["copy", str(tmp_path), "a:x"]):
+        done = rcwiz("--config", str(conf), *argv)
+        assert done.returncode == 8, done.stdout + done.stderr
+        assert "\x1b" not in done.stderr and "\x07" not in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_a_folder_given_as_config_is_exit_8(tmp_path):
+    done = rcwiz("--config", str(tmp_path), "remotes")
+    assert done.returncode == 8, done.stdout + done.stderr
+    assert "is a folder" in done.stderr
+
+
+def test_config_with_equals_and_tilde_names_one_file_everywhere(tmp_path):
+    home = Path(os.environ["HOME"])
+    done = rcwiz(
+        *("--config=~/tilde.conf", "setup", "--preset", "webdav", "--no-verify"),
+        *("--url", "http://127.0.0.1:9/", "--user", "u", "--password-stdin"),
+        *("--name", "t", "--yes"),
+        input="pw\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert (home / "tilde.conf").exists() and not Path("~").exists()
+    listed = rcwiz("--config=~/tilde.conf", "remotes")
+    assert listed.returncode == 0 and "http://127.0.0.1:9/" in listed.stdout
+
+
+def test_a_relative_rclone_is_the_one_that_runs(tmp_path):
+    """--rclone ./rclone: the checked binary runs, not the rclone found on PATH."""
+    real = Path(sys.executable).parent / "rclone"
+    marker = tmp_path / "ran"
+    wrapper = tmp_path / "rclone"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {marker}\nexec {real} "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    (tmp_path / "empty.conf").write_text("")
+    done = subprocess.run(
+        [RCWIZ[0], "--rclone", "./rclone", "--config", "empty.conf", "remotes"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert marker.exists() and "listremotes" in marker.read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["copy", "", "x"], "SRC is empty"),
+        (["copy", "{tmp}", ""], "DST is empty"),
+        (["copy", "{tmp}", "{tmp}/out", "--include", "["], "mismatched"),
+        (["copy", "{tmp}", "{tmp}/out", "--transfers", "0"], "--transfers"),
+        (["copy", "{tmp}", "{tmp}/out", "--transfers", "-5"], "--transfers"),
+        (["--stall-timeout", "nan", "copy", "{tmp}", "{tmp}/out"], "--stall-timeout"),
+        (["--stall-timeout", "-1", "quota"], "--stall-timeout"),
+        (["setup", "--login-flow", "--login-timeout", "nan"], "--login-timeout"),
+        (["setup", "--login-flow", "--login-timeout", "-1"], "--login-timeout"),
+    ],
+)
+def test_unusable_option_values_are_usage_errors(tmp_path, argv, said):
+    (tmp_path / "empty.conf").write_text("")
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    done = rcwiz("--config", str(tmp_path / "empty.conf"), *argv)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr
