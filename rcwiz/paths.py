@@ -1,8 +1,11 @@
-"""Where rcwiz keeps and finds its files (XDG folders, shipped templates)."""
+"""Where rcwiz keeps and finds its files (XDG folders, shipped templates), and the one rule
+for what it records there: a record that cannot be written (a full disk, a read-only or
+missing state folder) is one warning, never the command's failure."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -29,3 +32,16 @@ def config_dir() -> Path:
 
 def state_dir() -> Path:
     return _xdg("XDG_STATE_HOME", ".local/state")
+
+
+def append_record(path: Path, text: str, what: str, warn: Callable[[str], None]) -> bool:
+    """Append TEXT (whole lines) to the state file PATH; False, after one warning naming WHAT,
+    when it cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+        return True
+    except OSError as exc:
+        warn(f"{what} was not recorded: {path} cannot be written ({exc.strerror or exc}).")
+        return False

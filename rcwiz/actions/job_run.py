@@ -78,7 +78,8 @@ def _finish(
             dry_run=dry_run,
             log=summary.log_path if summary else "",
             error=message,
-        )
+        ),
+        warn=ctx.console.warn,
     )
 
 

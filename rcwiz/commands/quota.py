@@ -65,9 +65,12 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         rows = [r for r in rows if not isinstance(r.error, errors.AboutUnsupported)]
     stamp = time.time()
     quota_history.append(
-        quota_history.Sample(stamp, r.remote, r.usage.used, r.usage.total)
-        for r in rows
-        if r.usage is not None and r.usage.used is not None
+        (
+            quota_history.Sample(stamp, r.remote, r.usage.used, r.usage.total)
+            for r in rows
+            if r.usage is not None and r.usage.used is not None
+        ),
+        ctx.console.warn,
     )
     state = overall_state(rows)
     data = {

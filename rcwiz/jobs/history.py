@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,15 +32,18 @@ class Run:
         return {**asdict(self), "duration": round(self.duration, 3)}
 
 
+def _stderr(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
 def history_path() -> Path:
     return paths.state_dir() / "history.jsonl"
 
 
-def record(run: Run, path: Path | None = None) -> None:
-    path = path or history_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(run.as_dict()) + "\n")
+def record(run: Run, path: Path | None = None, warn: Callable[[str], None] = _stderr) -> bool:
+    """Add RUN to the history; False (after a warning) when the history cannot be written."""
+    line = json.dumps(run.as_dict()) + "\n"
+    return paths.append_record(path or history_path(), line, f"The run of job {run.job}", warn)
 
 
 def load(name: str | None = None, path: Path | None = None) -> list[Run]:

@@ -6,6 +6,7 @@ when missing), and used by the pre-flight to list local files the server will re
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -76,9 +77,11 @@ def cache_path(remote: str) -> Path:
 
 
 def save(remote: str, caps: Capabilities) -> None:
+    """Cache CAPS; a cache that cannot be written only costs a request next time."""
     path = cache_path(remote)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(caps)), encoding="utf-8")
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(caps)), encoding="utf-8")
 
 
 def cached(remote: str) -> Capabilities | None:

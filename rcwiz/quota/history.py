@@ -8,7 +8,7 @@ a least-squares line through the recent samples: pure arithmetic, tested on synt
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,15 +33,14 @@ def history_path() -> Path:
     return paths.state_dir() / "quota.jsonl"
 
 
-def append(samples: Iterable[Sample], path: Path | None = None) -> None:
-    """Add SAMPLES to the history file (one line each; appends are atomic at this size)."""
+def append(
+    samples: Iterable[Sample], warn: Callable[[str], None], path: Path | None = None
+) -> None:
+    """Add SAMPLES to the history file (one line each; appends are atomic at this size); one
+    warning if it cannot be written."""
     lines = "".join(json.dumps(asdict(s)) + "\n" for s in samples)
-    if not lines:
-        return
-    path = path or history_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(lines)
+    if lines:
+        paths.append_record(path or history_path(), lines, "This quota report", warn)
 
 
 def load(path: Path | None = None) -> list[Sample]:

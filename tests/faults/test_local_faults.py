@@ -75,3 +75,50 @@ def test_an_unwritable_config_folder_is_a_config_error(tmp_path, quota_server):
     )
     assert done.returncode == 8, done.stderr
     assert "cannot be written" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def state_is_a_file(tmp_path, monkeypatch):
+    """XDG_STATE_HOME names a file: nothing can be recorded there (root ignores permissions)."""
+    blocker = tmp_path / "state-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    return blocker
+
+
+def test_a_copy_succeeds_when_its_log_cannot_be_kept(tmp_path, state_is_a_file):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("a")
+    done = rcwiz("copy", str(tmp_path / "src"), str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "a.txt").read_text() == "a"
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "log cannot be kept" in warnings[0]
+    assert "full rclone log" not in done.stdout  # no path to a log that does not exist
+
+
+def test_a_quota_report_succeeds_when_its_history_cannot_be_kept(
+    tmp_path, state_is_a_file, quota_server, rclone_conf
+):
+    conf = rclone_conf(tmp_path / "rclone.conf", {"q": quota_server})
+    done = rcwiz("--config", str(conf), "quota", "q:")
+    assert done.returncode == 0, done.stderr
+    assert "q:" in done.stdout and "not recorded" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_log_that_fills_the_disk_stops_but_the_transfer_goes_on(
+    tmp_path, small_disk, monkeypatch, quota_server, rclone_conf
+):
+    monkeypatch.setenv("XDG_STATE_HOME", str(small_disk))
+    (small_disk / "filler").write_bytes(b"\0" * (2 * 1024 * 1024 - 16 * 1024))
+    source = tmp_path / "src"
+    source.mkdir()
+    for i in range(400):  # enough per-file log lines to fill what is left
+        (source / f"file-with-a-long-name-to-make-long-log-lines-{i:04d}.txt").write_text("x")
+    conf = rclone_conf(tmp_path / "rclone.conf", {"q": quota_server})
+    done = rcwiz("--config", str(conf), "copy", str(source), "q:x")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(list((quota_server.root / "x").iterdir())) == 400
+    assert "log stops here" in done.stderr, done.stderr  # the disk really did fill
