@@ -53,6 +53,7 @@ def rclone_check(
         [str(rclone_bin), "--config", str(conf), "check", str(local), remote, "--one-way"],
         capture_output=True,
         text=True,
+        errors="replace",  # rclone names files as they are, valid UTF-8 or not
         check=False,
         timeout=300,
     )
