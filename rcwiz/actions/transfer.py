@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -31,7 +30,7 @@ from rcwiz.transfer import engine, preflight
 from rcwiz.transfer.walk import Tree, walk
 from rcwiz.transfer.watchdog import Watchdog
 from rcwiz.ui import format as fmt
-from rcwiz.ui.console import escape
+from rcwiz.ui.console import escape, shell_join
 from rcwiz.ui.progress import make_sink
 
 if TYPE_CHECKING:
@@ -103,7 +102,7 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
         opts = replace(opts, tuning=tuning_for(remotes))
         if opts.dry_run:  # the exact command that runs (secrets masked), to copy and paste
             shown = rclone.shown(transfer_argv(opts, stats_interval=engine.STATS_INTERVAL))
-            console.note(f"[dim]{escape(shlex.join(shown))}[/]")
+            console.note(f"[dim]{escape(shell_join(shown))}[/]")
         plan = None
         if opts.verb == "sync" and not opts.dry_run:
             plan = preflight.dry_run(rclone, opts)

@@ -25,7 +25,7 @@ from rcwiz.jobs.templates import settings_of, templates
 from rcwiz.rclone.config import list_remotes
 from rcwiz.rclone.transfer import transfer_argv
 from rcwiz.transfer.engine import STATS_INTERVAL
-from rcwiz.ui.console import Console, escape
+from rcwiz.ui.console import Console, escape, shell_join
 from rcwiz.ui.output import Output
 from rcwiz.ui.wizard import Answers, Question, Wizard, terminal_available
 
@@ -148,7 +148,7 @@ def run_show(ctx: Context, args: argparse.Namespace) -> Output:
             if key != "name" and value not in (None, (), [], False):
                 out.print(f"  {key:14} {escape(str(value))}")
         out.print("rclone command:")
-        out.print(f"  {escape(shlex.join(argv))}")
+        out.print(f"  {escape(shell_join(argv))}")
 
     return Output({"profile": profile, "rclone_argv": argv}, show)
 

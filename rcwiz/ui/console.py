@@ -17,6 +17,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -49,6 +50,25 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 def escape_control(text: str) -> str:
     """TEXT with control characters shown as \\xNN, so it cannot act on a terminal."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+
+
+def _ansi_c(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+
+
+def shell_join(argv: Sequence[str]) -> str:
+    """ARGV as a command line to copy into a shell; an argument with control characters is
+    written in bash's $'...' form (\\xNN), so the line is safe on a terminal and still runs."""
+    import shlex
+
+    def one(arg: str) -> str:
+        if not _CONTROL.search(arg):
+            return shlex.quote(arg)
+        body = arg.replace("\\", "\\\\").replace("'", "\\'")
+        return "$'" + _CONTROL.sub(_ansi_c, body) + "'"
+
+    return " ".join(one(arg) for arg in argv)
 
 
 def render(markup: str) -> str:

@@ -263,7 +263,8 @@ class PlainSink:
     ) -> None:
         self.meter = Meter(expected, opts.verb)
         dry = " (dry run)" if opts.dry_run else ""
-        self._say(f"start {opts.verb} {opts.source} -> {opts.dest}{dry}")
+        source, dest = escape_control(opts.source), escape_control(opts.dest)
+        self._say(f"start {opts.verb} {source} -> {dest}{dry}")
         if opts.tuning:
             self._say(f"rcwiz adds: {' '.join(opts.tuning)}")
 

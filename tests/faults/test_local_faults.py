@@ -122,3 +122,14 @@ def test_a_log_that_fills_the_disk_stops_but_the_transfer_goes_on(
     assert "Traceback" not in done.stderr
     assert len(list((quota_server.root / "x").iterdir())) == 400
     assert "log stops here" in done.stderr, done.stderr  # the disk really did fill
+
+
+def test_escape_sequences_in_names_never_reach_the_terminal(tmp_path):
+    source = tmp_path / "src\x1b[2J"
+    source.mkdir()
+    (source / "bell\x07\x1b]0;title\x07.txt").write_text("x")
+    for extra in ([], ["--dry-run"]):
+        done = rcwiz("copy", str(source), str(tmp_path / "out\x1b[31m"), *extra)
+        assert done.returncode == 0, done.stderr
+        assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout
+        assert "\\x1b" in done.stdout  # shown, escaped

@@ -70,10 +70,10 @@ def test_full_and_unknown_total():
 
 def test_history_file_round_trip_skips_damaged_lines(tmp_path):
     path = tmp_path / "quota.jsonl"
-    append(series([1, 2]), path)
+    append(series([1, 2]), pytest.fail, path)
     with open(path, "a") as handle:
         handle.write("not json\n" + json.dumps({"time": "x"}) + "\n")
-    append([Sample(1.0, "b:", 5, None)], path)
+    append([Sample(1.0, "b:", 5, None)], pytest.fail, path)
     samples = load(path)
     assert [s.used for s in samples] == [5, 1, 2]  # oldest first
     assert load(tmp_path / "missing.jsonl") == []

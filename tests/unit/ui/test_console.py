@@ -131,3 +131,15 @@ def test_plain_copy_path_does_not_import_rich():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "[]"
     assert done.stdout.splitlines()[0] == "hi"
+
+
+def test_shell_join_is_safe_on_a_terminal_and_runs_as_the_same_arguments():
+    import subprocess
+
+    from rcwiz.ui.console import shell_join
+
+    argv = ["copy", "src\x1b[2J", "it's\n", "tab\there", "c1-\x85", "back\\slash", "-v", ""]
+    line = shell_join(argv)
+    assert not any((ord(c) < 32 and c != "\t") or 0x7F <= ord(c) <= 0x9F for c in line)
+    done = subprocess.run(["bash", "-c", f"printf '%s\\0' {line}"], capture_output=True, check=True)
+    assert done.stdout.decode("utf-8").split("\0")[:-1] == argv
