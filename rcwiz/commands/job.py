@@ -309,27 +309,53 @@ def run_add(ctx: Context, args: argparse.Namespace) -> Output:
     return Output(data, show)
 
 
+def _editor() -> list[str]:
+    """VISUAL, else EDITOR, else vi, as a command line."""
+    chosen = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        argv = shlex.split(chosen)
+    except ValueError as exc:  # "No closing quotation"
+        raise errors.UsageError(
+            f"The editor setting {chosen!r} cannot be read as a command ({exc}).",
+            "Check the quotes in VISUAL or EDITOR.",
+        ) from None
+    if not argv:
+        raise errors.UsageError("VISUAL or EDITOR is set but empty.", "Set it to an editor.")
+    return argv
+
+
 def run_edit(ctx: Context, args: argparse.Namespace) -> Output:
     path = _path(ctx)
     if args.name:
         store.get(path, args.name)  # a clear error for a name that is not there
-    editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
-    original = path.read_text(encoding="utf-8") if path.exists() else "jobs: {}\n"
+    editor = _editor()
+    original = schema.read(path) or "jobs: {}\n"
     fd, draft_name = tempfile.mkstemp(prefix="jobs-", suffix=".yaml")
     draft = Path(draft_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(original)
         while True:
-            if process.interactive([*editor, str(draft)]) != 0:
+            try:
+                status = process.interactive([*editor, str(draft)])
+            except OSError as exc:
+                raise errors.UsageError(
+                    f"The editor {editor[0]} cannot be run ({exc.strerror or exc}).",
+                    "Set VISUAL or EDITOR to an editor that is installed, e.g. EDITOR=nano.",
+                ) from None
+            if status != 0:
                 raise errors.UsageError("The editor failed; the jobs file was not changed.")
-            text = draft.read_text(encoding="utf-8")
-            if text == original:
+            if not draft.exists():
+                raise errors.UsageError(
+                    "The editor removed the draft; the jobs file was not changed."
+                )
+            if draft.read_bytes() == original.encode("utf-8"):
                 return Output(
                     {"file": str(path), "changed": False, "backup": None},
                     lambda console: console.note("No changes."),
                 )
             try:
+                text = schema.read(draft, str(path))  # not UTF-8: invalid, with its line
                 schema.parse(text, str(path))
                 break
             except errors.JobsFileInvalid as exc:

@@ -92,7 +92,7 @@ def _given(args: argparse.Namespace) -> dict[str, str | None]:
     elif args.password_stdin:
         given["signin"] = "password"
     if args.password_stdin:
-        line = sys.stdin.readline()
+        line = sys.stdin.readline() if sys.stdin is not None else ""  # None: stdin closed
         if not line:
             raise errors.UsageError(
                 "--password-stdin was given but stdin is empty.",

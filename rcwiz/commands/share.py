@@ -66,7 +66,7 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         return Output(data, lambda console: _table(console, path, found))
     password = None
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        password = (sys.stdin.readline() if sys.stdin is not None else "").rstrip("\r\n")
         if not password:
             raise errors.UsageError("--password-stdin was given but stdin is empty.")
     kind = "user" if args.user else "group" if args.group else "link"

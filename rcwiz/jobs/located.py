@@ -146,6 +146,9 @@ class Document:
 
     def _scalar(self, node: yaml.Node, path: KeyPath) -> Any:
         construct = SafeConstructor.yaml_constructors[node.tag]
+        if "\0" in str(node.value):  # no command line, path or environment can hold one
+            self.add(path, "contains a NUL character (\\0), which no command or path can hold")
+            return UNREADABLE
         try:
             return construct(self._constructor, node)
         # PyYAML's constructors fail in several ways on text that resolves to a type it cannot

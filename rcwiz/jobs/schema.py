@@ -426,24 +426,29 @@ def parse(text: str, filename: str, remotes: set[str] | None = None) -> dict[str
     return jobs
 
 
-def load(path: Path, remotes: set[str] | None = None) -> dict[str, Job]:
-    """The profiles in the jobs file at PATH; a file that does not exist holds none."""
-    filename = str(path)
+def read(path: Path, filename: str | None = None) -> str:
+    """The jobs file's text ("" when it does not exist); unreadable or not UTF-8: invalid.
+    FILENAME names it in problems (an edited draft is named as the file it will replace)."""
+    filename = filename or str(path)
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        return {}
+        return ""
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise _invalid(
             filename, [Problem(filename, None, None, "", f"cannot be read: {reason}")]
         ) from None
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
         column = len(before) - (before.rfind(b"\n") + 1) + 1
         message = f"is not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"
         raise _invalid(filename, [Problem(filename, line, column, "", message)]) from None
-    return parse(text, filename, remotes)
+
+
+def load(path: Path, remotes: set[str] | None = None) -> dict[str, Job]:
+    """The profiles in the jobs file at PATH; a file that does not exist holds none."""
+    return parse(read(path), str(path), remotes)

@@ -127,8 +127,8 @@ def save(path: Path, text: str) -> Path | None:
 
 def add(path: Path, name: str, body: dict[str, Any]) -> Path | None:
     with locked(path):
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        if name in (schema.load(path) if text.strip() else {}):
+        text = schema.read(path)
+        if name in (schema.parse(text, str(path)) if text.strip() else {}):
             raise errors.UsageError(
                 f"A job named '{name}' already exists in {path}.",
                 "Choose another name, or remove it with 'rcwiz job rm'.",
@@ -139,4 +139,4 @@ def add(path: Path, name: str, body: dict[str, Any]) -> Path | None:
 def remove(path: Path, name: str) -> Path | None:
     with locked(path):
         get(path, name)
-        return save(path, without_profile(path.read_text(encoding="utf-8"), name))
+        return save(path, without_profile(schema.read(path), name))

@@ -1,12 +1,14 @@
-"""Faults on this machine's side: a full local disk, an unwritable config folder."""
+"""Faults on this machine's side: a full local disk, an unwritable config or state folder,
+no stdin, a broken editor, a jobs file that is not UTF-8 or holds a NUL, hostile names."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
-from helpers import rcwiz
+from helpers import RCWIZ, rcwiz
 
 
 @pytest.fixture
@@ -133,3 +135,76 @@ def test_escape_sequences_in_names_never_reach_the_terminal(tmp_path):
         assert done.returncode == 0, done.stderr
         assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout
         assert "\\x1b" in done.stdout  # shown, escaped
+
+
+def test_password_stdin_with_stdin_closed_is_a_usage_error(tmp_path):
+    done = subprocess.run(
+        [
+            *RCWIZ,
+            *("--config", str(tmp_path / "r.conf"), "setup", "--preset", "webdav"),
+            *("--url", "http://127.0.0.1:9/", "--user", "u", "--password-stdin", "--name", "x"),
+            *("--yes", "--no-verify"),
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=lambda: os.close(0),  # no stdin at all, as under some schedulers
+    )
+    assert done.returncode == 2, done.stderr
+    assert "stdin is empty" in done.stderr and not (tmp_path / "r.conf").exists()
+
+
+@pytest.fixture
+def jobs_file(tmp_path):
+    path = tmp_path / "jobs.yaml"
+    path.write_text(f"jobs:\n  a:\n    source: {tmp_path}\n    dest: {tmp_path / 'out'}\n")
+    return path
+
+
+def _editor(tmp_path, body: str) -> str:
+    script = tmp_path / "editor.py"
+    script.write_text(f"import sys\npath = sys.argv[1]\n{body}\n")
+    return f"{sys.executable} {script}"
+
+
+@pytest.mark.parametrize(
+    ("editor", "said"),
+    [
+        ("/nonexistent/editor", "cannot be run"),
+        ('vi "', "cannot be read as a command"),
+        ("__delete__", "removed the draft"),
+        ("__latin1__", "not UTF-8"),
+    ],
+)
+def test_job_edit_with_a_broken_editor_keeps_the_file(tmp_path, jobs_file, editor, said):
+    before = jobs_file.read_bytes()
+    if editor == "__delete__":
+        editor = _editor(tmp_path, "import os; os.remove(path)")
+    elif editor == "__latin1__":
+        editor = _editor(tmp_path, "open(path, 'ab').write(b'# caf\\xe9\\n')")
+    done = rcwiz("--jobs", str(jobs_file), "job", "edit", env={"VISUAL": editor})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr
+    assert jobs_file.read_bytes() == before
+
+
+def test_a_jobs_file_that_is_not_utf8_is_a_located_problem_everywhere(tmp_path, jobs_file):
+    jobs_file.write_bytes(jobs_file.read_bytes() + b"# caf\xe9\n")
+    for argv in (
+        ["job", "add", "b", "--source", str(tmp_path), "--dest", "/tmp/x"],
+        ["job", "rm", "a"],
+        ["job", "run", "a"],
+        ["job", "validate"],
+    ):
+        done = rcwiz("--jobs", str(jobs_file), *argv)
+        assert done.returncode == 2, (argv, done.stderr)
+        assert "is not UTF-8 text" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_nul_in_a_jobs_file_is_a_problem_not_a_crash(tmp_path, jobs_file):
+    jobs_file.write_text(jobs_file.read_text() + '    exclude: ["a\\0b"]\n    before: "echo \\0"\n')
+    for argv in (["job", "validate"], ["job", "run", "a"]):
+        done = rcwiz("--jobs", str(jobs_file), *argv)
+        assert done.returncode == 2, (argv, done.stderr)
+        assert done.stderr.count("NUL character") >= 2 and "Traceback" not in done.stderr
