@@ -281,7 +281,7 @@ def run_add(ctx: Context, args: argparse.Namespace) -> Output:
     wizard = Wizard(ctx.console, interactive=interactive, assume_yes=args.yes, given=given)
     answers = wizard.ask_all(add_questions(found, inherited_mode))
     name = answers["name"]
-    route = {key: _absolute(ctx, key, answers[key]) for key in ("source", "dest")}
+    route = {key: _absolute(answers[key]) for key in ("source", "dest")}
     _check_remotes(ctx, name, route)
     flags = _flag_settings(args)
     body: dict[str, Any] = dict(route)
@@ -309,6 +309,12 @@ def run_add(ctx: Context, args: argparse.Namespace) -> Output:
             )
         body["allow_deletes"] = True
     backup = store.add(path, name, body)
+    for key, value in route.items():
+        if value != answers[key]:
+            ctx.console.note(
+                f"The {key} {escape(answers[key])} is stored as {escape(value)} (local paths "
+                "are kept absolute, so the job finds them from any folder)."
+            )
     for warning in store.warnings(path):  # include with exclude, say
         if f": jobs.{name}." in warning:
             ctx.console.warn(warning)
@@ -326,18 +332,10 @@ def run_add(ctx: Context, args: argparse.Namespace) -> Output:
     return Output(data, show)
 
 
-def _absolute(ctx: Context, key: str, value: str) -> str:
+def _absolute(value: str) -> str:
     """A local path made absolute (~ expanded), so the job finds it from any folder (a
-    schedule runs it from another one); a remote path as it is. Says so when it changed."""
-    if is_remote(value):
-        return value
-    absolute = os.path.abspath(os.path.expanduser(value))
-    if absolute != value:
-        ctx.console.note(
-            f"The {key} {escape(value)} is stored as {escape(absolute)} (local paths are kept "
-            "absolute, so the job finds them from any folder)."
-        )
-    return absolute
+    schedule runs it from another one); a remote path as it is."""
+    return value if is_remote(value) else os.path.abspath(os.path.expanduser(value))
 
 
 def _check_remotes(ctx: Context, name: str, route: dict[str, str]) -> None:

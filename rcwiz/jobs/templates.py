@@ -69,7 +69,11 @@ def settings_of(body: dict[str, Any]) -> list[Setting]:
     for key, value in body.items():
         if key in ROUTE_KEYS:
             continue
-        text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+        # A list shown item by item ('- *.tmp', '+ *.csv'): a rule holds spaces of its own.
+        if isinstance(value, list):
+            text = ", ".join(f"'{item}'" for item in value)
+        else:
+            text = str(value).lower() if isinstance(value, bool) else str(value)  # as YAML
         drops = key in FILTER_KEYS or (
             key == "extra_flags"
             and any(flag.split("=")[0] in FILTER_FLAGS for flag in text.split())

@@ -521,8 +521,9 @@ def test_a_dry_run_that_fails_shows_the_on_failure_hook_without_running_it(world
 
 def test_add_refuses_a_remote_rclone_conf_does_not_have(world):
     before = world["jobs"].read_text()
-    done = rcwiz(*world["base"], "job", "add", "bad", "--source", "/data", "--dest", "qq:x")
+    done = rcwiz(*world["base"], "job", "add", "bad", "--source", "./data", "--dest", "qq:x")
     assert done.returncode == 3, done.stderr
+    assert "stored as" not in done.stdout  # nothing was stored
     assert "There is no remote 'qq:' in rclone.conf (did you mean 'q:'?)" in done.stderr
     assert (
         "The configured remotes are q:." in done.stderr and "rcwiz setup --name qq" in done.stderr
@@ -638,6 +639,7 @@ def test_the_nightly_template_waits_for_done_and_sends_only_finished_outputs(wor
     added = rcwiz(*world["base"], "job", "add", "n", *args, "--yes")
     assert added.returncode == 0, added.stderr
     assert "replace" not in added.stdout  # no placeholder left in the shipped template
+    assert "  filter: '- *.tmp', '+ *.csv', '+ *.h5', '+ logs/**', '- *'" in added.stdout
     early = rcwiz(*world["base"], "job", "run", "n")
     assert early.returncode == 11, early.stderr  # no DONE yet: the before hook says wait
     assert "status: exited with 1" in early.stderr
