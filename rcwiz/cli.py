@@ -263,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"'rcwiz {args.command}' takes no rclone arguments after --")
         args.passthrough = passthrough
         command = getattr(args, "command_name", command)
+        # A sub-action given as a positional word (`remotes rm NAME`: the argument `subaction`)
+        # is named like one given as a subcommand (`job run`): "remotes rm".
+        if getattr(args, "subaction", None):
+            command = f"{command} {args.subaction}"
         _setup_logging(debug, console)
         ctx = Context(
             console=console,

@@ -58,20 +58,64 @@ def _replace_with(path: Path, data: bytes, mode: int) -> None:
         os.close(dir_fd)
 
 
+class LockFailed(OSError):
+    """A lock file cannot be made or opened (its path is a folder, its folder is read-only);
+    `filename` is the lock file's path."""
+
+
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on PATH's companion lock file (two setups at once both land).
 
-    The lock file stays (removing it would let a third process lock a file the second one is
-    about to open); it is empty and made at mode 0600 like the file it guards.
+    The lock file (PATH.lock, mode 0600, empty) is removed when the lock is released; see
+    take_lock. A lock that cannot be taken raises LockFailed for the caller to word.
+    """
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = take_lock(lock_path)
+    except OSError as exc:
+        raise LockFailed(exc.errno, exc.strerror, str(lock_path)) from exc
+    assert fd is not None
+    try:
+        yield
+    finally:
+        release_lock(lock_path, fd)
+
+
+def take_lock(path: Path, *, blocking: bool = True) -> int | None:
+    """Open (or create, 0600) the lock file PATH and flock it; return its descriptor, or None
+    when another process holds it and BLOCKING is false.
+
+    The holder removes the file while it still holds the lock (release_lock), so nothing is
+    left behind. Whoever was waiting on the old file then holds a lock on a file that is no
+    longer at PATH: after locking, the descriptor's inode is compared with PATH's, and on a
+    mismatch the lock is dropped and taken again on the file now there.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_name(path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            now = os.stat(path)
+        except FileNotFoundError:
+            now = None
+        held = os.fstat(fd)
+        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            return fd
+        os.close(fd)  # it was removed (or replaced) while we waited: lock the one there now
+
+
+def release_lock(path: Path, fd: int) -> None:
+    """Remove the lock file PATH, then release the lock FD holds on it (see take_lock)."""
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
     finally:
-        os.close(fd)
+        os.close(fd)  # closing the last descriptor releases the flock

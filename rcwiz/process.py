@@ -5,7 +5,10 @@ No other module imports subprocess. Children are started so that
 * Ctrl-C reaches them: SIGINT and SIGTERM are reset to their default action in the child,
   even when rcwiz itself was started with them ignored (a shell's `cmd &` does that);
 * none outlives rcwiz: on Linux the kernel kills the child if rcwiz dies (PR_SET_PDEATHSIG),
-  and every live child is terminated when rcwiz exits or is interrupted.
+  and every live child is terminated when rcwiz exits or is interrupted;
+* a shell command (a job's hook) runs in a process group of its own with its output in a
+  file (`run_group`): what it starts in the background cannot hold rcwiz up through an
+  inherited pipe, and the whole group is ended with it.
 
 Secrets never go in argv: pass them through `env` or `input`.
 """
@@ -20,12 +23,14 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import IO, TypeVar
 
 _PR_SET_PDEATHSIG = 1
 _live: set[subprocess.Popen] = set()
+_live_groups: set[int] = set()  # process groups run_group started and has not ended yet
 _live_lock = threading.Lock()
 
 
@@ -49,6 +54,11 @@ def _child_setup() -> None:  # runs in the child between fork and exec
     if _prctl is not None:
         with contextlib.suppress(Exception):
             _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _group_setup() -> None:  # runs in the child between fork and exec
+    _child_setup()
+    os.setpgid(0, 0)
 
 
 @dataclass
@@ -245,6 +255,82 @@ def start(
     return Child(argv, env=env, input=input, cwd=cwd)
 
 
+GROUP_GRACE = 3.0  # seconds a process group has to end after SIGTERM, before SIGKILL
+
+
+def run_group(
+    argv: Sequence[str],
+    output: IO[bytes],
+    *,
+    env: Mapping[str, str] | None = None,
+    grace: float = GROUP_GRACE,
+) -> int:
+    """Run ARGV in a process group of its own and return its exit code (-N: killed by signal N).
+
+    stdin is /dev/null; stdout and stderr both go to OUTPUT, a file (a pipe would keep rcwiz
+    waiting for whatever the program left running with the pipe open, and fills up if
+    nobody reads it). When ARGV ends, what it started and left running in its group is
+    ended too (SIGTERM, then SIGKILL after GRACE seconds). Ctrl-C (KeyboardInterrupt) or any
+    other exception while it runs ends the whole group the same way, then propagates: nothing
+    of it is left running either way.
+    """
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
+        env=full_env,
+        preexec_fn=_group_setup,  # by the time Popen returns, the child has exec'd
+    )
+    group = proc.pid
+    with _live_lock:
+        _live_groups.add(group)
+    try:
+        # Wait for the leader without reaping it: while it is a zombie its PID (the group's
+        # id) cannot be reused, so signalling the group below cannot reach a stranger.
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    finally:
+        try:
+            _end_group(group, grace)
+        finally:
+            # Also when a second Ctrl-C cut the ending above short.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+            code = proc.wait()
+            with _live_lock:
+                _live_groups.discard(group)
+    return code
+
+
+def _group_members(group: int) -> list[int]:
+    """The live processes of process group GROUP (zombies, its ended leader too, left out)."""
+    import psutil  # only hooks need it here
+
+    found = []
+    for pid in psutil.pids():
+        try:
+            if os.getpgid(pid) == group and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                found.append(pid)
+        except (OSError, psutil.Error):  # it ended while we looked
+            continue
+    return found
+
+
+def _end_group(group: int, grace: float) -> None:
+    """SIGTERM to every live member of GROUP, SIGKILL to those left after GRACE seconds."""
+    if not _group_members(group):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while _group_members(group) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for the group to empty; no waitable event exists for it
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_PARALLEL = 8
@@ -277,7 +363,11 @@ def terminate_all() -> None:
     """Kill every child still running (at exit, or when Ctrl-C leaves worker threads waiting)."""
     with _live_lock:
         procs = list(_live)
+        groups = list(_live_groups)
     for proc in procs:
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)

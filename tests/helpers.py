@@ -15,9 +15,13 @@ RCWIZ = [str(_SCRIPT)] if os.access(_SCRIPT, os.X_OK) else [sys.executable, "-m"
 
 
 def rcwiz(
-    *args: str, input: str | None = None, timeout: float = 120, env: dict[str, str] | None = None
+    *args: str,
+    input: str | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the rcwiz command as a user would (a separate process), capturing its output."""
+    """Run the rcwiz command as a user would (a separate process, in CWD), capturing its output."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     return subprocess.run(
@@ -27,6 +31,7 @@ def rcwiz(
         text=True,
         timeout=timeout,
         env=full_env,
+        cwd=cwd,
         check=False,
     )
 

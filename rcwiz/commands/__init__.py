@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from rcwiz import errors
-from rcwiz.rclone.transfer import KINDS, MAX_TRANSFERS, OPTIONS, Option, is_rate
+from rcwiz.rclone.transfer import KINDS, MAX_TRANSFERS, OPTIONS, Option, is_rate, rule_problem
 
 GUARD_DEFAULTS = {"log_interval": 10.0}
 
@@ -19,6 +19,8 @@ GUARD_DEFAULTS = {"log_interval": 10.0}
 def _flag_kwargs(option: Option) -> dict[str, Any]:
     if option.kind == "bool":
         return {"action": "store_true", "default": None}
+    if option.kind == "rules":
+        return {"action": "append", "type": rule, "default": None, "metavar": option.metavar}
     if option.kind == "patterns":
         return {"action": "append", "default": None, "metavar": option.metavar}
     if option.kind == "count":
@@ -44,7 +46,7 @@ def transfer_settings(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, option.name, None)
         if value is None:
             continue
-        found[option.name] = tuple(value) if option.kind == "patterns" else value
+        found[option.name] = tuple(value) if option.repeated else value
     return found
 
 
@@ -93,6 +95,14 @@ def count(text: str) -> int:
     if not 1 <= value <= MAX_TRANSFERS:
         raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_TRANSFERS}, not {value}")
     return value
+
+
+def rule(text: str) -> str:
+    """argparse type: an rclone filter rule ('+ *.csv', '- *.tmp', '!'), as --filter takes."""
+    problem = rule_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a filter rule: {problem}")
+    return text
 
 
 def positive_float(text: str) -> float:

@@ -7,6 +7,7 @@ rcwiz.actions.job_run; the file itself is rcwiz.jobs (schema, store, templates, 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import shlex
 import tempfile
@@ -21,8 +22,9 @@ from rcwiz.actions.transfer import Guard, remotes_involved, tuning_for
 from rcwiz.commands import add_guard_options, add_transfer_options, transfer_settings
 from rcwiz.jobs import history, schedule, schema, store
 from rcwiz.jobs.model import DELETING_MODES, MODES
-from rcwiz.jobs.templates import settings_of, templates
-from rcwiz.rclone.config import list_remotes
+from rcwiz.jobs.templates import placeholders, settings_of, templates
+from rcwiz.rclone.binary import beside_python as rclone_beside_python
+from rcwiz.rclone.config import config_path, is_remote, list_remotes, remote_name
 from rcwiz.rclone.transfer import transfer_argv
 from rcwiz.transfer.engine import STATS_INTERVAL
 from rcwiz.ui.console import Console, escape, shell_join
@@ -172,13 +174,16 @@ def _path_answer(value: str, answers: Answers) -> str:
 NO_TEMPLATE = "none"
 
 
-def add_questions(found: dict[str, dict[str, Any]]) -> list[Question]:
+def add_questions(found: dict[str, dict[str, Any]], inherited_mode: str = "copy") -> list[Question]:
+    """The questions of `job add`; INHERITED_MODE is what a profile gets without a mode: key
+    (the jobs file's defaults:, else copy)."""
+
     def described(name: str, profile: dict[str, Any]) -> str:
         mode, source = profile.get("mode", "copy"), profile.get("source", "")
         return f"{name}: {mode} {source} -> {profile.get('dest', '')}"
 
     def template_mode(answers: Answers) -> str:
-        return str(found.get(answers["template"], {}).get("mode", "copy"))
+        return str(found.get(answers["template"], {}).get("mode", inherited_mode))
 
     return [
         Question("name", "NAME", "Name of the job", check=_profile_name),
@@ -228,21 +233,27 @@ def _kept_settings(
     out = ctx.console.err if ctx.console.json else ctx.console.out
     out.print(f"The template {name} brings these settings:", markup=False)
     for setting in settings:
-        drops = "  (rclone sends fewer files with it)" if setting.drops_files else ""
-        out.print(f"  {setting.shown}{drops}", markup=False)
+        marks = "  (rclone sends fewer files with it)" if setting.drops_files else ""
+        if setting.placeholder:
+            marks += f"  (replace {setting.placeholder}: it cannot work as it is)"
+        out.print(f"  {setting.shown}{marks}", markup=False)
     if wizard.interactive:
         return {
             s.key: s.value
             for s in settings
-            if wizard.confirm(f"Keep {s.shown}?", default=not s.drops_files)
+            if wizard.confirm(f"Keep {s.shown}?", default=not (s.drops_files or s.placeholder))
         }
     if not wizard.assume_yes:
+        # Nothing is added: a script that asked for a template and got a profile without its
+        # settings would run something else than it asked for.
         raise errors.UsageError(
             f"The template {name} brings {len(settings)} setting(s) and there is no terminal to "
-            "confirm them.",
-            "Keep them with --yes (they are listed above), or give your own with flags.",
+            "confirm them, so no job was added.",
+            "Add --yes to keep them all (they are listed above), or give your own value for "
+            "each with its flag (a flag wins over the template).",
             items=[s.shown for s in settings],
         )
+    placeholders(name, settings)
     return {s.key: s.value for s in settings}
 
 
@@ -252,6 +263,9 @@ def run_add(ctx: Context, args: argparse.Namespace) -> Output:
         raise errors.UsageError(
             f"There is no job template '{args.template}'.", f"Templates: {', '.join(found)}."
         )
+    path = _path(ctx)
+    # What a profile without a mode: key gets; a mode is written only when it differs.
+    inherited_mode = store.inherited_mode(path)
     interactive = terminal_available()
     given = {
         "name": args.name,
@@ -260,17 +274,19 @@ def run_add(ctx: Context, args: argparse.Namespace) -> Output:
         "dest": args.dest,
         "mode": args.mode,
     }
-    if not interactive:  # a script gets a plain copy profile unless it says otherwise
+    if not interactive:  # a script gets a plain profile unless it says otherwise
         given["template"] = args.template or NO_TEMPLATE
-        given["mode"] = args.mode or str(found.get(args.template or "", {}).get("mode", "copy"))
+        template_mode = found.get(args.template or "", {}).get("mode", inherited_mode)
+        given["mode"] = args.mode or str(template_mode)
     wizard = Wizard(ctx.console, interactive=interactive, assume_yes=args.yes, given=given)
-    answers = wizard.ask_all(add_questions(found))
+    answers = wizard.ask_all(add_questions(found, inherited_mode))
+    name = answers["name"]
+    route = {key: _absolute(answers[key]) for key in ("source", "dest")}
+    _check_remotes(ctx, name, route)
     flags = _flag_settings(args)
-    body: dict[str, Any] = {
-        "source": answers["source"],
-        "dest": answers["dest"],
-        "mode": answers["mode"],
-    }
+    body: dict[str, Any] = dict(route)
+    if args.mode or answers["mode"] != inherited_mode:
+        body["mode"] = answers["mode"]
     if answers["template"] != NO_TEMPLATE:
         body.update(
             _kept_settings(ctx, wizard, answers["template"], found[answers["template"]], flags)
@@ -292,9 +308,16 @@ def run_add(ctx: Context, args: argparse.Namespace) -> Output:
                 "Add --allow-deletes (or choose --mode copy).",
             )
         body["allow_deletes"] = True
-    path = _path(ctx)
-    name = answers["name"]
     backup = store.add(path, name, body)
+    for key, value in route.items():
+        if value != answers[key]:
+            ctx.console.note(
+                f"The {key} {escape(answers[key])} is stored as {escape(value)} (local paths "
+                "are kept absolute, so the job finds them from any folder)."
+            )
+    for warning in store.warnings(path):  # include with exclude, say
+        if f": jobs.{name}." in warning:
+            ctx.console.warn(warning)
 
     def show(console: Console) -> None:
         console.out.print(f"[green]Added[/] job [bold]{escape(name)}[/] to {escape(str(path))}")
@@ -322,6 +345,41 @@ def _editor() -> list[str]:
     if not argv:
         raise errors.UsageError("VISUAL or EDITOR is set but empty.", "Set it to an editor.")
     return argv
+
+
+def _absolute(value: str) -> str:
+    """A local path made absolute (~ expanded), so the job finds it from any folder (a
+    schedule runs it from another one); a remote path as it is."""
+    return value if is_remote(value) else os.path.abspath(os.path.expanduser(value))
+
+
+def _check_remotes(ctx: Context, name: str, route: dict[str, str]) -> None:
+    """Refuse a source or dest on a remote rclone.conf does not have (exit 3): the jobs file
+    would name it, and `job validate` fail for the whole file."""
+    named = {
+        key: remote_name(value)
+        for key, value in route.items()
+        if is_remote(value) and not value.startswith(":")  # :webdav: is made on the fly
+    }
+    if not named:
+        return
+    known = sorted(remote.name for remote in list_remotes(ctx.rclone))
+    for key, remote in named.items():
+        if remote in known:
+            continue
+        close = difflib.get_close_matches(remote, known, n=1)
+        maybe = f" (did you mean '{close[0]}:'?)" if close else ""
+        configured = (
+            f"The configured remotes are {', '.join(f'{r}:' for r in known)}."
+            if known
+            else "No remote is configured yet."
+        )
+        raise errors.RemoteNotFound(
+            f"There is no remote '{remote}:' in rclone.conf{maybe}, so job '{name}' was not "
+            f"added (its {key} is {route[key]}).",
+            f"{configured} Create it first with 'rcwiz setup --name {remote}', or choose one "
+            "of those.",
+        )
 
 
 def run_edit(ctx: Context, args: argparse.Namespace) -> Output:
@@ -355,7 +413,7 @@ def run_edit(ctx: Context, args: argparse.Namespace) -> Output:
                     lambda console: console.note("No changes."),
                 )
             try:
-                text = schema.read(draft, str(path))  # not UTF-8: invalid, with its line
+                text = schema.read(draft, str(path)) or ""  # not UTF-8: invalid, with its line
                 schema.parse(text, str(path))
                 break
             except errors.JobsFileInvalid as exc:
@@ -389,11 +447,17 @@ def run_validate(ctx: Context, args: argparse.Namespace) -> Output:
     path = _path(ctx)
     # Every problem at once (JobsFileInvalid, exit 2), remotes rclone.conf lacks included.
     jobs = store.load(path, remotes={r.name for r in list_remotes(ctx.rclone)})
+    # Not problems (the file is valid and runs), but likely not what was meant.
+    warnings = store.warnings(path)
+    for warning in warnings:
+        ctx.console.warn(warning)
 
     def show(console: Console) -> None:
-        console.out.print(f"{path}: {len(jobs)} job(s), no problems.", markup=False)
+        also = f", {len(warnings)} warning(s)" if warnings else ""
+        console.out.print(f"{path}: {len(jobs)} job(s), no problems{also}.", markup=False)
 
-    return Output({"file": str(path), "valid": True, "jobs": sorted(jobs)}, show)
+    data = {"file": str(path), "valid": True, "jobs": sorted(jobs), "warnings": warnings}
+    return Output(data, show)
 
 
 # ------------------------------------------------------------------------------- run, history
@@ -430,12 +494,21 @@ def run_history(ctx: Context, args: argparse.Namespace) -> Output:
 
 def run_schedule(ctx: Context, args: argparse.Namespace) -> Output:
     path = _path(ctx)
-    store.get(path, args.name)
+    job = store.get(path, args.name)
     when = schedule.When(daily=args.daily, cron=args.cron)
+    relative = schedule.relative_paths(job)
+    if relative:
+        key, value = relative[0]
+        raise errors.UsageError(
+            f"Job '{job.name}' has a relative {key} ({value}); a scheduled run starts in "
+            "another folder, where it would not be found, so it was not scheduled.",
+            f"Make it absolute in {path} ('rcwiz job edit'), for example "
+            f"{key}: {os.path.abspath(os.path.expanduser(value))}",
+        )
     via = args.via or (
         "slurm" if schedule.has_slurm() else "systemd" if args.daily and _has_systemd() else "cron"
     )
-    argv = schedule.command(args.name, path, ctx.config)
+    argv = schedule.command(args.name, path, _config_in_use(ctx), _rclone_given(ctx))
     done: list[str] = []  # what --install / --remove did, one line each
     if via == "systemd":
         units = schedule.systemd_units(args.name, when, argv)
@@ -476,6 +549,22 @@ def run_schedule(ctx: Context, args: argparse.Namespace) -> Output:
     return Output(
         {"job": args.name, "scheduler": via, "text": text, "action": action, "done": done}, show
     )
+
+
+def _config_in_use(ctx: Context) -> str:
+    """The rclone.conf this run uses: --config, else RCLONE_CONFIG, else rclone's own default
+    (asked of rclone: it depends on HOME and XDG_CONFIG_HOME, which a scheduler may set
+    differently)."""
+    return ctx.config or os.environ.get("RCLONE_CONFIG") or config_path(ctx.rclone)
+
+
+def _rclone_given(ctx: Context) -> str | None:
+    """The rclone binary to name in a schedule: the one given (--rclone, RCLONE_BINARY) or
+    found on PATH (a scheduler's PATH is shorter); None for the one beside rcwiz's Python,
+    which a schedule finds the same way."""
+    binary = ctx.rclone.binary
+    given = ctx.rclone_path or os.environ.get("RCLONE_BINARY")
+    return str(binary) if given or binary != rclone_beside_python() else None
 
 
 def _has_systemd() -> bool:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "verb",
+        "subaction",  # rcwiz.cli names the command "remotes rm" after it
         nargs="?",
         choices=["rm"],
         metavar="rm",
@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> Output:
-    if args.verb == "rm":
+    if args.subaction == "rm":
         if not args.name:
             raise errors.UsageError("Say which remote to remove: rcwiz remotes rm NAME.")
         name = args.name.rstrip(":")

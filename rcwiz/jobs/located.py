@@ -106,6 +106,8 @@ class Document:
     def __init__(self, filename: str) -> None:
         self.filename = filename
         self.problems: list[Problem] = []
+        # Not wrong, but likely not what was meant (a relative path, include with exclude).
+        self.warnings: list[Problem] = []
         self.value_marks: dict[KeyPath, yaml.Mark] = {}
         self.key_marks: dict[KeyPath, yaml.Mark] = {}
         self._budget = MAX_NODES
@@ -116,6 +118,12 @@ class Document:
         mark = mark or self.value_marks.get(path) or self.key_marks.get(path)
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         self.problems.append(Problem(self.filename, line, column, dotted(path), message))
+
+    def warn(self, path: KeyPath, message: str) -> None:
+        """Record a warning at PATH (where its value starts)."""
+        mark = self.value_marks.get(path) or self.key_marks.get(path)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        self.warnings.append(Problem(self.filename, line, column, dotted(path), message))
 
     def at_key(self, path: KeyPath, message: str) -> None:
         self.add(path, message, self.key_marks.get(path))

@@ -3,13 +3,14 @@
 The kernel holds the lock (flock on $XDG_STATE_HOME/rcwiz/locks/NAME.lock), so a process that
 dies, even by SIGKILL, releases it. The file also records who holds it (PID, start time and the
 process's create time); psutil checks that record to name a running holder, and to notice a
-record left by a dead one, which is taken over with a notice.
+record left by a dead one, which is taken over with a notice. A run that ends removes the
+file (rcwiz.files.take_lock / release_lock: removed while still locked, inode checked by the
+next holder), so only a run that was killed leaves one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from rcwiz import errors, paths
+from rcwiz import errors, files, paths
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,43 @@ def _read(fd: int) -> Holder | None:
         return None
 
 
+def _holder_at(path: Path) -> Holder | None:
+    """The record in the lock file at PATH (None if it is gone or unreadable)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return _read(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def _write(fd: int, holder: Holder) -> None:
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
     os.write(fd, json.dumps(holder.__dict__).encode())
     os.fsync(fd)
+
+
+def _take(name: str, path: Path) -> int | None:
+    """take_lock, with a file system that refuses it (the lock path is a folder, the state
+    folder is read-only) said in one sentence."""
+    try:
+        return files.take_lock(path, blocking=False)
+    except OSError as exc:
+        what = (
+            "is a folder, not a file"
+            if isinstance(exc, IsADirectoryError)
+            else (f"cannot be made or opened: {exc.strerror or exc}")
+        )
+        raise errors.FileUnwritable(
+            f"The lock file of job '{name}', {exc.filename or path}, {what}.",
+            f"rcwiz keeps one file there while the job runs; remove what is in the way, or "
+            f"check that {paths.state_dir()} is a folder you can write to.",
+        ) from None
 
 
 @contextlib.contextmanager
@@ -73,26 +106,20 @@ def hold(
 ) -> Iterator[None]:
     """Run the with-block as the only run of job NAME; refuse (or with `wait`, queue) otherwise."""
     path = lock_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    announced = False
+    while (fd := _take(name, path)) is None:
+        holder = _holder_at(path)
+        who = holder.describe() if holder else "another process"
+        if not wait:
+            raise errors.JobLocked(
+                f"Job '{name}' is already running ({who}).",
+                "Wait for it to finish, or add --wait to start as soon as it has.",
+            )
+        if not announced:
+            notice(f"Job '{name}' is running ({who}); waiting for it to finish.")
+            announced = True
+        time.sleep(poll)
     try:
-        announced = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = _read(fd)
-                who = holder.describe() if holder else "another process"
-                if not wait:
-                    raise errors.JobLocked(
-                        f"Job '{name}' is already running ({who}).",
-                        "Wait for it to finish, or add --wait to start as soon as it has.",
-                    ) from None
-                if not announced:
-                    notice(f"Job '{name}' is running ({who}); waiting for it to finish.")
-                    announced = True
-                time.sleep(poll)
         previous = _read(fd)
         if previous is not None and previous.pid != os.getpid() and not previous.alive():
             notice(
@@ -100,11 +127,8 @@ def hold(
                 "which is no longer running."
             )
         me = psutil.Process()
-        _write(fd, Holder(me.pid, time.time(), me.create_time()))
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        with contextlib.suppress(OSError):  # a full disk: the lock holds without the record
+            _write(fd, Holder(me.pid, time.time(), me.create_time()))
+        yield
     finally:
-        os.close(fd)
+        files.release_lock(path, fd)

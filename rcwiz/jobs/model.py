@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
 
+from rcwiz.rclone.config import is_remote
 from rcwiz.rclone.transfer import Settings, TransferOptions, settings_of
 
 MODES = ("copy", "sync", "move")
@@ -43,13 +45,19 @@ class Job(Settings, _Profile):
         """The transfer this profile describes (dry_run forces a dry run)."""
         values = {**settings_of(self), "dry_run": dry_run or self.dry_run}
         return TransferOptions(
-            source=self.source,
-            dest=self.dest,
+            source=local_path(self.source),
+            dest=local_path(self.dest),
             verb=self.mode,
             tuning=tuning,
             extra=self.extra_flags,
             **values,
         )
+
+
+def local_path(path: str) -> str:
+    """A profile's local path with ~ expanded (rclone would make a folder named '~'); a
+    remote path as it is."""
+    return path if is_remote(path) else os.path.expanduser(path)
 
 
 def split_flags(text: str) -> tuple[str, ...]:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rcwiz import errors, paths, process
+from rcwiz.jobs.model import Job
+from rcwiz.rclone.config import is_remote
 
 MARK = "# rcwiz job"  # ends every crontab line rcwiz writes, so it can find and remove them
 
@@ -48,12 +50,26 @@ class When:
         return f"{int(minute)} {int(hour)} * * *"
 
 
-def command(name: str, jobs_file: Path, config: str | None) -> list[str]:
-    """The command a schedule runs: this Python, this rcwiz, this jobs file, absolute paths."""
+def command(name: str, jobs_file: Path, config: str | None, rclone: str | None = None) -> list[str]:
+    """The command a schedule runs: this Python, this rcwiz, this jobs file, the rclone.conf
+    (and the rclone binary, when given) in use now, as absolute paths: cron, systemd and
+    Slurm start it with another environment (no RCLONE_CONFIG) in another folder."""
     argv = [sys.executable, "-m", "rcwiz", "--jobs", str(jobs_file.absolute())]
     if config:
         argv += ["--config", str(Path(config).expanduser().absolute())]
+    if rclone:
+        argv += ["--rclone", str(Path(rclone).expanduser().absolute())]
     return [*argv, "job", "run", name]
+
+
+def relative_paths(job: Job) -> list[tuple[str, str]]:
+    """(key, path) of each local path of JOB that is relative: a scheduled run starts in
+    another folder, where it is not found."""
+    return [
+        (key, value)
+        for key, value in (("source", job.source), ("dest", job.dest))
+        if not is_remote(value) and not os.path.isabs(os.path.expanduser(value))
+    ]
 
 
 def unit_name(name: str) -> str:

@@ -20,6 +20,7 @@ from. Whatever the input, parse and load raise only JobsFileInvalid.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from rcwiz.jobs.located import (
 )
 from rcwiz.jobs.model import DELETING_MODES, MODES, Job, ShareSpec, split_flags
 from rcwiz.rclone.config import is_remote, remote_name
-from rcwiz.rclone.transfer import KINDS, MAX_TRANSFERS, OPTIONS, is_rate
+from rcwiz.rclone.transfer import KINDS, MAX_TRANSFERS, OPTIONS, is_rate, rule_problem
 
 TOP_KEYS = ("version", "defaults", "jobs")
 VERSION = 1
@@ -162,6 +163,22 @@ def _patterns(value: Any) -> tuple[str, ...]:
     raise _Bad(_expected(KINDS["patterns"], value))
 
 
+def _rules(value: Any) -> tuple[str, ...]:
+    _skip_invalid(value)
+    if not isinstance(value, (str, list)):
+        raise _Bad(_expected(KINDS["rules"], value))
+    rules = _patterns(value)  # text, or a list of text (a bad item is reported there)
+    each = []
+    for index, rule in enumerate(rules):
+        problem = rule_problem(rule)
+        if problem:
+            suffix = () if isinstance(value, str) else (index,)
+            each.append((suffix, f"{shown(rule)} is not a filter rule: {problem}"))
+    if each:
+        raise _Bad(each=each)
+    return rules
+
+
 def _flags(value: Any) -> tuple[str, ...]:
     _skip_invalid(value)
     if isinstance(value, str):
@@ -210,6 +227,7 @@ _KIND_CHECKS: dict[str, Callable[[Any], Any]] = {
     "count": _transfers,
     "rate": _bwlimit,
     "patterns": _patterns,
+    "rules": _rules,
     "path": _text(KINDS["path"]),
 }
 _CHECKS: dict[str, Callable[[Any], Any]] = {
@@ -326,7 +344,32 @@ def _profile(
     # A value read as invalid (an unknown tag, a bad date) was reported while building.
     if len(doc.problems) > reported or given - resolved.keys():
         return None
+    _warnings(doc, resolved, own, path)
     return Job(name=name, **resolved)
+
+
+def _warnings(doc: Document, resolved: dict[str, Any], own: _Checked, path: KeyPath) -> None:
+    """What runs but is likely not meant: a relative local path (a schedule runs the job from
+    another folder, where it is not found), include: with exclude: (rclone applies the two
+    in no fixed order, and says so in its log only)."""
+
+    def where(key: str) -> KeyPath:
+        return (*path, key) if key in own.given else ("defaults", key)
+
+    for key in ("source", "dest"):
+        value = resolved[key]
+        if not is_remote(value) and not os.path.isabs(os.path.expanduser(value)):
+            doc.warn(
+                where(key),
+                f"{shown(value)} is a relative path: it is found only when the job runs from "
+                f"the folder it is relative to (never from a schedule); make it absolute",
+            )
+    if resolved.get("include") and resolved.get("exclude"):
+        doc.warn(
+            where("include"),
+            "include and exclude together are applied by rclone in no fixed order; write them "
+            "as filter rules ('+ PATTERN' keeps, '- PATTERN' skips) in the order they apply",
+        )
 
 
 _EMPTY = "the file is empty: it needs a 'jobs:' mapping"
@@ -379,23 +422,24 @@ def _top_level(doc: Document, data: Any, root: yaml.Node, remotes: _Remotes) -> 
 
 def _read(
     text: str, filename: str, remotes: set[str] | None = None
-) -> tuple[dict[str, Job], list[Problem]]:
+) -> tuple[dict[str, Job], list[Problem], list[Problem]]:
+    """The profiles, the problems and the warnings, each list in file order."""
     doc = Document(filename)
     if bracket_depth(text) > MAX_BRACKETS:
         message = f"brackets [ and {{ are nested more than {MAX_BRACKETS} deep"
-        return {}, [Problem(filename, None, None, "", message)]
+        return {}, [Problem(filename, None, None, "", message)], []
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        return {}, [yaml_problem(filename, exc, text)]
+        return {}, [yaml_problem(filename, exc, text)], []
     except RecursionError:
-        return {}, [Problem(filename, None, None, "", "the YAML is nested too deeply to read")]
+        return {}, [Problem(filename, None, None, "", "the YAML is nested too deeply to read")], []
     # PyYAML is a third-party parser: whatever else it raises on hostile text is still a
     # problem with the file, never a crash of rcwiz.
     except Exception as exc:
-        return {}, [Problem(filename, None, None, "", f"cannot be read as YAML: {exc}")]
+        return {}, [Problem(filename, None, None, "", f"cannot be read as YAML: {exc}")], []
     if root is None:
-        return {}, [Problem(filename, None, None, "", _EMPTY)]
+        return {}, [Problem(filename, None, None, "", _EMPTY)], []
     try:
         data = doc.build(root, ())
         jobs = _top_level(doc, data, root, _Remotes(remotes))
@@ -403,8 +447,12 @@ def _read(
         # The path can be thousands of aliases long: show where it starts.
         doc.add(abort.path[:3], abort.message, abort.mark)
         jobs = {}
-    problems = sorted(doc.problems, key=lambda p: (p.line or 0, p.column or 0))
-    return jobs, problems
+
+    def in_order(found: list[Problem]) -> list[Problem]:
+        return sorted(found, key=lambda p: (p.line or 0, p.column or 0))
+
+    # A warning about a key of defaults: once, not once per profile that inherits it.
+    return jobs, in_order(doc.problems), in_order(list(dict.fromkeys(doc.warnings)))
 
 
 # ----------------------------------------------------------------------------- public API
@@ -418,22 +466,27 @@ def problems_of(text: str, filename: str, remotes: set[str] | None = None) -> li
     return _read(text, filename, remotes)[1]
 
 
+def warnings_of(text: str, filename: str) -> list[Problem]:
+    """What in TEXT runs but is likely not meant (a relative path, include with exclude)."""
+    return _read(text, filename)[2]
+
+
 def parse(text: str, filename: str, remotes: set[str] | None = None) -> dict[str, Job]:
     """The profiles in TEXT by name, in file order; raises JobsFileInvalid with every problem."""
-    jobs, problems = _read(text, filename, remotes)
+    jobs, problems, _ = _read(text, filename, remotes)
     if problems:
         raise _invalid(filename, problems)
     return jobs
 
 
-def read(path: Path, filename: str | None = None) -> str:
-    """The jobs file's text ("" when it does not exist); unreadable or not UTF-8: invalid.
+def read(path: Path, filename: str | None = None) -> str | None:
+    """The jobs file's text (None when it does not exist); unreadable or not UTF-8: invalid.
     FILENAME names it in problems (an edited draft is named as the file it will replace)."""
     filename = filename or str(path)
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        return ""
+        return None
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise _invalid(
@@ -451,4 +504,5 @@ def read(path: Path, filename: str | None = None) -> str:
 
 def load(path: Path, remotes: set[str] | None = None) -> dict[str, Job]:
     """The profiles in the jobs file at PATH; a file that does not exist holds none."""
-    return parse(read(path), str(path), remotes)
+    text = read(path)
+    return {} if text is None else parse(text, str(path), remotes)

@@ -7,16 +7,19 @@ atomically with a backup (rcwiz.files).
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from rcwiz import errors, paths
-from rcwiz.files import locked, write_atomic
+from rcwiz.files import LockFailed, locked, write_atomic
 from rcwiz.jobs import schema
-from rcwiz.jobs.model import Job
+from rcwiz.jobs.model import MODES, Job
 
 
 def jobs_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -28,6 +31,27 @@ def jobs_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 def load(path: Path, remotes: set[str] | None = None) -> dict[str, Job]:
     """The profiles at PATH (checked against REMOTES, rclone.conf's names, when given)."""
     return schema.load(path, remotes)
+
+
+def warnings(path: Path) -> list[str]:
+    """What in the jobs file at PATH runs but is likely not meant (schema.warnings_of)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return []
+    return [str(found) for found in schema.warnings_of(text, str(path))]
+
+
+def inherited_mode(path: Path) -> str:
+    """The mode a profile without a mode: key gets in the jobs file at PATH: its defaults'
+    mode, else copy (also when the file is missing or unreadable; adding validates it)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return "copy"
+    defaults = data.get("defaults") if isinstance(data, dict) else None
+    mode = defaults.get("mode") if isinstance(defaults, dict) else None
+    return mode if isinstance(mode, str) and mode in MODES else "copy"
 
 
 def get(path: Path, name: str) -> Job:
@@ -125,9 +149,23 @@ def save(path: Path, text: str) -> Path | None:
         ) from exc
 
 
+@contextlib.contextmanager
+def _editing(path: Path) -> Iterator[None]:
+    """Hold the jobs file's lock (rcwiz.files.locked); one that cannot be taken is a sentence."""
+    try:
+        with locked(path):
+            yield
+    except LockFailed as exc:
+        what = "is a folder" if exc.errno == errno.EISDIR else f"cannot be made: {exc.strerror}"
+        raise errors.FileUnwritable(
+            f"The jobs file {path} cannot be edited: its lock file {exc.filename} {what}.",
+            "Remove what is in the way, or use another jobs file with --jobs FILE.",
+        ) from None
+
+
 def add(path: Path, name: str, body: dict[str, Any]) -> Path | None:
-    with locked(path):
-        text = schema.read(path)
+    with _editing(path):
+        text = schema.read(path) or ""
         if name in (schema.parse(text, str(path)) if text.strip() else {}):
             raise errors.UsageError(
                 f"A job named '{name}' already exists in {path}.",
@@ -137,6 +175,6 @@ def add(path: Path, name: str, body: dict[str, Any]) -> Path | None:
 
 
 def remove(path: Path, name: str) -> Path | None:
-    with locked(path):
+    with _editing(path):
         get(path, name)
-        return save(path, without_profile(schema.read(path), name))
+        return save(path, without_profile(schema.read(path) or "", name))

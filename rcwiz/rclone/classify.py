@@ -244,15 +244,21 @@ def _missing(code: int, messages: list[str], where: Where) -> errors.RcwizError 
     return errors.DirectoryNotFound(f"The directory was not found{where.named()}.")
 
 
+# rclone's words for options it cannot use, said before it does anything (it exits 1 for a bad
+# filter rule or glob, 2 for a flag it does not know or a value it cannot parse).
+_OPTIONS_REFUSED = "failed to initialise global options"
+_USAGE_PREFIX = re.compile(rf"(?i)^(fatal error|{_OPTIONS_REFUSED}): ")
+
+
 def _usage(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
-    # rclone exits 1, not 2, for an option whose value it cannot use (a glob with a lone "[")
-    bad_option = _first(messages, "failed to initialise global options")
-    if code != RC_USAGE and bad_option is None:
+    refused = _first(messages, _OPTIONS_REFUSED)
+    if code != RC_USAGE and refused is None:
         return None
-    said = bad_option or _first(messages, "unknown flag", "fatal error", "error:") or "usage error"
+    said = refused or _first(messages, "unknown flag", "fatal error", "error:") or "usage error"
     return errors.UsageError(
-        f"rclone rejected the command line: {reason(said)}",
-        "Check the options (rcwiz COMMAND --help; those after -- with 'rclone help flags').",
+        f"rclone rejected the command line: {reason(_USAGE_PREFIX.sub('', said))}",
+        "Check the transfer options: the filters and extra_flags of a profile, the flags given, "
+        "and anything after -- ('rclone help flags' lists rclone's).",
     )
 
 

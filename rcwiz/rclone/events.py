@@ -7,7 +7,10 @@ object per line to stderr. Three kinds of line matter to rcwiz:
 * a per-file line ("Copied (new)", "Failed to copy: ...", "Deleted", ...) -> FileDone
 * anything else                            -> LogLine (with its level)
 
-Lines that are not JSON (rclone's usage text, a Go panic) become LogLine with level "text".
+Lines that are not JSON (rclone's usage text, a Go panic) become LogLine with level "text",
+except rclone's own plain log lines, which it writes before its JSON logging is set up
+("2026/12/01 11:35:07 ERROR : Using --filter is recommended ...", a CRITICAL option error, a
+NOTICE "Fatal error"): those keep their level, and their message loses the date and level.
 The parser never raises on input: rclone's output is not ours to trust.
 
 The per-file messages below are the ones rclone 1.75 writes (fs/operations in its source);
@@ -266,6 +269,20 @@ def _file_done(record: dict[str, Any], msg: str, obj: str) -> FileDone | None:
     return None
 
 
+# rclone's text log line: date, time, level (padded: "ERROR :", "CRITICAL:"), message.
+_PLAIN_LOG = re.compile(
+    r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? "
+    r"(DEBUG|INFO|NOTICE|WARNING|ERROR|CRITICAL|ALERT|EMERGENCY) *: (.*)"
+)
+
+
+def _plain(text: str) -> LogLine:
+    match = _PLAIN_LOG.fullmatch(text)
+    if match is None:
+        return LogLine(level="text", message=text)
+    return LogLine(level=match[1].lower(), message=match[2].strip())
+
+
 def parse_line(line: str | bytes) -> Event | None:
     """Return the event for one line of rclone's stderr, or None for a blank line."""
     if isinstance(line, (bytes, bytearray)):
@@ -276,7 +293,7 @@ def parse_line(line: str | bytes) -> Event | None:
     try:
         record = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
-        return LogLine(level="text", message=text)
+        return _plain(text)
     if not isinstance(record, dict):
         return LogLine(level="text", message=text)
     stats = record.get("stats")

@@ -30,6 +30,7 @@ KINDS = {
     "count": f"a whole number between 1 and {MAX_TRANSFERS}",
     "rate": "a rate such as '10M' (MiB/s) or a positive whole number (KiB/s)",
     "patterns": "a pattern or a list of patterns",
+    "rules": "a filter rule ('+ PATTERN' keeps, '- PATTERN' skips) or a list of rules",
     "path": "the path of a filter file",
 }
 
@@ -70,6 +71,15 @@ class Settings:
     exclude: tuple[str, ...] = _option(
         (), "--exclude", "patterns", "skip files matching PATTERN (repeatable)", "PATTERN"
     )
+    # rclone applies --include and --exclude together in no fixed order (it logs an ERROR and
+    # goes on); rules mixing both go here, applied in the order given, the first match wins.
+    filter: tuple[str, ...] = _option(
+        (),
+        "--filter",
+        "rules",
+        "a filter rule, in order: '+ PATTERN' keeps, '- PATTERN' skips (repeatable)",
+        "RULE",
+    )
     filter_from: str | None = _option(
         None, "--filter-from", "path", "read include/exclude rules from FILE", "FILE"
     )
@@ -86,6 +96,11 @@ class Option:
     help: str
     metavar: str | None
     default: Any
+
+    @property
+    def repeated(self) -> bool:
+        """The option takes a list (one flag per item on rclone's command line)."""
+        return self.kind in ("patterns", "rules")
 
 
 OPTIONS: tuple[Option, ...] = tuple(
@@ -117,7 +132,15 @@ class TransferOptions(Settings, _Route):
     @property
     def filtered(self) -> bool:
         """Some files may be left out on purpose (include / exclude / filter rules)."""
-        return bool(self.include or self.exclude or self.filter_from)
+        return bool(self.include or self.exclude or self.filter or self.filter_from)
+
+
+def rule_problem(rule: str) -> str | None:
+    """Why RULE is not an rclone filter rule (None when it is): '+ ' or '- ' and a pattern,
+    or '!' (forget the rules before it), as rclone's --filter takes them."""
+    if rule == "!" or (rule[:2] in ("+ ", "- ") and rule[2:].strip()):
+        return None
+    return "a rule starts with '+ ' (keep) or '- ' (skip) and a pattern, like '- *.tmp'"
 
 
 def tuning_for(vendors: set[str]) -> tuple[str, ...]:
@@ -140,7 +163,7 @@ def option_flags(settings: Settings) -> list[str]:
         if option.kind == "bool":
             if value:
                 args.append(option.flag)
-        elif option.kind == "patterns":
+        elif option.repeated:
             for pattern in value:
                 args += [option.flag, pattern]
         elif value is not None and value != "":

@@ -220,6 +220,9 @@ def run(
     if failure is not None:
         if summary.outcome == "ok":
             summary.outcome = "failed"
+            # A run that failed before any file did (rclone refused its options, the remote is
+            # unknown) failed all the same: its summary never says "0 error(s)".
+            summary.errors = max(summary.errors, 1)
         summary.error = failure.message
     sink.finish(summary)
     if failure is not None:

@@ -139,7 +139,8 @@ def _last_run_text(run: Run | None) -> str:
     if run is None:
         return "never"
     when = datetime.fromtimestamp(run.start).strftime("%Y-%m-%d %H:%M")
-    return f"{run.outcome} {when} ({fmt.duration(run.duration)}, {fmt.size(run.bytes)})"
+    dry = " (dry run)" if run.dry_run else ""
+    return f"{run.outcome}{dry} {when} ({fmt.duration(run.duration)}, {fmt.size(run.bytes)})"
 
 
 _OUTCOME_STYLE = {"ok": "green", "failed": "red", "interrupted": "yellow"}

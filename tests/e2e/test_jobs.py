@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import textwrap
+from pathlib import Path
 
 import pexpect
 import psutil
@@ -360,6 +361,8 @@ def test_a_template_never_brings_a_setting_unseen(world):
     assert refused.returncode == 2, refused.stderr
     assert "extra_flags: --max-age 30d --fast-list" in refused.stderr
     assert "--yes" in refused.stderr and "Traceback" not in refused.stderr
+    assert "so no job was added" in refused.stderr  # as the README says
+    assert "  in:" not in world["jobs"].read_text()
     kept = rcwiz(
         *world["base"],
         "job",
@@ -407,7 +410,7 @@ def test_a_template_setting_declined_at_the_terminal_is_not_kept(world):
         timeout=30,
         dimensions=(40, 100),
     )
-    answers = {"include": "n", "exclude": "y", "transfers": "y", "bwlimit": "y", "before": "n"}
+    answers = {"filter": "y", "transfers": "n", "bwlimit": "y", "before": "n"}
     asked: list[str] = []
     while child.expect([r"Keep (\w+):", pexpect.EOF]) == 0:
         key = child.match.group(1)
@@ -418,8 +421,9 @@ def test_a_template_setting_declined_at_the_terminal_is_not_kept(world):
     child.close()
     assert child.exitstatus == 0, child.before
     profile = _profile(world, "nightly2")
-    assert "include" not in profile and "before" not in profile
-    assert profile["exclude"] == ["*.tmp"] and profile["bwlimit"] == "20M"
+    assert "transfers" not in profile and "before" not in profile
+    assert profile["filter"] == ["- *.tmp", "+ *.csv", "+ *.h5", "+ logs/**", "- *"]
+    assert profile["bwlimit"] == "20M"
 
 
 def test_no_then_enter_to_every_template_question_keeps_none_of_them(world):
@@ -493,3 +497,243 @@ def test_schedule_via_slurm_without_slurm_says_so(world):
     assert done.returncode == 1, done.stderr
     assert "scrontab is not installed here (no Slurm)" in done.stderr
     assert "--via cron" in done.stderr and "Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------------------- dry runs and hooks
+
+
+@pytest.mark.parametrize("how", ["--dry-run", "dry_run: true"])
+def test_a_dry_run_runs_no_hook_and_shows_each_one(world, tmp_path, how):
+    ran = tmp_path / "ran"
+    hooks = (
+        f"    before: 'echo before >> {ran}'\n"
+        f"    after: 'echo \"after $RCWIZ_FILES\" >> {ran}; echo [bold]x[/]'\n"
+        + ("    dry_run: true\n" if how == "dry_run: true" else "")
+    )
+    text = world["jobs"].read_text()
+    text = text.replace(
+        f'    after: \'echo "$RCWIZ_JOB $RCWIZ_OUTCOME $RCWIZ_FILES $RCWIZ_BYTES" > '
+        f"{world['marker']}'\n",
+        hooks,
+    )
+    world["jobs"].write_text(text)
+    flag = ["--dry-run"] if how == "--dry-run" else []
+    done = rcwiz(*world["base"], "job", "run", "nightly", *flag)
+    assert done.returncode == 0, done.stderr
+    assert not ran.exists() and not world["marker"].exists()  # no hook ran
+    assert not (world["server"].root / "results").exists()
+    shown = [line for line in done.stdout.splitlines() if "hook would run" in line]
+    assert shown == [
+        f"dry run: the before hook would run here (not run): echo before >> {ran}",
+        f'dry run: the after hook would run here (not run): echo "after $RCWIZ_FILES" >> '
+        f"{ran}; echo [bold]x[/]",
+    ]
+    (run,) = json_result(rcwiz(*world["base"], "--json", "job", "history").stdout)["runs"]
+    assert run["dry_run"] is True and run["outcome"] == "ok"
+    listed = rcwiz(*world["base"], "job", "list")
+    assert "(dry run)" in listed.stdout
+
+
+def test_a_dry_run_that_fails_shows_the_on_failure_hook_without_running_it(world):
+    world["server"].stop()
+    done = rcwiz(*world["base"], "job", "run", "nightly", "--dry-run")
+    assert done.returncode == 6, done.stderr
+    assert not world["marker"].exists()
+    assert "dry run: the on_failure hook would run here (not run): echo" in done.stdout
+
+
+# --------------------------------------------------------------------------- job add
+
+
+def test_add_refuses_a_remote_rclone_conf_does_not_have(world):
+    before = world["jobs"].read_text()
+    done = rcwiz(*world["base"], "job", "add", "bad", "--source", "./data", "--dest", "qq:x")
+    assert done.returncode == 3, done.stderr
+    assert "stored as" not in done.stdout  # nothing was stored
+    assert "There is no remote 'qq:' in rclone.conf (did you mean 'q:'?)" in done.stderr
+    assert (
+        "The configured remotes are q:." in done.stderr and "rcwiz setup --name qq" in done.stderr
+    )
+    assert world["jobs"].read_text() == before
+    assert rcwiz(*world["base"], "job", "validate").returncode == 0
+
+
+def test_add_writes_only_what_was_given_and_local_paths_absolute(world, tmp_path):
+    (tmp_path / "here" / "results").mkdir(parents=True)
+    done = rcwiz(
+        *world["base"],
+        "job",
+        "add",
+        "up",
+        "--source",
+        "./results",
+        "--dest",
+        "q:up",
+        cwd=tmp_path / "here",
+    )
+    assert done.returncode == 0, done.stderr
+    absolute = tmp_path / "here" / "results"
+    assert f"The source ./results is stored as {absolute}" in done.stdout
+    added = world["jobs"].read_text().split("  up:\n", 1)[1]
+    assert added == f"    source: {absolute}\n    dest: q:up\n"  # no mode: copy
+    home = rcwiz(*world["base"], "job", "add", "down", "--source", "q:up", "--dest", "~/in")
+    assert home.returncode == 0, home.stderr
+    assert f"dest: {os.environ['HOME']}/in\n" in world["jobs"].read_text()
+    given = rcwiz(
+        *world["base"], "job", "add", "c", "--source", "/d", "--dest", "q:c", "--mode", "copy"
+    )
+    assert given.returncode == 0 and "mode: copy" in world["jobs"].read_text().split("  c:\n")[1]
+
+
+def test_add_without_mode_follows_the_files_defaults(tmp_path, rclone_conf, quota_server):
+    conf = rclone_conf(tmp_path / "rclone.conf", {"q": quota_server})
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text("defaults:\n  mode: sync\n  allow_deletes: true\njobs: {}\n")
+    base = ["--config", str(conf), "--jobs", str(jobs)]
+    refused = rcwiz(*base, "job", "add", "m", "--source", "/d", "--dest", "q:m")
+    assert refused.returncode == 2 and "A sync profile deletes files" in refused.stderr
+    done = rcwiz(*base, "job", "add", "m", "--source", "/d", "--dest", "q:m", "--allow-deletes")
+    assert done.returncode == 0, done.stderr
+    assert "mode:" not in jobs.read_text().split("  m:\n")[1]
+    copy = rcwiz(*base, "job", "add", "c", "--source", "/d", "--dest", "q:c", "--mode", "copy")
+    assert copy.returncode == 0 and "mode: copy" in jobs.read_text().split("  c:\n")[1]
+
+
+def test_a_tilde_in_a_profile_is_the_home_folder(world, tmp_path):
+    world["jobs"].write_text(
+        world["jobs"].read_text() + "  down:\n    source: q:results\n    dest: ~/got\n"
+    )
+    assert rcwiz(*world["base"], "job", "run", "nightly").returncode == 0
+    done = rcwiz(*world["base"], "job", "run", "down", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert tree_size(Path(os.environ["HOME"]) / "got") == tree_size(world["source"])
+    assert not (tmp_path / "~").exists()
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+def test_schedule_carries_the_config_and_rclone_in_use(world, rclone_bin, tmp_path):
+    jobs = ["--jobs", str(world["jobs"])]  # no --config: RCLONE_CONFIG names it
+    relative_conf = os.path.relpath(world["conf"], tmp_path)
+    env = {"RCLONE_CONFIG": relative_conf, "RCLONE_BINARY": str(rclone_bin)}
+    done = rcwiz(
+        *jobs,
+        "job",
+        "schedule",
+        "nightly",
+        "--cron",
+        "0 3 * * *",
+        "--via",
+        "cron",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.splitlines()[0]
+    assert f"--config {world['conf']} " in line and f"--rclone {rclone_bin} " in line
+    default = rcwiz(*jobs, "job", "schedule", "nightly", "--daily", "03:00", "--via", "systemd")
+    assert default.returncode == 0, default.stderr
+    own = f"{os.environ['XDG_CONFIG_HOME']}/rclone/rclone.conf"
+    assert f"--config {own} " in default.stdout and "--rclone" not in default.stdout
+
+
+def test_schedule_refuses_and_validate_warns_about_a_relative_path(world):
+    world["jobs"].write_text(
+        world["jobs"].read_text() + "  rel:\n    source: ./results\n    dest: q:rel\n"
+    )
+    done = rcwiz(*world["base"], "job", "schedule", "rel", "--daily", "02:30", "--via", "cron")
+    assert done.returncode == 2, done.stderr
+    assert "Job 'rel' has a relative source (./results)" in done.stderr
+    assert "so it was not scheduled" in done.stderr and done.stdout == ""
+    checked = rcwiz(*world["base"], "--json", "job", "validate")
+    assert checked.returncode == 0, checked.stderr
+    (warning,) = json_result(checked.stdout, "job validate")["warnings"]
+    assert warning.startswith(f"{world['jobs']}:9:13: jobs.rel.source: './results' is a relative")
+    assert "warning:" in checked.stderr and "make it absolute" in checked.stderr
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def test_the_nightly_template_waits_for_done_and_sends_only_finished_outputs(world, tmp_path):
+    results = tmp_path / "cluster"
+    for name in ("a.csv", "b.h5", "c.tmp", "d.txt", "logs/run.log", "logs/x.tmp", "sub/e.csv"):
+        (results / name).parent.mkdir(parents=True, exist_ok=True)
+        (results / name).write_text(name)
+    args = ["--template", "nightly-results", "--source", str(results), "--dest", "q:nightly"]
+    added = rcwiz(*world["base"], "job", "add", "n", *args, "--yes")
+    assert added.returncode == 0, added.stderr
+    assert "replace" not in added.stdout  # no placeholder left in the shipped template
+    assert "  filter: '- *.tmp', '+ *.csv', '+ *.h5', '+ logs/**', '- *'" in added.stdout
+    early = rcwiz(*world["base"], "job", "run", "n")
+    assert early.returncode == 11, early.stderr  # no DONE yet: the before hook says wait
+    assert "status: exited with 1" in early.stderr
+    (results / "DONE").write_text("")
+    done = rcwiz(*world["base"], "job", "run", "n")
+    assert done.returncode == 0, done.stderr
+    assert "--filter is recommended" not in done.stdout
+    sent = sorted(
+        str(p.relative_to(world["server"].root / "nightly"))
+        for p in (world["server"].root / "nightly").rglob("*")
+        if p.is_file()
+    )
+    assert sent == ["a.csv", "b.h5", "logs/run.log", "sub/e.csv"]
+
+
+def test_include_with_exclude_is_shown_as_rclone_says_it(world):
+    filters = ["--include", "*.csv", "--exclude", "r0*"]
+    done = rcwiz("--config", str(world["conf"]), "copy", str(world["source"]), "q:mixed", *filters)
+    assert done.returncode == 0, done.stderr
+    assert "error Using --filter is recommended instead of both --include and --exclude" in (
+        done.stdout
+    )
+    world["jobs"].write_text(
+        world["jobs"].read_text() + "  mix:\n    source: /d\n    dest: q:m\n"
+        "    include: '*.csv'\n    exclude: '*.tmp'\n"
+    )
+    checked = rcwiz(*world["base"], "job", "validate")
+    assert checked.returncode == 0 and "include and exclude together" in checked.stderr
+
+
+def test_an_option_rclone_refuses_is_the_error_of_the_run(world):
+    text = (
+        world["jobs"]
+        .read_text()
+        .replace("dest: q:results\n", "dest: q:results\n    extra_flags: \"--include '['\"\n")
+    )
+    world["jobs"].write_text(text)
+    done = rcwiz(*world["base"], "job", "run", "nightly")
+    assert done.returncode == 2, done.stderr
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert error == (
+        'error: rclone rejected the command line: failed to reload "filter" options: '
+        "mismatched '[' and ']' in glob \"[\""
+    )
+    assert "Failed: copy" in done.stdout and "1 error(s)" in done.stdout
+    assert world["marker"].read_text().startswith("failed rclone rejected")
+    bad_rule = rcwiz(*world["base"], "copy", str(world["source"]), "q:x", "--filter", "x*")
+    assert bad_rule.returncode == 2 and "'x*' is not a filter rule" in bad_rule.stderr
+
+
+# --------------------------------------------------------------------------- lock files
+
+
+def test_no_lock_file_is_left_and_a_folder_in_its_place_is_one_sentence(world):
+    locks = Path(os.environ["XDG_STATE_HOME"]) / "rcwiz" / "locks"
+    assert rcwiz(*world["base"], "job", "run", "nightly").returncode == 0
+    assert list(locks.iterdir()) == []
+    added = rcwiz(*world["base"], "job", "add", "x", "--source", "/d", "--dest", "q:x")
+    assert added.returncode == 0 and not world["jobs"].with_name("jobs.yaml.lock").exists()
+    (locks / "nightly.lock").mkdir()
+    done = rcwiz(*world["base"], "job", "run", "nightly")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"The lock file of job 'nightly', {locks / 'nightly.lock'}, is a folder" in done.stderr
+    world["jobs"].with_name("jobs.yaml.lock").mkdir()
+    refused = rcwiz(*world["base"], "job", "add", "y", "--source", "/d", "--dest", "q:y")
+    assert (
+        refused.returncode == 1
+        and "its lock file" in refused.stderr
+        and "is a folder" in (refused.stderr)
+    )

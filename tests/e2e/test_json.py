@@ -41,7 +41,7 @@ FAILS = [
     ("quota", ["quota", "nosuchremote:"], 3, "RemoteNotFound"),  # as for copy and share
     ("doctor", ["doctor", "no/such"], 2, "UsageError"),
     ("setup", ["setup", "--preset", "webdav"], 2, "UsageError"),
-    ("remotes", ["remotes", "rm", "nosuchremote"], 3, "RemoteNotFound"),
+    ("remotes rm", ["remotes", "rm", "nosuchremote"], 3, "RemoteNotFound"),
 ]
 
 
@@ -82,6 +82,16 @@ def test_a_failure_is_one_json_document_with_the_error(world, command, argv, cod
     assert doc["error"]["type"] == kind and doc["error"]["message"]
     assert done.stderr.startswith("error: ") or "\nerror: " in done.stderr  # text for people
     assert all(set(d) >= ENVELOPE for d in docs[-1:])
+
+
+def test_remotes_rm_is_named_like_a_job_action(world):
+    world["conf"].write_text("[gone]\ntype = webdav\nurl = http://127.0.0.1:9/\n")
+    done = rcwiz(
+        "--json", "--config", str(world["conf"]), "remotes", "rm", "gone", "--keep-app-password"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json_result(done.stdout, "remotes rm")["removed"] == "gone"
+    assert json_result(rcwiz("--json", "--config", str(world["conf"]), "remotes").stdout, "remotes")
 
 
 def test_a_failed_transfer_document_carries_its_summary(world, quota_server_factory, rclone_conf):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
+from datetime import date, timedelta
 
 import pytest
 from helpers import json_result, rcwiz
@@ -160,3 +161,38 @@ def test_share_block_of_a_job_hands_the_link_to_its_after_hook(real_nextcloud, n
     assert link.startswith(f"{real_nextcloud.url}/index.php/s/")
     zipped = real_nextcloud.http("GET", f"{link}/download", auth=None)
     assert zipped[0] == 200 and b"paper.pdf" in zipped[1]  # the folder, as a zip
+
+
+def test_a_job_keeps_one_share_link_run_after_run(real_nextcloud, nc_remote, tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "paper.pdf").write_bytes(b"%PDF-1.4 test\n")
+    marker = tmp_path / "links.txt"
+    jobs = tmp_path / "jobs.yaml"
+    profile = (
+        "jobs:\n  publish:\n"
+        f"    source: {source}\n    dest: nc:published\n"
+        f"    after: 'echo \"$RCWIZ_SHARE_URL\" >> {marker}'\n"
+        "    share:\n      expire_days: {days}\n"
+    )
+    jobs.write_text(profile.replace("{days}", "7"))
+    base = ["--config", str(nc_remote), "--jobs", str(jobs)]
+    for _ in range(2):
+        done = rcwiz(*base, "job", "run", "publish")
+        assert done.returncode == 0, done.stderr
+    first, second = marker.read_text().split()
+    assert first == second and "(the same link as after earlier runs" in done.stdout
+    # A link made by hand stays as it was: the job never takes or changes it.
+    hand = json_result(rcwiz(*base, "--json", "share", "nc:published", "--link").stdout)["share"]
+    jobs.write_text(profile.replace("{days}", "30"))
+    done = rcwiz(*base, "job", "run", "publish")
+    assert done.returncode == 0, done.stderr
+    listed = rcwiz(*base, "--json", "share", "--list", "nc:published")
+    links = {s["url"]: s for s in json_result(listed.stdout)["shares"] if s["kind"] == "link"}
+    assert set(links) == {first, hand["url"]}  # one link for the job, after three runs
+    assert links[first]["label"] == "rcwiz job publish"
+    expected = (date.today() + timedelta(days=30)).isoformat()
+    assert links[first]["expiration"].startswith(expected)  # 30 days after the latest run
+    assert links[hand["url"]]["expiration"] == hand["expiration"]
+    assert marker.read_text().split()[-1] == first
+    assert real_nextcloud.http("GET", f"{first}/download", auth=None)[0] == 200

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from rcwiz import errors
-from rcwiz.jobs.schedule import When, crontab_line, scrontab_entry, systemd_units
+from rcwiz.jobs.model import Job
+from rcwiz.jobs.schedule import (
+    When,
+    command,
+    crontab_line,
+    relative_paths,
+    scrontab_entry,
+    systemd_units,
+)
 
 ARGV = ["/opt/py/bin/python", "-m", "rcwiz", "--jobs", "/home/me/50%/jobs.yaml", "job", "run", "n"]
 
@@ -35,3 +43,27 @@ def test_scrontab_entry_has_sbatch_options_and_refuses_a_percent():
         scrontab_entry("n", When(daily="02:30"), ARGV, "02:00:00")
     with pytest.raises(errors.UsageError, match="time limit"):
         scrontab_entry("n", When(daily="02:30"), ARGV[:3], "soon")
+
+
+def test_the_command_names_the_config_and_rclone_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = command("n", tmp_path / "jobs.yaml", "conf/rclone.conf", "bin/rclone")
+    assert argv[3:] == [
+        "--jobs",
+        str(tmp_path / "jobs.yaml"),
+        "--config",
+        str(tmp_path / "conf/rclone.conf"),
+        "--rclone",
+        str(tmp_path / "bin/rclone"),
+        "job",
+        "run",
+        "n",
+    ]
+    assert "--rclone" not in command("n", tmp_path / "jobs.yaml", "/c", None)
+
+
+def test_relative_local_paths_are_found():
+    job = Job(name="n", source="./results", dest="nc:x")
+    assert relative_paths(job) == [("source", "./results")]
+    assert relative_paths(Job(name="n", source="~/r", dest="out")) == [("dest", "out")]
+    assert relative_paths(Job(name="n", source="/r", dest=":webdav:x")) == []

@@ -25,7 +25,9 @@ from rcwiz.jobs.schema import (
     load,
     parse,
     problems_of,
+    warnings_of,
 )
+from rcwiz.jobs.templates import PLACEHOLDER, placeholders, settings_of, templates
 
 
 def where(text: str, needle: str, occurrence: int = 1) -> tuple[int, int]:
@@ -501,6 +503,76 @@ def test_there_are_job_templates() -> None:
 def test_every_job_template_is_valid(template: Path) -> None:
     jobs = load(template)
     assert list(jobs) == [template.stem]  # one profile, named like its file
+    # Nothing a template brings mixes include with exclude (rclone's order is undefined).
+    assert not [w for w in warnings_of(template.read_text(), "t") if "together" in w.message]
+
+
+@pytest.mark.parametrize("name", sorted(templates()))
+def test_no_template_setting_holds_a_placeholder_that_cannot_work(name: str) -> None:
+    # Its source and dest are asked for separately; what else it brings is kept by --yes.
+    assert [s.shown for s in settings_of(templates()[name]) if s.placeholder] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("test -e /scratch/USER/results/DONE", "USER"),
+        ("echo <project>", "<project>"),
+        ('test -e "$RCWIZ_SOURCE/DONE"', None),
+        ("echo $USER ${USER}", None),
+        ("--user-agent rcwiz --max-age 30d", None),
+    ],
+)
+def test_placeholders_are_found(text: str, found: str | None) -> None:
+    match = PLACEHOLDER.search(text)
+    assert (match[0] if match else None) == found
+    (setting,) = settings_of({"before": text})
+    assert setting.placeholder == found
+
+
+def test_yes_never_keeps_a_placeholder() -> None:
+    kept = settings_of({"transfers": 4, "before": "test -e /scratch/USER/DONE"})
+    placeholders("t", kept[:1])  # nothing to replace: kept
+    with pytest.raises(UsageError) as info:
+        placeholders("t", kept)
+    assert "placeholder to replace (USER in before)" in info.value.message
+    assert "--before" in info.value.hint
+    assert info.value.items == ["before: test -e /scratch/USER/DONE  (replace USER)"]
+
+
+# ----------------------------------------------------------------------------- filter rules
+
+
+def test_filter_rules_are_checked_one_by_one() -> None:
+    text = (
+        "jobs:\n  a:\n    source: /a\n    dest: nc:b\n    filter:\n      - '- *.tmp'\n      - x*\n"
+    )
+    problem = only(invalid(text).problems, "jobs.a.filter[1]")
+    assert "'x*' is not a filter rule" in problem.message and "'+ ' (keep)" in problem.message
+    assert (problem.line, problem.column) == where(text, "x*")
+    one = parse(text.replace("      - x*\n", "      - '+ *.csv'\n      - '!'\n"), "j")
+    assert one["a"].filter == ("- *.tmp", "+ *.csv", "!")
+    single = "jobs:\n  a:\n    source: /a\n    dest: nc:b\n    filter: '+'\n"
+    assert "is not a filter rule" in only(invalid(single).problems, "jobs.a.filter").message
+
+
+# ----------------------------------------------------------------------------- warnings
+
+
+def test_warnings_name_a_relative_path_and_include_with_exclude_once() -> None:
+    text = (
+        "defaults:\n  exclude: '*.tmp'\n  dest: results\n"
+        "jobs:\n  a:\n    source: ./in\n    include: '*.csv'\n"
+        "  b:\n    source: ~/in\n    dest: nc:x\n"
+        "  c:\n    source: /in\n"
+    )
+    parse(text, "j.yaml")  # valid: these run, they are only likely not meant
+    found = [(w.path, w.line) for w in warnings_of(text, "j.yaml")]
+    assert found == [
+        ("defaults.dest", 3),  # inherited by a and c: said once
+        ("jobs.a.source", 6),
+        ("jobs.a.include", 7),
+    ]
 
 
 # ----------------------------------------------------------------------------- fuzzing
@@ -528,6 +600,7 @@ GOOD = {
     "transfers": st.integers(0, 300),
     "bwlimit": st.integers(-1, 10**6) | st.sampled_from(["10M", ""]),
     "include": st.lists(st.sampled_from(["*.csv", "a/**"]), max_size=2),
+    "filter": st.lists(st.sampled_from(["- *.tmp", "+ *.csv", "!", "x"]), max_size=2),
     "extra_flags": st.sampled_from(["-v --fast-list", "--x 'y", "", "--a 'b c'"]),
     "checksum": st.booleans(),
 }
@@ -603,7 +676,8 @@ def test_fuzz_arbitrary_bytes_from_disk(data: bytes) -> None:
             assert isinstance(jobs, dict)
 
 
-NONBLANK = st.text(min_size=1, max_size=20).filter(str.strip)
+# Valid text: not blank, and no NUL (a jobs file refuses one: no command or path holds it)
+NONBLANK = st.text(min_size=1, max_size=20).filter(lambda t: t.strip() and "\0" not in t)
 OPTIONAL = {
     "transfers": st.integers(1, 256),
     "bwlimit": st.integers(1, 10**9) | st.sampled_from(["10M", "1G", "08:00,512k 18:00,off"]),

@@ -74,3 +74,25 @@ def test_file_failures_that_stop_a_run():
     assert isinstance(classify.file_failure("... 507 Insufficient Storage"), errors.QuotaExceeded)
     assert isinstance(classify.file_failure("write: no space left on device"), errors.DiskFull)
     assert classify.file_failure("HTTP 409 Conflict") is None
+
+
+@pytest.mark.parametrize(
+    ("code", "line", "said"),
+    [
+        (
+            1,
+            "2026/12/01 11:35:14 CRITICAL: Failed to initialise global options: failed to "
+            'reload "filter" options: malformed rule "x*"',
+            'failed to reload "filter" options: malformed rule "x*"',
+        ),
+        (
+            2,
+            "2026/11/27 16:18:21 NOTICE: Fatal error: unknown flag: --no-such-flag",
+            "unknown flag: --no-such-flag",
+        ),
+    ],
+)
+def test_options_rclone_refuses_are_a_usage_error_in_its_words(code, line, said):
+    found = classify.classify(code, [parse_line(line)], "nc:x")
+    assert isinstance(found, errors.UsageError) and found.exit_code == 2
+    assert found.message == f"rclone rejected the command line: {said}"

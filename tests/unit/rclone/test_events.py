@@ -9,6 +9,7 @@ skipped, independent of rclone's log.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
@@ -116,11 +117,14 @@ def test_captures_exist_and_come_from_rclone_1_75() -> None:
 
 # --------------------------------------------------------------------------- every line
 
+PLAIN_LOG = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ([A-Z]+) *: (.*)")
+
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_every_line_maps_to_its_kind(name: str) -> None:
     """Stats lines -> Progress, other JSON -> FileDone or LogLine with rclone's level,
-    anything else -> LogLine("text"), blank -> None."""
+    rclone's plain log lines -> LogLine with their level, anything else -> LogLine("text"),
+    blank -> None."""
     for line in raw_lines(name):
         event = parse_line(line)
         if not line.strip():
@@ -130,7 +134,11 @@ def test_every_line_maps_to_its_kind(name: str) -> None:
         try:
             record = json.loads(line)
         except ValueError:
-            assert event == LogLine(level="text", message=line.strip())
+            plain = PLAIN_LOG.fullmatch(line.strip())
+            if plain:
+                assert event == LogLine(level=plain[1].lower(), message=plain[2])
+            else:
+                assert event == LogLine(level="text", message=line.strip())
             continue
         if "stats" in record:
             assert isinstance(event, Progress)
@@ -503,12 +511,41 @@ def test_wrong_password_is_one_critical_line() -> None:
 # --------------------------------------------------------------------------- not JSON
 
 
-def test_usage_text_is_text() -> None:
+def test_usage_text_is_text_and_the_fatal_error_a_notice() -> None:
     assert meta("usage_error")["exit_code"] == 2
     lines = [line for line in raw_lines("usage_error") if line.strip()]
     assert len(lines) > 10
-    for line in lines:
+    *usage, last = lines
+    for line in usage:
         assert parse_line(line) == LogLine(level="text", message=line.strip())
+    assert parse_line(last) == LogLine(
+        level="notice", message="Fatal error: unknown flag: --no-such-flag"
+    )
+
+
+# Written by rclone 1.75 before its JSON logging is set up (captured by hand: the first from
+# `--include '*.csv' --exclude '*.tmp'`, the second from `--filter 'x*'`).
+@pytest.mark.parametrize(
+    ("line", "level", "message"),
+    [
+        (
+            "2026/12/01 11:35:07 ERROR : Using --filter is recommended instead of both "
+            "--include and --exclude as the order they are parsed in is indeterminate",
+            "error",
+            "Using --filter is recommended instead of both --include and --exclude as the "
+            "order they are parsed in is indeterminate",
+        ),
+        (
+            "2026/12/01 11:35:14 CRITICAL: Failed to initialise global options: failed to "
+            'reload "filter" options: malformed rule "x*"',
+            "critical",
+            'Failed to initialise global options: failed to reload "filter" options: '
+            'malformed rule "x*"',
+        ),
+    ],
+)
+def test_plain_log_lines_keep_their_level(line: str, level: str, message: str) -> None:
+    assert parse_line(line) == LogLine(level=level, message=message)
 
 
 @pytest.mark.parametrize(
