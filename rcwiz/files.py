@@ -27,8 +27,15 @@ def write_atomic(
     The previous file, if any, is kept as PATH.bak (itself written atomically), or BACKUP_TEXT
     when given (the previous file with something left out). Returns the backup's path, or
     None when there was no previous file.
+
+    A symlink is followed: its target is replaced, the link stays (a dotfiles repository keeps
+    working). Temp files a killed writer left beside the file are removed; the caller holds
+    the file's lock (`locked`), so no other writer is using them.
     """
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(path)
     backup_path = None
     if backup and path.exists():
         backup_path = path.with_name(path.name + ".bak")
@@ -36,6 +43,16 @@ def write_atomic(
         _replace_with(backup_path, old, mode)
     _replace_with(path, text.encode("utf-8"), mode)
     return backup_path
+
+
+def _remove_stale_temps(path: Path) -> None:
+    for stale in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def _replace_with(path: Path, data: bytes, mode: int) -> None:
@@ -70,6 +87,8 @@ def locked(path: Path) -> Iterator[None]:
     The lock file (PATH.lock, mode 0600, empty) is removed when the lock is released; see
     take_lock. A lock that cannot be taken raises LockFailed for the caller to word.
     """
+    if path.is_symlink():  # the file written is the link's target (write_atomic): lock that
+        path = Path(os.path.realpath(path))
     lock_path = path.with_name(path.name + ".lock")
     try:
         fd = take_lock(lock_path)

@@ -423,7 +423,7 @@ def run_edit(ctx: Context, args: argparse.Namespace) -> Output:
                     raise errors.UsageError(
                         f"The edit was not valid; {path} was not changed.", items=exc.items
                     ) from None
-        backup = store.save(path, text)
+        backup = store.replace(path, text)
         saved = f"Saved {path}" + (f" (previous version: {backup})" if backup else "")
         return Output(
             {"file": str(path), "changed": True, "backup": str(backup) if backup else None},

@@ -163,6 +163,12 @@ def _editing(path: Path) -> Iterator[None]:
         ) from None
 
 
+def replace(path: Path, text: str) -> Path | None:
+    """Write TEXT (a whole edited jobs file) under the file's lock; returns the backup's path."""
+    with _editing(path):
+        return save(path, text)
+
+
 def add(path: Path, name: str, body: dict[str, Any]) -> Path | None:
     with _editing(path):
         text = schema.read(path) or ""

@@ -100,3 +100,37 @@ def test_unusable_option_values_are_usage_errors(tmp_path, argv, said):
     done = rcwiz("--config", str(tmp_path / "empty.conf"), *argv)
     assert done.returncode == 2, done.stdout + done.stderr
     assert said in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_symlinked_rclone_conf_stays_a_link_and_its_target_is_updated(tmp_path):
+    target = tmp_path / "dotfiles" / "rclone.conf"
+    target.parent.mkdir()
+    target.write_text("[other]\ntype = local\n")
+    link = tmp_path / "rclone.conf"
+    link.symlink_to(target)
+    done = rcwiz(
+        *("--config", str(link), "setup", "--preset", "webdav", "--no-verify"),
+        *("--url", "http://127.0.0.1:9/", "--user", "u", "--password-stdin"),
+        *("--name", "n", "--yes"),
+        input="pw\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and "[n]" in target.read_text() and "[other]" in target.read_text()
+    assert (target.parent / "rclone.conf.bak").read_text() == "[other]\ntype = local\n"
+
+
+def test_temp_files_a_killed_writer_left_are_removed_by_the_next_write(tmp_path):
+    conf = tmp_path / "rclone.conf"
+    conf.write_text("[other]\ntype = local\n")
+    stale = tmp_path / ".rclone.conf.abc123.tmp"
+    stale.write_text("[half\n")
+    unrelated = tmp_path / ".other.abc.tmp"
+    unrelated.write_text("not ours")
+    done = rcwiz(
+        *("--config", str(conf), "setup", "--preset", "webdav", "--no-verify"),
+        *("--url", "http://127.0.0.1:9/", "--user", "u", "--password-stdin"),
+        *("--name", "n", "--yes"),
+        input="pw\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert not stale.exists() and unrelated.exists()
