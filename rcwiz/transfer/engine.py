@@ -43,6 +43,7 @@ class Summary:
     dry_run: bool = False
     error: str | None = None
     bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
+    checked: int = 0  # files rclone compared with the destination (rclone's "Checks")
     # A dry run's first names, sorted: what would be sent, and what would be deleted.
     would_send: list[str] = field(default_factory=list)
     would_delete: list[str] = field(default_factory=list)
@@ -214,6 +215,7 @@ def run(
     summary.errors = tally.errors
     summary.files = len(tally.done)
     summary.deleted = len(tally.deleted)
+    summary.checked = tally.last.checks if tally.last is not None else 0
     if opts.dry_run:
         summary.would_send = sorted(tally.done)[:SHOWN_NAMES]
         summary.would_delete = sorted(tally.deleted)[:SHOWN_NAMES]

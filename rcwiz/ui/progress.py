@@ -159,8 +159,13 @@ def summary_text(s: Summary) -> list[str]:
         lines += _names("would send", s.would_send, s.files)
         lines += _names("would delete", s.would_delete, s.deleted)
     else:
+        checked = ""
+        if s.checked:  # nothing sent and every file checked: all of them were already there
+            checked = (
+                f" ({s.checked} already up to date)" if not s.files else f", {s.checked} checked"
+            )
         lines.append(
-            f"  transferred {fmt.size(s.bytes)} in {s.files} file(s), "
+            f"  transferred {fmt.size(s.bytes)} in {s.files} file(s){checked}, "
             f"{fmt.duration(s.duration)}, average {fmt.speed(s.average_speed)}, "
             f"{s.errors} error(s)" + (f", {s.deleted} deleted" if s.deleted else "")
         )
@@ -247,6 +252,7 @@ class PlainSink:
         self.meter = Meter(None)
         self._last_print = float("-inf")
         self._last: Progress | None = None
+        self._printed = ""  # the last progress line printed
         self._day = ""
 
     def _say(self, text: str, *, dated: bool = True) -> None:
@@ -280,7 +286,8 @@ class PlainSink:
         now = time.monotonic()
         if now - self._last_print >= self.interval:
             self._last_print = now
-            self._say(self._line(p), dated=False)
+            self._printed = self._line(p)
+            self._say(self._printed, dated=False)
 
     def file_done(self, d: FileDone) -> None:
         self.meter.file_done(d)
@@ -293,7 +300,9 @@ class PlainSink:
 
     def finish(self, s: Summary) -> None:
         if self._last is not None:
-            self._say(self._line(self._last, in_flight=False), dated=False)
+            final = self._line(self._last, in_flight=False)
+            if final != self._printed:  # not the same line twice
+                self._say(final, dated=False)
         for text in summary_text(s):
             self._say(text.strip())
 

@@ -112,7 +112,7 @@ def checks_table(rows: Sequence[Check]) -> Table:
 def shares_table(found: Sequence[Share]) -> Table:
     """rcwiz share --list: one row per share."""
     table = Table(header_style="bold")
-    for column in ("id", "kind", "with / link", "permissions", "expires"):
+    for column in ("id", "kind", "with / link", "permissions", "expires", "password"):
         table.add_column(column, overflow="fold")
     for share in found:
         table.add_row(
@@ -121,6 +121,7 @@ def shares_table(found: Sequence[Share]) -> Table:
             share.url or share.share_with or "-",
             describe_permissions(share.permissions),
             share.expiration or "-",
+            "yes" if share.password_protected else "-",
         )
     return table
 

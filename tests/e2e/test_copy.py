@@ -348,3 +348,14 @@ def test_a_missing_source_is_named_as_the_source(
     assert done.returncode == 3, done.stderr
     assert f"The source was not found: {source}." in done.stderr
     assert dest not in done.stderr.split("\n")[0]
+
+
+def test_a_re_run_says_the_files_were_already_there_and_prints_each_line_once(tmp_path):
+    source = make_source(tmp_path / "src", small=3, big_mib=())
+    first = rcwiz("copy", str(source), str(tmp_path / "out"))
+    assert first.returncode == 0, first.stderr
+    progress = [line for line in first.stdout.splitlines() if " progress " in line]
+    assert len(progress) == len(set(line.split(" ", 1)[1] for line in progress))
+    again = rcwiz("copy", str(source), str(tmp_path / "out"))
+    assert again.returncode == 0, again.stderr
+    assert "in 0 file(s) (3 already up to date)" in again.stdout

@@ -83,6 +83,7 @@ def test_share_link_with_a_password_needs_it_and_never_shows_it_or_its_hash(
         assert secret not in text and "$argon2" not in text and "$2y$" not in text
     (share,) = json_result(listed.stdout)["shares"]
     assert share["password_protected"] is True and share["share_with"] is None
+    assert "password" in table.stdout and "yes" in table.stdout  # the table says so too
 
 
 def test_share_with_a_user_gives_them_the_folder(nc_user_factory, nc_user, nc_remote, shared_file):
