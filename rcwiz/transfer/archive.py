@@ -38,7 +38,7 @@ from rcwiz.transfer.fastpath import Phase
 from rcwiz.transfer.walk import walk
 
 SMALL_FILE = 4 * 1024 * 1024  # files below this come by archive (measured: README)
-IN_FLIGHT = 4  # archive requests at once, as rclone's --transfers (measured: README)
+IN_FLIGHT = 2  # archive requests at once (measured: README)
 TICK = 0.5  # seconds between progress events while an archive is on its way
 
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO
 
-from rcwiz.rclone.events import Progress
+from rcwiz.rclone.events import InFlight, Progress
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer.engine import Expected
 
@@ -57,13 +57,15 @@ class Phase:
 
 
 def progress(done: Phase, expected: Expected, listed: int, in_flight: int = 0) -> Progress:
-    """A stats event for the phase so far (IN_FLIGHT: bytes received of files not yet in place)."""
+    """A stats event for the phase so far; IN_FLIGHT bytes have come of requests not yet done
+    (shown as one transfer in flight, as rclone shows a file on its way)."""
     elapsed = time.monotonic() - done.started
     moved = done.bytes + in_flight
     speed = moved / elapsed if elapsed > 0 else 0.0
     left = expected.bytes - moved
+    coming = InFlight("(archives on their way)", -1, in_flight, 0, speed, None)
     return Progress(
-        bytes=done.bytes,
+        bytes=moved,
         total_bytes=expected.bytes,
         speed=speed,
         eta=left / speed if speed > 0 else None,
@@ -77,7 +79,7 @@ def progress(done: Phase, expected: Expected, listed: int, in_flight: int = 0) -
         fatal_error=False,
         retry_error=False,
         last_error=None,
-        transferring=(),
+        transferring=(coming,) if in_flight else (),
     )
 
 

@@ -207,7 +207,7 @@ class Destination:
             if not safe_entry(relative):
                 raise OSError(errno.EINVAL, f"not a plain relative path: {relative!r}")
             where = self.folder(parent)
-            temp = f".{name[:64]}.{secrets.token_hex(4)}{_PARTIAL}"
+            temp = f".{name[:40]}.{secrets.token_hex(4)}{_PARTIAL}"  # within NAME_MAX
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
             handle = os.open(temp, flags, 0o666, dir_fd=where)
         except OSError as exc:

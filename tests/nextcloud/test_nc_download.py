@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,22 @@ def test_a_nextcloud_31_is_asked_through_webdav(nc_remote, spoiled, tmp_path):
         "/remote.php/dav/files/" in path and "accept=zip" in path for path in proxy.archive_requests
     )
     assert same_bytes(source, back)
+
+
+def test_an_archive_that_stops_coming_ends_the_run_within_the_stall_timeout(
+    nc_remote, spoiled, tmp_path
+):
+    source = small_tree(tmp_path / "src", 20, size=20_000)
+    upload(nc_remote, source, "hung")
+    proxy, conf = spoiled("stall")
+    back = tmp_path / "back"
+    stall = 3.0
+    began = time.monotonic()
+    argv = ["--stall-timeout", f"{stall:g}", "--config", str(conf), "copy", "nc:hung", str(back)]
+    done = rcwiz(*argv)
+    took = time.monotonic() - began
+    assert proxy.stalled.is_set()
+    assert done.returncode == 6, done.stderr
+    assert "did not answer within 3 s" in done.stderr and "Traceback" not in done.stderr
+    assert took < stall + 12, f"took {took:.1f} s"  # the listing, Python, rclone's start-up
+    assert list(back.rglob("*")) == []
