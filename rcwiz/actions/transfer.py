@@ -201,7 +201,7 @@ def _download(
 
     console = ctx.console
     log_path = engine.new_log_path(opts.verb)
-    phase = Phase()
+    phase = Phase(started=fetch.started)  # the summary's duration includes the listing
 
     def rest() -> engine.Continued:
         return engine.Continued(

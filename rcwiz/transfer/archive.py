@@ -13,7 +13,7 @@ left (and a sync has nothing to delete), rclone does not run: a re-run costs one
 from __future__ import annotations
 
 import functools
-import json
+import io
 import queue
 import tempfile
 import threading
@@ -64,6 +64,7 @@ class Prepared:
     todo: dict[str, tuple[int, float]]  # new or changed: relative path -> size, mtime
     replaced: set[str] = field(default_factory=set)  # of todo, those there locally now
     extra: bool = False  # the local folder holds what the listing lacks (a sync deletes it)
+    started: float = field(default_factory=time.monotonic)  # when the listing began
 
     @property
     def bytes(self) -> int:
@@ -81,12 +82,13 @@ class Prepared:
 def prepare(rclone: Rclone, opts: TransferOptions) -> Prepared | None:
     """List the remote once and compare; None when rclone should judge alone (nothing
     listed, the folder missing, or a single file named as the source)."""
+    started = time.monotonic()
     found = listing(rclone, opts.source)
     names = list(found.files)
     source_name = opts.source.partition(":")[2].rstrip("/").rpartition("/")[2]
     if not names or (names == [source_name] and not found.folders):
         return None
-    tree = walk(opts.dest)
+    tree = walk(Path(opts.dest).expanduser().resolve())  # a link to a folder: the folder
     local = {f.relative: (f.size, f.mtime) for f in tree.files} if tree else {}
     todo = {
         rel: entry
@@ -98,7 +100,7 @@ def prepare(rclone: Rclone, opts: TransferOptions) -> Prepared | None:
         or bool(set(tree.folders) - set(found.folders))
         or tree.skipped > 0
     )
-    return Prepared(found, todo, {rel for rel in todo if rel in local}, extra)
+    return Prepared(found, todo, {rel for rel in todo if rel in local}, extra, started)
 
 
 def nothing_left(opts: TransferOptions, prepared: Prepared, phase: Phase) -> bool:
@@ -121,7 +123,13 @@ def run(
     listed = len(prepared.listing.files)
     small = prepared.small()
     folder = Path(opts.dest).expanduser()
-    with unzip.Destination(folder) as dest, open(log_path, "a", encoding="utf-8") as log:
+    try:
+        dest = unzip.Destination(folder)
+    except OSError as exc:  # rclone says it better, for every file
+        phase.refused += list(small)
+        phase.reasons.append(f"the destination cannot be written ({exc.strerror or exc})")
+        return
+    with dest, _journal(log_path) as log:
         counts = {"listed": listed, "todo": len(prepared.todo), "small": len(small)}
         _log(log, "archive-start", **counts, at=round(time.monotonic() - phase.started, 3))
         if small:
@@ -140,9 +148,18 @@ def run(
         _folder_times(dest, prepared.listing)
 
 
+def _journal(path: Path) -> IO[str]:
+    """The run's log, or where it cannot be kept one that keeps nothing (rclone's run after
+    the phase says so)."""
+    try:
+        return open(path, "a", encoding="utf-8")
+    except OSError:
+        return io.StringIO()
+
+
 def _log(log: IO[str], kind: str, **fields: object) -> None:
     """One line of the run's log about the phase itself."""
-    log.write(json.dumps({"rcwiz": kind, **fields}) + "\n")
+    fastpath.log_entry(log, {"rcwiz": kind, **fields})
 
 
 def _major(account: Account) -> int | None:

@@ -9,6 +9,7 @@ listing of the remote, compared with the local tree the way rclone compares by d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -85,5 +86,10 @@ def progress(done: Phase, expected: Expected, listed: int, in_flight: int = 0) -
 
 def log_file(log: IO[str], kind: str, relative: str, size: int, ok: bool, message: str) -> None:
     """One line of the run's log (the file rclone's log goes to next) for one file."""
-    entry = {"rcwiz": kind, "object": relative, "size": size, "ok": ok, "message": message}
-    log.write(json.dumps(entry) + "\n")
+    log_entry(log, {"rcwiz": kind, "object": relative, "size": size, "ok": ok, "message": message})
+
+
+def log_entry(log: IO[str], entry: dict[str, object]) -> None:
+    """One line of the run's log; one that cannot be written (a full disk) stops nothing."""
+    with contextlib.suppress(OSError):
+        log.write(json.dumps(entry) + "\n")

@@ -3,27 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 from helpers import rcwiz
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 2 MiB tmpfs folder (needs root and mount, as on the project's machines)."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
-    yield folder
-    subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 @pytest.fixture

@@ -294,3 +294,34 @@ def test_an_archive_that_stops_coming_ends_the_run_within_the_stall_timeout(
     assert "did not answer within 3 s" in done.stderr and "Traceback" not in done.stderr
     assert took < stall + 12, f"took {took:.1f} s"  # the listing, Python, rclone's start-up
     assert list(back.rglob("*")) == []
+
+
+# --------------------------------------------------------------------------- the local disk
+
+
+def test_a_download_larger_than_the_local_disk_is_refused_from_the_one_listing(
+    real_nextcloud, nc_remote, small_disk, tmp_path
+):
+    source = small_tree(tmp_path / "src", 30, size=100_000)  # 3 MB for a 2 MiB disk
+    upload(nc_remote, source, "toobig")
+    mark = real_nextcloud.log_mark()
+    done = rcwiz("--config", str(nc_remote), "copy", "nc:toobig", str(small_disk / "in"))
+    assert done.returncode == 9, done.stderr
+    assert f"({sum(files_of(source).values())} bytes)" in done.stderr
+    assert "Traceback" not in done.stderr and not (small_disk / "in").exists()
+    assert archive_gets(real_nextcloud.requests_since(mark)) == []
+
+
+def test_a_forced_download_onto_a_full_disk_stops_with_whole_files_only(
+    nc_remote, small_disk, tmp_path
+):
+    source = small_tree(tmp_path / "src", 30, size=100_000)
+    upload(nc_remote, source, "fills")
+    into = small_disk / "in"
+    done = rcwiz("--config", str(nc_remote), "copy", "nc:fills", str(into), "--force")
+    assert done.returncode == 12, done.stdout + done.stderr
+    assert "local disk is full" in done.stderr and "Traceback" not in done.stderr
+    arrived = files_of(into)
+    assert arrived and len(arrived) < 30
+    for rel in arrived:  # what is there is whole: no partial file under a real name
+        assert (into / rel).read_bytes() == (source / rel).read_bytes(), rel
