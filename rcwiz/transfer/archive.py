@@ -133,7 +133,8 @@ def run(
         counts = {"listed": listed, "todo": len(prepared.todo), "small": len(small)}
         _log(log, "archive-start", **counts, at=round(time.monotonic() - phase.started, 3))
         if small:
-            archives = Archives(account, account.path_of(opts.source), _major(account))
+            major = server_major(account.client())
+            archives = Archives(account, account.path_of(opts.source), major)
             batches = plan(small, prepared.listing.files, archives.room, parallel=IN_FLIGHT)
             with _Fetcher(archives, batches, folder) as fetcher:
 
@@ -160,10 +161,6 @@ def _journal(path: Path) -> IO[str]:
 def _log(log: IO[str], kind: str, **fields: object) -> None:
     """One line of the run's log about the phase itself."""
     fastpath.log_entry(log, {"rcwiz": kind, **fields})
-
-
-def _major(account: Account) -> int | None:
-    return server_major(account.client())
 
 
 def _unpack(
@@ -246,6 +243,9 @@ def _folder_times(dest: unzip.Destination, found: Listing) -> None:
             continue  # not there locally (empty on the server), or not a folder: rclone's
 
 
+_Answer = tuple[Batch, IO[bytes] | None, BaseException | None]  # what a fetch gave
+
+
 class _Fetcher:
     """Fetches the batches IN_FLIGHT at a time, each answer into an unnamed file in FOLDER.
 
@@ -261,8 +261,9 @@ class _Fetcher:
         self.todo: queue.Queue[Batch] = queue.Queue()
         for batch in batches:
             self.todo.put(batch)
-        self.done: queue.Queue[tuple[Batch, IO[bytes] | None, BaseException | None]]
-        self.done = queue.Queue()
+        # One answer waits here at most: with one per thread and the one being unpacked,
+        # IN_FLIGHT + 2 answers are on disk at once, whatever the number of batches.
+        self.done: queue.Queue[_Answer] = queue.Queue(maxsize=1)
         self.stop = threading.Event()
         self._lock = threading.Lock()
         self._receiving: dict[int, int] = {}
@@ -287,11 +288,22 @@ class _Fetcher:
                 answer = tempfile.TemporaryFile(dir=self.folder)  # noqa: SIM115
                 counted = functools.partial(self._received, id(batch))
                 self.archives.fetch(batch, answer, stop=self.stop, received=counted)
-                self.done.put((batch, answer, None))
+                self._hand_over((batch, answer, None))
             except BaseException as exc:  # handed to the main thread, which decides
                 if answer is not None:
                     answer.close()
-                self.done.put((batch, None, exc))
+                self._hand_over((batch, None, exc))
+
+    def _hand_over(self, item: _Answer) -> None:
+        """Queue ITEM for the main thread once there is room (dropped if the run ended)."""
+        while not self.stop.is_set():
+            try:
+                self.done.put(item, timeout=TICK)
+                return
+            except queue.Full:
+                continue
+        if item[1] is not None:
+            item[1].close()
 
     def _received(self, key: int, count: int) -> None:
         with self._lock:
@@ -311,7 +323,8 @@ class _Fetcher:
                     break
                 except queue.Empty:
                     with self._lock:
-                        tick(sum(self._receiving.values()))
+                        coming = sum(self._receiving.values())
+                    tick(coming)
             with self._lock:
                 self._receiving.pop(id(batch), None)
             try:
