@@ -1,9 +1,10 @@
 """The archive download fast path against the real Nextcloud 30, read from its request log.
 
-The faults the real server cannot be made to show on demand (a hostile entry, a cut-off
-archive, an error page, a stall, a Nextcloud 31) come from archive_faults.ArchiveFaults, a
-proxy in front of the real server that replaces only its archive answers: the listing and
-rclone's fallback still go to the real Nextcloud.
+One failure comes from the real server itself: a file in its cache but gone from its disk
+makes it cut the archive off and append an error page. The faults it cannot be made to show
+on demand (a hostile entry, an error page alone, HTTP 500, a stall, a Nextcloud 31) come from
+archive_faults.ArchiveFaults, a proxy in front of the real server that replaces only its
+archive answers: the listing and rclone's fallback still go to the real Nextcloud.
 """
 
 from __future__ import annotations
@@ -168,6 +169,28 @@ def test_checksum_filters_and_extra_flags_leave_the_download_to_rclone(
 
 
 # --------------------------------------------------------------------------- faults
+
+
+def test_a_file_the_real_server_cannot_put_in_an_archive_leaves_the_download_to_rclone(
+    real_nextcloud, nc_user, nc_remote, tmp_path
+):
+    """A file in Nextcloud's file cache but gone from its disk: the real server starts the
+    archive of its folder, fails at that file and appends its error page to what it sent."""
+    source = small_tree(tmp_path / "src", 6)
+    upload(nc_remote, source, "ghost")
+    gone = "set-1/sample-0001.txt"
+    (nc_user.files / "ghost" / gone).unlink()
+    (source / gone).unlink()
+    back = tmp_path / "back"
+    mark = real_nextcloud.log_mark()
+    done = rcwiz("--json", "--config", str(nc_remote), "copy", "nc:ghost", str(back))
+    summary = summary_of(done)
+    notes = [line for line in done.stderr.splitlines() if "did not come by archive" in line]
+    assert len(notes) == 1 and "does not end with its index" in notes[0], done.stderr
+    assert (summary["files"], summary["archive_files"], summary["errors"]) == (5, 0, 0)
+    assert same_bytes(source, back) and [p.name for p in back.rglob(".*")] == []
+    assert len(file_gets(real_nextcloud.requests_since(mark), nc_user)) == 5  # by rclone
+    assert "Traceback" not in done.stderr
 
 
 @pytest.fixture
