@@ -219,7 +219,7 @@ def make_big_file(path: Path, size: int) -> None:
 
 def rcwiz_details(stdout: Path) -> dict[str, Any]:
     """From `rcwiz --json copy`'s events and the log its start event names: how the files
-    went (bulk upload or rclone) and the summary."""
+    went (bulk upload, archive download or rclone) and the summary."""
     events = []
     for line in stdout.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
@@ -234,6 +234,8 @@ def rcwiz_details(stdout: Path) -> dict[str, Any]:
         "summary_duration": summary.get("duration"),
         "bulk_files": 0,
         "bulk_refused": 0,
+        "archive_files": 0,
+        "archive_refused": 0,
         "rclone_files": 0,
         "log_path": start.get("log_path") or summary.get("log_path"),
     }
@@ -246,8 +248,9 @@ def rcwiz_details(stdout: Path) -> dict[str, Any]:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if entry.get("rcwiz") == "bulk":
-                details["bulk_files" if entry.get("ok") else "bulk_refused"] += 1
+            if entry.get("rcwiz") in ("bulk", "archive"):
+                kind = entry["rcwiz"]
+                details[f"{kind}_files" if entry.get("ok") else f"{kind}_refused"] += 1
             elif str(entry.get("msg", "")).startswith("Copied"):
                 details["rclone_files"] += 1
     return details

@@ -1,9 +1,9 @@
 """rclone against rcwiz on a real Nextcloud 30 made distant by a latency proxy, side by side.
 
     .venv/bin/python benchmarks/nextcloud_speed.py [--quick] [--rtt-ms 30] [--rounds 3]
-        [--slow-rounds 1] [--slow-seconds 30] [--files 1000] [--size 2000] [--big-mb 1000]
-        [--cap-mbps 20] [--tree] [--tree-files 20000] [--only CASE,...] [--rcwiz PATH]
-        [--json FILE]
+        [--slow-rounds 1] [--slow-seconds 30] [--files 1000] [--size 2000] [--mid-files 200]
+        [--mid-size 10000] [--big-mb 1000] [--cap-mbps 20] [--tree] [--tree-files 20000]
+        [--only CASE,...] [--rcwiz PATH] [--json FILE]
 
 Starts the Nextcloud 30 of ../shared/nextcloud (serve.sh: PHP's built-in server, SQLite) in a
 temporary WORKDIR, creates a fresh user with a large quota, and puts benchmarks/latency_proxy.py
@@ -17,6 +17,10 @@ config folders in the temporary folder), alternating which goes first:
 * upload-rerun: the same upload again onto the tool's first upload (nothing changed);
 * download-small: those files (uploaded once beforehand) to a new local folder each round;
 * download-rerun: the same download again onto the tool's first download;
+* download-10k, download-10k-rerun: the same for MID_FILES files of MID_SIZE bytes (200 x 10 kB);
+* download-archive-big: BIG_MB megabytes in files of 3 MB (below rcwiz's archive threshold,
+  so rcwiz fetches them all in archives), to a new local folder each round, with the peak RSS
+  (rss-download);
 * tree-rerun (--tree): a re-run onto a tree of TREE_FILES files uploaded beforehand;
 * upload-big: one file of BIG_MB megabytes (1 GB), and upload-big-cap: the same with the
   proxy limiting every connection to CAP_MBPS MB/s per direction (20 MB/s: what one TCP
@@ -24,6 +28,7 @@ config folders in the temporary folder), alternating which goes first:
 * rss: the peak resident memory of the rcwiz process (Python, not rclone) over the big
   uploads: the kernel's high-water mark VmHWM from /proc/PID/status, read every 50 ms
   (it never falls, so the last reading is the peak); rclone's own is shown for comparison.
+  rss-download: the same over the big archive downloads.
 
 Each tool runs --rounds times per case (3), except that a tool whose first run of a case took
 longer than --slow-seconds (30) runs --slow-rounds times in it (1): rclone's small-file upload.
@@ -92,7 +97,7 @@ TREE_FOLDERS = 100
 
 @dataclass(frozen=True)
 class Goal:
-    kind: str  # ratio (rclone/rcwiz >= value), rcwiz_seconds (<= value), rss_mb (< value)
+    kind: str  # ratio (rclone/rcwiz >= value), rcwiz_seconds (<= value), rss_mb (< value), info
     value: float
     text: str
 
@@ -105,6 +110,15 @@ CASES: dict[str, tuple[str, Goal]] = {
         "download re-run, nothing changed",
         Goal("rcwiz_seconds", 2.0, "rcwiz <= 2 s"),
     ),
+    "download-10k": ("download {mid_files} x {mid_size_text}", Goal("info", 0.0, "-")),
+    "download-10k-rerun": (
+        "download re-run of those, nothing changed",
+        Goal("rcwiz_seconds", 2.0, "rcwiz <= 2 s"),
+    ),
+    "download-archive-big": (
+        "download {big_text} in files of 3 MB",
+        Goal("ratio", 0.95, ">= 1x, no slower (5 % noise)"),
+    ),
     "tree-rerun": (
         "re-run onto {tree_files} files",
         Goal("ratio", 1 / 1.2, "rcwiz <= 1.2x rclone"),
@@ -115,7 +129,13 @@ CASES: dict[str, tuple[str, Goal]] = {
     ),
     "upload-big-cap": ("upload {big_text}, cap {cap_mbps:g} MB/s", Goal("ratio", 2.0, ">= 2x")),
     "rss": ("peak RSS, {big_text} upload", Goal("rss_mb", 150.0, "rcwiz < 150 MB")),
+    "rss-download": (
+        "peak RSS, {big_text} archive download",
+        Goal("rss_mb", 150.0, "rcwiz < 150 MB"),
+    ),
 }
+RSS_ROWS = {"rss": ("upload-big", "upload-big-cap"), "rss-download": ("download-archive-big",)}
+ARCHIVE_FILE = 3 * 10**6  # the files of download-archive-big: below rcwiz's 4 MiB threshold
 
 
 # --------------------------------------------------------------------------- one run
@@ -141,6 +161,8 @@ class Run:
     child_rss_mb: float | None = None  # rcwiz: the peak RSS of its rclone children
     bulk_files: int | None = None
     bulk_refused: int | None = None
+    archive_files: int | None = None  # rcwiz: files fetched in Nextcloud archives
+    archive_refused: int | None = None
     rclone_files: int | None = None
     note: str = ""
 
@@ -320,8 +342,8 @@ class Bench:
                 raise BenchError(f"exited {code}: {tail.strip()}")
             if tool == "rcwiz":
                 details = rcwiz_details(out)
-                run.bulk_files = details["bulk_files"]
-                run.bulk_refused = details["bulk_refused"]
+                for key in ("bulk_files", "bulk_refused", "archive_files", "archive_refused"):
+                    setattr(run, key, details[key])
                 run.rclone_files = details["rclone_files"]
             for key, value in (verify() or {}).items():
                 setattr(run, key, value)
@@ -382,14 +404,18 @@ def run_line(r: Run) -> str:
     status = f"{r.wall:8.2f} s  ok" if r.ok else "  FAILED"
     if not r.ok and r.measured is not None:
         status += f" after {r.measured:.2f} s"
-    text = f"  {r.case:<15}{r.tool:<7}#{r.round}  {status}"
+    text = f"  {r.case:<21}{r.tool:<7}#{r.round}  {status}"
     if r.requests:
         by = ", ".join(f"{m} {n}" for m, n in sorted(r.requests.items(), key=lambda kv: -kv[1]))
         text += f"; {r.request_count} requests ({by}), {r.connections} connections"
     if r.tool == "rcwiz" and r.bulk_files is not None:
-        text += f"; bulk {r.bulk_files}, by rclone {r.rclone_files}"
-        if r.bulk_refused:
-            text += f", bulk refused {r.bulk_refused}"
+        if r.case.startswith("download"):
+            text += f"; archive {r.archive_files}, by rclone {r.rclone_files}"
+        else:
+            text += f"; bulk {r.bulk_files}, by rclone {r.rclone_files}"
+        for what, count in (("bulk", r.bulk_refused), ("archive", r.archive_refused)):
+            if count:
+                text += f", {what} refused {count}"
     if r.unchecked_hashes:
         text += f"; {r.unchecked_hashes} hashes not checkable (sizes compared)"
     if r.rss_mb is not None:
@@ -409,6 +435,8 @@ def run_line(r: Run) -> str:
 @dataclass
 class Plan:
     small: Dataset
+    mid: Dataset
+    archived: Dataset | None  # files of ARCHIVE_FILE bytes, BIG_MB in all (server: dl-big/)
     big: Path  # a folder holding one big file
     tree: Dataset | None
     rounds: int
@@ -428,7 +456,6 @@ def no_change(run: Run, methods: Sequence[str]) -> None:
 def run_cases(bench: Bench, plan: Plan, only: set[str]) -> None:
     small, big = plan.small, plan.big
     rounds = (plan.rounds, plan.slow_rounds, plan.slow_seconds)
-    dl_source = "dl-src"
 
     def wanted(case: str) -> bool:
         return not only or case in only
@@ -458,32 +485,29 @@ def run_cases(bench: Bench, plan: Plan, only: set[str]) -> None:
 
         bench.alternate("upload-rerun", up_rerun, *rounds)
 
-    if wanted("download-small") or wanted("download-rerun"):
-        bench.say(f"download-small: from {dl_source}/ (uploaded beforehand), a new local folder")
+    for case, rerun, data, source in (
+        ("download-small", "download-rerun", small, "dl-src"),
+        ("download-10k", "download-10k-rerun", plan.mid, "dl-mid"),
+    ):
+        if wanted(case) or wanted(rerun):
+            download_cases(bench, case, rerun, data, source, rounds, rerun=wanted(rerun))
 
-        def down_small(tool: str, i: int) -> Run:
-            dest = bench.work / "downloads" / f"{tool}-{i}"
-            return bench.copy("download-small", tool, i, f"{REMOTE}:{dl_source}", str(dest),
-                              lambda: {"note": f"{compare_trees(small.path, dest)} files "
-                                               "byte-identical"})  # fmt: skip
+    archived = plan.archived
+    if archived is not None and (wanted("download-archive-big") or wanted("rss-download")):
+        bench.say(f"download-archive-big: dl-big/ ({archived.files} files), a new folder")
 
-        bench.alternate("download-small", down_small, *rounds)
+        def down_big(tool: str, i: int) -> Run:
+            dest = bench.work / "downloads" / f"big-{tool}-{i}"
 
-    if wanted("download-rerun"):
-        bench.say("download-rerun: onto each tool's first download")
+            def verify() -> dict[str, Any]:
+                count = compare_trees(archived.path, dest)
+                shutil.rmtree(dest)  # a gigabyte a run: only the verdict is kept
+                return {"note": f"{count} files byte-identical"}
 
-        def down_rerun(tool: str, i: int) -> Run:
-            first = bench.first_ok("download-small", tool)
-            if first is None:
-                return bench.failed("download-rerun", tool, i, "no verified download to re-run")
-            dest = Path(first.dest)
-            run = bench.copy("download-rerun", tool, i, f"{REMOTE}:{dl_source}", str(dest),
-                             lambda: {"note": f"{compare_trees(small.path, dest)} files "
-                                              "byte-identical"})  # fmt: skip
-            no_change(run, ("GET",))
-            return run
+            source = f"{REMOTE}:dl-big"
+            return bench.copy("download-archive-big", tool, i, source, str(dest), verify, rss=True)
 
-        bench.alternate("download-rerun", down_rerun, *rounds)
+        bench.alternate("download-archive-big", down_big, *rounds)
 
     if plan.tree is not None and wanted("tree-rerun"):
         tree = plan.tree
@@ -512,6 +536,44 @@ def run_cases(bench: Bench, plan: Plan, only: set[str]) -> None:
 
         bench.alternate(case, up_big, *rounds)
         bench.empty_trash()
+
+
+def download_cases(
+    bench: Bench,
+    case: str,
+    rerun_case: str,
+    data: Dataset,
+    source: str,
+    rounds: tuple[int, int, float],
+    *,
+    rerun: bool,
+) -> None:
+    """CASE: DATA's files from SOURCE/ (uploaded beforehand) to a new local folder each round;
+    RERUN_CASE: the same again onto each tool's first download."""
+    bench.say(f"{case}: from {source}/ (uploaded beforehand), a new local folder")
+
+    def verified(dest: Path) -> Callable[[], dict[str, Any]]:
+        return lambda: {"note": f"{compare_trees(data.path, dest)} files byte-identical"}
+
+    def down(tool: str, i: int) -> Run:
+        dest = bench.work / "downloads" / f"{case}-{tool}-{i}"
+        return bench.copy(case, tool, i, f"{REMOTE}:{source}", str(dest), verified(dest))
+
+    bench.alternate(case, down, *rounds)
+    if not rerun:
+        return
+    bench.say(f"{rerun_case}: onto each tool's first download")
+
+    def again(tool: str, i: int) -> Run:
+        first = bench.first_ok(case, tool)
+        if first is None:
+            return bench.failed(rerun_case, tool, i, "no verified download to re-run")
+        dest = Path(first.dest)
+        run = bench.copy(rerun_case, tool, i, f"{REMOTE}:{source}", str(dest), verified(dest))
+        no_change(run, ("GET",))
+        return run
+
+    bench.alternate(rerun_case, again, *rounds)
 
 
 # --------------------------------------------------------------------------- the figures
@@ -544,7 +606,7 @@ def summarize(bench: Bench, titles: dict[str, str]) -> list[dict[str, Any]]:
     """One row per case that ran: medians, spreads, ratio, goal and verdict."""
     rows = []
     for case, (_, goal) in CASES.items():
-        if case == "rss":
+        if case in RSS_ROWS:
             continue
         runs = [r for r in bench.runs if r.case == case]
         if not runs:
@@ -565,23 +627,35 @@ def summarize(bench: Bench, titles: dict[str, str]) -> list[dict[str, Any]]:
             "rcwiz_seconds": [r.wall for r in by["rcwiz"]],
             "ratio": ratio, "met": met, "failed": sum(not r.ok for r in runs),
         })  # fmt: skip
-    big = [r for r in bench.runs if r.case.startswith("upload-big") and r.ok]
-    own = {t: [r.rss_mb for r in big if r.tool == t and r.rss_mb is not None] for t in TOOLS}
-    if own["rcwiz"] or own["rclone"]:
-        peak = {t: max(v) if v else None for t, v in own.items()}
-        kids = [r.child_rss_mb for r in big if r.tool == "rcwiz" and r.child_rss_mb is not None]
-        goal = CASES["rss"][1]
-        rows.append({
-            "case": "rss", "title": titles["rss"], "goal": goal.text,
-            "rclone": f"{peak['rclone']:.0f} MB" if peak["rclone"] else "-",
-            "rcwiz": f"{peak['rcwiz']:.0f} MB" if peak["rcwiz"] else "-",
-            "rclone_peak_mb": peak["rclone"], "rcwiz_peak_mb": peak["rcwiz"],
-            "rcwiz_rclone_child_peak_mb": max(kids) if kids else None,
-            "ratio": None,
-            "met": peak["rcwiz"] < goal.value if peak["rcwiz"] is not None else None,
-            "failed": 0,
-        })  # fmt: skip
+    for case, measured in RSS_ROWS.items():
+        row = rss_row(bench, case, measured, titles[case])
+        if row is not None:
+            rows.append(row)
     return rows
+
+
+def rss_row(bench: Bench, case: str, measured: Sequence[str], title: str) -> dict[str, Any] | None:
+    """The peak RSS of each tool over the runs of the MEASURED cases (None when none ran)."""
+    runs = [r for r in bench.runs if r.case in measured and r.ok]
+    own = {t: [r.rss_mb for r in runs if r.tool == t and r.rss_mb is not None] for t in TOOLS}
+    if not own["rcwiz"] and not own["rclone"]:
+        return None
+    peak = {t: max(v) if v else None for t, v in own.items()}
+    kids = [r.child_rss_mb for r in runs if r.tool == "rcwiz" and r.child_rss_mb is not None]
+    goal = CASES[case][1]
+    shown = {t: f"{peak[t]:.0f} MB" if peak[t] else "-" for t in TOOLS}
+    return {
+        "case": case,
+        "title": title,
+        "goal": goal.text,
+        **shown,
+        "rclone_peak_mb": peak["rclone"],
+        "rcwiz_peak_mb": peak["rcwiz"],
+        "rcwiz_rclone_child_peak_mb": max(kids) if kids else None,
+        "ratio": None,
+        "met": peak["rcwiz"] < goal.value if peak["rcwiz"] is not None else None,
+        "failed": 0,
+    }
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -606,18 +680,19 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([line(head), rule, *(line(r) for r in body)])
 
 
-def request_notes(bench: Bench, files: int) -> list[str]:
-    """Requests per file of the small-file cases (median run), from the server's log."""
+def request_notes(bench: Bench, counts: dict[str, int]) -> list[str]:
+    """Requests per file of the small-file cases (case -> files; median run), from the
+    server's log."""
     notes = []
-    for case in ("upload-small", "download-small"):
+    for case, files in counts.items():
         parts = []
         for tool in TOOLS:
             runs = [r for r in bench.runs if r.case == case and r.tool == tool and r.ok]
             if not runs:
                 continue
             run = sorted(runs, key=lambda r: r.request_count)[len(runs) // 2]
-            by = ", ".join(f"{m} {n / files:.2f}" for m, n in
-                           sorted(run.requests.items(), key=lambda kv: -kv[1]))  # fmt: skip
+            methods = sorted(run.requests.items(), key=lambda kv: -kv[1])
+            by = ", ".join(f"{m} {n / files:.2f}" for m, n in methods)
             parts.append(f"{tool} {run.request_count / files:.2f} ({by})")
         if parts:
             notes.append(f"requests per file, {case}: " + "; ".join(parts))
@@ -655,6 +730,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--files", type=int, help="small files (default 1000; --quick 100)")
     p.add_argument("--size", type=int, default=2000, help="bytes per small file (default 2000)")
+    p.add_argument("--mid-files", type=int, default=200, help="download-10k: files (200)")
+    p.add_argument("--mid-size", type=int, default=10_000, help="download-10k: bytes (10000)")
     p.add_argument("--big-mb", type=int, help="the big file in MB (default 1000; --quick 100)")
     p.add_argument(
         "--cap-mbps",
@@ -673,8 +750,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.files = args.files or (QUICK["files"] if args.quick else 1000)
     args.big_mb = args.big_mb or (QUICK["big_mb"] if args.quick else 1000)
-    if min(args.files, args.size, args.big_mb, args.rounds, args.slow_rounds) < 1:
-        p.error("--files, --size, --big-mb, --rounds and --slow-rounds must be positive")
+    sizes = (args.files, args.size, args.mid_files, args.mid_size, args.big_mb)
+    if min(*sizes, args.rounds, args.slow_rounds) < 1:
+        p.error("--files, --size, --mid-*, --big-mb, --rounds and --slow-rounds must be positive")
     if args.rtt_ms < 0 or args.cap_mbps <= 0 or args.timeout <= 0 or args.tree_files < 1:
         p.error("--rtt-ms must be >= 0, --cap-mbps, --timeout and --tree-files positive")
     args.only = {c.strip() for c in args.only.split(",")} if args.only else set()
@@ -684,6 +762,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if "tree-rerun" in args.only:
         args.tree = True
     return args
+
+
+def seed(nc: Nextcloud, user: str, local: Path, folder: str) -> None:
+    """Put LOCAL's files into USER's FOLDER/ on the server's disk and have it scan them: a
+    gigabyte in seconds, where an upload at 30 ms would take minutes (times are kept)."""
+    shutil.copytree(local, nc.workdir / "data" / user / "files" / folder)
+    nc.occ("files:scan", f"--path={user}/files/{folder}")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -729,7 +814,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.rcwiz is not None:
             tools = Tools(rclone=tools.rclone, rcwiz=args.rcwiz.resolve())
         env = clean_env(work)
-        need = (2 * args.rounds + 1) * args.big_mb * 10**6 + 2 * 10**9  # trash emptied per case
+        # The big uploads (trash emptied per case), and the archived files locally, on the
+        # server and one download of them at a time.
+        need = (2 * args.rounds + 4) * args.big_mb * 10**6 + 2 * 10**9
         free = shutil.disk_usage(work).free
         if free < need:
             raise BenchError(f"{free / 1e9:.1f} GB free in {work}; this run needs {need / 1e9:.1f}")
@@ -752,8 +839,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         say(f"generating {args.files} files of {args.size} B and one of {args.big_mb} MB …")
         small = make_dataset(work / "data" / "small", args.files, args.size)
+        mid = make_dataset(work / "data" / "mid", args.mid_files, args.mid_size)
         big = work / "data" / "big"
         make_big_file(big / "big.bin", args.big_mb * 10**6)
+        archived = None
+        if not args.only or args.only & {"download-archive-big", "rss-download"}:
+            count = max(1, args.big_mb * 10**6 // ARCHIVE_FILE)
+            archived = make_dataset(work / "data" / "archived", count, ARCHIVE_FILE)
         tree = None
         if args.tree:
             say(f"generating {args.tree_files} files of {args.size} B for the tree …")
@@ -782,8 +874,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         warm = make_dataset(work / "data" / "warm", 10, args.size)
         checked(bench.rclone("copy", str(warm.path), f"{REMOTE}:warmup"), env)
         checked(bench.rclone("copy", f"{REMOTE}:warmup", str(work / "warm-down")), env)
-        checked(bench.copy_argv("rcwiz", str(small.path), f"{REMOTE}:dl-src"), env)
-        bench.verify_upload(small.path, "dl-src")
+        for data, folder in ((small, "dl-src"), (mid, "dl-mid")):
+            checked(bench.copy_argv("rcwiz", str(data.path), f"{REMOTE}:{folder}"), env)
+            bench.verify_upload(data.path, folder)
+        if archived is not None:
+            say(f"placing dl-big/ ({archived.files} files) in the server's data folder …")
+            seed(nc, user, archived.path, "dl-big")
+            bench.verify_upload(archived.path, "dl-big")
         if tree is not None:
             say(f"uploading the tree ({tree.files} files) with rcwiz, not timed …")
             start = time.perf_counter()
@@ -791,19 +888,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench.verify_upload(tree.path, "tree")
             say(f"  took {time.perf_counter() - start:.1f} s with the check")
 
-        plan = Plan(small, big, tree, args.rounds, args.slow_rounds, args.slow_seconds,
-                    args.cap_mbps * 1e6)  # fmt: skip
+        plan = Plan(
+            small,
+            mid,
+            archived,
+            big,
+            tree,
+            args.rounds,
+            args.slow_rounds,
+            args.slow_seconds,
+            args.cap_mbps * 1e6,
+        )
         run_cases(bench, plan, args.only)
 
-        names = {"files": args.files, "size_text": _size_text(args.size),
-                 "big_text": f"{args.big_mb / 1000:g} GB" if args.big_mb >= 1000
-                 else f"{args.big_mb} MB", "tree_files": args.tree_files,
-                 "cap_mbps": args.cap_mbps}  # fmt: skip
+        big_text = f"{args.big_mb / 1000:g} GB" if args.big_mb >= 1000 else f"{args.big_mb} MB"
+        names = {
+            "files": args.files,
+            "size_text": _size_text(args.size),
+            "mid_files": args.mid_files,
+            "mid_size_text": _size_text(args.mid_size),
+            "big_text": big_text,
+            "tree_files": args.tree_files,
+            "cap_mbps": args.cap_mbps,
+        }
         titles = {case: title.format(**names) for case, (title, _) in CASES.items()}
         rows = summarize(bench, titles)
         say("")
         say(table(rows))
-        for note in request_notes(bench, args.files):
+        counts = {"upload-small": args.files, "download-small": args.files}
+        counts["download-10k"] = args.mid_files
+        for note in request_notes(bench, counts):
             say(note)
         unchecked = [r for r in bench.runs if r.ok and r.unchecked_hashes]
         if unchecked:

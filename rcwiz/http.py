@@ -11,9 +11,10 @@ http.client and ssl are imported on first use: most rcwiz runs never make a requ
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
@@ -93,6 +94,61 @@ class Client:
             connection.close()
             self._local.connection = None
 
+    def _target(self, path: str, params: Mapping[str, str] | None) -> str:
+        target = urlsplit(self.server).path.rstrip("/") + path
+        return target + "?" + urlencode(params) if params else target
+
+    def _headers(self, auth: bool, extra: Mapping[str, str] | None) -> dict[str, str]:
+        found = {"User-Agent": f"rcwiz/{__version__}", "Accept": "application/json"}
+        if auth:
+            found.update(self._auth())
+        found.update(extra or {})
+        return found
+
+    def _send(
+        self, method: str, target: str, body: bytes | None, headers: Mapping[str, str]
+    ) -> http.client.HTTPResponse:
+        """Send one request and return its answer with the body unread."""
+        import http.client
+
+        for attempt in (1, 2):
+            reused = getattr(self._local, "connection", None) is not None
+            connection = self._connection()
+            try:
+                connection.request(method, target, body=body, headers=dict(headers))
+                return connection.getresponse()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                self.close()
+                if reused and attempt == 1:
+                    continue  # a kept connection the server had closed meanwhile: once more
+                raise self._failure(exc) from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise self._failure(exc) from exc
+        raise AssertionError("unreachable")
+
+    def _failure(self, exc: BaseException) -> errors.RcwizError:
+        """The error for a request that got no (complete) answer."""
+        import http.client
+        import ssl
+
+        if isinstance(exc, ssl.SSLError):
+            return errors.ServerUnreachable(
+                f"The secure connection to {self.server} failed: {exc.reason or exc}.",
+                "Check the server address; a certificate error means the address or the "
+                "server's TLS set-up is wrong.",
+            )
+        if isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)):
+            return errors.ServerUnreachable(
+                f"The server {self.server} closed the connection: {exc}."
+            )
+        if isinstance(exc, TimeoutError):  # nothing came within the stall timeout
+            return errors.Stalled(
+                f"The server {self.server} did not answer within {self.timeout:.0f} s.",
+                "The server may be overloaded or hung; try again later.",
+            )
+        return errors.ServerUnreachable(f"The server {self.server} could not be reached: {exc}.")
+
     def request(
         self,
         method: str,
@@ -106,55 +162,59 @@ class Client:
     ) -> Response:
         """Send one request to SERVER + PATH; return the response whatever its status."""
         import http.client
-        import ssl
 
-        target = urlsplit(self.server).path.rstrip("/") + path
-        if params:
-            target += "?" + urlencode(params)
-        all_headers = {"User-Agent": f"rcwiz/{__version__}", "Accept": "application/json"}
-        if auth:
-            all_headers.update(self._auth())
+        all_headers = self._headers(auth, None)
         if form is not None:
             body = urlencode(form).encode()
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
         all_headers.update(headers or {})
-        for attempt in (1, 2):
-            reused = getattr(self._local, "connection", None) is not None
-            connection = self._connection()
-            try:
-                connection.request(method, target, body=body, headers=all_headers)
-                reply = connection.getresponse()
-                data = reply.read()
-                found = {k.lower(): v for k, v in reply.getheaders()}
-                if reply.will_close:
-                    self.close()
-                return Response(reply.status, found, data)
-            except ssl.SSLError as exc:
-                self.close()
-                raise errors.ServerUnreachable(
-                    f"The secure connection to {self.server} failed: {exc.reason or exc}.",
-                    "Check the server address; a certificate error means the address or the "
-                    "server's TLS set-up is wrong.",
-                ) from exc
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-                self.close()
-                if reused and attempt == 1:
-                    continue  # a kept connection the server had closed meanwhile: once more
-                raise errors.ServerUnreachable(
-                    f"The server {self.server} closed the connection: {exc}."
-                ) from exc
-            except TimeoutError as exc:
-                self.close()
-                raise errors.ServerUnreachable(
-                    f"The server {self.server} did not answer within {self.timeout:.0f} s.",
-                    "The server may be overloaded or hung; try again later.",
-                ) from exc
-            except (OSError, http.client.HTTPException) as exc:
-                self.close()
-                raise errors.ServerUnreachable(
-                    f"The server {self.server} could not be reached: {exc}."
-                ) from exc
-        raise AssertionError("unreachable")
+        reply = self._send(method, self._target(path, params), body, all_headers)
+        try:
+            data = reply.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise self._failure(exc) from exc
+        found = {k.lower(): v for k, v in reply.getheaders()}
+        if reply.will_close:
+            self.close()
+        return Response(reply.status, found, data)
+
+    @contextlib.contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[Streamed]:
+        """Send one request and yield its answer before the body is read, to be read a chunk
+        at a time (Streamed.read): an archive of any size in bounded memory. The connection
+        is closed afterwards (a body read in part leaves it unusable)."""
+        reply = self._send(method, self._target(path, params), None, self._headers(True, headers))
+        try:
+            yield Streamed(reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply, self)
+        finally:
+            self.close()
+
+
+@dataclass
+class Streamed:
+    """An answer whose body is still to be read (Client.stream)."""
+
+    status: int
+    headers: dict[str, str]  # names in lower case
+    _reply: http.client.HTTPResponse = field(repr=False)
+    _client: Client = field(repr=False)
+
+    def read(self, size: int) -> bytes:
+        """Up to SIZE more bytes of the body (b"" at its end); no answer is ServerUnreachable."""
+        import http.client
+
+        try:
+            return self._reply.read(size)
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._client._failure(exc) from exc
 
 
 def answers(url: str, timeout: float = 5.0) -> bool:

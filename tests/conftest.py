@@ -369,6 +369,23 @@ def rclone_conf(rclone_bin: Path) -> Callable[[Path, Mapping[str, Any]], Path]:
 
 
 @pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs folder (needs root and mount, as on the project's machines)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
 def dead_url() -> Iterator[str]:
     """An http URL on 127.0.0.1 whose port refuses connections.
 

@@ -2,8 +2,9 @@
 
 Shared by `rcwiz copy/move/sync` and `rcwiz job run`. The engine is rcwiz.transfer.engine;
 this module adds the tuning rcwiz chooses for the servers involved (shown, never hidden),
-runs the pre-flight checks, asks before a sync deletes anything, and for a Nextcloud
-destination sends the small files by bulk upload first (rcwiz.transfer.bulk).
+runs the pre-flight checks, asks before a sync deletes anything, for a Nextcloud
+destination sends the small files by bulk upload first (rcwiz.transfer.bulk), and from a
+Nextcloud source fetches them in archives first (rcwiz.transfer.archive).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rcwiz.rclone.transfer import (
 )
 from rcwiz.rclone.transfer import tuning_for as rclone_tuning
 from rcwiz.transfer import engine, preflight
+from rcwiz.transfer.fastpath import Phase
 from rcwiz.transfer.walk import Tree, walk
 from rcwiz.transfer.watchdog import Watchdog
 from rcwiz.ui import format as fmt
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from rcwiz.cli import Context
     from rcwiz.nextcloud.account import Account
     from rcwiz.nextcloud.capabilities import Capabilities
+    from rcwiz.transfer.archive import Prepared
 
 SHOWN_DELETIONS = 20
 
@@ -107,9 +110,25 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
         if opts.verb == "sync" and not opts.dry_run:
             plan = preflight.dry_run(rclone, opts)
             _confirm_deletions(ctx, opts, plan, yes=guard.yes)
+        fetch = _listed_for_archives(rclone, opts, remotes)
+        if plan is None and fetch is not None:  # the listing says what a dry run would
+            plan = preflight.Plan(fetch.bytes, len(fetch.todo))
         if space is not None:
             _check_space(ctx, rclone, opts, plan, remotes, space, tree(), force=guard.force)
-    return _transfer(ctx, opts, guard, remotes, configured, tree)
+    return _transfer(ctx, opts, guard, remotes, configured, tree, fetch)
+
+
+def _listed_for_archives(
+    rclone: Rclone, opts: TransferOptions, remotes: dict[str, Remote]
+) -> Prepared | None:
+    """For a download the archive fast path can take: the one listing it decides from."""
+    source = remotes.get(remote_name(opts.source)) if is_remote(opts.source) else None
+    if source is None or source.vendor != "nextcloud":
+        return None
+    # Imported here: only Nextcloud downloads need it (http.client and ssl cost start-up time).
+    from rcwiz.transfer import archive
+
+    return archive.prepare(rclone, opts) if archive.applies(opts, source) else None
 
 
 def _transfer(
@@ -119,6 +138,7 @@ def _transfer(
     remotes: dict[str, Remote],
     configured: Configured | None,
     tree: Callable[[], Tree | None],
+    fetch: Prepared | None = None,
 ) -> engine.Summary:
     console = ctx.console
     rclone = ctx.rclone
@@ -126,6 +146,10 @@ def _transfer(
     watch = Watchdog(
         stall_timeout=guard.stall_timeout, alive=_prober(remotes), started=time.monotonic()
     )
+    if fetch is not None:
+        assert configured is not None  # a remote is involved, so rclone.conf was read
+        source = remotes[remote_name(opts.source)]
+        return _download(ctx, opts, sink, watch, account_of(source, configured), fetch)
     dest = remotes.get(remote_name(opts.dest)) if is_remote(opts.dest) else None
     if dest is not None and dest.vendor == "nextcloud":
         # Imported here: only Nextcloud remotes need them (http.client and ssl cost start-up time).
@@ -161,6 +185,56 @@ def _transfer(
                 _remove_unfinished_uploads(ctx, acct(), opts, local)
             raise
     return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
+
+
+def account_of(remote: Remote, configured: Configured) -> Account:
+    """The Nextcloud account behind REMOTE (its password read from rclone.conf's dump)."""
+    from rcwiz.nextcloud.account import account_from
+
+    return account_from(remote.name, configured.settings(remote.name))
+
+
+def _download(
+    ctx: Context,
+    opts: TransferOptions,
+    sink: engine.Sink,
+    watch: Watchdog,
+    acct: Account,
+    fetch: Prepared,
+) -> engine.Summary:
+    """The archive phase (rcwiz.transfer.archive), then rclone for whatever is left."""
+    from rcwiz.transfer import archive
+
+    console = ctx.console
+    log_path = engine.new_log_path(opts.verb)
+    phase = Phase(started=fetch.started)  # the summary's duration includes the listing
+
+    def rest() -> engine.Continued:
+        return engine.Continued(
+            sink, bytes=phase.bytes, files=phase.files, started=phase.started, via="archive"
+        )
+
+    try:
+        archive.run(acct, opts, fetch, sink, log_path, phase)
+    except KeyboardInterrupt:
+        engine.without_rclone(opts, rest(), log_path, engine.interrupted(opts.verb))
+    except errors.RcwizError as exc:
+        engine.without_rclone(opts, rest(), log_path, exc)
+    left = not archive.nothing_left(opts, fetch, phase)
+    if phase.files:
+        then = "rclone fetches the rest" if left else "nothing is left for rclone"
+        console.note(
+            f"{phase.files} small file(s) came in {phase.requests} Nextcloud archive "
+            f"request(s); {then}."
+        )
+    if phase.refused:
+        console.note(
+            f"{len(phase.refused)} file(s) did not come by archive ({phase.reasons[0]}); "
+            "rclone fetches them."
+        )
+    if not left:
+        return engine.without_rclone(opts, rest(), log_path)
+    return engine.run(ctx.rclone, opts, rest(), log_path=log_path, watch=watch, warn=console.warn)
 
 
 def _remove_unfinished_uploads(

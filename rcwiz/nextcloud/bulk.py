@@ -155,9 +155,3 @@ class Uploader:
             else:
                 results.append(Result(item.relative, True, item.size))
         return results
-
-
-def unchanged(local: LocalFile, remote: dict[str, tuple[int, float]]) -> bool:
-    """Already on the server with the same size and modification time (as rclone decides)."""
-    there = remote.get(local.relative)
-    return there is not None and there[0] == local.size and abs(there[1] - local.mtime) < 1.0

@@ -77,6 +77,11 @@ def files_path(dav_user: str, path: str = "") -> str:
     return f"{DAV_FILES}{quote(dav_user, safe='@')}/" + (f"{inside}/" if inside else "")
 
 
+def file_path(dav_user: str, path: str) -> str:
+    """The WebDAV path (under the server's base) of the file PATH in DAV_USER's files, quoted."""
+    return f"{DAV_FILES}{quote(dav_user, safe='@')}/{quote(path.strip('/'))}"
+
+
 def uploads_path(dav_user: str) -> str:
     """The WebDAV folder that holds DAV_USER's chunked uploads in progress."""
     return f"{DAV_UPLOADS}{quote(dav_user, safe='@')}/"

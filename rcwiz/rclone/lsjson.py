@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,24 +35,41 @@ def mtime_of(entry: Mapping[str, Any]) -> float:
     return datetime.fromisoformat(str(entry["ModTime"]).replace("Z", "+00:00")).timestamp()
 
 
-def file_listing(
-    rclone: Rclone, path: str, flags: Sequence[str] = ()
-) -> dict[str, tuple[int, float]]:
-    """Every file under PATH, recursively: relative path -> (size, mtime). None there: {}."""
+@dataclass(frozen=True)
+class Listing:
+    """Everything under a path: files (relative path -> size, mtime), folders (-> mtime)."""
+
+    files: dict[str, tuple[int, float]] = field(default_factory=dict)
+    folders: dict[str, float] = field(default_factory=dict)
+
+
+def listing(rclone: Rclone, path: str, flags: Sequence[str] = ()) -> Listing:
+    """Every file and folder under PATH, recursively. None there: an empty Listing."""
     # A listing of a big tree takes long on Nextcloud (a request per folder): no overall time
     # limit, but each request gives up on a hung server within the stall timeout.
     bounded = bounded_flags(min(10.0, rclone.timeout), rclone.timeout, low_level_retries=2)
     try:
-        entries = lsjson(rclone, path, "-R", "--files-only", "--no-mimetype", *bounded, *flags)
+        entries = lsjson(rclone, path, "-R", "--no-mimetype", *bounded, *flags)
     except errors.DirectoryNotFound:
-        return {}
-    listing = {}
+        return Listing()
+    found = Listing()
     for entry in entries:
         try:
-            listing[str(entry["Path"])] = (int(entry["Size"]), mtime_of(entry))
+            relative, mtime = str(entry["Path"]), mtime_of(entry)
+            if entry.get("IsDir"):
+                found.folders[relative] = mtime
+            else:
+                found.files[relative] = (int(entry["Size"]), mtime)
         except (KeyError, ValueError, TypeError):
             continue
-    return listing
+    return found
+
+
+def file_listing(
+    rclone: Rclone, path: str, flags: Sequence[str] = ()
+) -> dict[str, tuple[int, float]]:
+    """Every file under PATH, recursively: relative path -> (size, mtime). None there: {}."""
+    return listing(rclone, path, ("--files-only", *flags)).files
 
 
 def passing_filters(rclone: Rclone, path: str, flags: Sequence[str]) -> list[str]:

@@ -9,70 +9,24 @@ files and anything still missing, under the same progress display and summary.
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from rcwiz.nextcloud import bulk
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.capabilities import Capabilities
-from rcwiz.rclone.events import FileDone, LogLine, Progress
+from rcwiz.rclone.events import FileDone, LogLine
 from rcwiz.rclone.lsjson import file_listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.transfer import fastpath
 from rcwiz.transfer.engine import Expected, Sink
+from rcwiz.transfer.fastpath import Phase
 from rcwiz.transfer.walk import Tree
 
 
-@dataclass
-class Phase:
-    """What the bulk phase did."""
-
-    started: float = field(default_factory=time.monotonic)
-    bytes: int = 0
-    files: int = 0
-    requests: int = 0
-    refused: list[str] = field(default_factory=list)
-
-
 def eligible(opts: TransferOptions) -> bool:
-    """Bulk upload keeps rclone's meaning only for a plain copy or sync of a local folder.
-
-    Filters, --checksum (bulk-uploaded files carry no checksum on the server), extra rclone
-    flags and dry runs all go to rclone alone.
-    """
-    return (
-        opts.verb in ("copy", "sync")
-        and not opts.dry_run
-        and not opts.filtered
-        and not opts.checksum
-        and not opts.extra
-        and Path(opts.source).expanduser().is_dir()
-    )
-
-
-def _progress(done: Phase, expected: Expected, listed: int) -> Progress:
-    elapsed = time.monotonic() - done.started
-    speed = done.bytes / elapsed if elapsed > 0 else 0.0
-    left = expected.bytes - done.bytes
-    return Progress(
-        bytes=done.bytes,
-        total_bytes=expected.bytes,
-        speed=speed,
-        eta=left / speed if speed > 0 else None,
-        transfers=done.files,
-        total_transfers=expected.files,
-        checks=0,
-        total_checks=0,
-        listed=listed,
-        errors=0,
-        elapsed=elapsed,
-        fatal_error=False,
-        retry_error=False,
-        last_error=None,
-        transferring=(),
-    )
+    """Bulk upload may run: a plain copy or sync (fastpath.plain) of a local folder."""
+    return fastpath.plain(opts) and Path(opts.source).expanduser().is_dir()
 
 
 def run(
@@ -88,7 +42,7 @@ def run(
     phase = Phase()
     local = tree.files
     there = file_listing(rclone, opts.dest)
-    to_send = [f for f in local if not bulk.unchanged(f, there)]
+    to_send = [f for f in local if not fastpath.unchanged(f.size, f.mtime, there.get(f.relative))]
     expected = Expected(bytes=sum(f.size for f in to_send), files=len(to_send))
     small = [
         f
@@ -102,17 +56,8 @@ def run(
     with open(log_path, "a", encoding="utf-8") as log:
         for batch in bulk.batches(small):
             for result in uploader.upload(batch):
-                log.write(
-                    json.dumps(
-                        {
-                            "rcwiz": "bulk",
-                            "object": result.relative,
-                            "size": result.size,
-                            "ok": result.ok,
-                            "message": result.message,
-                        }
-                    )
-                    + "\n"
+                fastpath.log_file(
+                    log, "bulk", result.relative, result.size, result.ok, result.message
                 )
                 if result.ok:
                     phase.bytes += result.size
@@ -132,6 +77,6 @@ def run(
                             result.relative,
                         )
                     )
-            sink.progress(_progress(phase, expected, len(local)))
+            sink.progress(fastpath.progress(phase, expected, len(local)))
     phase.requests = uploader.requests
     return phase

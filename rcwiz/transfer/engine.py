@@ -43,6 +43,7 @@ class Summary:
     dry_run: bool = False
     error: str | None = None
     bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
+    archive_files: int = 0  # of `files`, those fetched in Nextcloud archives
     checked: int = 0  # files rclone compared with the destination (rclone's "Checks")
     # A dry run's first names, sorted: what would be sent, and what would be deleted.
     would_send: list[str] = field(default_factory=list)
@@ -198,10 +199,7 @@ def run(
         except KeyboardInterrupt:
             running.stop()
             summary.outcome = "interrupted"
-            failure = errors.Interrupted(
-                f"Interrupted: the {opts.verb} was stopped.",
-                "Run the same command again to resume: finished files are skipped.",
-            )
+            failure = interrupted(opts.verb)
         except BrokenPipeError:  # whoever read the progress went away (`| head`)
             drop_stdout()
             running.stop()
@@ -225,6 +223,34 @@ def run(
             # A run that failed before any file did (rclone refused its options, the remote is
             # unknown) failed all the same: its summary never says "0 error(s)".
             summary.errors = max(summary.errors, 1)
+        summary.error = failure.message
+    sink.finish(summary)
+    if failure is not None:
+        failure.summary = summary
+        raise failure
+    return summary
+
+
+def interrupted(verb: str) -> errors.Interrupted:
+    """The error for a transfer stopped by Ctrl-C (or SIGTERM)."""
+    return errors.Interrupted(
+        f"Interrupted: the {verb} was stopped.",
+        "Run the same command again to resume: finished files are skipped.",
+    )
+
+
+def without_rclone(
+    opts: TransferOptions,
+    sink: Sink,
+    log_path: Path,
+    failure: errors.RcwizError | None = None,
+) -> Summary:
+    """End a transfer whose first phase left rclone nothing to do, or was stopped by FAILURE
+    (raised once the summary is shown, with the summary attached)."""
+    summary = Summary(verb=opts.verb, source=opts.source, dest=opts.dest, log_path=str(log_path))
+    if failure is not None:
+        interrupt = isinstance(failure, errors.Interrupted)
+        summary.outcome = "interrupted" if interrupt else "failed"
         summary.error = failure.message
     sink.finish(summary)
     if failure is not None:
@@ -303,17 +329,21 @@ def _dispatch(sink: Sink, event: Event) -> None:
 
 
 class Continued:
-    """A sink for the second phase of one transfer (rclone after a bulk upload).
+    """A sink for the second phase of one transfer (rclone after a fast path: a bulk upload,
+    or an archive download, as VIA says).
 
     Adds what the first phase did to rclone's numbers, so people see one progress display
     and one summary: bytes and files of both phases, the duration from the very start.
     """
 
-    def __init__(self, sink: Sink, *, bytes: int, files: int, started: float) -> None:
+    def __init__(
+        self, sink: Sink, *, bytes: int, files: int, started: float, via: str = "bulk"
+    ) -> None:
         self.sink = sink
         self.bytes = bytes
         self.files = files
         self.started = started
+        self.via = via
 
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
@@ -341,6 +371,9 @@ class Continued:
     def finish(self, summary: Summary) -> None:
         summary.bytes += self.bytes
         summary.files += self.files
-        summary.bulk_files = self.files
+        if self.via == "archive":
+            summary.archive_files = self.files
+        else:
+            summary.bulk_files = self.files
         summary.duration = time.monotonic() - self.started
         self.sink.finish(summary)

@@ -12,23 +12,6 @@ from helpers import RCWIZ, rcwiz
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """A 2 MiB tmpfs folder (needs root and mount, as on the project's machines)."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
-    yield folder
-    subprocess.run(["umount", "-l", str(folder)], check=False)
-
-
-@pytest.fixture
 def remote_with_data(tmp_path, quota_server, rclone_conf):
     for i in range(4):
         (quota_server.root / f"part{i}.bin").write_bytes(os.urandom(1024 * 1024))

@@ -56,14 +56,6 @@ def test_batches_are_bounded_by_count_and_bytes():
     assert [len(b) for b in bulk.batches(big)] == [3, 3, 1]
 
 
-def test_unchanged_means_same_size_and_mtime_within_a_second():
-    local = bulk.LocalFile("a", Path("a"), 5, 1000.4)
-    assert bulk.unchanged(local, {"a": (5, 1000.0)})
-    assert not bulk.unchanged(local, {"a": (6, 1000.0)})
-    assert not bulk.unchanged(local, {"a": (5, 1002.0)})
-    assert not bulk.unchanged(local, {})
-
-
 def test_capabilities_and_refused_files(tmp_path):
     caps = Capabilities.from_ocs(
         {

@@ -1,0 +1,349 @@
+"""The fast path for downloads from Nextcloud: small files in a few archives, the rest by rclone.
+
+Used by the transfer commands for a copy or sync from a Nextcloud remote to a local folder.
+One listing of the remote (`rclone lsjson -R`), compared with the local tree the way rclone
+compares (size and modification time), decides what is new or changed. The small files among
+those come in a few archive requests (rcwiz.nextcloud.archive), IN_FLIGHT at once, and are
+written safely (rcwiz.transfer.unzip) with the listing's times. Whatever did not come that way
+(big files, names rclone would encode, anything an archive refused or lacked) is left to
+rclone, which runs right after under the same progress display and summary. When nothing is
+left (and a sync has nothing to delete), rclone does not run: a re-run costs one listing.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from rcwiz import errors
+from rcwiz.nextcloud.account import Account
+from rcwiz.nextcloud.archive import Archives, Batch, Failed, plan, server_major
+from rcwiz.nextcloud.bulk import safe_name
+from rcwiz.rclone.config import Remote, is_remote
+from rcwiz.rclone.events import FileDone, LogLine
+from rcwiz.rclone.lsjson import Listing, listing
+from rcwiz.rclone.run import Rclone
+from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.transfer import fastpath, unzip
+from rcwiz.transfer.engine import Expected, Sink
+from rcwiz.transfer.fastpath import Phase
+from rcwiz.transfer.walk import walk
+
+SMALL_FILE = 4 * 1024 * 1024  # files below this come by archive (measured: README)
+IN_FLIGHT = 2  # archive requests at once (measured: README)
+TICK = 0.5  # seconds between progress events while an archive is on its way
+
+
+def applies(opts: TransferOptions, source: Remote | None) -> bool:
+    """The fast path may run: a plain copy or sync (fastpath.plain) from a Nextcloud remote
+    SOURCE to a local folder, on a system that can write without following links."""
+    return (
+        source is not None
+        and source.vendor == "nextcloud"
+        and fastpath.plain(opts)
+        and not is_remote(opts.dest)
+        and not Path(opts.dest).expanduser().is_file()
+        and safe_name(opts.source.partition(":")[2])
+        and unzip.Destination.supported()
+    )
+
+
+@dataclass
+class Prepared:
+    """What one listing of the remote and one walk of the local folder decided."""
+
+    listing: Listing
+    todo: dict[str, tuple[int, float]]  # new or changed: relative path -> size, mtime
+    replaced: set[str] = field(default_factory=set)  # of todo, those there locally now
+    extra: bool = False  # the local folder holds what the listing lacks (a sync deletes it)
+    started: float = field(default_factory=time.monotonic)  # when the listing began
+
+    @property
+    def bytes(self) -> int:
+        return sum(size for size, _ in self.todo.values())
+
+    def small(self) -> dict[str, int]:
+        """The files to fetch by archive: relative path -> size."""
+        return {
+            rel: size
+            for rel, (size, _) in self.todo.items()
+            if size < SMALL_FILE and safe_name(rel) and unzip.safe_entry(rel)
+        }
+
+
+def prepare(rclone: Rclone, opts: TransferOptions) -> Prepared | None:
+    """List the remote once and compare; None when rclone should judge alone (nothing
+    listed, the folder missing, or a single file named as the source)."""
+    started = time.monotonic()
+    found = listing(rclone, opts.source)
+    names = list(found.files)
+    source_name = opts.source.partition(":")[2].rstrip("/").rpartition("/")[2]
+    if not names or (names == [source_name] and not found.folders):
+        return None
+    tree = walk(Path(opts.dest).expanduser().resolve())  # a link to a folder: the folder
+    local = {f.relative: (f.size, f.mtime) for f in tree.files} if tree else {}
+    todo = {
+        rel: entry
+        for rel, entry in found.files.items()
+        if not fastpath.unchanged(*entry, local.get(rel))
+    }
+    extra = tree is not None and (
+        bool(set(local) - set(found.files))
+        or bool(set(tree.folders) - set(found.folders))
+        or tree.skipped > 0
+    )
+    return Prepared(found, todo, {rel for rel in todo if rel in local}, extra, started)
+
+
+def nothing_left(opts: TransferOptions, prepared: Prepared, phase: Phase) -> bool:
+    """rclone would find nothing to do: every file came, and a sync has nothing to delete."""
+    return phase.files == len(prepared.todo) and (opts.verb == "copy" or not prepared.extra)
+
+
+def run(
+    account: Account,
+    opts: TransferOptions,
+    prepared: Prepared,
+    sink: Sink,
+    log_path: Path,
+    phase: Phase,
+) -> None:
+    """Fetch PREPARED's small files by archive into the local folder; start SINK; count in
+    PHASE (what it holds stays true when this is stopped by an error or Ctrl-C)."""
+    expected = Expected(bytes=prepared.bytes, files=len(prepared.todo))
+    sink.start(opts, ("archive-download", opts.source, opts.dest), expected, str(log_path))
+    listed = len(prepared.listing.files)
+    small = prepared.small()
+    folder = Path(opts.dest).expanduser()
+    try:
+        dest = unzip.Destination(folder)
+    except OSError as exc:  # rclone says it better, for every file
+        phase.refused += list(small)
+        phase.reasons.append(f"the destination cannot be written ({exc.strerror or exc})")
+        return
+    with dest, _journal(log_path) as log:
+        counts = {"listed": listed, "todo": len(prepared.todo), "small": len(small)}
+        _log(log, "archive-start", **counts, at=round(time.monotonic() - phase.started, 3))
+        if small:
+            major = server_major(account.client())
+            archives = Archives(account, account.path_of(opts.source), major)
+            batches = plan(small, prepared.listing.files, archives.room, parallel=IN_FLIGHT)
+            with _Fetcher(archives, batches, folder) as fetcher:
+
+                def tick(in_flight: int) -> None:
+                    sink.progress(fastpath.progress(phase, expected, listed, in_flight))
+
+                for batch, answer, failure in fetcher.answers(tick):
+                    phase.requests += 1
+                    results = _unpack(batch, answer, dest, prepared) if answer else {}
+                    _report(batch, results, failure, prepared, phase, sink, log)
+                    sink.progress(fastpath.progress(phase, expected, listed))
+        _folder_times(dest, prepared.listing)
+
+
+def _journal(path: Path) -> IO[str]:
+    """The run's log, or where it cannot be kept one that keeps nothing (rclone's run after
+    the phase says so)."""
+    try:
+        return open(path, "a", encoding="utf-8")
+    except OSError:
+        return io.StringIO()
+
+
+def _log(log: IO[str], kind: str, **fields: object) -> None:
+    """One line of the run's log about the phase itself."""
+    fastpath.log_entry(log, {"rcwiz": kind, **fields})
+
+
+def _unpack(
+    batch: Batch, answer: IO[bytes], dest: unzip.Destination, prepared: Prepared
+) -> dict[str, str | None]:
+    """Write BATCH's files from ANSWER: relative path -> None when written, or why not."""
+    results: dict[str, str | None] = {}
+    files = prepared.todo
+    if batch.single is not None:
+        answer.seek(0)
+        size, mtime = files[batch.single]
+        try:
+            dest.write(batch.single, answer, size, mtime)
+            return {batch.single: None}
+        except unzip.Unwritten as exc:
+            return {batch.single: str(exc)}
+    try:
+        archive = unzip.Archive(answer, batch.entries, batch.whole, _folders_in(batch, prepared))
+    except unzip.Refused as exc:
+        reason = f"the archive was refused: {exc}"
+        return dict.fromkeys(batch.entries.values(), reason)
+    try:
+        for rel in batch.entries.values():
+            size, mtime = files[rel]
+            try:
+                archive.extract(rel, dest, size, mtime)
+                results[rel] = None
+            except unzip.Unwritten as exc:
+                results[rel] = str(exc)
+    finally:
+        archive.close()
+    return results
+
+
+def _folders_in(batch: Batch, prepared: Prepared) -> int:
+    """How many listed folders BATCH's whole folders hold (each is an entry of its archive)."""
+    base = f"{batch.folder}/" if batch.folder else ""
+    tops = tuple(f"{base}{name}/" for name in batch.whole)
+    return sum(1 for f in prepared.listing.folders if f"{f}/".startswith(tops))
+
+
+def _report(
+    batch: Batch,
+    results: dict[str, str | None],
+    failure: str | None,
+    prepared: Prepared,
+    phase: Phase,
+    sink: Sink,
+    log: IO[str],
+) -> None:
+    """Count, log and show what BATCH brought; what it did not is left to rclone."""
+    sizes = {"names": len(batch.names), "files": len(batch.entries), "bytes": batch.bytes}
+    at = round(time.monotonic() - phase.started, 3)
+    _log(log, "archive-request", folder=batch.folder, **sizes, failure=failure, at=at)
+    left = []
+    for rel in batch.entries.values():
+        size = prepared.todo[rel][0]
+        why = failure or results.get(rel, "it did not come")
+        fastpath.log_file(log, "archive", rel, size, why is None, why or "")
+        if why is None:
+            phase.bytes += size
+            phase.files += 1
+            outcome = "replaced" if rel in prepared.replaced else "new"
+            sink.file_done(FileDone(rel, outcome, size, None, "Copied from a Nextcloud archive"))
+        else:
+            left.append(rel)
+            phase.refused.append(rel)
+    if left:
+        reason = failure or next((r for r in results.values() if r), "it did not come")
+        sink.log(LogLine("notice", f"{len(left)} file(s) left to rclone: {reason}", left[0]))
+        phase.reasons.append(reason)
+
+
+def _folder_times(dest: unzip.Destination, found: Listing) -> None:
+    """Give the local folders the listing's times, as rclone does after a copy."""
+    for relative, mtime in found.folders.items():
+        try:
+            dest.set_folder_time(relative, mtime)
+        except OSError:
+            continue  # not there locally (empty on the server), or not a folder: rclone's
+
+
+_Answer = tuple[Batch, IO[bytes] | None, BaseException | None]  # what a fetch gave
+
+
+class _Fetcher:
+    """Fetches the batches IN_FLIGHT at a time, each answer into an unnamed file in FOLDER.
+
+    Nothing of an answer is visible on disk until the caller writes it out: an interrupted
+    run leaves no trace of one. Threads that are still waiting for an answer when the run
+    ends stop at their next chunk (or with the process).
+    """
+
+    def __init__(self, archives: Archives, batches: list[Batch], folder: Path) -> None:
+        self.archives = archives
+        self.folder = folder
+        self.count = len(batches)
+        self.todo: queue.Queue[Batch] = queue.Queue()
+        for batch in batches:
+            self.todo.put(batch)
+        # One answer waits here at most: with one per thread and the one being unpacked,
+        # IN_FLIGHT + 2 answers are on disk at once, whatever the number of batches.
+        self.done: queue.Queue[_Answer] = queue.Queue(maxsize=1)
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._receiving: dict[int, int] = {}
+
+    def __enter__(self) -> _Fetcher:
+        for _ in range(min(IN_FLIGHT, self.count)):
+            threading.Thread(target=self._work, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+
+    def _work(self) -> None:
+        while not self.stop.is_set():
+            try:
+                batch = self.todo.get_nowait()
+            except queue.Empty:
+                return
+            answer: IO[bytes] | None = None
+            try:
+                # Handed to the main thread, which closes it: no with-block here.
+                answer = tempfile.TemporaryFile(dir=self.folder)  # noqa: SIM115
+                counted = functools.partial(self._received, id(batch))
+                self.archives.fetch(batch, answer, stop=self.stop, received=counted)
+                self._hand_over((batch, answer, None))
+            except BaseException as exc:  # handed to the main thread, which decides
+                if answer is not None:
+                    answer.close()
+                self._hand_over((batch, None, exc))
+
+    def _hand_over(self, item: _Answer) -> None:
+        """Queue ITEM for the main thread once there is room (dropped if the run ended)."""
+        while not self.stop.is_set():
+            try:
+                self.done.put(item, timeout=TICK)
+                return
+            except queue.Full:
+                continue
+        if item[1] is not None:
+            item[1].close()
+
+    def _received(self, key: int, count: int) -> None:
+        with self._lock:
+            self._receiving[key] = self._receiving.get(key, 0) + count
+
+    def answers(
+        self, tick: Callable[[int], None]
+    ) -> Iterator[tuple[Batch, IO[bytes] | None, str | None]]:
+        """Each batch as its answer comes (any order): the answer, or why it failed.
+
+        TICK gets the bytes received so far of answers not yet handed over, every TICK s.
+        """
+        for _ in range(self.count):
+            while True:
+                try:
+                    batch, answer, exc = self.done.get(timeout=TICK)
+                    break
+                except queue.Empty:
+                    with self._lock:
+                        coming = sum(self._receiving.values())
+                    tick(coming)
+            with self._lock:
+                self._receiving.pop(id(batch), None)
+            try:
+                yield batch, answer, _failure(exc)
+            finally:
+                if answer is not None:
+                    answer.close()
+
+
+def _failure(exc: BaseException | None) -> str | None:
+    """Why a batch did not come, in a few words; a stall or a bug is raised instead."""
+    if exc is None:
+        return None
+    if isinstance(exc, Failed):
+        return str(exc)
+    if isinstance(exc, errors.Stalled):
+        raise exc  # the server is hung: rclone would wait as long again
+    if isinstance(exc, errors.RcwizError):
+        return exc.message.rstrip(".")
+    if isinstance(exc, OSError):
+        return f"its answer could not be kept ({exc.strerror or exc})"
+    raise exc

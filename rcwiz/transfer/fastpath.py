@@ -1,0 +1,95 @@
+"""What both Nextcloud fast paths share: when one may run, what counts as changed, how its
+phase is counted, shown and logged.
+
+A fast path (bulk upload: rcwiz.transfer.bulk; archive download: rcwiz.transfer.archive)
+moves the small new or changed files in a few requests before rclone runs, and leaves
+everything else to rclone, under one progress display and one summary. It decides from one
+listing of the remote, compared with the local tree the way rclone compares by default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import IO
+
+from rcwiz.rclone.events import InFlight, Progress
+from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.transfer.engine import Expected
+
+MODIFY_WINDOW = 1.0  # seconds: Nextcloud keeps whole seconds, so rclone compares within 1 s
+
+
+def plain(opts: TransferOptions) -> bool:
+    """A fast path keeps rclone's meaning only for a plain copy or sync.
+
+    Filters, --checksum (the comparison would be by hash; bulk-uploaded files carry no
+    checksum on the server), extra rclone flags (they may change what is sent or how) and
+    dry runs all go to rclone alone; a move is rclone's, so that a source file is deleted
+    only after rclone has seen it arrive.
+    """
+    return (
+        opts.verb in ("copy", "sync")
+        and not opts.dry_run
+        and not opts.filtered
+        and not opts.checksum
+        and not opts.extra
+    )
+
+
+def unchanged(size: int, mtime: float, there: tuple[int, float] | None) -> bool:
+    """The other side holds THERE (size, mtime) with the same size and time: rclone's default
+    comparison skips it."""
+    return there is not None and there[0] == size and abs(there[1] - mtime) < MODIFY_WINDOW
+
+
+@dataclass
+class Phase:
+    """What a fast path did before rclone."""
+
+    started: float = field(default_factory=time.monotonic)
+    bytes: int = 0
+    files: int = 0
+    requests: int = 0
+    refused: list[str] = field(default_factory=list)  # left to rclone
+    reasons: list[str] = field(default_factory=list)  # why, once per request that failed
+
+
+def progress(done: Phase, expected: Expected, listed: int, in_flight: int = 0) -> Progress:
+    """A stats event for the phase so far; IN_FLIGHT bytes have come of requests not yet done
+    (shown as one transfer in flight, as rclone shows a file on its way)."""
+    elapsed = time.monotonic() - done.started
+    moved = done.bytes + in_flight
+    speed = moved / elapsed if elapsed > 0 else 0.0
+    left = expected.bytes - moved
+    coming = InFlight("(archives on their way)", -1, in_flight, 0, speed, None)
+    return Progress(
+        bytes=moved,
+        total_bytes=expected.bytes,
+        speed=speed,
+        eta=left / speed if speed > 0 else None,
+        transfers=done.files,
+        total_transfers=expected.files,
+        checks=0,
+        total_checks=0,
+        listed=listed,
+        errors=0,
+        elapsed=elapsed,
+        fatal_error=False,
+        retry_error=False,
+        last_error=None,
+        transferring=(coming,) if in_flight else (),
+    )
+
+
+def log_file(log: IO[str], kind: str, relative: str, size: int, ok: bool, message: str) -> None:
+    """One line of the run's log (the file rclone's log goes to next) for one file."""
+    log_entry(log, {"rcwiz": kind, "object": relative, "size": size, "ok": ok, "message": message})
+
+
+def log_entry(log: IO[str], entry: dict[str, object]) -> None:
+    """One line of the run's log; one that cannot be written (a full disk) stops nothing."""
+    with contextlib.suppress(OSError):
+        log.write(json.dumps(entry) + "\n")

@@ -1,0 +1,168 @@
+"""A loopback HTTP proxy in front of the real Nextcloud that spoils its archive answers.
+
+The real Nextcloud serves the listing, rclone's GETs and everything else, so the fallback to
+rclone is tested against the real server; only the answers to archive requests
+(ajax/download.php) are replaced, with what the real server cannot be made to send on
+demand: a hostile entry, a cut-off archive, an error page, a stall. `Mode.NEXTCLOUD_31`
+instead plays a Nextcloud 31 (status.php says 31, ajax/download.php is gone) and answers its
+WebDAV archive requests with the real server's own archive for the same names.
+
+    with ArchiveFaults(real_nextcloud.url, "hostile") as proxy:
+        url = proxy.url  # use instead of the server's
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+LEGACY = "/index.php/apps/files/ajax/download.php"
+MODES = ("hostile", "truncate", "html", "error", "stall", "nextcloud-31", "pass")
+HOSTILE = ("../escaped.txt", "/tmp/rcwiz-absolute.txt")
+HOP_BY_HOP = ("connection", "transfer-encoding", "content-length", "keep-alive")
+ERROR_PAGE = b"<!DOCTYPE html><html><body><h2>Cannot download file</h2></body></html>"
+
+
+class ArchiveFaults:
+    """The proxy: `url`, the archive requests it saw (`archive_requests`), and for "stall"
+    an event set once an archive is on its way (`stalled`) and one that lets it go on."""
+
+    def __init__(self, target: str, mode: str) -> None:
+        assert mode in MODES, mode
+        self.target = urlsplit(target)
+        self.mode = mode
+        self.archive_requests: list[str] = []
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _any(self) -> None:
+                proxy.handle(self)
+
+            do_GET = do_PUT = do_POST = do_PROPFIND = do_MKCOL = do_MOVE = _any
+            do_DELETE = do_HEAD = do_OPTIONS = do_PROPPATCH = do_COPY = _any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> ArchiveFaults:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # ------------------------------------------------------------------ forwarding
+
+    def forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """The real server's whole answer to one request."""
+        connection = http.client.HTTPConnection(self.target.hostname, self.target.port, timeout=120)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            reply = connection.getresponse()
+            return reply.status, reply.getheaders(), reply.read()
+        finally:
+            connection.close()
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else None
+        headers = {k: v for k, v in handler.headers.items() if k.lower() != "host"}
+        path = handler.path
+        parts = urlsplit(path)
+        query = parse_qs(parts.query)
+        if self.mode == "nextcloud-31":
+            if parts.path == "/status.php":
+                _, _, data = self.forward("GET", path, headers, None)
+                document = json.loads(data)
+                document.update(version="31.0.0.0", versionstring="31.0.0")
+                return self.send(handler, 200, "application/json", json.dumps(document).encode())
+            if parts.path == LEGACY:
+                return self.send(handler, 404, "text/html", b"<html>Page not found</html>")
+            if handler.command == "GET" and query.get("accept") == ["zip"]:
+                self.archive_requests.append(path)
+                return self.as_nextcloud_31(handler, parts.path, query, headers)
+        if handler.command == "GET" and parts.path == LEGACY and self.mode != "pass":
+            self.archive_requests.append(path)
+            return self.spoil(handler, path, headers)
+        status, found, data = self.forward(handler.command, path, headers, body)
+        handler.send_response(status)
+        for key, value in found:
+            if key.lower() not in HOP_BY_HOP:
+                handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(data)
+
+    def send(self, handler: BaseHTTPRequestHandler, status: int, kind: str, data: bytes) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", kind)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    # ------------------------------------------------------------------ the faults
+
+    def spoil(self, handler: BaseHTTPRequestHandler, path: str, headers: dict[str, str]) -> None:
+        if self.mode == "html":  # what Nextcloud 30 sends for an exception: HTTP 200, a page
+            return self.send(handler, 200, "text/html; charset=UTF-8", ERROR_PAGE)
+        if self.mode == "error":
+            return self.send(handler, 500, "text/html", ERROR_PAGE)
+        status, found, real = self.forward("GET", path, headers, None)
+        assert status == 200 and dict(found).get("Content-Type") == "application/zip", found
+        if self.mode == "hostile":
+            return self.send(handler, 200, "application/zip", with_hostile_entries(real))
+        # truncate, stall: half the archive, no length (as Nextcloud sends it), then the end
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/zip")
+        handler.end_headers()
+        handler.wfile.write(real[: len(real) // 2])
+        handler.wfile.flush()
+        if self.mode == "stall":
+            self.stalled.set()
+            self.release.wait(120)
+        handler.close_connection = True
+
+    def as_nextcloud_31(
+        self,
+        handler: BaseHTTPRequestHandler,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+    ) -> None:
+        """GET /remote.php/dav/files/USER/DIR/?accept=zip&files=[...] answered with the real
+        server's archive of the same names (fetched from ajax/download.php)."""
+        assert handler.headers.get("Accept") == "application/zip"
+        prefix = "/remote.php/dav/files/"
+        assert path.startswith(prefix) and path.endswith("/"), path
+        folder = "/" + path[len(prefix) :].split("/", 1)[1].rstrip("/")
+        legacy = f"{LEGACY}?{urlencode({'dir': folder, 'files': query['files'][0]})}"
+        status, _, data = self.forward("GET", legacy, headers, None)
+        assert status == 200, status
+        self.send(handler, 200, "application/zip", data)
+
+
+def with_hostile_entries(real: bytes) -> bytes:
+    """REAL's entries and two that point outside the destination, as a new archive."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(real)) as source, zipfile.ZipFile(out, "w") as spoiled:
+        for info in source.infolist():
+            spoiled.writestr(info, source.read(info))
+        for name in HOSTILE:
+            spoiled.writestr(zipfile.ZipInfo(name), b"written outside the destination\n")
+    return out.getvalue()
