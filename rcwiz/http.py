@@ -4,16 +4,19 @@ server, doctor's reading of a server's clock.
 One client for all of them. A failure to get an answer (refused, reset, timed out, DNS, TLS)
 is ServerUnreachable; an answer of any status is a Response, and what a status means is
 decided by rcwiz.errors.for_http_status. A connection is kept per thread and reused while the
-server keeps it open (PHP's built-in server closes each one; production servers do not).
-http.client and ssl are imported on first use: most rcwiz runs never make a request.
+server keeps it open (PHP's built-in server closes each one; production servers do not), so
+threads that send at once each have their own; `abort` cuts every one of them from any thread
+(an interrupted upload must not wait for its requests in flight). http.client and ssl are
+imported on first use: most rcwiz runs never make a request.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
@@ -56,7 +59,10 @@ class Client:
     password: str | None = field(default=None, repr=False)
     timeout: float = field(default_factory=lambda: DEFAULT_TIMEOUT)
     verify: bool = True  # check TLS certificates (doctor's clock request does not)
+    opened: int = 0  # connections made so far (what keep-alive saves shows here)
     _local: threading.local = field(default_factory=threading.local, repr=False)
+    _open: set[http.client.HTTPConnection] = field(default_factory=set, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _auth(self) -> dict[str, str]:
         if self.user is None or self.password is None:
@@ -84,6 +90,9 @@ class Client:
                     base.hostname or "", base.port, timeout=self.timeout
                 )
             self._local.connection = connection
+            with self._lock:
+                self._open.add(connection)
+                self.opened += 1
         return connection
 
     def close(self) -> None:
@@ -92,6 +101,22 @@ class Client:
         if connection is not None:
             connection.close()
             self._local.connection = None
+            with self._lock:
+                self._open.discard(connection)
+
+    def abort(self) -> None:
+        """Cut every connection of this client, whichever thread uses it: a request in flight
+        fails at once (ServerUnreachable) instead of running to its end. Any thread may call it.
+        """
+        import socket
+
+        with self._lock:
+            connections = list(self._open)
+        for connection in connections:
+            sock = connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):  # not connected yet, or closed already
+                    sock.shutdown(socket.SHUT_RDWR)
 
     def request(
         self,
@@ -100,11 +125,19 @@ class Client:
         *,
         params: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
+        timeout: float | None = None,
     ) -> Response:
-        """Send one request to SERVER + PATH; return the response whatever its status."""
+        """Send one request to SERVER + PATH; return the response whatever its status.
+
+        BODY may be an iterable of byte strings, sent one after another without being joined
+        (a big upload stays out of memory); the caller then gives Content-Length, and the
+        iterable must be one that can be iterated again (a list, or an object whose __iter__
+        starts over), because a kept connection the server closed meanwhile is retried once.
+        TIMEOUT (seconds without an answer) replaces the client's for this request.
+        """
         import http.client
         import ssl
 
@@ -121,7 +154,11 @@ class Client:
         for attempt in (1, 2):
             reused = getattr(self._local, "connection", None) is not None
             connection = self._connection()
+            wait = timeout if timeout is not None else self.timeout
             try:
+                connection.timeout = wait
+                if connection.sock is not None:
+                    connection.sock.settimeout(wait)
                 connection.request(method, target, body=body, headers=all_headers)
                 reply = connection.getresponse()
                 data = reply.read()
@@ -146,7 +183,7 @@ class Client:
             except TimeoutError as exc:
                 self.close()
                 raise errors.ServerUnreachable(
-                    f"The server {self.server} did not answer within {self.timeout:.0f} s.",
+                    f"The server {self.server} did not answer within {wait:.0f} s.",
                     "The server may be overloaded or hung; try again later.",
                 ) from exc
             except (OSError, http.client.HTTPException) as exc:

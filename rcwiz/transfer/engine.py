@@ -43,6 +43,7 @@ class Summary:
     dry_run: bool = False
     error: str | None = None
     bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
+    chunked_files: int = 0  # of `files`, those rcwiz sent in parallel chunks (SHA-1 kept)
 
     @property
     def average_speed(self) -> float:
@@ -297,11 +298,22 @@ class Continued:
     and one summary: bytes and files of both phases, the duration from the very start.
     """
 
-    def __init__(self, sink: Sink, *, bytes: int, files: int, started: float) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        bytes: int,
+        files: int,
+        started: float,
+        bulk_files: int = 0,
+        chunked_files: int = 0,
+    ) -> None:
         self.sink = sink
         self.bytes = bytes
         self.files = files
         self.started = started
+        self.bulk_files = bulk_files
+        self.chunked_files = chunked_files
 
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
@@ -329,6 +341,7 @@ class Continued:
     def finish(self, summary: Summary) -> None:
         summary.bytes += self.bytes
         summary.files += self.files
-        summary.bulk_files = self.files
+        summary.bulk_files = self.bulk_files
+        summary.chunked_files = self.chunked_files
         summary.duration = time.monotonic() - self.started
         self.sink.finish(summary)

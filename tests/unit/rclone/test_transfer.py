@@ -61,3 +61,20 @@ def test_paths_that_look_like_flags_stay_paths():
     argv = transfer_argv(TransferOptions("-v", "nc:--delete-before", verb="sync"))
     assert argv[-3:] == ("--", "-v", "nc:--delete-before")
     assert argv.count("-v") == 2  # rcwiz's own -v, and the source
+
+
+def test_only_the_files_left_go_to_rclone_without_a_listing():
+    opts = TransferOptions(
+        "/data", "nc:r", only="/tmp/left", no_traverse=True, extra=("--max-age", "1d")
+    )
+    argv = transfer_argv(opts, stats_interval=1)
+    assert argv[-8:] == (
+        "--files-from-raw",
+        "/tmp/left",
+        "--no-traverse",
+        "--max-age",
+        "1d",
+        "--",
+        "/data",
+        "nc:r",
+    )
