@@ -60,6 +60,7 @@ class Client:
     timeout: float = field(default_factory=lambda: DEFAULT_TIMEOUT)
     verify: bool = True  # check TLS certificates (doctor's clock request does not)
     opened: int = 0  # connections made so far (what keep-alive saves shows here)
+    aborted: bool = False  # set by abort: no request is sent (or retried) any more
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _open: set[http.client.HTTPConnection] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -106,11 +107,13 @@ class Client:
 
     def abort(self) -> None:
         """Cut every connection of this client, whichever thread uses it: a request in flight
-        fails at once (ServerUnreachable) instead of running to its end. Any thread may call it.
+        fails at once (ServerUnreachable) instead of running to its end, and none is sent
+        after it (a kept connection that fails is not tried again). Any thread may call it.
         """
         import socket
 
         with self._lock:
+            self.aborted = True
             connections = list(self._open)
         for connection in connections:
             sock = connection.sock
@@ -152,6 +155,9 @@ class Client:
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
         all_headers.update(headers or {})
         for attempt in (1, 2):
+            if self.aborted:
+                self.close()
+                raise errors.ServerUnreachable(f"The requests to {self.server} were stopped.")
             reused = getattr(self._local, "connection", None) is not None
             connection = self._connection()
             wait = timeout if timeout is not None else self.timeout
