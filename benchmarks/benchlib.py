@@ -96,9 +96,15 @@ def capture(
     """Run ARGV to the end (killed after TIMEOUT, or when interrupted)."""
     try:
         return subprocess.run(
-            list(argv), input=stdin, capture_output=True, text=True, env=env, timeout=timeout,
-            check=False, stdin=None if stdin is not None else subprocess.DEVNULL,
-        )  # fmt: skip
+            list(argv),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired as exc:
         raise BenchError(f"{label(argv)} took longer than {timeout:.0f} s") from exc
 
@@ -142,9 +148,13 @@ def timed(
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env,
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
             start_new_session=True,
-        )  # fmt: skip
+        )
         done = watch(proc) if watch is not None else None
         try:
             code = proc.wait(timeout)
@@ -219,7 +229,8 @@ def make_big_file(path: Path, size: int) -> None:
 
 def rcwiz_details(stdout: Path) -> dict[str, Any]:
     """From `rcwiz --json copy`'s events and the log its start event names: how the files
-    went (bulk upload, archive download or rclone) and the summary."""
+    went (bulk upload, parallel chunks, archive download or rclone), whether rclone ran, and
+    the summary."""
     events = []
     for line in stdout.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
@@ -236,7 +247,9 @@ def rcwiz_details(stdout: Path) -> dict[str, Any]:
         "bulk_refused": 0,
         "archive_files": 0,
         "archive_refused": 0,
+        "chunked_files": 0,
         "rclone_files": 0,
+        "rclone_ran": False,
         "log_path": start.get("log_path") or summary.get("log_path"),
     }
     log = Path(details["log_path"]) if details["log_path"] else None
@@ -248,9 +261,15 @@ def rcwiz_details(stdout: Path) -> dict[str, Any]:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if entry.get("rcwiz") in ("bulk", "archive"):
-                kind = entry["rcwiz"]
-                details[f"{kind}_files" if entry.get("ok") else f"{kind}_refused"] += 1
+            if entry.get("rcwiz") == "bulk" and "ok" in entry:
+                if entry.get("how") == "chunks":
+                    details["chunked_files"] += bool(entry["ok"])
+                else:
+                    details["bulk_files" if entry["ok"] else "bulk_refused"] += 1
+            elif entry.get("rcwiz") == "archive" and "ok" in entry:
+                details["archive_files" if entry["ok"] else "archive_refused"] += 1
+            elif entry.get("rcwiz") == "start":
+                details["rclone_ran"] = True
             elif str(entry.get("msg", "")).startswith("Copied"):
                 details["rclone_files"] += 1
     return details
@@ -312,9 +331,13 @@ class Nextcloud:
     def _serve(self, *args: str, timeout: float = HELPER_TIMEOUT) -> subprocess.CompletedProcess:
         try:
             return subprocess.run(
-                [str(self.serve), *args], capture_output=True, text=True, timeout=timeout,
-                check=False, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
+                [str(self.serve), *args],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired as exc:
             raise BenchError(f"serve.sh {args[0]} took longer than {timeout:.0f} s") from exc
 

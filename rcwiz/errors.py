@@ -133,6 +133,12 @@ class RcloneFailed(RcwizError):
     default_hint = "Run again with --debug to see rclone's full output."
 
 
+class SourceChanged(RcwizError):
+    """A local file changed (or went away) while rcwiz itself was sending it."""
+
+    default_hint = "Run the same command again once the file is complete: rclone sends it then."
+
+
 class Interrupted(RcwizError):
     exit_code = ExitCode.INTERRUPTED
 

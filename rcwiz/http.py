@@ -4,8 +4,10 @@ server, doctor's reading of a server's clock.
 One client for all of them. A failure to get an answer (refused, reset, timed out, DNS, TLS)
 is ServerUnreachable; an answer of any status is a Response, and what a status means is
 decided by rcwiz.errors.for_http_status. A connection is kept per thread and reused while the
-server keeps it open (PHP's built-in server closes each one; production servers do not).
-http.client and ssl are imported on first use: most rcwiz runs never make a request.
+server keeps it open (PHP's built-in server closes each one; production servers do not), so
+threads that send at once each have their own; `abort` cuts every one of them from any thread
+(an interrupted upload must not wait for its requests in flight). http.client and ssl are
+imported on first use: most rcwiz runs never make a request.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import base64
 import contextlib
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
@@ -57,7 +59,11 @@ class Client:
     password: str | None = field(default=None, repr=False)
     timeout: float = field(default_factory=lambda: DEFAULT_TIMEOUT)
     verify: bool = True  # check TLS certificates (doctor's clock request does not)
+    opened: int = 0  # connections made so far (what keep-alive saves shows here)
+    aborted: bool = False  # set by abort: no request is sent (or retried) any more
     _local: threading.local = field(default_factory=threading.local, repr=False)
+    _open: set[http.client.HTTPConnection] = field(default_factory=set, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _auth(self) -> dict[str, str]:
         if self.user is None or self.password is None:
@@ -85,6 +91,9 @@ class Client:
                     base.hostname or "", base.port, timeout=self.timeout
                 )
             self._local.connection = connection
+            with self._lock:
+                self._open.add(connection)
+                self.opened += 1
         return connection
 
     def close(self) -> None:
@@ -93,6 +102,24 @@ class Client:
         if connection is not None:
             connection.close()
             self._local.connection = None
+            with self._lock:
+                self._open.discard(connection)
+
+    def abort(self) -> None:
+        """Cut every connection of this client, whichever thread uses it: a request in flight
+        fails at once (ServerUnreachable) instead of running to its end, and none is sent
+        after it (a kept connection that fails is not tried again). Any thread may call it.
+        """
+        import socket
+
+        with self._lock:
+            self.aborted = True
+            connections = list(self._open)
+        for connection in connections:
+            sock = connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):  # not connected yet, or closed already
+                    sock.shutdown(socket.SHUT_RDWR)
 
     def _target(self, path: str, params: Mapping[str, str] | None) -> str:
         target = urlsplit(self.server).path.rstrip("/") + path
@@ -106,28 +133,40 @@ class Client:
         return found
 
     def _send(
-        self, method: str, target: str, body: bytes | None, headers: Mapping[str, str]
+        self,
+        method: str,
+        target: str,
+        body: bytes | Iterable[bytes] | None,
+        headers: Mapping[str, str],
+        timeout: float | None = None,
     ) -> http.client.HTTPResponse:
         """Send one request and return its answer with the body unread."""
         import http.client
 
+        wait = timeout if timeout is not None else self.timeout
         for attempt in (1, 2):
+            if self.aborted:
+                self.close()
+                raise errors.ServerUnreachable(f"The requests to {self.server} were stopped.")
             reused = getattr(self._local, "connection", None) is not None
             connection = self._connection()
             try:
+                connection.timeout = wait
+                if connection.sock is not None:
+                    connection.sock.settimeout(wait)
                 connection.request(method, target, body=body, headers=dict(headers))
                 return connection.getresponse()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 self.close()
                 if reused and attempt == 1:
                     continue  # a kept connection the server had closed meanwhile: once more
-                raise self._failure(exc) from exc
+                raise self._failure(exc, wait) from exc
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
-                raise self._failure(exc) from exc
+                raise self._failure(exc, wait) from exc
         raise AssertionError("unreachable")
 
-    def _failure(self, exc: BaseException) -> errors.RcwizError:
+    def _failure(self, exc: BaseException, wait: float | None = None) -> errors.RcwizError:
         """The error for a request that got no (complete) answer."""
         import http.client
         import ssl
@@ -144,7 +183,7 @@ class Client:
             )
         if isinstance(exc, TimeoutError):  # nothing came within the stall timeout
             return errors.Stalled(
-                f"The server {self.server} did not answer within {self.timeout:.0f} s.",
+                f"The server {self.server} did not answer within {wait or self.timeout:.0f} s.",
                 "The server may be overloaded or hung; try again later.",
             )
         return errors.ServerUnreachable(f"The server {self.server} could not be reached: {exc}.")
@@ -156,11 +195,19 @@ class Client:
         *,
         params: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
+        timeout: float | None = None,
     ) -> Response:
-        """Send one request to SERVER + PATH; return the response whatever its status."""
+        """Send one request to SERVER + PATH; return the response whatever its status.
+
+        BODY may be an iterable of byte strings, sent one after another without being joined
+        (a big upload stays out of memory); the caller then gives Content-Length, and the
+        iterable must be one that can be iterated again (a list, or an object whose __iter__
+        starts over), because a kept connection the server closed meanwhile is retried once.
+        TIMEOUT (seconds without an answer) replaces the client's for this request.
+        """
         import http.client
 
         all_headers = self._headers(auth, None)
@@ -168,12 +215,12 @@ class Client:
             body = urlencode(form).encode()
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
         all_headers.update(headers or {})
-        reply = self._send(method, self._target(path, params), body, all_headers)
+        reply = self._send(method, self._target(path, params), body, all_headers, timeout)
         try:
             data = reply.read()
         except (OSError, http.client.HTTPException) as exc:
             self.close()
-            raise self._failure(exc) from exc
+            raise self._failure(exc, timeout) from exc
         found = {k.lower(): v for k, v in reply.getheaders()}
         if reply.will_close:
             self.close()

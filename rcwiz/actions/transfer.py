@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from rcwiz.nextcloud.account import Account
     from rcwiz.nextcloud.capabilities import Capabilities
     from rcwiz.transfer.archive import Prepared
+    from rcwiz.transfer import bulk
 
 SHOWN_DELETIONS = 20
 
@@ -115,7 +117,7 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
             plan = preflight.Plan(fetch.bytes, len(fetch.todo))
         if space is not None:
             _check_space(ctx, rclone, opts, plan, remotes, space, tree(), force=guard.force)
-    return _transfer(ctx, opts, guard, remotes, configured, tree, fetch)
+    return _transfer(ctx, opts, guard, remotes, configured, tree, fetch, plan)
 
 
 def _listed_for_archives(
@@ -139,6 +141,7 @@ def _transfer(
     configured: Configured | None,
     tree: Callable[[], Tree | None],
     fetch: Prepared | None = None,
+    plan: preflight.Plan | None = None,
 ) -> engine.Summary:
     console = ctx.console
     rclone = ctx.rclone
@@ -163,22 +166,8 @@ def _transfer(
         if caps is not None and local is not None:
             _warn_refused(ctx, rclone, opts, local, caps)
         try:
-            if caps is not None and caps.bulkupload and local and bulk.eligible(opts):
-                log_path = engine.new_log_path(opts.verb)
-                phase = bulk.run(rclone, acct(), caps, opts, local, sink, log_path)
-                if phase.requests and not phase.files:
-                    console.note("Nextcloud bulk upload sent nothing; rclone sends every file.")
-                elif phase.requests:
-                    console.note(
-                        f"{phase.files} small file(s) went by Nextcloud bulk upload in "
-                        f"{phase.requests} request(s); rclone sends the rest."
-                    )
-                rest = engine.Continued(
-                    sink, bytes=phase.bytes, files=phase.files, started=phase.started
-                )
-                return engine.run(
-                    rclone, opts, rest, log_path=log_path, watch=watch, warn=console.warn
-                )
+            if caps is not None and bulk.available(caps) and local and bulk.eligible(opts):
+                return _fast_path(ctx, opts, acct(), caps, local, plan, sink, watch)
             return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
         except (errors.RcwizError, KeyboardInterrupt):
             if local is not None:
@@ -211,7 +200,11 @@ def _download(
 
     def rest() -> engine.Continued:
         return engine.Continued(
-            sink, bytes=phase.bytes, files=phase.files, started=phase.started, via="archive"
+            sink,
+            bytes=phase.bytes,
+            files=phase.files,
+            started=phase.started,
+            archive_files=phase.files,
         )
 
     try:
@@ -235,6 +228,73 @@ def _download(
     if not left:
         return engine.without_rclone(opts, rest(), log_path)
     return engine.run(ctx.rclone, opts, rest(), log_path=log_path, watch=watch, warn=console.warn)
+
+
+def _fast_path(
+    ctx: Context,
+    opts: TransferOptions,
+    acct: Account,
+    caps: Capabilities,
+    local: Tree,
+    plan: preflight.Plan | None,
+    sink: engine.Sink,
+    watch: Watchdog,
+) -> engine.Summary:
+    """Nextcloud's fast path (rcwiz.transfer.bulk), then rclone for what it left, if anything.
+
+    A sync's dry run already listed both sides: what it would send is taken from there
+    instead of a second listing.
+    """
+    from rcwiz.transfer import bulk
+
+    console = ctx.console
+    log_path = engine.new_log_path(opts.verb)
+    wanted = set(plan.sends) if plan is not None else None
+    phase = bulk.run(
+        ctx.rclone, acct, caps, opts, local, sink, log_path, wanted=wanted, warn=console.warn
+    )
+    if phase.requests and not phase.files:
+        console.note("Nextcloud bulk upload sent nothing; rclone sends every file.")
+    elif phase.files:
+        console.note(_fast_path_note(phase))
+    rest = engine.Continued(
+        sink,
+        bytes=phase.bytes,
+        files=phase.files,
+        started=phase.started,
+        bulk_files=phase.bulk_files,
+        chunked_files=phase.chunked_files,
+    )
+    deletes = plan is not None and bool(plan.deletions or plan.removed_folders)
+    if not (phase.left or phase.rclone_needed or deletes):
+        return bulk.finish(sink, opts, phase, str(log_path))  # rclone has nothing left to do
+    watch.started = time.monotonic()  # rclone's stall clock starts with rclone
+    if opts.verb != "copy" or phase.rclone_needed:
+        # A sync's rclone deletes what the source lacks, so it must see every file.
+        return engine.run(ctx.rclone, opts, rest, log_path=log_path, watch=watch, warn=console.warn)
+    with tempfile.TemporaryDirectory(prefix="rcwiz-") as folder:
+        listing = Path(folder) / "files-from"
+        names = [f.relative for f in phase.left]
+        if bulk.files_from(names, listing):
+            # A few files are cheaper to look up one by one than their folders to list.
+            few = len(names) <= bulk.LOOK_UP_AT_MOST
+            opts = replace(opts, only=str(listing), no_traverse=few)
+        return engine.run(ctx.rclone, opts, rest, log_path=log_path, watch=watch, warn=console.warn)
+
+
+def _fast_path_note(phase: bulk.Phase) -> str:
+    """What went which way: "150 small file(s) went by Nextcloud bulk upload in 2 request(s);
+    rclone sends the rest." """
+    ways = []
+    if phase.bulk_files:
+        ways.append(
+            f"{phase.bulk_files} small file(s) went by Nextcloud bulk upload in "
+            f"{phase.requests} request(s)"
+        )
+    if phase.chunked_files:
+        ways.append(f"{phase.chunked_files} big file(s) went in parallel chunks")
+    rest = "rclone sends the rest" if phase.left else "nothing is left for rclone"
+    return f"{' and '.join(ways)}; {rest}."
 
 
 def _remove_unfinished_uploads(

@@ -18,9 +18,9 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from rcwiz import errors
 from rcwiz.nextcloud.account import Account
@@ -32,6 +32,7 @@ ENDPOINT = "/remote.php/dav/bulk"
 SMALL_FILE = 1024 * 1024  # files below this go through bulk upload
 BATCH_FILES = 100  # what Nextcloud's desktop client sends per request
 BATCH_BYTES = 16 * 1024 * 1024  # each part is held in server memory: bound the request too
+SPLIT_FROM = 25  # files per request at least, when a batch is split to keep requests in flight
 MIN_MTIME = 86401  # the server rejects X-File-Mtime values of 86400 or less
 
 
@@ -61,12 +62,16 @@ def safe_name(relative: str) -> bool:
     return not _UNSAFE.search(relative) and unicodedata.normalize("NFC", relative) == relative
 
 
-def batches(files: Iterable[LocalFile]) -> Iterator[list[LocalFile]]:
-    """Groups of at most BATCH_FILES files and about BATCH_BYTES bytes."""
+def batches(files: Iterable[LocalFile], parts: int = 1) -> Iterator[list[LocalFile]]:
+    """Groups of at most BATCH_FILES files and about BATCH_BYTES bytes, and PARTS groups at
+    least where each still gets SPLIT_FROM files (requests in flight need something to carry;
+    a request has a cost of its own on the server)."""
+    files = list(files)
+    most = min(BATCH_FILES, max(SPLIT_FROM, -(-len(files) // max(1, parts))))
     batch: list[LocalFile] = []
     size = 0
     for item in files:
-        if batch and (len(batch) >= BATCH_FILES or size + item.size > BATCH_BYTES):
+        if batch and (len(batch) >= most or size + item.size > BATCH_BYTES):
             yield batch
             batch, size = [], 0
         batch.append(item)
@@ -77,7 +82,12 @@ def batches(files: Iterable[LocalFile]) -> Iterator[list[LocalFile]]:
 
 def multipart(parts: Iterable[tuple[str, bytes, float]], boundary: str) -> bytes:
     """The request body for (server path, content, mtime) parts, exactly as documented."""
-    chunks = []
+    return b"".join(multipart_pieces(parts, boundary))
+
+
+def multipart_pieces(parts: Iterable[tuple[str, bytes, float]], boundary: str) -> list[bytes]:
+    """That body as the pieces it is made of (sent one after another, never joined)."""
+    pieces = []
     for server_path, content, mtime in parts:
         if not safe_name(server_path):
             raise ValueError(f"not a name for a part header: {server_path!r}")
@@ -88,70 +98,103 @@ def multipart(parts: Iterable[tuple[str, bytes, float]], boundary: str) -> bytes
             f"X-File-Mtime: {max(MIN_MTIME, int(mtime))}\r\n"
             f"Content-Length: {len(content)}\r\n\r\n"
         )
-        chunks += [headers.encode(), content, b"\r\n"]
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return b"".join(chunks)
+        pieces += [headers.encode(), content, b"\r\n"]
+    pieces.append(f"--{boundary}--\r\n".encode())
+    return pieces
+
+
+def folders_to_make(files: Iterable[LocalFile], existing: Iterable[str]) -> list[list[str]]:
+    """The folders (relative to the destination, "" for itself) FILES need that EXISTING
+    (folders known to be there) lacks, grouped by depth: each group can be made at once."""
+    there = set(existing)
+    needed: set[str] = set()
+    for item in files:
+        parts = item.relative.split("/")[:-1]
+        for depth in range(len(parts) + 1):
+            folder = "/".join(parts[:depth])
+            if folder not in there:
+                needed.add(folder)
+    levels: dict[int, list[str]] = {}
+    for folder in needed:
+        levels.setdefault(folder.count("/") + 1 if folder else 0, []).append(folder)
+    return [sorted(levels[depth]) for depth in sorted(levels)]
 
 
 class Uploader:
-    """Bulk-uploads files into one folder of one account, creating folders as needed."""
+    """Bulk-uploads files into one folder of one account; safe to call from several threads
+    at once (each thread has its own connection)."""
 
     def __init__(self, account: Account, dest_path: str) -> None:
         self.account = account
         self.client: Client = account.client()
         self.base = account.path_of(dest_path).rstrip("/")  # e.g. "/results"
-        self._made: set[str] = set()
-        self.requests = 0
 
     def server_path(self, relative: str) -> str:
         return f"{self.base}/{relative}"
 
-    def _mkcol(self, folder: str) -> None:
-        """Create FOLDER (relative to the user's home) and its parents; 405 means it exists."""
-        parts = [p for p in folder.strip("/").split("/") if p]
+    def mkcol(self, folder: str) -> None:
+        """Create FOLDER (relative to the destination; its parent must exist); 405: it exists.
+
+        The destination itself ("") is made with every folder above it that is missing.
+        """
+        if folder:
+            self._mkcol(self.server_path(folder))
+            return
+        parts = [p for p in self.base.split("/") if p]
         for depth in range(1, len(parts) + 1):
-            current = "/".join(parts[:depth])
-            if current in self._made:
-                continue
-            dav = files_path(self.account.dav_user, current)
-            reply = self.client.request("MKCOL", dav)
-            if reply.status not in (201, 405):
-                raise_for_status(reply, self.account.server)
-            self._made.add(current)
+            self._mkcol("/".join(parts[:depth]))
+
+    def _mkcol(self, server_path: str) -> None:
+        reply = self.client.request("MKCOL", files_path(self.account.dav_user, server_path))
+        if reply.status not in (201, 405):
+            raise_for_status(reply, self.account.server)
 
     def upload(self, batch: list[LocalFile]) -> list[Result]:
-        """Send one batch; a result per file (per-file failures arrive with HTTP 200)."""
-        for folder in sorted(
-            {str(PurePosixPath(self.server_path(f.relative)).parent) for f in batch}
-        ):
-            self._mkcol(folder)
-        boundary = "rcwiz-" + secrets.token_hex(12)
-        body = multipart(
-            ((self.server_path(f.relative), Path(f.path).read_bytes(), f.mtime) for f in batch),
-            boundary,
-        )
-        reply = self.client.request(
-            "POST",
-            ENDPOINT,
-            body=body,
-            headers={"Content-Type": f"multipart/related; boundary={boundary}"},
-        )
-        self.requests += 1
-        raise_for_status(reply, self.account.server)
-        answers = reply.json()
-        if not isinstance(answers, dict):
-            raise errors.ServerError("The bulk upload answer was not a JSON object.")
-        results = []
+        """Send one batch (its folders made already); a result per file (per-file failures
+        arrive with HTTP 200). A file that cannot be read is refused here, not sent."""
+        results: dict[str, Result] = {}
+        parts = []
         for item in batch:
-            entry = answers.get(self.server_path(item.relative)) or answers.get(
-                self.server_path(item.relative).lstrip("/")
-            )
-            if not isinstance(entry, dict):
-                results.append(Result(item.relative, False, item.size, "no answer for this file"))
-            elif entry.get("error"):
-                results.append(
-                    Result(item.relative, False, item.size, str(entry.get("message") or "refused"))
+            try:
+                content = Path(item.path).read_bytes()
+            except OSError as exc:
+                results[item.relative] = Result(
+                    item.relative, False, item.size, f"cannot be read: {exc.strerror or exc}"
                 )
-            else:
-                results.append(Result(item.relative, True, item.size))
-        return results
+                continue
+            parts.append((item, content))
+        if parts:
+            boundary = "rcwiz-" + secrets.token_hex(12)
+            body = multipart_pieces(
+                ((self.server_path(f.relative), content, f.mtime) for f, content in parts),
+                boundary,
+            )
+            reply = self.client.request(
+                "POST",
+                ENDPOINT,
+                body=body,
+                headers={
+                    "Content-Type": f"multipart/related; boundary={boundary}",
+                    "Content-Length": str(sum(len(piece) for piece in body)),
+                },
+            )
+            raise_for_status(reply, self.account.server)
+            answers = reply.json()
+            if not isinstance(answers, dict):
+                raise errors.ServerError("The bulk upload answer was not a JSON object.")
+            for item, content in parts:
+                results[item.relative] = _result(item, len(content), answers, self.server_path)
+        return [results[item.relative] for item in batch]
+
+
+def _result(
+    item: LocalFile, size: int, answers: dict[str, object], server_path: Callable[[str], str]
+) -> Result:
+    path = server_path(item.relative)
+    entry = answers.get(path) or answers.get(path.lstrip("/"))
+    if not isinstance(entry, dict):
+        return Result(item.relative, False, size, "no answer for this file")
+    if entry.get("error"):
+        return Result(item.relative, False, size, str(entry.get("message") or "refused"))
+    return Result(item.relative, True, size)
+

@@ -25,6 +25,10 @@ class Capabilities:
     chunking: str | None = None  # dav.chunking, e.g. "1.0"
     bulkupload: str | None = None  # dav.bulkupload, e.g. "1.0" (admins can turn it off)
     bigfilechunking: bool = False
+    # files.chunked_upload (newer servers): the largest chunk and how many at once the server
+    # wants (its own web client follows them); None where it does not say.
+    chunk_max_size: int | None = None
+    chunk_max_parallel: int | None = None
     forbidden_filenames: tuple[str, ...] = ()
     forbidden_characters: tuple[str, ...] = ()
     forbidden_extensions: tuple[str, ...] = ()
@@ -41,11 +45,25 @@ class Capabilities:
             value = files.get(key) or []
             return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
+        chunked = files.get("chunked_upload")
+        chunked = chunked if isinstance(chunked, dict) else {}
+
+        def number(key: str) -> int | None:
+            value = chunked.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                return None
+            try:
+                return int(value)
+            except ValueError:
+                return None
+
         return cls(
             version=str(version),
             chunking=dav.get("chunking") or None,
             bulkupload=dav.get("bulkupload") or None,
             bigfilechunking=bool(files.get("bigfilechunking")),
+            chunk_max_size=number("max_size"),
+            chunk_max_parallel=number("max_parallel_count"),
             forbidden_filenames=strings("forbidden_filenames"),
             forbidden_characters=strings("forbidden_filename_characters"),
             forbidden_extensions=strings("forbidden_filename_extensions"),

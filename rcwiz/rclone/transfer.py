@@ -128,6 +128,11 @@ class TransferOptions(Settings, _Route):
     tuning: tuple[str, ...] = ()
     # Passed through unchanged after `--` (the user's escape hatch).
     extra: tuple[str, ...] = ()
+    # Only the files named in this file (one per line, as they are: --files-from-raw): what
+    # rclone has left to send after rcwiz sent the rest itself. rclone then lists only the
+    # folders that hold them, or with no_traverse looks each file up instead.
+    only: str | None = None
+    no_traverse: bool = False
 
     @property
     def filtered(self) -> bool:
@@ -179,6 +184,10 @@ def transfer_argv(opts: TransferOptions, *, stats_interval: float = 0.5) -> tupl
     args += stats_flags(stats_interval)
     args += option_flags(opts)
     args += opts.tuning
+    if opts.only is not None:
+        args += ["--files-from-raw", opts.only]
+    if opts.no_traverse:
+        args.append("--no-traverse")
     args += opts.extra
     # After "--" a path is a path, even one that starts with a dash (a folder named "-v").
     args += ["--", opts.source, opts.dest]

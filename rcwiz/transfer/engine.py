@@ -43,6 +43,7 @@ class Summary:
     dry_run: bool = False
     error: str | None = None
     bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
+    chunked_files: int = 0  # of `files`, those rcwiz sent in parallel chunks (SHA-1 kept)
     archive_files: int = 0  # of `files`, those fetched in Nextcloud archives
     checked: int = 0  # files rclone compared with the destination (rclone's "Checks")
     # A dry run's first names, sorted: what would be sent, and what would be deleted.
@@ -337,13 +338,23 @@ class Continued:
     """
 
     def __init__(
-        self, sink: Sink, *, bytes: int, files: int, started: float, via: str = "bulk"
+        self,
+        sink: Sink,
+        *,
+        bytes: int,
+        files: int,
+        started: float,
+        bulk_files: int = 0,
+        chunked_files: int = 0,
+        archive_files: int = 0,
     ) -> None:
         self.sink = sink
         self.bytes = bytes
         self.files = files
         self.started = started
-        self.via = via
+        self.bulk_files = bulk_files
+        self.chunked_files = chunked_files
+        self.archive_files = archive_files
 
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
@@ -371,9 +382,8 @@ class Continued:
     def finish(self, summary: Summary) -> None:
         summary.bytes += self.bytes
         summary.files += self.files
-        if self.via == "archive":
-            summary.archive_files = self.files
-        else:
-            summary.bulk_files = self.files
+        summary.bulk_files = self.bulk_files
+        summary.chunked_files = self.chunked_files
+        summary.archive_files = self.archive_files
         summary.duration = time.monotonic() - self.started
         self.sink.finish(summary)

@@ -26,8 +26,8 @@ def plain(opts: TransferOptions) -> bool:
     """A fast path keeps rclone's meaning only for a plain copy or sync.
 
     Filters, --checksum (the comparison would be by hash; bulk-uploaded files carry no
-    checksum on the server), extra rclone flags (they may change what is sent or how) and
-    dry runs all go to rclone alone; a move is rclone's, so that a source file is deleted
+    checksum on the server), --bwlimit (rcwiz's own requests would not keep to it), extra
+    rclone flags (they may change what is sent or how) and dry runs all go to rclone alone; a move is rclone's, so that a source file is deleted
     only after rclone has seen it arrive.
     """
     return (
@@ -35,6 +35,7 @@ def plain(opts: TransferOptions) -> bool:
         and not opts.dry_run
         and not opts.filtered
         and not opts.checksum
+        and not opts.bwlimit
         and not opts.extra
     )
 
@@ -57,9 +58,16 @@ class Phase:
     reasons: list[str] = field(default_factory=list)  # why, once per request that failed
 
 
-def progress(done: Phase, expected: Expected, listed: int, in_flight: int = 0) -> Progress:
-    """A stats event for the phase so far; IN_FLIGHT bytes have come of requests not yet done
-    (shown as one transfer in flight, as rclone shows a file on its way)."""
+def progress(
+    done: Phase,
+    expected: Expected,
+    listed: int,
+    in_flight: int = 0,
+    transferring: tuple[InFlight, ...] | None = None,
+) -> Progress:
+    """A stats event for the phase so far; IN_FLIGHT bytes have come of requests not yet done,
+    shown as TRANSFERRING, or else as one transfer in flight (as rclone shows a file on its
+    way)."""
     elapsed = time.monotonic() - done.started
     moved = done.bytes + in_flight
     speed = moved / elapsed if elapsed > 0 else 0.0
@@ -80,7 +88,7 @@ def progress(done: Phase, expected: Expected, listed: int, in_flight: int = 0) -
         fatal_error=False,
         retry_error=False,
         last_error=None,
-        transferring=(coming,) if in_flight else (),
+        transferring=transferring if transferring is not None else (coming,) if in_flight else (),
     )
 
 

@@ -16,7 +16,7 @@ from rcwiz import errors
 from rcwiz.quota.report import nextcloud_usage
 from rcwiz.rclone.about import begin_about
 from rcwiz.rclone.config import Configured, is_remote, remote_name
-from rcwiz.rclone.events import FileDone
+from rcwiz.rclone.events import FileDone, LogLine
 from rcwiz.rclone.run import Rclone, bounded_flags
 from rcwiz.rclone.transfer import TransferOptions, transfer_argv
 from rcwiz.transfer.walk import Tree, walk
@@ -30,6 +30,11 @@ class Plan:
     bytes: int = 0
     files: int = 0
     deletions: list[str] = field(default_factory=list)
+    sends: list[str] = field(default_factory=list)  # the files it would copy, by name
+    removed_folders: int = 0  # folders a sync would remove at the destination
+
+
+_REMOVE_FOLDER = "Skipped remove directory as --dry-run is set"
 
 
 def dry_run(rclone: Rclone, opts: TransferOptions) -> Plan:
@@ -47,6 +52,8 @@ def dry_run(rclone: Rclone, opts: TransferOptions) -> Plan:
     plan = Plan()
     seen: set[str] = set()
     for event in result.log:
+        if isinstance(event, LogLine) and event.message.startswith(_REMOVE_FOLDER):
+            plan.removed_folders += 1
         if not isinstance(event, FileDone) or event.outcome != "skipped" or event.name in seen:
             continue
         seen.add(event.name)
@@ -55,6 +62,7 @@ def dry_run(rclone: Rclone, opts: TransferOptions) -> Plan:
         else:
             plan.files += 1
             plan.bytes += event.size or 0
+            plan.sends.append(event.name)
     return plan
 
 

@@ -31,6 +31,7 @@ class Tree:
     files: list[LocalFile] = field(default_factory=list)
     folders: list[str] = field(default_factory=list)  # POSIX paths under the root
     skipped: int = 0  # symbolic links and special files, which rclone does not send either
+    errors: int = 0  # folders that could not be listed, entries that could not be looked at
 
     @property
     def bytes(self) -> int:
@@ -56,12 +57,14 @@ def walk(root: str | os.PathLike[str]) -> Tree | None:
         try:
             entries = list(os.scandir(folder))
         except OSError:
-            continue  # unreadable: rclone will report it
+            tree.errors += 1  # unreadable: rclone will report it
+            continue
         for entry in entries:
             relative = f"{prefix}{entry.name}"
             try:
                 mode = entry.stat(follow_symlinks=False)
             except OSError:
+                tree.errors += 1
                 continue
             if stat.S_ISDIR(mode.st_mode):
                 tree.folders.append(relative)

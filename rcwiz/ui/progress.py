@@ -174,6 +174,8 @@ def summary_text(s: Summary) -> list[str]:
             f"  {s.bulk_files} by bulk upload (MD5-checked on arrival; no checksum kept: "
             "see --checksum)"
         )
+    if s.chunked_files:
+        lines.append(f"  {s.chunked_files} in parallel chunks (SHA-1 kept, as rclone does)")
     if s.log_path:  # none when the state folder could not take it
         lines.append(f"  full rclone log: {s.log_path}")
     return lines

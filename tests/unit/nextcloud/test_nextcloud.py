@@ -82,3 +82,25 @@ def test_capabilities_and_refused_files(tmp_path):
     assert set(refused) == {".htaccess", "sub/download.part", "sub/back\\slash.txt"}
     assert ".part" in refused["sub/download.part"]
     assert Capabilities.from_ocs({}).bulkupload is None
+
+
+def test_batches_give_requests_in_flight_something_to_carry():
+    files = [bulk.LocalFile(f"f{i}", Path("x"), 10, 0) for i in range(100)]
+    assert [len(b) for b in bulk.batches(files, parts=3)] == [34, 34, 32]
+    assert [len(b) for b in bulk.batches(files[:60], parts=3)] == [25, 25, 10]
+    assert [len(b) for b in bulk.batches(files[:6], parts=3)] == [6]  # not worth a request
+    many = [bulk.LocalFile(f"f{i}", Path("x"), 10, 0) for i in range(1000)]
+    assert {len(b) for b in bulk.batches(many, parts=3)} == {bulk.BATCH_FILES}
+
+
+def test_multipart_pieces_are_the_body_unjoined():
+    parts = [("/a/x.txt", b"hello", 1_700_000_000.7), ("/b.bin", b"", 5)]
+    assert b"".join(bulk.multipart_pieces(parts, "B")) == bulk.multipart(parts, "B")
+    assert b"hello" in bulk.multipart_pieces(parts, "B")  # the content is not copied
+
+
+def test_folders_to_make_skip_known_ones_and_come_by_depth():
+    files = [bulk.LocalFile(n, Path(n), 1, 0) for n in ("a/b/c/1", "a/b/2", "d/3", "4")]
+    assert bulk.folders_to_make(files, set()) == [[""], ["a", "d"], ["a/b"], ["a/b/c"]]
+    assert bulk.folders_to_make(files, {"", "a", "a/b"}) == [["d"], ["a/b/c"]]
+    assert bulk.folders_to_make(files[3:], {""}) == []

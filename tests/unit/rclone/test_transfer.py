@@ -80,3 +80,20 @@ def test_is_rate_agrees_with_rclone(value, rclone_bin, tmp_path):
         check=False,
     )
     assert is_rate(value) == (done.returncode == 0), done.stderr
+
+
+def test_only_the_files_left_go_to_rclone_without_a_listing():
+    opts = TransferOptions(
+        "/data", "nc:r", only="/tmp/left", no_traverse=True, extra=("--max-age", "1d")
+    )
+    argv = transfer_argv(opts, stats_interval=1)
+    assert argv[-8:] == (
+        "--files-from-raw",
+        "/tmp/left",
+        "--no-traverse",
+        "--max-age",
+        "1d",
+        "--",
+        "/data",
+        "nc:r",
+    )

@@ -1,0 +1,249 @@
+"""One big file to Nextcloud in chunks sent several at a time: chunked upload v2.
+
+rclone sends a big file's chunks one after another (backend/webdav/chunking.go), so one TCP
+connection carries the whole file; on a long or lossy link, where one stream gets a fraction
+of the bandwidth, that stream is the limit. Nextcloud assembles the chunks by their names
+whatever order they arrive in, so rcwiz sends several at once, each on its own connection.
+
+The protocol (chunked upload v2; a server whose storage cannot write parts directly takes the
+same requests as v1):
+
+    MKCOL  {uploads}/{session}/          Destination: the file's URL
+    PUT    {uploads}/{session}/{n}       n = 1..10000; Destination, OC-Total-Length
+    MOVE   {uploads}/{session}/.file     Destination, OC-Total-Length, X-OC-Mtime, OC-Checksum
+
+The file appears only at the MOVE, complete: the server checks that the chunks add up to
+OC-Total-Length (400 otherwise). OC-Total-Length on every chunk lets the server check the
+quota at the first chunk (507) rather than after the last. OC-Checksum is what rclone sends
+(the SHA-1 of the whole file, computed while the chunks travel), and the server keeps it, so
+`rclone check` compares hashes afterwards; X-OC-Mtime keeps the modification time. When
+anything goes wrong (an error, Ctrl-C), the session is deleted, so nothing is left in the
+user's upload area; the session's name depends only on the file's path, so a session left by
+a killed run is replaced by the next one.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from rcwiz import errors
+from rcwiz.nextcloud.account import Account
+from rcwiz.nextcloud.http import Client, raise_for_status
+from rcwiz.nextcloud.urls import DAV_FILES, uploads_path
+
+PREFIX = "rcwiz-chunked-upload-"
+MAX_CHUNKS = 10000  # chunk names are 1..10000 (chunked upload v2)
+MIN_CHUNK = 5 * 1024 * 1024  # object stores refuse smaller parts (but the last)
+BLOCK = 1024 * 1024  # read and sent at a time: memory per chunk in flight
+ASSEMBLY_RATE = 20e6  # bytes/s the server is given to assemble the file at the MOVE
+RETRIES = 1  # a chunk that fails (not for quota, login or permission) is sent once more
+TICK = 0.5  # seconds between progress reports while the chunks travel
+
+_FINAL = (errors.QuotaExceeded, errors.AuthenticationFailed, errors.Forbidden)
+
+
+def session_name(server_path: str) -> str:
+    """The upload folder for the file at SERVER_PATH (under the user's home)."""
+    return PREFIX + hashlib.md5(server_path.strip("/").encode()).hexdigest()
+
+
+def chunk_size_for(size: int, most: int, parallel: int = 1) -> int:
+    """The chunk size for a SIZE-byte file: at most MOST, small enough that PARALLEL chunks
+    can travel at once, never below MIN_CHUNK, and large enough for MAX_CHUNKS chunks."""
+    spread = -(-size // max(1, parallel))
+    return max(MIN_CHUNK, min(most, spread), -(-size // MAX_CHUNKS))
+
+
+def chunks(size: int, chunk: int) -> list[tuple[int, int, int]]:
+    """(name, offset, length) of each chunk of a SIZE-byte file; names count from 1."""
+    return [
+        (number, offset, min(chunk, size - offset))
+        for number, offset in enumerate(range(0, size, chunk), start=1)
+    ]
+
+
+class FileRange:
+    """A request body: LENGTH bytes of the file at PATH from OFFSET, read a block at a time.
+
+    Each iteration reads the file afresh (a retried request sends the same bytes again) and
+    reports every block sent to SENT.
+    """
+
+    def __init__(
+        self, path: str, offset: int, length: int, sent: Callable[[int], None] | None = None
+    ) -> None:
+        self.path, self.offset, self.length, self.sent = path, offset, length, sent
+
+    def __iter__(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            left = self.length
+            while left > 0:
+                block = handle.read(min(BLOCK, left))
+                if not block:
+                    raise errors.SourceChanged(f"{self.path} became shorter while it was sent.")
+                left -= len(block)
+                yield block
+                if self.sent is not None:
+                    self.sent(len(block))
+
+
+@dataclass(frozen=True)
+class Source:
+    """The local file to send, as the walk saw it (a change since then stops the upload)."""
+
+    path: str
+    size: int
+    mtime: float
+
+
+class Upload:
+    """Send one file to SERVER_PATH (under the user's home) in chunks, PARALLEL at a time.
+
+    `run` raises the named error when the upload did not complete (the session is gone by
+    then); QuotaExceeded, AuthenticationFailed and Forbidden mean the server will refuse any
+    other way too. Any other error leaves the file to be sent another way.
+    """
+
+    def __init__(
+        self, account: Account, server_path: str, source: Source, *, chunk: int, parallel: int
+    ) -> None:
+        self.account = account
+        self.source = source
+        self.parallel = max(1, parallel)
+        self.chunk = chunk_size_for(source.size, chunk, self.parallel)
+        self.client: Client = account.client()
+        dav_user = quote(account.dav_user, safe="@")
+        self.target = f"{account.server}{DAV_FILES}{dav_user}/{quote(server_path.strip('/'))}"
+        self.session = f"{uploads_path(account.dav_user)}{session_name(server_path)}/"
+        self._sent = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    @property
+    def sent(self) -> int:
+        """Bytes sent so far (of chunks in flight too)."""
+        return self._sent
+
+    def _count(self, n: int) -> None:
+        with self._lock:
+            self._sent += n
+
+    def _headers(self) -> dict[str, str]:
+        return {"Destination": self.target, "OC-Total-Length": str(self.source.size)}
+
+    def _start(self) -> None:
+        reply = self.client.request("MKCOL", self.session, headers=self._headers())
+        if reply.status == 405:  # left by a run that was killed: start afresh
+            self._discard()
+            reply = self.client.request("MKCOL", self.session, headers=self._headers())
+        raise_for_status(reply, self.account.server)
+
+    def _put(self, number: int, offset: int, length: int) -> None:
+        headers = {
+            **self._headers(),
+            "Content-Length": str(length),
+            "Content-Type": "application/octet-stream",
+        }
+        for attempt in range(RETRIES + 1):
+            counted = 0
+
+            def sent(n: int) -> None:
+                nonlocal counted
+                counted += n
+                self._count(n)
+
+            try:
+                body = FileRange(self.source.path, offset, length, sent)
+                reply = self.client.request(
+                    "PUT", f"{self.session}{number}", body=body, headers=headers
+                )
+                raise_for_status(reply, self.account.server)
+                return
+            except errors.RcwizError as exc:
+                self._count(-counted)  # sent again, or not at all
+                if isinstance(exc, _FINAL) or attempt == RETRIES or self._stop.is_set():
+                    raise
+
+    def _finish(self, sha1: str) -> None:
+        headers = {
+            **self._headers(),
+            "X-OC-Mtime": str(int(self.source.mtime)),
+            "OC-Checksum": f"SHA1:{sha1}",
+        }
+        wait = max(self.client.timeout, self.source.size / ASSEMBLY_RATE)
+        reply = self.client.request("MOVE", f"{self.session}.file", headers=headers, timeout=wait)
+        raise_for_status(reply, self.account.server)
+
+    def _unchanged(self) -> None:
+        try:
+            now = os.stat(self.source.path)
+        except OSError as exc:
+            raise errors.SourceChanged(f"{self.source.path} cannot be read: {exc}.") from exc
+        if now.st_size != self.source.size or now.st_mtime != self.source.mtime:
+            raise errors.SourceChanged(f"{self.source.path} changed while it was sent.")
+
+    def _discard(self) -> bool:
+        """Delete the session (best effort, with a connection of its own); True if it is gone."""
+        client = self.account.client()
+        try:
+            for _ in range(3):  # a chunk the server was still writing may get in the way
+                client.request("DELETE", self.session)
+                if client.request("PROPFIND", self.session, headers={"Depth": "0"}).status == 404:
+                    return True
+        except errors.RcwizError:
+            pass
+        finally:
+            client.close()
+        return False
+
+    def run(self, tick: Callable[[int], None] | None = None) -> None:
+        """Send the file; TICK gets the bytes sent so far every TICK seconds (this thread)."""
+        digest: concurrent.futures.Future[str] = concurrent.futures.Future()
+        hasher = threading.Thread(target=self._hash, args=(digest,), daemon=True)
+        pool = concurrent.futures.ThreadPoolExecutor(self.parallel, "rcwiz-chunk")
+        try:
+            self._start()
+            hasher.start()
+            pending = {
+                pool.submit(self._put, *part) for part in chunks(self.source.size, self.chunk)
+            }
+            while pending:
+                done, pending = concurrent.futures.wait(
+                    pending, TICK, concurrent.futures.FIRST_EXCEPTION
+                )
+                for future in done:
+                    future.result()  # the first failure stops the rest
+                if tick is not None:
+                    tick(self._sent)
+            sha1 = digest.result()
+            self._unchanged()
+            self._finish(sha1)
+        except BaseException:
+            self._stop.set()
+            self.client.abort()  # requests in flight fail now instead of running on
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._discard()
+            raise
+        finally:
+            pool.shutdown(wait=True)
+            self.client.close()
+
+    def _hash(self, digest: concurrent.futures.Future[str]) -> None:
+        """The SHA-1 of the whole file, read in order while the chunks travel."""
+        sha1 = hashlib.sha1()
+        try:
+            with open(self.source.path, "rb") as handle:
+                while not self._stop.is_set() and (block := handle.read(4 * BLOCK)):
+                    sha1.update(block)
+            digest.set_result(sha1.hexdigest())
+        except OSError as exc:
+            digest.set_exception(
+                errors.SourceChanged(f"{self.source.path} cannot be read: {exc.strerror}.")
+            )
