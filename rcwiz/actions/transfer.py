@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from rcwiz.cli import Context
     from rcwiz.nextcloud.account import Account
     from rcwiz.nextcloud.capabilities import Capabilities
-    from rcwiz.transfer.archive import Prepared
     from rcwiz.transfer import bulk
+    from rcwiz.transfer.archive import Prepared
 
 SHOWN_DELETIONS = 20
 

@@ -197,4 +197,3 @@ def _result(
     if entry.get("error"):
         return Result(item.relative, False, size, str(entry.get("message") or "refused"))
     return Result(item.relative, True, size)
-

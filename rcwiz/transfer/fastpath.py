@@ -27,8 +27,9 @@ def plain(opts: TransferOptions) -> bool:
 
     Filters, --checksum (the comparison would be by hash; bulk-uploaded files carry no
     checksum on the server), --bwlimit (rcwiz's own requests would not keep to it), extra
-    rclone flags (they may change what is sent or how) and dry runs all go to rclone alone; a move is rclone's, so that a source file is deleted
-    only after rclone has seen it arrive.
+    rclone flags (they may change what is sent or how) and dry runs all go to rclone alone;
+    a move is rclone's, so that a source file is deleted only after rclone has seen it
+    arrive.
     """
     return (
         opts.verb in ("copy", "sync")

@@ -278,8 +278,8 @@ class PlainSink:
 
     def _line(self, p: Progress, *, in_flight: bool = True) -> str:
         fields = self.meter.fields(p, in_flight=in_flight)
-        if fields.phase == "listing":
-            return f"progress listing: {fields.files}/{fields.total_files} files so far"
+        if fields.phase == "listing" and not fields.totals_final:  # rclone is still counting
+            return f"progress listing: {fields.total_files} file(s) to send found so far"
         return f"progress {fields.line(PLAIN_WIDTH - len('00:00:00 progress '))}"
 
     def progress(self, p: Progress) -> None:

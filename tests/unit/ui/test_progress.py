@@ -78,14 +78,26 @@ def test_the_phase_is_listing_only_before_the_first_byte():
     assert fields.line().startswith("100 B of 1000 B+")
 
 
-def plain_lines(values: dict[str, object], name: str = "results") -> list[str]:
+def plain_lines(
+    values: dict[str, object],
+    name: str = "results",
+    expected: Expected | None = None,
+    times: int = 3,  # the same listing count three times: the totals are final
+) -> list[str]:
     buffer = io.StringIO()
     console = Console(out=Stream(buffer), err=Stream(io.StringIO()))
     sink = PlainSink(console, log_interval=0)
-    sink.start(TransferOptions(f"/data/{name}", "nc:x"), ("rclone",), None, "log")
-    for _ in range(3):  # the same listing count three times: the totals are final
+    sink.start(TransferOptions(f"/data/{name}", "nc:x"), ("rclone",), expected, "log")
+    for _ in range(times):
         sink.progress(progress(**values))
     return buffer.getvalue().splitlines()
+
+
+def test_a_plain_line_says_listing_only_while_the_totals_grow():
+    growing = plain_lines({"total_transfers": 40, "listed": 40}, times=1)
+    assert growing[-1].endswith("progress listing: 40 file(s) to send found so far"), growing
+    known = plain_lines({}, expected=Expected(bytes=2_000_000, files=1000), times=1)
+    assert "listing" not in known[-1] and "0/1000 files" in known[-1], known
 
 
 def test_a_plain_progress_line_fits_80_columns_even_for_big_numbers():
