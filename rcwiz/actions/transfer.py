@@ -22,10 +22,12 @@ from rcwiz import errors, http, presets
 from rcwiz.rclone.config import Configured, Remote, begin_configured, is_remote, remote_name
 from rcwiz.rclone.run import Pending, Rclone
 from rcwiz.rclone.transfer import (
+    LOOK_UP_AT_MOST,
     NEXTCLOUD_CHUNK_BYTES,
     TransferOptions,
     option_flags,
     transfer_argv,
+    write_files_from,
 )
 from rcwiz.rclone.transfer import tuning_for as rclone_tuning
 from rcwiz.transfer import engine, preflight
@@ -275,9 +277,9 @@ def _fast_path(
     with tempfile.TemporaryDirectory(prefix="rcwiz-") as folder:
         listing = Path(folder) / "files-from"
         names = [f.relative for f in phase.left]
-        if bulk.files_from(names, listing):
+        if write_files_from(names, listing):
             # A few files are cheaper to look up one by one than their folders to list.
-            few = len(names) <= bulk.LOOK_UP_AT_MOST
+            few = len(names) <= LOOK_UP_AT_MOST
             opts = replace(opts, only=str(listing), no_traverse=few)
         return engine.run(ctx.rclone, opts, rest, log_path=log_path, watch=watch, warn=console.warn)
 

@@ -19,10 +19,8 @@ from. Whatever the input, parse and load raise only JobsFileInvalid.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,9 +40,9 @@ from rcwiz.jobs.located import (
     shown,
     yaml_problem,
 )
-from rcwiz.jobs.model import DELETING_MODES, MODES, Job, ShareSpec, split_flags
+from rcwiz.jobs.model import DELETING_MODES, Job
+from rcwiz.jobs.values import CHECKS, KEYS, Bad, did_you_mean, expected
 from rcwiz.rclone.config import is_remote, remote_name
-from rcwiz.rclone.transfer import KINDS, MAX_TRANSFERS, OPTIONS, is_rate, rule_problem
 
 TOP_KEYS = ("version", "defaults", "jobs")
 VERSION = 1
@@ -67,192 +65,10 @@ def _invalid(filename: str, problems: list[Problem]) -> errors.JobsFileInvalid:
     return errors.JobsFileInvalid(filename, list(problems), KEYS)
 
 
-# ----------------------------------------------------------------------------- profile values
-
-
-class _Bad(Exception):
-    """A value a key does not accept; `each` holds (path suffix, message) pairs."""
-
-    def __init__(self, message: str = "", each: list[tuple[tuple[Any, ...], str]] | None = None):
-        super().__init__(message)
-        self.each = each if each is not None else [((), message)]
-
-
-def _expected(what: str, value: Any) -> str:
-    if value is None:
-        return f"has no value; it must be {what}"
-    return f"must be {what}, not {shown(value)}"
-
-
-def _skip_invalid(value: Any) -> None:
-    if isinstance(value, Unreadable):
-        raise _Bad(each=[])
-
-
-def _text(what: str) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        _skip_invalid(value)
-        if not isinstance(value, str):
-            quote = value is not None and not isinstance(value, (list, dict))
-            raise _Bad(_expected(what, value) + ("; quote it to mean the text" if quote else ""))
-        if not value.strip():
-            raise _Bad(f"is empty; it must be {what}")
-        return value
-
-    return check
-
-
-def _boolean(value: Any) -> bool:
-    _skip_invalid(value)
-    if not isinstance(value, bool):
-        raise _Bad(_expected("true or false", value))
-    return value
-
-
-def _mode(value: Any) -> str:
-    _skip_invalid(value)
-    if isinstance(value, str) and value in MODES:
-        return value
-    message = _expected(f"one of {', '.join(MODES)}", value)
-    if isinstance(value, str):
-        message += _did_you_mean(value, MODES)
-    raise _Bad(message)
-
-
-def _transfers(value: Any) -> int:
-    _skip_invalid(value)
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_TRANSFERS:
-        return value
-    raise _Bad(_expected(KINDS["count"], value))
-
-
-def _bwlimit(value: Any) -> str:
-    _skip_invalid(value)
-    what = KINDS["rate"]
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value > 0 and value.bit_length() <= 63:
-            return str(value)
-    elif isinstance(value, str) and is_rate(value):
-        return value
-    raise _Bad(_expected(what, value))
-
-
-def _strings(what: str, value: list[Any]) -> tuple[str, ...]:
-    """Every item of VALUE must be non-empty text; all bad items are reported."""
-    found, each = [], []
-    for index, item in enumerate(value):
-        if isinstance(item, Unreadable):
-            each.append(((index,), ""))  # reported when it was read
-        elif not isinstance(item, str):
-            each.append(((index,), _expected(what, item)))
-        elif not item.strip():
-            each.append(((index,), f"is empty; it must be {what}"))
-        else:
-            found.append(item)
-    if each:
-        raise _Bad(each=[(suffix, message) for suffix, message in each if message])
-    return tuple(found)
-
-
-def _patterns(value: Any) -> tuple[str, ...]:
-    _skip_invalid(value)
-    if isinstance(value, str) and value.strip():
-        return (value,)
-    if isinstance(value, list):
-        return _strings("a pattern", value)
-    raise _Bad(_expected(KINDS["patterns"], value))
-
-
-def _rules(value: Any) -> tuple[str, ...]:
-    _skip_invalid(value)
-    if not isinstance(value, (str, list)):
-        raise _Bad(_expected(KINDS["rules"], value))
-    rules = _patterns(value)  # text, or a list of text (a bad item is reported there)
-    each = []
-    for index, rule in enumerate(rules):
-        problem = rule_problem(rule)
-        if problem:
-            suffix = () if isinstance(value, str) else (index,)
-            each.append((suffix, f"{shown(rule)} is not a filter rule: {problem}"))
-    if each:
-        raise _Bad(each=each)
-    return rules
-
-
-def _flags(value: Any) -> tuple[str, ...]:
-    _skip_invalid(value)
-    if isinstance(value, str):
-        try:
-            return split_flags(value)
-        except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"
-            raise _Bad(f"cannot be split into flags ({exc}); check the quotes") from None
-    if isinstance(value, list):
-        return _strings("a flag", value)
-    raise _Bad(_expected("flags in one string or a list of flags", value))
-
-
-def _share(value: Any) -> ShareSpec | None:
-    """`share: true`, or a mapping with permissions (read, edit) and expire_days."""
-    _skip_invalid(value)
-    if value is True:
-        return ShareSpec()
-    if value is False or value is None:
-        return None
-    if not isinstance(value, dict):
-        raise _Bad(_expected("true, or a mapping with permissions: and expire_days:", value))
-    each: list[tuple[tuple[Any, ...], str]] = []
-    permissions, days = "read", None
-    for key, item in value.items():
-        if key == "permissions":
-            if item in ("read", "edit"):
-                permissions = item
-            else:
-                each.append(((key,), _expected("read or edit", item)))
-        elif key == "expire_days":
-            if isinstance(item, int) and not isinstance(item, bool) and 1 <= item <= 3650:
-                days = item
-            else:
-                each.append(((key,), _expected("a whole number of days from 1 to 3650", item)))
-        else:
-            hint = _did_you_mean(str(key), ("permissions", "expire_days"))
-            each.append(((key,), f"unknown key {shown(key)}{hint}"))
-    if each:
-        raise _Bad(each=each)
-    return ShareSpec(permissions, days)
-
-
-# How each kind of transfer option (rcwiz.rclone.transfer.OPTIONS) is checked.
-_KIND_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "bool": _boolean,
-    "count": _transfers,
-    "rate": _bwlimit,
-    "patterns": _patterns,
-    "rules": _rules,
-    "path": _text(KINDS["path"]),
-}
-_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "source": _text("a local path or remote:path"),
-    "dest": _text("a local path or remote:path"),
-    "mode": _mode,
-    "allow_deletes": _boolean,
-    **{option.name: _KIND_CHECKS[option.kind] for option in OPTIONS},
-    "extra_flags": _flags,
-    "before": _text("a shell command"),
-    "after": _text("a shell command"),
-    "on_failure": _text("a shell command"),
-    "share": _share,
-}
-# The keys a profile (and `defaults:`) takes; each is a field of rcwiz.jobs.model.Job.
-KEYS: tuple[str, ...] = tuple(_CHECKS)
 _REQUIRED = {
     "source": "where the files come from, a local path or remote:path",
     "dest": "where the files go, a local path or remote:path",
 }
-
-
-def _did_you_mean(word: str, choices: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word.lower(), choices, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 # ----------------------------------------------------------------------------- validation
@@ -270,16 +86,16 @@ def _check_keys(doc: Document, mapping: dict[str, Any], path: KeyPath) -> _Check
     values: dict[str, Any] = {}
     for key, value in mapping.items():
         key_path = (*path, key)
-        check = _CHECKS.get(key)
+        check = CHECKS.get(key)
         if check is None:
-            doc.at_key(key_path, f"unknown key {shown(key)}{_did_you_mean(key, KEYS)}")
+            doc.at_key(key_path, f"unknown key {shown(key)}{did_you_mean(key, KEYS)}")
             continue
         try:
             values[key] = check(value)
-        except _Bad as bad:
+        except Bad as bad:
             for suffix, message in bad.each:
                 doc.add((*key_path, *suffix), message)
-    return _Checked(values, {key for key in mapping if key in _CHECKS})
+    return _Checked(values, {key for key in mapping if key in CHECKS})
 
 
 @dataclass
@@ -306,7 +122,7 @@ class _Remotes:
             doc.add(
                 at,
                 f"there is no remote '{name}:' in rclone.conf"
-                f"{_did_you_mean(name, tuple(self.names))} (remotes: {known})",
+                f"{did_you_mean(name, tuple(self.names))} (remotes: {known})",
             )
 
 
@@ -321,7 +137,7 @@ def _profile(
         raw = {}
     if not isinstance(raw, dict):
         if not isinstance(raw, Unreadable):
-            doc.add(path, _expected("a mapping of keys such as source: and dest:", raw))
+            doc.add(path, expected("a mapping of keys such as source: and dest:", raw))
         return None
     own = _check_keys(doc, raw, path)
     given = own.given | defaults.given
@@ -381,7 +197,7 @@ def _top_level(doc: Document, data: Any, root: yaml.Node, remotes: _Remotes) -> 
         return {}
     if not isinstance(data, dict):
         if not isinstance(data, Unreadable):
-            doc.add((), _expected("a mapping with a 'jobs:' key", data), root.start_mark)
+            doc.add((), expected("a mapping with a 'jobs:' key", data), root.start_mark)
         return {}
     for key in data:
         if key in TOP_KEYS:
@@ -389,17 +205,17 @@ def _top_level(doc: Document, data: Any, root: yaml.Node, remotes: _Remotes) -> 
         hint = (
             f" ('{key}' belongs in a profile under jobs:, or under defaults:)"
             if key in KEYS
-            else _did_you_mean(key, TOP_KEYS)
+            else did_you_mean(key, TOP_KEYS)
         )
         doc.at_key((key,), f"unknown key {shown(key)}{hint}")
     version = data.get("version", VERSION)
     if not isinstance(version, Unreadable) and (type(version) is not int or version != VERSION):
-        doc.add(("version",), _expected(f"{VERSION} (the only version there is)", version))
+        doc.add(("version",), expected(f"{VERSION} (the only version there is)", version))
     defaults = data.get("defaults")
     if defaults is None or isinstance(defaults, Unreadable):
         defaults = {}
     elif not isinstance(defaults, dict):
-        doc.add(("defaults",), _expected("a mapping of profile keys", defaults))
+        doc.add(("defaults",), expected("a mapping of profile keys", defaults))
         defaults = {}
     checked_defaults = _check_keys(doc, defaults, ("defaults",))
     if "jobs" not in data:
@@ -410,7 +226,7 @@ def _top_level(doc: Document, data: Any, root: yaml.Node, remotes: _Remotes) -> 
     if jobs is None or isinstance(jobs, Unreadable):
         return {}
     if not isinstance(jobs, dict):
-        doc.add(("jobs",), _expected("a mapping of profile names to profiles", jobs))
+        doc.add(("jobs",), expected("a mapping of profile names to profiles", jobs))
         return {}
     found = {}
     for name, raw in jobs.items():

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 TRANSFER_VERBS = ("copy", "move", "sync")
@@ -192,3 +194,21 @@ def transfer_argv(opts: TransferOptions, *, stats_interval: float = 0.5) -> tupl
     # After "--" a path is a path, even one that starts with a dash (a folder named "-v").
     args += ["--", opts.source, opts.dest]
     return tuple(args)
+
+
+# rclone looks up at most this many files one by one (--no-traverse); more, and it lists the
+# folders that hold them (with --files-from, only those).
+LOOK_UP_AT_MOST = 100
+
+
+def write_files_from(names: Iterable[str], path: Path) -> bool:
+    """Write NAMES for rclone's --files-from-raw (one per line, the names' own bytes); False
+    when one cannot be written as a line."""
+    lines = []
+    for name in names:
+        if "\n" in name or "\r" in name:
+            return False
+        lines.append(name)
+    text = "".join(f"{line}\n" for line in lines)
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    return True

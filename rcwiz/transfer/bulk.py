@@ -49,9 +49,6 @@ BYTES_IN_FLIGHT = 32 * 1024 * 1024  # the bulk requests' bodies in memory at onc
 BIG_FILE = 32 * 1024 * 1024  # files this big or bigger go in chunks sent in parallel
 CHUNK = 32 * 1024 * 1024  # at most; smaller where that lets a file use every connection
 CHUNKS_IN_FLIGHT = 4
-# rclone looks up at most this many files left to it one by one (--no-traverse); more, and it
-# lists the folders that hold them (with --files-from, only those).
-LOOK_UP_AT_MOST = 100
 TICK = 0.5  # seconds between progress reports while requests are in flight
 
 # What no other way of sending would get past: stop instead of trying rclone too.
@@ -408,7 +405,7 @@ def _send_big(
 
         def tick(sent: int, item: LocalFile = item, started: float = time.monotonic()) -> None:
             state.extra_bytes = sent
-            state.in_flight = (_in_flight(item, sent, started),)
+            state.in_flight = (fastpath.in_flight(item.relative, item.size, sent, started),)
             state.progress()
 
         try:
@@ -439,23 +436,3 @@ def _send_big(
         state.phase.chunked_files += 1
         state.done(item, item.size, "in parallel chunks")
         state.progress()
-
-
-def _in_flight(item: LocalFile, sent: int, started: float) -> InFlight:
-    elapsed = time.monotonic() - started
-    speed = sent / elapsed if elapsed > 0 else 0.0
-    percentage = int(100 * sent / item.size) if item.size else 100
-    eta = (item.size - sent) / speed if speed > 0 else None
-    return InFlight(item.relative, item.size, sent, percentage, speed, eta)
-
-
-def files_from(names: Iterable[str], path: Path) -> bool:
-    """Write NAMES for rclone's --files-from-raw; False when one cannot be written as a line."""
-    lines = []
-    for name in names:
-        if "\n" in name or "\r" in name:
-            return False
-        lines.append(name)
-    text = "".join(f"{line}\n" for line in lines)
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")  # the names' own bytes
-    return True

@@ -93,6 +93,15 @@ def progress(
     )
 
 
+def in_flight(name: str, size: int, sent: int, started: float) -> InFlight:
+    """One file on its way, SENT of its SIZE bytes since STARTED, as rclone shows one."""
+    elapsed = time.monotonic() - started
+    speed = sent / elapsed if elapsed > 0 else 0.0
+    percentage = int(100 * sent / size) if size else 100
+    eta = (size - sent) / speed if speed > 0 else None
+    return InFlight(name, size, sent, percentage, speed, eta)
+
+
 def log_file(log: IO[str], kind: str, relative: str, size: int, ok: bool, message: str) -> None:
     """One line of the run's log (the file rclone's log goes to next) for one file."""
     log_entry(log, {"rcwiz": kind, "object": relative, "size": size, "ok": ok, "message": message})

@@ -1,6 +1,6 @@
 import pytest
 
-from rcwiz.actions.setup import questions
+from rcwiz.actions.setup_questions import questions
 from rcwiz.nextcloud.urls import nextcloud_server, nextcloud_url
 from rcwiz.presets import load_all
 from rcwiz.ui.wizard import Invalid

@@ -2,7 +2,13 @@ import subprocess
 
 import pytest
 
-from rcwiz.rclone.transfer import TransferOptions, is_rate, stats_flags, transfer_argv
+from rcwiz.rclone.transfer import (
+    TransferOptions,
+    is_rate,
+    stats_flags,
+    transfer_argv,
+    write_files_from,
+)
 
 
 def test_copy_argv_has_json_stats_and_options_in_order():
@@ -97,3 +103,10 @@ def test_only_the_files_left_go_to_rclone_without_a_listing():
         "/data",
         "nc:r",
     )
+
+
+def test_files_from_writes_names_as_they_are_or_refuses(tmp_path):
+    listing = tmp_path / "list"
+    assert write_files_from(["a b.txt", "#not a comment", " x", "caf\udce9.txt"], listing)
+    assert listing.read_bytes() == b"a b.txt\n#not a comment\n x\ncaf\xe9.txt\n"
+    assert not write_files_from(["ok", "line\nbreak"], tmp_path / "other")

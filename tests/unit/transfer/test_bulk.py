@@ -66,10 +66,3 @@ def test_the_fast_path_is_off_where_rclone_alone_keeps_the_meaning(tmp_path):
         TransferOptions(str(tmp_path / "missing"), "nc:x"),
     ):
         assert not bulk.eligible(changed), changed
-
-
-def test_files_from_writes_names_as_they_are_or_refuses(tmp_path):
-    listing = tmp_path / "list"
-    assert bulk.files_from(["a b.txt", "#not a comment", " x", "caf\udce9.txt"], listing)
-    assert listing.read_bytes() == b"a b.txt\n#not a comment\n x\ncaf\xe9.txt\n"
-    assert not bulk.files_from(["ok", "line\nbreak"], tmp_path / "other")
