@@ -133,12 +133,15 @@ def installed_tools(tools: Tools, folder: Path, say: Callable[[str], None]) -> T
     base = getattr(sys, "_base_executable", sys.executable)
     capture([base, "-m", "venv", "--without-pip", str(venv)], dict(os.environ))
     python = venv / "bin" / "python"
-    site = capture([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                   dict(os.environ)).strip()  # fmt: skip
+    site = capture(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        dict(os.environ),
+    ).strip()
     deps = sysconfig.get_path("purelib")  # this Python's (the checkout's .venv)
     Path(site, "rcwiz_bench_deps.pth").write_text(deps + "\n", encoding="utf-8")
-    capture([*pip, "--python", str(python), "install", "--no-deps", str(built[-1])],
-            dict(os.environ))  # fmt: skip
+    capture(
+        [*pip, "--python", str(python), "install", "--no-deps", str(built[-1])], dict(os.environ)
+    )
     rcwiz = venv / "bin" / "rcwiz"
     if not rcwiz.is_file():
         raise BenchError(f"installing {built[-1].name} made no {rcwiz}")
@@ -358,9 +361,13 @@ def measure(
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
             start_new_session=True,
-        )  # fmt: skip
+        )
         with _deadline(proc, timeout) as fired:
             if split_children:
                 os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
@@ -626,9 +633,13 @@ def _timed(argv: Sequence[str], env: dict[str, str], reps: int) -> dict[str, flo
     for _ in range(reps):
         start = time.perf_counter()
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, env=env, start_new_session=True,
-        )  # fmt: skip
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
         with _deadline(proc, 60):
             _, status, usage = os.wait4(proc.pid, 0)
         walls.append(time.perf_counter() - start)
@@ -655,8 +666,12 @@ def import_times(python: Path, env: dict[str, str], floor_ms: float = 3.0) -> li
     """
     done = subprocess.run(
         [str(python), "-X", "importtime", "-m", "rcwiz", "copy", "--help"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     top: list[dict] = []
     pending: list[dict] = []  # level-1 imports; importtime prints children before the parent
     for line in done.stderr.splitlines():
@@ -950,19 +965,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"\ngenerating {args.files} files, {size_mib:g} MiB of random bytes …")
             dataset = make_dataset(workdir / f"dataset-{i}", args.files, size_mib)
             bench = Bench(tools, env, config, server, root, dataset, logs, pacer, args.timeout)
-            say(f"dataset {i + 1} of {len(sizes)}: {dataset.files} files, "
-                f"{dataset.bytes / 2**20:.1f} MiB, {rounds} rounds")  # fmt: skip
+            say(
+                f"dataset {i + 1} of {len(sizes)}: {dataset.files} files, "
+                f"{dataset.bytes / 2**20:.1f} MiB, {rounds} rounds"
+            )
             table = run_rounds(bench, rounds, say, tag=f"s{i}")
             json_run = bench.run("json", f"s{i}-json")
             say(round_table("extra run", [json_run]))
             summary = summarize(table, json_run, dataset.bytes / 2**20)
             say(summary_text(summary))
-            measured.append({
-                "config": {"rounds": rounds, "files": dataset.files, "bytes": dataset.bytes},
-                "runs": [[{**asdict(r), "label": r.label} for r in pair] for pair in table]
-                + [[{**asdict(json_run), "label": json_run.label}]],
-                "summary": summary,
-            })  # fmt: skip
+            measured.append(
+                {
+                    "config": {"rounds": rounds, "files": dataset.files, "bytes": dataset.bytes},
+                    "runs": [[{**asdict(r), "label": r.label} for r in pair] for pair in table]
+                    + [[{**asdict(json_run), "label": json_run.label}]],
+                    "summary": summary,
+                }
+            )
             if first is None:
                 first = bench  # the breakdown uses the first (short) dataset
             else:

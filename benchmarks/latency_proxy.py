@@ -642,8 +642,10 @@ def nextcloud_puts(put_mb: int, rounds: int) -> bool:
     print(f"{put_mb} MB HTTP PUT to a real Nextcloud 30 (PHP built-in server), {rounds} rounds:")
     for name, values in runs.items():
         spread = f"{min(values):.2f}–{max(values):.2f} s"
-        print(f"  {name:<12} best {best[name]:>4.0f} MB/s, median {middle[name]:>4.0f} MB/s"
-              f"   ({spread})")  # fmt: skip
+        print(
+            f"  {name:<12} best {best[name]:>4.0f} MB/s, median {middle[name]:>4.0f} MB/s"
+            f"   ({spread})"
+        )
     print(
         f"  through the proxy at delay 0, best of {rounds}: {ratio:.2f} of direct (medians: "
         f"{middle['delay 0'] / middle['direct']:.2f})\n"
@@ -699,8 +701,10 @@ def selftest(put_mb: int = 200, rounds: int = 3) -> int:
                         cpu.append(p0.cpu_seconds() - before)
         rate = {k: size / statistics.median(v) / 1e6 for k, v in runs.items()}
         ratio = rate["delay 0"] / rate["direct"]
-        print(f"{put_mb} MB raw upload to the Python target (the proxy's capacity), "
-              f"median of {rounds}, alternating:")  # fmt: skip
+        print(
+            f"{put_mb} MB raw upload to the Python target (the proxy's capacity), "
+            f"median of {rounds}, alternating:"
+        )
         for name, values in runs.items():
             spread = f"{min(values):.2f}–{max(values):.2f} s"
             print(f"  {name:<12} {rate[name]:>7.0f} MB/s   ({spread})")

@@ -156,8 +156,16 @@ class Bench:
         if tool == "rclone":
             argv = [str(self.tools.rclone), *conf, "copy", src, dest]
         else:
-            argv = [str(self.tools.rcwiz), *conf, "--rclone", str(self.tools.rclone), "--json",
-                    "copy", src, dest]  # fmt: skip
+            argv = [
+                str(self.tools.rcwiz),
+                *conf,
+                "--rclone",
+                str(self.tools.rclone),
+                "--json",
+                "copy",
+                src,
+                dest,
+            ]
         out, err = self.logs / f"{tool}-{round_no}.out", self.logs / f"{tool}-{round_no}.err"
         wall, code = timed(argv, self.env, out, err, self.timeout)
         if code != 0:

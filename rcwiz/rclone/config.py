@@ -59,8 +59,11 @@ class Configured:
 def _dump(result: Result) -> dict[str, dict[str, str]]:
     dumped = result.json("config dump")
     sections = dumped if isinstance(dumped, dict) else {}
-    return {str(name): {str(k): str(v) for k, v in values.items()}
-            for name, values in sections.items() if isinstance(values, dict)}  # fmt: skip
+    return {
+        str(name): {str(k): str(v) for k, v in values.items()}
+        for name, values in sections.items()
+        if isinstance(values, dict)
+    }
 
 
 def begin_configured(rclone: Rclone) -> Pending[Configured]:

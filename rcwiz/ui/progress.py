@@ -221,8 +221,11 @@ class JsonSink:
     def file_done(self, d: FileDone) -> None:
         self.meter.file_done(d)
         doc: dict[str, object] = {
-            "event": "file", "name": d.name, "outcome": d.outcome, "size": d.size
-        }  # fmt: skip
+            "event": "file",
+            "name": d.name,
+            "outcome": d.outcome,
+            "size": d.size,
+        }
         if d.error:
             doc["error"] = reason(d.error)
         self.console.emit_json(doc)
