@@ -135,7 +135,13 @@ def run(
         if small:
             major = server_major(account.client())
             archives = Archives(account, account.path_of(opts.source), major)
-            batches = plan(small, prepared.listing.files, archives.room, parallel=IN_FLIGHT)
+            batches = plan(
+                small,
+                prepared.listing.files,
+                archives.room,
+                parallel=IN_FLIGHT,
+                root_name=archives.root_name,
+            )
             with _Fetcher(archives, batches, folder) as fetcher:
 
                 def tick(in_flight: int) -> None:
@@ -197,6 +203,8 @@ def _unpack(
 
 def _folders_in(batch: Batch, prepared: Prepared) -> int:
     """How many listed folders BATCH's whole folders hold (each is an entry of its archive)."""
+    if batch.above:  # the remote's folder itself, and every folder in it
+        return len(prepared.listing.folders) + 1
     base = f"{batch.folder}/" if batch.folder else ""
     tops = tuple(f"{base}{name}/" for name in batch.whole)
     return sum(1 for f in prepared.listing.folders if f"{f}/".startswith(tops))

@@ -97,3 +97,33 @@ def test_nextcloud_31_requests_go_to_webdav_with_accept_zip():
 def test_the_bound_of_an_answer_covers_its_entries():
     batch = archive.Batch("", ["d"], {"d/a": "d/a", "d/b": "d/b"}, {"d"}, 3000)
     assert batch.bound(folders=1) >= 3000 + 3 * archive.ENTRY_OVERHEAD
+
+
+def test_a_tree_wanted_whole_is_one_request_for_the_remote_folder_by_its_name():
+    listed = ["a/1", "a/b/2", "top"]
+    wanted = {"a/1": 1, "a/b/2": 2, "top": 3}
+    (batch,) = archive.plan(wanted, listed, roomy, parallel=2, root_name="run 1")
+    assert (batch.above, batch.folder, batch.names, batch.whole) == (True, "", ["run 1"], {"run 1"})
+    assert batch.entries == {"run 1/a/1": "a/1", "run 1/a/b/2": "a/b/2", "run 1/top": "top"}
+    assert batch.bytes == 6 and batch.single is None
+    # Not when a file is not wanted, the remote folder has no name, or it is too much for one.
+    assert not archive.plan(wanted, [*listed, "old"], roomy, root_name="run 1")[0].above
+    assert not archive.plan(wanted, listed, roomy, root_name=None)[0].above
+    many = {f"d/f{i:04d}": 10 for i in range(archive.BATCH_FILES + 1)}
+    assert not any(b.above for b in archive.plan(many, list(many), roomy, root_name="x"))
+
+
+@pytest.mark.parametrize(
+    ("major", "root", "parent"), [(30, "/data/run 1", "data"), (31, "/run", "")]
+)
+def test_the_remote_folder_itself_is_asked_for_in_its_parent(major, root, parent):
+    archives = archive.Archives(ACCOUNT, root, major=major)
+    assert archives.root_name == root.rsplit("/", 1)[1]
+    batch = archive.Batch("", [archives.root_name], whole={archives.root_name}, above=True)
+    path, query, _ = archives.request(batch)
+    if major == 30:
+        assert query["dir"] == f"/{parent}"
+    else:
+        assert path == f"/remote.php/dav/files/jdoe/{parent}".rstrip("/") + "/"
+    assert json.loads(query["files"]) == [archives.root_name]
+    assert archive.Archives(ACCOUNT, "/", major=30).root_name is None
