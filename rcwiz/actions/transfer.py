@@ -259,17 +259,10 @@ def _fast_path(
         console.note("Nextcloud bulk upload sent nothing; rclone sends every file.")
     elif phase.files:
         console.note(_fast_path_note(phase))
-    rest = engine.Continued(
-        sink,
-        bytes=phase.bytes,
-        files=phase.files,
-        started=phase.started,
-        bulk_files=phase.bulk_files,
-        chunked_files=phase.chunked_files,
-    )
+    rest = bulk.continued(sink, phase)
     deletes = plan is not None and bool(plan.deletions or plan.removed_folders)
     if not (phase.left or phase.rclone_needed or deletes):
-        return bulk.finish(sink, opts, phase, str(log_path))  # rclone has nothing left to do
+        return engine.without_rclone(opts, rest, log_path)  # rclone has nothing left to do
     watch.started = time.monotonic()  # rclone's stall clock starts with rclone
     if opts.verb != "copy" or phase.rclone_needed:
         # A sync's rclone deletes what the source lacks, so it must see every file.

@@ -39,8 +39,8 @@ from rcwiz.rclone.events import FileDone, InFlight, LogLine
 from rcwiz.rclone.lsjson import file_listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer import fastpath
-from rcwiz.transfer.engine import Expected, Sink, Summary
+from rcwiz.transfer import engine, fastpath
+from rcwiz.transfer.engine import Expected, Sink
 from rcwiz.transfer.walk import LocalFile, Tree
 
 # Measured against a real Nextcloud 30 at a 30 ms round trip (benchmarks/README.md).
@@ -222,54 +222,26 @@ def run(
                 _send_small(state, uploader, small)
             if big:
                 _send_big(state, account, uploader, big, *(_chunks(caps) or (CHUNK, 1)))
-        except KeyboardInterrupt:
-            raise _stopped(
-                state,
-                errors.Interrupted(
-                    f"Interrupted: the {opts.verb} was stopped.",
-                    "Run the same command again to resume: finished files are skipped.",
-                ),
-                "interrupted",
-            ) from None
+        except KeyboardInterrupt:  # the summary of what arrived, then the error
+            stopped: errors.RcwizError = engine.interrupted(opts.verb)
+            engine.without_rclone(opts, continued(sink, state.phase), log_path, stopped)
         except _STOPS as exc:
-            raise _stopped(state, exc, "failed") from None
+            engine.without_rclone(opts, continued(sink, state.phase), log_path, exc)
     state.phase.left.sort(key=lambda f: f.relative)
     return state.phase
 
 
-def _stopped(state: _Run, exc: errors.RcwizError, outcome: str) -> errors.RcwizError:
-    """EXC with the summary of what arrived, shown first (as the engine does for rclone)."""
-    exc.summary = finish(
-        state.sink, state.opts, state.phase, state.log_path, outcome=outcome, error=exc.message
-    )
-    return exc
-
-
-def finish(
-    sink: Sink,
-    opts: TransferOptions,
-    phase: Phase,
-    log_path: str,
-    *,
-    outcome: str = "ok",
-    error: str | None = None,
-) -> Summary:
-    """The summary of a run the fast path did alone (rclone not needed), shown by SINK."""
-    summary = Summary(
-        verb=opts.verb,
-        source=opts.source,
-        dest=opts.dest,
-        outcome=outcome,
+def continued(sink: Sink, phase: Phase) -> engine.Continued:
+    """SINK for what follows the fast path (rclone, or the summary alone): what PHASE did,
+    added to it."""
+    return engine.Continued(
+        sink,
         bytes=phase.bytes,
         files=phase.files,
-        duration=time.monotonic() - phase.started,
-        log_path=log_path,
-        error=error,
+        started=phase.started,
         bulk_files=phase.bulk_files,
         chunked_files=phase.chunked_files,
     )
-    sink.finish(summary)
-    return summary
 
 
 def _make_folders(
@@ -285,6 +257,24 @@ def _make_folders(
         state.folders.update(level)
 
 
+def _folders_made(
+    state: _Run,
+    uploader: bulk.Uploader,
+    pool: concurrent.futures.Executor,
+    files: list[LocalFile],
+) -> bool:
+    """_make_folders; where that fails (but for a full quota or a refused login, which
+    stop the run), FILES are left to rclone and False returned."""
+    try:
+        _make_folders(state, uploader, pool, files)
+    except _STOPS:
+        raise
+    except errors.RcwizError as exc:
+        _fall_back(state, files, f"folders could not be made ({exc.message})")
+        return False
+    return True
+
+
 def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) -> None:
     """Bulk-upload SMALL, REQUESTS_IN_FLIGHT requests at once, BYTES_IN_FLIGHT at most."""
     batches = list(bulk.batches(small, parts=REQUESTS_IN_FLIGHT))
@@ -292,12 +282,7 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
     running: dict[concurrent.futures.Future[list[bulk.Result]], list[LocalFile]] = {}
     failed: list[LocalFile] = []
     try:
-        try:
-            _make_folders(state, uploader, pool, small)
-        except _STOPS:
-            raise
-        except errors.RcwizError as exc:
-            _fall_back(state, small, f"folders could not be made ({exc.message})")
+        if not _folders_made(state, uploader, pool, small):
             return
         queue = list(reversed(batches))
         while queue or running:
@@ -386,12 +371,7 @@ def _send_big(
 ) -> None:
     """Each big file in chunks, PARALLEL at once; one that fails goes to rclone."""
     with concurrent.futures.ThreadPoolExecutor(REQUESTS_IN_FLIGHT, "rcwiz-mkcol") as pool:
-        try:
-            _make_folders(state, uploader, pool, big)
-        except _STOPS:
-            raise
-        except errors.RcwizError as exc:
-            _fall_back(state, big, f"folders could not be made ({exc.message})")
+        if not _folders_made(state, uploader, pool, big):
             return
     for item in big:
         source = chunked.Source(item.path, item.size, item.mtime)

@@ -225,11 +225,7 @@ def run(
             # unknown) failed all the same: its summary never says "0 error(s)".
             summary.errors = max(summary.errors, 1)
         summary.error = failure.message
-    sink.finish(summary)
-    if failure is not None:
-        failure.summary = summary
-        raise failure
-    return summary
+    return _conclude(sink, summary, failure)
 
 
 def interrupted(verb: str) -> errors.Interrupted:
@@ -253,6 +249,11 @@ def without_rclone(
         interrupt = isinstance(failure, errors.Interrupted)
         summary.outcome = "interrupted" if interrupt else "failed"
         summary.error = failure.message
+    return _conclude(sink, summary, failure)
+
+
+def _conclude(sink: Sink, summary: Summary, failure: errors.RcwizError | None) -> Summary:
+    """Show SUMMARY; then raise FAILURE, if any, with the summary attached."""
     sink.finish(summary)
     if failure is not None:
         failure.summary = summary
