@@ -28,6 +28,11 @@ def remove(ctx: Context, name: str, *, revoke: bool | None) -> tuple[Path, Path 
     ctx.console.note(
         f"Removed remote {name}: from {path} (previous version, without its password: {backup})."
     )
+    if old is None and revoke:
+        ctx.console.note(
+            f"Nothing to revoke: {name}: did not hold an app password from rcwiz's login flow "
+            "(a password you typed stays valid until you change it in Nextcloud)."
+        )
     if old is not None:
         wizard = Wizard(ctx.console, interactive=terminal_available())
         if revoke is None and not wizard.interactive:

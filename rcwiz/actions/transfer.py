@@ -114,7 +114,7 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
         if opts.verb == "sync" and not opts.dry_run:
             plan = preflight.dry_run(rclone, opts)
             _confirm_deletions(ctx, opts, plan, yes=guard.yes)
-        fetch = _listed_for_archives(rclone, opts, remotes)
+        fetch = _listed_for_archives(ctx, opts, remotes)
         if plan is None and fetch is not None:  # the listing says what a dry run would
             plan = preflight.Plan(fetch.bytes, len(fetch.todo))
         if space is not None:
@@ -123,7 +123,7 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
 
 
 def _listed_for_archives(
-    rclone: Rclone, opts: TransferOptions, remotes: dict[str, Remote]
+    ctx: Context, opts: TransferOptions, remotes: dict[str, Remote]
 ) -> Prepared | None:
     """For a download the archive fast path can take: the one listing it decides from."""
     source = remotes.get(remote_name(opts.source)) if is_remote(opts.source) else None
@@ -132,7 +132,24 @@ def _listed_for_archives(
     # Imported here: only Nextcloud downloads need it (http.client and ssl cost start-up time).
     from rcwiz.transfer import archive
 
-    return archive.prepare(rclone, opts) if archive.applies(opts, source) else None
+    if archive.applies(opts, source):
+        return archive.prepare(ctx.rclone, opts)
+    if not is_remote(opts.dest):
+        _say_fast_path_off(ctx, opts, "download")
+    return None
+
+
+def _say_fast_path_off(ctx: Context, opts: TransferOptions, way: str) -> None:
+    """A note when the user's options keep Nextcloud's fast path off (it costs minutes on
+    many small files, and nothing else would say so)."""
+    from rcwiz.transfer.fastpath import off_because
+
+    why = off_because(opts)
+    if why is not None and opts.verb in ("copy", "sync") and not opts.dry_run:
+        ctx.console.note(
+            f"Nextcloud's fast {way} is off with {why}: rclone moves every file, one request "
+            "each (slower for many small files)."
+        )
 
 
 def _transfer(
@@ -168,8 +185,10 @@ def _transfer(
         if caps is not None and local is not None:
             _warn_refused(ctx, rclone, opts, local, caps)
         try:
-            if caps is not None and bulk.available(caps) and local and bulk.eligible(opts):
-                return _fast_path(ctx, opts, acct(), caps, local, plan, sink, watch)
+            if caps is not None and bulk.available(caps) and local:
+                if bulk.eligible(opts):
+                    return _fast_path(ctx, opts, acct(), caps, local, plan, sink, watch)
+                _say_fast_path_off(ctx, opts, "upload")
             return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
         except (errors.RcwizError, KeyboardInterrupt):
             if local is not None:
@@ -393,7 +412,7 @@ def _confirm_deletions(
         return
     console = ctx.console
     out = console.err if console.json else console.out
-    shown = [f"- {name}" for name in plan.deletions[:SHOWN_DELETIONS]]
+    shown = [f"- {name}" for name in sorted(plan.deletions)[:SHOWN_DELETIONS]]
     if len(plan.deletions) > SHOWN_DELETIONS:
         shown.append(f"… and {len(plan.deletions) - SHOWN_DELETIONS} more")
     out.print(f"sync will delete {len(plan.deletions)} file(s) at {escape(opts.dest)}:")

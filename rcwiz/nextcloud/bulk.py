@@ -59,6 +59,8 @@ def safe_name(relative: str) -> bool:
     Every other name goes to rclone, which stores it the way it will find it again. No byte of
     a name may reach a part header unless it is one of these (a CR LF would start a header).
     """
+    if relative != relative.rstrip():  # a header value loses its trailing spaces: "a.txt "
+        return False  # would be stored as "a.txt"
     return not _UNSAFE.search(relative) and unicodedata.normalize("NFC", relative) == relative
 
 
@@ -101,6 +103,17 @@ def multipart_pieces(parts: Iterable[tuple[str, bytes, float]], boundary: str) -
         pieces += [headers.encode(), content, b"\r\n"]
     pieces.append(f"--{boundary}--\r\n".encode())
     return pieces
+
+
+def existing_folders(there: Iterable[str]) -> set[str]:
+    """The folders a listing of files proves exist ("" is the destination itself)."""
+    found = set()
+    for name in there:
+        found.add("")
+        parts = name.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            found.add("/".join(parts[:depth]))
+    return found
 
 
 def folders_to_make(files: Iterable[LocalFile], existing: Iterable[str]) -> list[list[str]]:

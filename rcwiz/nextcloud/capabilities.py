@@ -81,8 +81,8 @@ class Capabilities:
         bad = [c for c in self.forbidden_characters if c and c != "/" and c in name]
         if bad:
             return f"the character {bad[0]} is not allowed on this server"
-        if name != name.strip():
-            return "leading or trailing spaces are not allowed"
+        # Not refused for a leading or trailing space: Nextcloud 30 stores " a.txt" and "a.txt "
+        # as they are (checked on the real server).
         return None
 
 

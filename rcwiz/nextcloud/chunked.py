@@ -45,7 +45,10 @@ ASSEMBLY_RATE = 20e6  # bytes/s the server is given to assemble the file at the 
 RETRIES = 1  # a chunk that fails (not for quota, login or permission) is sent once more
 TICK = 0.5  # seconds between progress reports while the chunks travel
 
-_FINAL = (errors.QuotaExceeded, errors.AuthenticationFailed, errors.Forbidden)
+# Not sent again: the server would refuse any other way too, or it is hung (the stall timeout
+# has passed once already).
+_FINAL = (errors.QuotaExceeded, errors.AuthenticationFailed, errors.Forbidden, errors.Stalled)
+DISCARD_TIMEOUT = 5.0  # seconds the clean-up of a failed session may wait for each answer
 
 
 def session_name(server_path: str) -> str:
@@ -125,6 +128,7 @@ class Upload:
         self._sent = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.left_session: str | None = None  # a session that could not be removed
 
     @property
     def sent(self) -> int:
@@ -190,8 +194,10 @@ class Upload:
             raise errors.SourceChanged(f"{self.source.path} changed while it was sent.")
 
     def _discard(self) -> bool:
-        """Delete the session (best effort, with a connection of its own); True if it is gone."""
+        """Delete the session (best effort, with a connection of its own); True if it is gone.
+        When it is not (a hung server), left_session names it."""
         client = self.account.client()
+        client.timeout = min(client.timeout, DISCARD_TIMEOUT)
         try:
             for _ in range(3):  # a chunk the server was still writing may get in the way
                 client.request("DELETE", self.session)
@@ -201,6 +207,7 @@ class Upload:
             pass
         finally:
             client.close()
+        self.left_session = self.session
         return False
 
     def run(self, tick: Callable[[int], None] | None = None) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -51,8 +51,9 @@ CHUNK = 32 * 1024 * 1024  # at most; smaller where that lets a file use every co
 CHUNKS_IN_FLIGHT = 4
 TICK = 0.5  # seconds between progress reports while requests are in flight
 
-# What no other way of sending would get past: stop instead of trying rclone too.
-_STOPS = (errors.QuotaExceeded, errors.AuthenticationFailed)
+# What no other way of sending would get past: stop instead of trying rclone too (a hung
+# server would hold rclone as long again).
+_STOPS = (errors.QuotaExceeded, errors.AuthenticationFailed, errors.Stalled)
 
 
 @dataclass
@@ -122,17 +123,6 @@ def choose(
     return to_send, small, big, [f for f in to_send if f.relative not in chosen]
 
 
-def existing_folders(there: Iterable[str]) -> set[str]:
-    """The folders a listing of files proves exist ("" is the destination itself)."""
-    found = set()
-    for name in there:
-        found.add("")
-        parts = name.split("/")[:-1]
-        for depth in range(1, len(parts) + 1):
-            found.add("/".join(parts[:depth]))
-    return found
-
-
 class _Run:
     """One fast-path run: the sink, the log and the running totals, on the calling thread."""
 
@@ -166,6 +156,17 @@ class _Run:
         self.phase.bytes += size
         self.phase.files += 1
         self.sink.file_done(FileDone(item.relative, "new", size, None, f"Copied (new) {how}"))
+
+    def failed(self, items: list[LocalFile], exc: errors.RcwizError) -> None:
+        """ITEMS did not arrive, and the run stops with EXC: each is an error of the run."""
+        for item in items:
+            self.phase.failed += 1
+            self.sink.file_done(
+                FileDone(item.relative, "failed", item.size, exc.message, "Failed to copy")
+            )
+            self.record(
+                {"object": item.relative, "size": item.size, "ok": False, "stop": exc.message}
+            )
 
     def notice(self, text: str, name: str | None = None) -> None:
         """A fall-back to rclone: shown as a warning, and kept in the log."""
@@ -215,7 +216,7 @@ def run(
         state.phase.rclone_needed = bool(tree.errors) or (
             wanted is not None and len(to_send) < len(wanted)  # names the walk did not find
         )
-        state.folders = existing_folders(there)
+        state.folders = bulk.existing_folders(there)
         try:
             uploader = bulk.Uploader(account, opts.dest)
             if small:
@@ -241,6 +242,7 @@ def continued(sink: Sink, phase: Phase) -> engine.Continued:
         started=phase.started,
         bulk_files=phase.bulk_files,
         chunked_files=phase.chunked_files,
+        errors=phase.failed,
     )
 
 
@@ -299,7 +301,8 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
                 state.phase.requests += 1
                 try:
                     results = future.result()
-                except _STOPS:
+                except _STOPS as exc:
+                    state.failed(batch, exc)
                     raise
                 except errors.RcwizError as exc:
                     # The rest goes to rclone too: a server that failed once will likely again.
@@ -312,6 +315,13 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
     except BaseException:
         uploader.client.abort()
         pool.shutdown(wait=True, cancel_futures=True)
+        unconfirmed = sum(len(b) for b in running.values())
+        if unconfirmed:  # cut off on rcwiz's side; the server may have taken them all the same
+            state.warn(
+                f"{unconfirmed} file(s) were on their way in bulk requests when the run "
+                "stopped: they are not counted, but the server may have stored them (the next "
+                "run skips those it has)"
+            )
         raise
     finally:
         pool.shutdown(wait=True)
@@ -390,9 +400,14 @@ def _send_big(
 
         try:
             upload.run(tick)
-        except _STOPS:
+        except _STOPS as exc:
+            if isinstance(exc, errors.QuotaExceeded):
+                exc.message = f"{exc.message.rstrip('.')}: {item.relative} did not fit."
+            state.failed([item], exc)
+            _left_session(state, upload)
             raise
         except errors.RcwizError as exc:
+            _left_session(state, upload)
             state.phase.left.append(item)
             state.record(
                 {
@@ -416,3 +431,14 @@ def _send_big(
         state.phase.chunked_files += 1
         state.done(item, item.size, "in parallel chunks")
         state.progress()
+
+
+def _left_session(state: _Run, upload: chunked.Upload) -> None:
+    """Say where a chunked upload that could not be removed is (its parts count against the
+    quota until the server's clean-up job removes them)."""
+    if upload.left_session is not None:
+        state.warn(
+            f"the unfinished upload of {upload.source.path} could not be removed from the "
+            f"server: {upload.left_session} (its parts count against your quota until the "
+            "server's clean-up job removes them, or the next run of the same command does)"
+        )

@@ -214,7 +214,9 @@ def run(
     summary.errors = tally.errors
     summary.files = len(tally.done)
     summary.deleted = len(tally.deleted)
-    summary.checked = tally.last.checks if tally.last is not None else 0
+    # rclone counts a file it deletes as checked too (a sync): those are not "up to date".
+    checks = tally.last.checks if tally.last is not None else 0
+    summary.checked = max(0, checks - len(tally.deleted))
     if opts.dry_run:
         summary.would_send = sorted(tally.done)[:SHOWN_NAMES]
         summary.would_delete = sorted(tally.deleted)[:SHOWN_NAMES]
@@ -249,6 +251,7 @@ def without_rclone(
         interrupt = isinstance(failure, errors.Interrupted)
         summary.outcome = "interrupted" if interrupt else "failed"
         summary.error = failure.message
+        summary.errors = 0 if interrupt else 1  # a failed run never says "0 error(s)"
     return _conclude(sink, summary, failure)
 
 
@@ -348,8 +351,10 @@ class Continued:
         bulk_files: int = 0,
         chunked_files: int = 0,
         archive_files: int = 0,
+        errors: int = 0,
     ) -> None:
         self.sink = sink
+        self.errors = errors  # files the first phase failed on for good
         self.bytes = bytes
         self.files = files
         self.started = started
@@ -386,5 +391,10 @@ class Continued:
         summary.bulk_files = self.bulk_files
         summary.chunked_files = self.chunked_files
         summary.archive_files = self.archive_files
+        # The first phase's failures for good stop the run before rclone (a 507, a hung
+        # server), so they are the run's errors when there are any.
+        summary.errors = max(summary.errors, self.errors)
+        # rclone checked the files the first phase had just sent: they are counted as sent.
+        summary.checked = max(0, summary.checked - self.files)
         summary.duration = time.monotonic() - self.started
         self.sink.finish(summary)

@@ -41,6 +41,19 @@ def plain(opts: TransferOptions) -> bool:
     )
 
 
+def off_because(opts: TransferOptions) -> str | None:
+    """Which of the user's options keeps a fast path off (None: none of them does). Dry runs
+    and moves are left out: they never take a fast path, as the README says."""
+    reasons = [
+        (opts.filtered, "filters"),
+        (opts.checksum, "--checksum"),
+        (bool(opts.bwlimit), "--bwlimit"),
+        (bool(opts.extra), "extra rclone flags"),
+    ]
+    found = [why for on, why in reasons if on]
+    return " and ".join(found) or None
+
+
 def unchanged(size: int, mtime: float, there: tuple[int, float] | None) -> bool:
     """The other side holds THERE (size, mtime) with the same size and time: rclone's default
     comparison skips it."""
@@ -55,6 +68,7 @@ class Phase:
     bytes: int = 0
     files: int = 0
     requests: int = 0
+    failed: int = 0  # files that failed for good (the run stops: a 507, a hung server)
     refused: list[str] = field(default_factory=list)  # left to rclone
     reasons: list[str] = field(default_factory=list)  # why, once per request that failed
 

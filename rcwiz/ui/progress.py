@@ -160,7 +160,8 @@ def summary_text(s: Summary) -> list[str]:
         lines += _names("would delete", s.would_delete, s.deleted)
     else:
         checked = ""
-        if s.checked:  # nothing sent and every file checked: all of them were already there
+        # rclone's checks add up over its retries, so they are shown only for a clean run.
+        if s.checked and not s.errors:  # nothing sent and every file checked: all were there
             checked = (
                 f" ({s.checked} already up to date)" if not s.files else f", {s.checked} checked"
             )

@@ -3,8 +3,9 @@
 A Question knows its prompt, its default, how to check an answer and which flag answers it
 without a terminal. `Wizard.ask_all` walks a list of questions: a value given by flag is
 checked like a typed one; a missing value is asked on a terminal, taken from the default with
---yes, or else reported as an error that names the flag. Ctrl-C raises KeyboardInterrupt (exit
-130); the end of input is a usage error (exit 2). Nothing is written while questions run.
+--yes, or else reported as an error that names the flag. Ctrl-C at a question is Declined
+(a note, exit 130); the end of input is a usage error (exit 2). Nothing is written while
+questions run.
 """
 
 from __future__ import annotations
@@ -145,8 +146,10 @@ class Wizard:
             value = prompt.unsafe_ask()
         except EOFError as exc:
             raise errors.UsageError(f"The input ended before '{what}' was answered.") from exc
-        if value is None:
-            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            value = None
+        if value is None:  # Ctrl-C at a question: the person chose not to go on
+            raise errors.Declined(f"Cancelled at '{what}'.") from None
         return value
 
 

@@ -270,6 +270,15 @@ def test_remotes_rm_keeps_the_others_and_no_copy_of_the_removed_password(
     assert keep_section in backup  # the other remotes' passwords are where they always were
 
 
+def test_remotes_rm_revoke_says_when_there_is_no_app_password_to_revoke(tmp_path):
+    conf = tmp_path / "rclone.conf"
+    conf.write_text("[a]\ntype = webdav\nurl = http://127.0.0.1:9/\nvendor = nextcloud\n")
+    done = rcwiz("--config", str(conf), "remotes", "rm", "a", "--revoke")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Nothing to revoke" in done.stdout + done.stderr
+    assert "[a]" not in conf.read_text()
+
+
 def test_remotes_rm_refuses_a_file_rclone_cannot_read(tmp_path):
     conf = tmp_path / "broken.conf"
     conf.write_text("[a]\ntype = webdav\nurl = http://127.0.0.1:9/\n[b\nthis is not ini\n")

@@ -359,3 +359,15 @@ def test_a_re_run_says_the_files_were_already_there_and_prints_each_line_once(tm
     again = rcwiz("copy", str(source), str(tmp_path / "out"))
     assert again.returncode == 0, again.stderr
     assert "in 0 file(s) (3 already up to date)" in again.stdout
+
+
+def test_a_sync_that_only_deletes_does_not_count_deletions_as_up_to_date(tmp_path):
+    source = make_source(tmp_path / "src", small=3, big_mib=())
+    out = tmp_path / "out"
+    assert rcwiz("copy", str(source), str(out)).returncode == 0
+    for extra in ("old-1.txt", "old-2.txt"):
+        (out / extra).write_text("gone soon")
+    done = rcwiz("sync", str(source), str(out), "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "in 0 file(s) (3 already up to date)" in done.stdout, done.stdout
+    assert "2 deleted" in done.stdout

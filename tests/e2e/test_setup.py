@@ -382,6 +382,9 @@ def test_ctrl_c_or_end_of_input_at_a_question_leaves_the_config_alone(conf, key,
     assert child.exitstatus == code
     assert "Traceback" not in child.before
     assert conf.read_bytes() == before
+    if code == 130:  # a choice, said as a note (README, exit codes), not an error
+        assert "Cancelled at 'Name of the remote'." in child.before, child.before
+        assert "error:" not in child.before
 
 
 def test_two_setups_at_once_both_land(conf, server):

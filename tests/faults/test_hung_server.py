@@ -8,6 +8,7 @@ seconds for the processes to stop) with exit 6 and one sentence.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -175,4 +176,39 @@ def test_a_nextcloud_that_hangs_mid_upload_is_stopped(tmp_path, nc_remote, real_
             proc.kill()
     assert code == 6, err
     assert "hung" in err and "Traceback" not in err
+    assert ended < STALL + MARGIN, f"took {ended:.1f} s"
+
+
+def test_a_nextcloud_that_hangs_during_rcwiz_s_own_chunked_upload_is_stopped(
+    tmp_path, nc_remote, real_nextcloud
+):
+    """The same freeze while rcwiz sends a big file's chunks itself (no rclone to watch): the
+    run ends within the stall timeout (plus the clean-up's own wait), says where the session it
+    could not remove is, and does not hand the file to rclone to wait all over again."""
+    source = tmp_path / "src"
+    big_file(source / "big.bin", 400 * 2**20)  # several seconds of chunks on loopback
+    group = int((real_nextcloud.workdir / "php.pid").read_text())
+    argv = [*RCWIZ, "--stall-timeout", f"{STALL:g}", "--config", str(nc_remote)]
+    argv += ["copy", str(source), "nc:frozen-chunks", "--log-interval", "0.2"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    frozen_at = None
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if re.search(r" progress [1-9][0-9]?% ", line):  # chunks on their way
+                break
+        os.killpg(group, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        code = proc.wait(timeout=STALL * 20)
+        ended = time.monotonic() - frozen_at
+        out = proc.stdout.read()
+        err = proc.stderr.read() if proc.stderr else ""
+    finally:
+        if frozen_at is not None:
+            os.killpg(group, signal.SIGCONT)
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 6, out + err
+    assert "Traceback" not in err and "rclone will send it" not in err
+    assert "could not be removed from the server" in err and "/uploads/" in err
     assert ended < STALL + MARGIN, f"took {ended:.1f} s"

@@ -195,8 +195,12 @@ def test_507_at_the_first_chunk_stops_and_leaves_no_session(nc_user_factory, tmp
     assert not [c for m, _, _, c in chunks if m == "MOVE"]
     assert not user.uploads.exists() or list(user.uploads.iterdir()) == []
     assert not (user.files / "x" / "too-big.bin").exists()
-    summary = json_lines(done.stdout)[-1]
+    events = json_lines(done.stdout)
+    summary = events[-1]
     assert (summary["event"], summary["outcome"], summary["files"]) == ("summary", "failed", 0)
+    assert summary["errors"] == 1 and "too-big.bin did not fit" in summary["error"]["message"]
+    failed = [e for e in events if e.get("event") == "file" and e.get("outcome") == "failed"]
+    assert [e["name"] for e in failed] == ["too-big.bin"]
 
 
 def test_a_failed_chunked_upload_falls_back_to_rclone(
@@ -251,3 +255,31 @@ def test_a_sync_with_nothing_to_delete_or_send_starts_no_second_rclone(
     seen = dest_requests(real_nextcloud.requests_since(mark), nc_user, "mirror")
     assert {r.method for r in seen} == {"PROPFIND"}
     assert set(listings(seen, nc_user, "mirror").values()) == {1}
+
+
+def test_options_that_keep_the_fast_path_off_are_named(nc_remote, tmp_path, real_nextcloud):
+    source = small_tree(tmp_path / "src", 3)
+    mark = real_nextcloud.log_mark()
+    done = rcwiz("--config", str(nc_remote), "copy", str(source), "nc:slow", "--bwlimit", "10M")
+    assert done.returncode == 0, done.stderr
+    assert "fast upload is off with --bwlimit" in done.stdout + done.stderr
+    assert not [r for r in real_nextcloud.requests_since(mark) if "/dav/bulk" in r.path]
+    back = rcwiz("--config", str(nc_remote), "copy", "nc:slow", str(tmp_path / "b"), "--checksum")
+    assert back.returncode == 0, back.stderr
+    assert "fast download is off with --checksum" in back.stdout + back.stderr
+
+
+def test_names_with_a_leading_or_trailing_space_are_not_called_refused(
+    nc_user, nc_remote, tmp_path
+):
+    """Nextcloud 30 stores them as they are: no warning that they will fail, and they arrive."""
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in (" lead space.txt", "trail space.txt "):
+        (source / name).write_text(name)
+    done = rcwiz("--config", str(nc_remote), "copy", str(source), "nc:spaces")
+    assert done.returncode == 0, done.stderr
+    assert "will refuse" not in done.stdout + done.stderr
+    assert sorted(p.name for p in (nc_user.files / "spaces").iterdir()) == sorted(
+        p.name for p in source.iterdir()
+    )

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from rcwiz.nextcloud import bulk as nextcloud_bulk
 from rcwiz.nextcloud.bulk import SMALL_FILE
 from rcwiz.nextcloud.capabilities import Capabilities
 from rcwiz.rclone.transfer import TransferOptions
@@ -49,8 +50,8 @@ def test_choose_takes_a_dry_runs_names_instead_of_a_listing():
 
 
 def test_a_listing_of_files_proves_their_folders_exist():
-    assert bulk.existing_folders([]) == set()
-    assert bulk.existing_folders(["x.txt", "a/b/c.txt"]) == {"", "a", "a/b"}
+    assert nextcloud_bulk.existing_folders([]) == set()
+    assert nextcloud_bulk.existing_folders(["x.txt", "a/b/c.txt"]) == {"", "a", "a/b"}
 
 
 def test_the_fast_path_is_off_where_rclone_alone_keeps_the_meaning(tmp_path):
