@@ -22,7 +22,10 @@ from typing import Any
 TRANSFER_VERBS = ("copy", "move", "sync")
 MAX_TRANSFERS = 256
 # Measured on a real Nextcloud 30: a 200 MB file took 2.6 s with 64M chunks, 6.1 s with
-# rclone's default 10M (see shared/RCLONE-FACTS.md).
+# rclone's default 10M (see shared/RCLONE-FACTS.md); at a 30 ms round trip, a 300 MB file
+# (benchmarks/nextcloud_tuning.py): 10M 3.7 s, 32M 2.3 s, 64M 2.2 s, 100M 2.0 s, rclone's
+# memory 130, 176, 271, 366 MB (a chunk per transfer). rclone sends big files itself only
+# where rcwiz's fast path is off (it sends files of 32 MiB and more in parallel chunks).
 NEXTCLOUD_CHUNK_SIZE = "64M"
 NEXTCLOUD_CHUNK_BYTES = 64 * 2**20  # a file this big or bigger goes by chunked upload
 
