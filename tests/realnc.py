@@ -91,6 +91,12 @@ class NcUser:
     def dav_url(self) -> str:
         return f"{self.server.url}/remote.php/dav/files/{self.name}/"
 
+    def remote(self, **overrides: str) -> dict[str, str]:
+        """This user as an rclone.conf remote (for the rclone_conf fixture), vendor nextcloud;
+        OVERRIDES replace a value (a wrong password, a proxy's URL)."""
+        spec = {"url": self.dav_url, "user": self.name, "password": self.password}
+        return {**spec, "vendor": "nextcloud", **overrides}
+
     @property
     def files(self) -> Path:
         """The user's files as the server stores them on disk (read them; write via WebDAV)."""
@@ -348,14 +354,4 @@ def nc_user(nc_user_factory: Callable[..., NcUser]) -> NcUser:
 @pytest.fixture
 def nc_remote(nc_user: NcUser, tmp_path: Path, rclone_conf: Callable[..., Path]) -> Path:
     """rclone.conf (in tmp_path) with remote `nc:` for nc_user, vendor nextcloud."""
-    return rclone_conf(
-        tmp_path / "rclone.conf",
-        {
-            "nc": {
-                "url": nc_user.dav_url,
-                "user": nc_user.name,
-                "password": nc_user.password,
-                "vendor": "nextcloud",
-            }
-        },
-    )
+    return rclone_conf(tmp_path / "rclone.conf", {"nc": nc_user.remote()})

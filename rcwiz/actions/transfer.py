@@ -30,7 +30,7 @@ from rcwiz.rclone.transfer import (
     write_files_from,
 )
 from rcwiz.rclone.transfer import tuning_for as rclone_tuning
-from rcwiz.transfer import engine, preflight
+from rcwiz.transfer import engine, fastpath, preflight
 from rcwiz.transfer.fastpath import Phase
 from rcwiz.transfer.walk import Tree, walk
 from rcwiz.transfer.watchdog import Watchdog
@@ -220,13 +220,7 @@ def _download(
     phase = Phase(started=fetch.started)  # the summary's duration includes the listing
 
     def rest() -> engine.Continued:
-        return engine.Continued(
-            sink,
-            bytes=phase.bytes,
-            files=phase.files,
-            started=phase.started,
-            archive_files=phase.files,
-        )
+        return fastpath.continued(sink, phase, archive_files=phase.files)
 
     try:
         archive.run(acct, opts, fetch, sink, log_path, phase)

@@ -235,17 +235,9 @@ def run(
 
 
 def continued(sink: Sink, phase: Phase) -> engine.Continued:
-    """SINK for what follows the fast path (rclone, or the summary alone): what PHASE did,
-    added to it."""
-    return engine.Continued(
-        sink,
-        bytes=phase.bytes,
-        files=phase.files,
-        started=phase.started,
-        bulk_files=phase.bulk_files,
-        chunked_files=phase.chunked_files,
-        errors=phase.failed,
-    )
+    """SINK for what follows the upload fast path (fastpath.continued)."""
+    kinds = {"bulk_files": phase.bulk_files, "chunked_files": phase.chunked_files}
+    return fastpath.continued(sink, phase, **kinds)
 
 
 def _make_folders(

@@ -17,7 +17,7 @@ from typing import IO
 
 from rcwiz.rclone.events import InFlight, Progress
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer.engine import Expected
+from rcwiz.transfer.engine import Continued, Expected, Sink
 
 MODIFY_WINDOW = 1.0  # seconds: Nextcloud keeps whole seconds, so rclone compares within 1 s
 
@@ -114,6 +114,19 @@ def in_flight(name: str, size: int, sent: int, started: float) -> InFlight:
     percentage = int(100 * sent / size) if size else 100
     eta = (size - sent) / speed if speed > 0 else None
     return InFlight(name, size, sent, percentage, speed, eta)
+
+
+def continued(sink: Sink, phase: Phase, **kinds: int) -> Continued:
+    """SINK for what follows a fast path (rclone, or the summary alone), with what PHASE did
+    added to it; KINDS say how its files went (bulk_files=, chunked_files=, archive_files=)."""
+    return Continued(
+        sink,
+        bytes=phase.bytes,
+        files=phase.files,
+        started=phase.started,
+        errors=phase.failed,
+        **kinds,
+    )
 
 
 def log_file(log: IO[str], kind: str, relative: str, size: int, ok: bool, message: str) -> None:

@@ -12,14 +12,7 @@ def small_quota(nc_user_factory, tmp_path, rclone_conf):
     user = nc_user_factory(quota="50 MB")
     conf = rclone_conf(
         tmp_path / "rclone.conf",
-        {
-            "nc": {
-                "url": user.dav_url,
-                "user": user.name,
-                "password": user.password,
-                "vendor": "nextcloud",
-            }
-        },
+        {"nc": user.remote()},
     )
     source = tmp_path / "src"
     for i in range(8):

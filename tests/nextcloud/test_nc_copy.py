@@ -133,14 +133,7 @@ def test_507_at_a_chunked_upload_leaves_no_upload_behind(nc_user_factory, tmp_pa
     user = nc_user_factory(quota="50 MB")
     conf = rclone_conf(
         tmp_path / "rclone.conf",
-        {
-            "nc": {
-                "url": user.dav_url,
-                "user": user.name,
-                "password": user.password,
-                "vendor": "nextcloud",
-            }
-        },
+        {"nc": user.remote()},
     )
     big_file(tmp_path / "src" / "too-big.bin", CHUNK + 4 * MiB)
     done = rcwiz("--config", str(conf), "copy", str(tmp_path / "src"), "nc:x", "--force")
@@ -196,14 +189,7 @@ def cached_user(cached_nextcloud, tmp_path, rclone_conf):
     user = cached_nextcloud.add_user(quota="50 MB")
     conf = rclone_conf(
         tmp_path / "rclone.conf",
-        {
-            "nc": {
-                "url": user.dav_url,
-                "user": user.name,
-                "password": user.password,
-                "vendor": "nextcloud",
-            }
-        },
+        {"nc": user.remote()},
     )
     return user, conf
 

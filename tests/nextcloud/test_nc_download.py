@@ -203,14 +203,7 @@ def spoiled(nc_user, tmp_path, rclone_conf, real_nextcloud):
         proxies.append(proxy)
         conf = rclone_conf(
             tmp_path / f"{mode}.conf",
-            {
-                "nc": {
-                    "url": f"{proxy.url}/remote.php/dav/files/{nc_user.name}/",
-                    "user": nc_user.name,
-                    "password": nc_user.password,
-                    "vendor": "nextcloud",
-                }
-            },
+            {"nc": nc_user.remote(url=f"{proxy.url}/remote.php/dav/files/{nc_user.name}/")},
         )
         return proxy, conf
 

@@ -177,14 +177,7 @@ def test_507_at_the_first_chunk_stops_and_leaves_no_session(nc_user_factory, tmp
     user = nc_user_factory(quota="50 MB")
     conf = rclone_conf(
         tmp_path / "rclone.conf",
-        {
-            "nc": {
-                "url": user.dav_url,
-                "user": user.name,
-                "password": user.password,
-                "vendor": "nextcloud",
-            }
-        },
+        {"nc": user.remote()},
     )
     big_file(tmp_path / "src" / "too-big.bin", 55 * MiB)  # more than the quota, and big
     mark = user.server.log_mark()

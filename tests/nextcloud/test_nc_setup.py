@@ -227,18 +227,8 @@ def test_doctor_passes_a_good_remote_and_names_a_wrong_app_password(nc_user, tmp
     conf = rclone_conf(
         tmp_path / "rclone.conf",
         {
-            "nc": {
-                "url": nc_user.dav_url,
-                "user": nc_user.name,
-                "password": nc_user.password,
-                "vendor": "nextcloud",
-            },
-            "typo": {
-                "url": nc_user.dav_url,
-                "user": nc_user.name,
-                "password": "wrong-app-pass!",
-                "vendor": "nextcloud",
-            },
+            "nc": nc_user.remote(),
+            "typo": nc_user.remote(password="wrong-app-pass!"),
         },
     )
     done = rcwiz("--json", "--config", str(conf), "doctor")

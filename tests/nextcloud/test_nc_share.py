@@ -118,14 +118,7 @@ def test_share_errors_are_sentences(nc_user, nc_remote, tmp_path, rclone_conf):
     assert ".." not in weak.stderr  # the server's message ends with its own full stop
     bad = rclone_conf(
         tmp_path / "bad.conf",
-        {
-            "nc": {
-                "url": nc_user.dav_url,
-                "user": nc_user.name,
-                "password": "wrong!",
-                "vendor": "nextcloud",
-            }
-        },
+        {"nc": nc_user.remote(password="wrong!")},
     )
     refused = rcwiz("--config", str(bad), "share", "nc:", "--link")
     assert refused.returncode == 4 and "refused the user name or password" in refused.stderr
