@@ -234,11 +234,12 @@ class Client:
         *,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
     ) -> Iterator[Streamed]:
         """Send one request and yield its answer before the body is read, to be read a chunk
         at a time (Streamed.read): an archive of any size in bounded memory. The connection
         is closed afterwards (a body read in part leaves it unusable)."""
-        reply = self._send(method, self._target(path, params), None, self._headers(True, headers))
+        reply = self._send(method, self._target(path, params), body, self._headers(True, headers))
         try:
             yield Streamed(reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply, self)
         finally:

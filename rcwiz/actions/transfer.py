@@ -114,7 +114,7 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
         if opts.verb == "sync" and not opts.dry_run:
             plan = preflight.dry_run(rclone, opts)
             _confirm_deletions(ctx, opts, plan, yes=guard.yes)
-        fetch = _listed_for_archives(ctx, opts, remotes)
+        fetch = _listed_for_archives(ctx, opts, remotes, configured)
         if plan is None and fetch is not None:  # the listing says what a dry run would
             plan = preflight.Plan(fetch.bytes, len(fetch.todo))
         if space is not None:
@@ -123,7 +123,7 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
 
 
 def _listed_for_archives(
-    ctx: Context, opts: TransferOptions, remotes: dict[str, Remote]
+    ctx: Context, opts: TransferOptions, remotes: dict[str, Remote], configured: Configured | None
 ) -> Prepared | None:
     """For a download the archive fast path can take: the one listing it decides from."""
     source = remotes.get(remote_name(opts.source)) if is_remote(opts.source) else None
@@ -133,7 +133,8 @@ def _listed_for_archives(
     from rcwiz.transfer import archive
 
     if archive.applies(opts, source):
-        return archive.prepare(ctx.rclone, opts)
+        assert configured is not None  # a remote is involved, so rclone.conf was read
+        return archive.prepare(ctx.rclone, opts, account_of(source, configured))
     if not is_remote(opts.dest):
         _say_fast_path_off(ctx, opts, "download")
     return None

@@ -65,13 +65,6 @@ def listing(rclone: Rclone, path: str, flags: Sequence[str] = ()) -> Listing:
     return found
 
 
-def file_listing(
-    rclone: Rclone, path: str, flags: Sequence[str] = ()
-) -> dict[str, tuple[int, float]]:
-    """Every file under PATH, recursively: relative path -> (size, mtime). None there: {}."""
-    return listing(rclone, path, ("--files-only", *flags)).files
-
-
 def passing_filters(rclone: Rclone, path: str, flags: Sequence[str]) -> list[str]:
     """The relative paths of the files under PATH that the filter FLAGS let through."""
     entries = lsjson(rclone, path, "-R", "--files-only", "--no-mimetype", "--no-modtime", *flags)

@@ -1,7 +1,7 @@
 """The fast path for downloads from Nextcloud: small files in a few archives, the rest by rclone.
 
 Used by the transfer commands for a copy or sync from a Nextcloud remote to a local folder.
-One listing of the remote (`rclone lsjson -R`), compared with the local tree the way rclone
+One listing of the remote (fastpath.remote_listing), compared with the local tree the way rclone
 compares (size and modification time), decides what is new or changed. The small files among
 those come in a few archive requests (rcwiz.nextcloud.archive), IN_FLIGHT at once, and are
 written safely (rcwiz.transfer.unzip) with the listing's times. Whatever did not come that way
@@ -29,7 +29,7 @@ from rcwiz.nextcloud.archive import Archives, Batch, Failed, plan, server_major
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.rclone.config import Remote, is_remote
 from rcwiz.rclone.events import FileDone, LogLine
-from rcwiz.rclone.lsjson import Listing, listing
+from rcwiz.rclone.lsjson import Listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer import fastpath, unzip
@@ -65,6 +65,8 @@ class Prepared:
     replaced: set[str] = field(default_factory=set)  # of todo, those there locally now
     extra: bool = False  # the local folder holds what the listing lacks (a sync deletes it)
     started: float = field(default_factory=time.monotonic)  # when the listing began
+    major: int | None = None  # the server's major version (status.php), asked meanwhile
+    listed_by: str = "rclone"  # "propfind": Nextcloud listed the tree in one answer
 
     @property
     def bytes(self) -> int:
@@ -79,11 +81,20 @@ class Prepared:
         }
 
 
-def prepare(rclone: Rclone, opts: TransferOptions) -> Prepared | None:
+def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared | None:
     """List the remote once and compare; None when rclone should judge alone (nothing
-    listed, the folder missing, or a single file named as the source)."""
+    listed, the folder missing, or a single file named as the source).
+
+    The listing is Nextcloud's own in one request (rcwiz.nextcloud.listing) where it can be
+    trusted, else rclone's; the server's version is asked for meanwhile.
+    """
     started = time.monotonic()
-    found = listing(rclone, opts.source)
+    client = account.client()
+    major: list[int | None] = []
+    asking = threading.Thread(target=lambda: major.append(server_major(client)), daemon=True)
+    asking.start()
+    found, listed_by = fastpath.remote_listing(rclone, account, opts.source)
+    asking.join()
     names = list(found.files)
     source_name = opts.source.partition(":")[2].rstrip("/").rpartition("/")[2]
     if not names or (names == [source_name] and not found.folders):
@@ -100,7 +111,8 @@ def prepare(rclone: Rclone, opts: TransferOptions) -> Prepared | None:
         or bool(set(tree.folders) - set(found.folders))
         or tree.skipped > 0
     )
-    return Prepared(found, todo, {rel for rel in todo if rel in local}, extra, started)
+    replaced = {rel for rel in todo if rel in local}
+    return Prepared(found, todo, replaced, extra, started, major[0], listed_by)
 
 
 def nothing_left(opts: TransferOptions, prepared: Prepared, phase: Phase) -> bool:
@@ -131,10 +143,10 @@ def run(
         return
     with dest, _journal(log_path) as log:
         counts = {"listed": listed, "todo": len(prepared.todo), "small": len(small)}
-        _log(log, "archive-start", **counts, at=round(time.monotonic() - phase.started, 3))
+        at = round(time.monotonic() - phase.started, 3)
+        _log(log, "archive-start", **counts, listed_by=prepared.listed_by, at=at)
         if small:
-            major = server_major(account.client())
-            archives = Archives(account, account.path_of(opts.source), major)
+            archives = Archives(account, account.path_of(opts.source), prepared.major)
             batches = plan(
                 small,
                 prepared.listing.files,

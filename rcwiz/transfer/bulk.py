@@ -36,7 +36,6 @@ from rcwiz.nextcloud import bulk, chunked
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.capabilities import Capabilities
 from rcwiz.rclone.events import FileDone, InFlight, LogLine
-from rcwiz.rclone.lsjson import file_listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer import engine, fastpath
@@ -202,7 +201,9 @@ def run(
     A 507 or a refused login raises its error, and Ctrl-C Interrupted, with the summary of
     what arrived shown and attached.
     """
-    there = file_listing(rclone, opts.dest) if wanted is None else {}
+    there: dict[str, tuple[int, float]] = {}
+    if wanted is None:
+        there = fastpath.remote_listing(rclone, account, opts.dest)[0].files
     to_send, small, big, rest = choose(tree, there, caps, wanted)
     expected = Expected(bytes=sum(f.size for f in to_send), files=len(to_send))
     sink.start(opts, ("bulk-upload", opts.source, opts.dest), expected, str(log_path))

@@ -4,7 +4,8 @@ phase is counted, shown and logged.
 A fast path (bulk upload: rcwiz.transfer.bulk; archive download: rcwiz.transfer.archive)
 moves the small new or changed files in a few requests before rclone runs, and leaves
 everything else to rclone, under one progress display and one summary. It decides from one
-listing of the remote, compared with the local tree the way rclone compares by default.
+listing of the remote (remote_listing), compared with the local tree the way rclone compares
+by default.
 """
 
 from __future__ import annotations
@@ -13,13 +14,30 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from rcwiz.rclone.events import InFlight, Progress
+from rcwiz.rclone.lsjson import Listing, listing
+from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer.engine import Continued, Expected, Sink
 
+if TYPE_CHECKING:
+    from rcwiz.nextcloud.account import Account
+
 MODIFY_WINDOW = 1.0  # seconds: Nextcloud keeps whole seconds, so rclone compares within 1 s
+
+
+def remote_listing(rclone: Rclone, account: Account, path: str) -> tuple[Listing, str]:
+    """Everything under the remote PATH, and who listed it: Nextcloud in one request
+    ("propfind", rcwiz.nextcloud.listing) where its answer can be trusted, else rclone
+    ("rclone", one request per folder)."""
+    from rcwiz.nextcloud import listing as nextcloud_listing  # Nextcloud runs only
+
+    found = nextcloud_listing.tree(account.client(), account.dav_user, account.path_of(path))
+    if found is not None:
+        return found, "propfind"
+    return listing(rclone, path), "rclone"
 
 
 def plain(opts: TransferOptions) -> bool:

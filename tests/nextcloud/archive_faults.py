@@ -5,7 +5,10 @@ rclone is tested against the real server; only the answers to archive requests
 (ajax/download.php) are replaced, with what the real server cannot be made to send on
 demand: a hostile entry, a cut-off archive, an error page, a stall. `Mode.NEXTCLOUD_31`
 instead plays a Nextcloud 31 (status.php says 31, ajax/download.php is gone) and answers its
-WebDAV archive requests with the real server's own archive for the same names.
+WebDAV archive requests with the real server's own archive for the same names. "shallow"
+passes everything but asks the server for one level where a PROPFIND asks for the whole
+tree (`Depth: infinity`), as a server that does not allow it answers (Sabre then lists one
+level, silently).
 
     with ArchiveFaults(real_nextcloud.url, "hostile") as proxy:
         url = proxy.url  # use instead of the server's
@@ -22,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 LEGACY = "/index.php/apps/files/ajax/download.php"
-MODES = ("hostile", "truncate", "html", "error", "stall", "nextcloud-31", "pass")
+MODES = ("hostile", "truncate", "html", "error", "stall", "nextcloud-31", "pass", "shallow")
 HOSTILE = ("../escaped.txt", "/tmp/rcwiz-absolute.txt")
 HOP_BY_HOP = ("connection", "transfer-encoding", "content-length", "keep-alive")
 ERROR_PAGE = b"<!DOCTYPE html><html><body><h2>Cannot download file</h2></body></html>"
@@ -37,6 +40,7 @@ class ArchiveFaults:
         self.target = urlsplit(target)
         self.mode = mode
         self.archive_requests: list[str] = []
+        self.shallowed = 0  # "shallow": PROPFINDs asked for one level instead of the tree
         self.stalled = threading.Event()
         self.release = threading.Event()
         proxy = self
@@ -82,6 +86,9 @@ class ArchiveFaults:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else None
         headers = {k: v for k, v in handler.headers.items() if k.lower() != "host"}
+        if self.mode == "shallow" and headers.get("Depth", "").lower() == "infinity":
+            headers["Depth"] = "1"
+            self.shallowed += 1
         path = handler.path
         parts = urlsplit(path)
         query = parse_qs(parts.query)
@@ -96,7 +103,8 @@ class ArchiveFaults:
             if handler.command == "GET" and query.get("accept") == ["zip"]:
                 self.archive_requests.append(path)
                 return self.as_nextcloud_31(handler, parts.path, query, headers)
-        if handler.command == "GET" and parts.path == LEGACY and self.mode != "pass":
+        spoiling = self.mode not in ("pass", "shallow")
+        if handler.command == "GET" and parts.path == LEGACY and spoiling:
             self.archive_requests.append(path)
             return self.spoil(handler, path, headers)
         status, found, data = self.forward(handler.command, path, headers, body)

@@ -1,0 +1,156 @@
+"""Both fast paths list the remote tree in one request (rcwiz.nextcloud.listing): against the
+real Nextcloud 30, with rclone's own `lsjson -R` of the same tree as the oracle, and with
+rclone's listing taking over wherever the answer cannot be trusted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from archive_faults import ArchiveFaults
+from conftest import same_bytes, small_tree
+from helpers import json_lines, rcwiz
+
+from rcwiz.nextcloud.http import Client
+from rcwiz.nextcloud.listing import tree
+from rcwiz.rclone.lsjson import Listing, mtime_of
+
+
+def rclones_listing(rclone_bin: Path, conf: Path, remote: str) -> Listing:
+    done = subprocess.run(
+        [str(rclone_bin), "--config", str(conf), "lsjson", "-R", "--no-mimetype", remote],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = Listing()
+    for entry in json.loads(done.stdout):
+        if entry["IsDir"]:
+            found.folders[entry["Path"]] = mtime_of(entry)
+        else:
+            found.files[entry["Path"]] = (entry["Size"], mtime_of(entry))
+    return found
+
+
+def odd_tree(folder: Path) -> Path:
+    """Three levels, an empty folder, an empty file, names with spaces, quotes, %, # and
+    accents, a hidden file, an old time."""
+    for rel, data in {
+        "a b/x.txt": b"one\n",
+        "a b/deep/empty.bin": b"",
+        "a b/deep/er/est/y.txt": b"two\n",
+        "ü%#&+'/é (1).txt": b"three\n",
+        ".hidden": b"4",
+    }.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    (folder / "empty-folder").mkdir()
+    os.utime(folder / "a b" / "x.txt", (1709210096, 1709210096))
+    return folder
+
+
+def client_of(user) -> Client:
+    return Client(user.server.url, user.name, user.password)
+
+
+def rclone_copy(rclone_bin: Path, conf: Path, source: Path, dest: str) -> None:
+    argv = [str(rclone_bin), "--config", str(conf), "copy", "--create-empty-src-dirs"]
+    subprocess.run([*argv, str(source), dest], check=True, capture_output=True)
+
+
+def run_log(done: subprocess.CompletedProcess) -> list[dict]:
+    assert done.returncode == 0, done.stderr
+    summary = json_lines(done.stdout)[-1]
+    return [json.loads(line) for line in Path(summary["log_path"]).read_text().splitlines()]
+
+
+def listed_by(done: subprocess.CompletedProcess) -> str:
+    (start,) = [e for e in run_log(done) if e.get("rcwiz") == "archive-start"]
+    return start["listed_by"]
+
+
+def test_one_request_lists_the_tree_as_rclone_does(
+    real_nextcloud, nc_user, nc_remote, rclone_bin, tmp_path
+):
+    rclone_copy(rclone_bin, nc_remote, odd_tree(tmp_path / "src"), "nc:odd")
+    mark = real_nextcloud.log_mark()
+    found = tree(client_of(nc_user), nc_user.name, "odd")
+    requests = real_nextcloud.requests_since(mark)
+    assert [(r.method, r.status) for r in requests] == [("PROPFIND", 207)]
+    assert found == rclones_listing(rclone_bin, nc_remote, "nc:odd")
+    assert found.files["a b/x.txt"] == (4, 1709210096.0) and "empty-folder" in found.folders
+    # the user's whole home, and a folder that is not there
+    assert tree(client_of(nc_user), nc_user.name, "") == rclones_listing(
+        rclone_bin, nc_remote, "nc:"
+    )
+    assert tree(client_of(nc_user), nc_user.name, "no/such/folder") == Listing()
+    assert tree(client_of(nc_user), nc_user.name, "odd/a b/x.txt") is None  # a file: rclone's
+
+
+def test_a_download_and_an_upload_list_the_remote_once_and_reruns_send_nothing(
+    real_nextcloud, nc_user, nc_remote, tmp_path
+):
+    source = small_tree(tmp_path / "src", 40)
+    (source / "set-1" / "a" / "b").mkdir(parents=True)
+    (source / "set-1" / "a" / "b" / "deep.txt").write_text("deep\n")
+    up = rcwiz("--json", "--config", str(nc_remote), "copy", str(source), "nc:both")
+    assert run_log(up)
+    mark = real_nextcloud.log_mark()
+    again = rcwiz("--json", "--config", str(nc_remote), "copy", str(source), "nc:both")
+    requests = real_nextcloud.requests_since(mark)
+    assert json_lines(again.stdout)[-1]["files"] == 0
+    within = f"/remote.php/dav/files/{nc_user.name}/both"
+    listings = [r for r in requests if r.method == "PROPFIND" and r.path.startswith(within)]
+    assert len(listings) == 1, requests  # no folder after folder, no rclone
+
+    back = tmp_path / "back"
+    for _ in range(2):  # a download, then its re-run
+        mark = real_nextcloud.log_mark()
+        done = rcwiz("--json", "--config", str(nc_remote), "copy", "nc:both", str(back))
+        assert listed_by(done) == "propfind"
+        propfinds = [r for r in real_nextcloud.requests_since(mark) if r.method == "PROPFIND"]
+        assert len(propfinds) == 1  # the listing, and no quota check for a download
+    assert same_bytes(source, back)
+    assert json_lines(done.stdout)[-1]["files"] == 0
+
+
+def test_a_name_rclone_would_decode_leaves_the_listing_to_rclone(
+    real_nextcloud, nc_user, nc_remote, rclone_bin, tmp_path
+):
+    source = small_tree(tmp_path / "src", 6)
+    rclone_copy(rclone_bin, nc_remote, source, "nc:odd")
+    # a name made on the server (a browser, a sync client) with a character that rclone
+    # uses for encoding: rclone alone decides what it is called here
+    assert nc_user.dav("PUT", "odd/star\uff0a.txt", b"starred\n")[0] == 201
+    assert tree(client_of(nc_user), nc_user.name, "odd") is None
+    back = tmp_path / "back"
+    done = rcwiz("--json", "--config", str(nc_remote), "copy", "nc:odd", str(back))
+    assert listed_by(done) == "rclone"
+    by_rclone = tmp_path / "by-rclone"
+    subprocess.run(
+        [str(rclone_bin), "--config", str(nc_remote), "copy", "nc:odd", str(by_rclone)], check=True
+    )
+    assert same_bytes(by_rclone, back) and len(list(back.glob("star*"))) == 1
+
+
+@pytest.mark.parametrize("verb", ["copy", "sync"])
+def test_a_server_that_lists_one_level_for_the_whole_tree_is_not_trusted(
+    real_nextcloud, nc_user, nc_remote, rclone_conf, tmp_path, verb
+):
+    source = small_tree(tmp_path / "src", 12)
+    (source / "set-0" / "sub").mkdir()
+    (source / "set-0" / "sub" / "below.txt").write_text("one level down\n")
+    up = rcwiz("--config", str(nc_remote), "copy", str(source), "nc:levels")
+    assert up.returncode == 0, up.stderr
+    with ArchiveFaults(real_nextcloud.url, "shallow") as proxy:
+        url = f"{proxy.url}/remote.php/dav/files/{nc_user.name}/"
+        conf = rclone_conf(tmp_path / "shallow.conf", {"nc": nc_user.remote(url=url)})
+        back = tmp_path / "back"
+        yes = ["--yes"] if verb == "sync" else []
+        done = rcwiz("--json", "--config", str(conf), verb, "nc:levels", str(back), *yes)
+        assert proxy.shallowed >= 1, done.stderr
+    assert listed_by(done) == "rclone"
+    assert same_bytes(source, back)  # nothing missed, nothing deleted

@@ -1,0 +1,101 @@
+"""The whole-tree listing read from a real answer: Nextcloud 30.0.1's PROPFIND Depth: infinity
+of a small tree (odd names, an empty folder, an empty file, a time from 2024), captured with
+rclone's own `lsjson -R` of the same tree at the same moment (tests/data/nextcloud/). The
+reader must give exactly rclone's listing, and refuse any answer it cannot trust."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from rcwiz.nextcloud.listing import Unusable, read
+from rcwiz.rclone.lsjson import Listing, mtime_of
+
+DATA = Path(__file__).parents[2] / "data" / "nextcloud"
+ANSWER = (DATA / "propfind-depth-infinity.xml").read_bytes()
+PREFIX = "/remote.php/dav/files/alice/capture/"
+
+
+def rclones_listing() -> Listing:
+    found = Listing()
+    for entry in json.loads((DATA / "propfind-depth-infinity.lsjson").read_text()):
+        if entry["IsDir"]:
+            found.folders[entry["Path"]] = mtime_of(entry)
+        else:
+            found.files[entry["Path"]] = (entry["Size"], mtime_of(entry))
+    return found
+
+
+def responses(answer: bytes) -> list[bytes]:
+    return re.findall(rb"<d:response>.*?</d:response>", answer)
+
+
+def without(answer: bytes, href_part: bytes) -> bytes:
+    """ANSWER with the response whose href contains HREF_PART left out."""
+    (gone,) = [r for r in responses(answer) if href_part in r.split(b"<d:propstat>")[0]]
+    return answer.replace(gone, b"")
+
+
+def test_the_answer_read_is_rclones_listing_of_the_same_tree():
+    found = read(PREFIX, [ANSWER])
+    assert found == rclones_listing()
+    assert "ü%#&+'/é.txt" in found.files and found.files["a b/deep/empty.bin"][0] == 0
+    assert "empty-folder" in found.folders
+
+
+def test_the_answer_read_in_small_pieces_is_the_same():
+    pieces = [ANSWER[i : i + 7] for i in range(0, len(ANSWER), 7)]
+    assert read(PREFIX, pieces) == rclones_listing()
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        b"deep/er/y.txt",  # a file the folder counts (what a Depth: 1 answer lacks)
+        b"empty-folder/",  # a folder the parent counts
+        b"alice/capture/</d:href>",  # the folder itself (its counts are the check)
+    ],
+)
+def test_an_answer_that_lacks_an_entry_is_not_trusted(missing):
+    with pytest.raises(Unusable):
+        read(PREFIX, [without(ANSWER, missing)])
+
+
+def test_an_answer_for_another_folder_is_not_trusted():
+    with pytest.raises(Unusable):
+        read("/remote.php/dav/files/alice/other/", [ANSWER])
+
+
+@pytest.mark.parametrize(
+    "spoiled",
+    [
+        (b"<nc:contained-file-count>1</nc:contained-file-count>", b""),  # no count: an old server
+        (b"<d:getcontentlength>6</d:getcontentlength>", b""),  # a file without its size
+        (b"GMT</d:getlastmodified>", b"</d:getlastmodified>"),  # a time in no time zone
+        (b"Tue, 01 Dec 2026", b"Tue, 41 Dec 2026"),  # a time that is not one
+        (b"/capture/a%20b/x.txt", b"/capture/a%20b/..%2Fx.txt"),  # a name that climbs out
+        (b"/capture/a%20b/x.txt", b"/capture/a%20b/x%EF%BC%8A.txt"),  # rclone would decode it
+        (b"</d:multistatus>", b""),  # cut off
+    ],
+)
+def test_an_answer_rclone_would_read_otherwise_is_not_trusted(spoiled):
+    old, new = spoiled
+    assert old in ANSWER
+    with pytest.raises(Unusable):
+        read(PREFIX, [ANSWER.replace(old, new, 1)])
+
+
+def test_a_file_named_as_the_folder_is_not_a_tree():
+    only_file = ANSWER.split(b"<d:response>")[0] + b"</d:multistatus>"
+    file_answer = only_file.replace(
+        b"</d:multistatus>",
+        b"<d:response><d:href>/remote.php/dav/files/alice/capture</d:href><d:propstat><d:prop>"
+        b"<d:getlastmodified>Tue, 01 Dec 2026 15:08:34 GMT</d:getlastmodified>"
+        b"<d:getcontentlength>4</d:getcontentlength><d:resourcetype/></d:prop>"
+        b"<d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>",
+    )
+    with pytest.raises(Unusable):
+        read(PREFIX, [file_answer])
