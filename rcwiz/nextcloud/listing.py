@@ -7,8 +7,9 @@ listing would hold: every folder reports how many files and folders it holds dir
 (`nc:contained-file-count`, `nc:contained-folder-count`) and the answer must list exactly
 those, every file has a size and a time, every name is one rclone would not encode (so the
 names are the ones rclone shows) and lies inside the folder asked for. Anything else (another
-status, a server without those counts, a name of another kind, a broken answer) gives None,
-and the caller lists with rclone instead.
+status, a server without those counts, a name of another kind, a broken answer, no answer
+within the stall timeout from a server that otherwise answers) gives None, and the caller
+lists with rclone instead; a server that answers nothing at all is Stalled.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from rcwiz import errors
+from rcwiz.http import answers
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.nextcloud.http import Client
 from rcwiz.nextcloud.urls import files_path
@@ -35,6 +37,7 @@ BODY = (
     b"<nc:contained-file-count/><nc:contained-folder-count/></d:prop></d:propfind>"
 )
 CHUNK = 256 * 1024
+PROBE_TIMEOUT = 5.0  # seconds a server that did not send its listing has to answer at all
 
 
 class Unusable(Exception):
@@ -55,7 +58,12 @@ def tree(client: Client, dav_user: str, path: str) -> Listing | None:
             prefix = unquote(urlsplit(client.server).path.rstrip("/") + target)
             return read(prefix, iter(lambda: answer.read(CHUNK), b""))
     except errors.Stalled:
-        raise  # a hung server: rclone would wait as long again
+        # The server builds the whole answer before its first byte: a big enough tree takes
+        # longer than the stall timeout. A server that still answers is only slow at that
+        # (rclone lists it folder by folder); one that does not is hung.
+        if answers(client.server, timeout=min(PROBE_TIMEOUT, client.timeout)):
+            return None
+        raise
     except (errors.RcwizError, Unusable):
         return None
 

@@ -109,6 +109,11 @@ def test_copy_from_a_hung_server_stops(tmp_path, hung_conf, silent):
     assert_stalled(done, elapsed, silent)
 
 
+def test_copy_from_a_hung_nextcloud_stops_at_its_listing(tmp_path, hung_conf, silent):
+    done, elapsed = timed("--config", str(hung_conf), "copy", "hn:x", str(tmp_path / "in"))
+    assert_stalled(done, elapsed, silent)
+
+
 def test_json_error_for_a_hung_server(tmp_path, hung_conf, silent):
     done, elapsed = timed("--json", "--config", str(hung_conf), "copy", "h:x", str(tmp_path))
     assert_stalled(done, elapsed, silent)

@@ -8,7 +8,8 @@ instead plays a Nextcloud 31 (status.php says 31, ajax/download.php is gone) and
 WebDAV archive requests with the real server's own archive for the same names. "shallow"
 passes everything but asks the server for one level where a PROPFIND asks for the whole
 tree (`Depth: infinity`), as a server that does not allow it answers (Sabre then lists one
-level, silently).
+level, silently). "slow-listing" holds such a PROPFIND back until `release` is set (a tree
+too big to list within the stall timeout) and passes everything else.
 
     with ArchiveFaults(real_nextcloud.url, "hostile") as proxy:
         url = proxy.url  # use instead of the server's
@@ -25,7 +26,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 LEGACY = "/index.php/apps/files/ajax/download.php"
-MODES = ("hostile", "truncate", "html", "error", "stall", "nextcloud-31", "pass", "shallow")
+MODES = (
+    "hostile",
+    "truncate",
+    "html",
+    "error",
+    "stall",
+    "nextcloud-31",
+    "pass",
+    "shallow",
+    "slow-listing",
+)
 HOSTILE = ("../escaped.txt", "/tmp/rcwiz-absolute.txt")
 HOP_BY_HOP = ("connection", "transfer-encoding", "content-length", "keep-alive")
 ERROR_PAGE = b"<!DOCTYPE html><html><body><h2>Cannot download file</h2></body></html>"
@@ -40,7 +51,7 @@ class ArchiveFaults:
         self.target = urlsplit(target)
         self.mode = mode
         self.archive_requests: list[str] = []
-        self.shallowed = 0  # "shallow": PROPFINDs asked for one level instead of the tree
+        self.shallowed = 0  # PROPFINDs for the whole tree "shallow" or "slow-listing" changed
         self.stalled = threading.Event()
         self.release = threading.Event()
         proxy = self
@@ -89,6 +100,9 @@ class ArchiveFaults:
         if self.mode == "shallow" and headers.get("Depth", "").lower() == "infinity":
             headers["Depth"] = "1"
             self.shallowed += 1
+        if self.mode == "slow-listing" and headers.get("Depth", "").lower() == "infinity":
+            self.shallowed += 1
+            self.release.wait(120)
         path = handler.path
         parts = urlsplit(path)
         query = parse_qs(parts.query)
@@ -103,7 +117,7 @@ class ArchiveFaults:
             if handler.command == "GET" and query.get("accept") == ["zip"]:
                 self.archive_requests.append(path)
                 return self.as_nextcloud_31(handler, parts.path, query, headers)
-        spoiling = self.mode not in ("pass", "shallow")
+        spoiling = self.mode not in ("pass", "shallow", "slow-listing")
         if handler.command == "GET" and parts.path == LEGACY and spoiling:
             self.archive_requests.append(path)
             return self.spoil(handler, path, headers)

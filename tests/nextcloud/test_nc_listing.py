@@ -154,3 +154,20 @@ def test_a_server_that_lists_one_level_for_the_whole_tree_is_not_trusted(
         assert proxy.shallowed >= 1, done.stderr
     assert listed_by(done) == "rclone"
     assert same_bytes(source, back)  # nothing missed, nothing deleted
+
+
+def test_a_tree_the_server_cannot_list_within_the_stall_timeout_is_listed_by_rclone(
+    real_nextcloud, nc_user, nc_remote, rclone_conf, tmp_path
+):
+    source = small_tree(tmp_path / "src", 8)
+    up = rcwiz("--config", str(nc_remote), "copy", str(source), "nc:huge")
+    assert up.returncode == 0, up.stderr
+    with ArchiveFaults(real_nextcloud.url, "slow-listing") as proxy:
+        url = f"{proxy.url}/remote.php/dav/files/{nc_user.name}/"
+        conf = rclone_conf(tmp_path / "slow.conf", {"nc": nc_user.remote(url=url)})
+        back = tmp_path / "back"
+        argv = ["--stall-timeout", "2", "--json", "--config", str(conf), "copy", "nc:huge"]
+        done = rcwiz(*argv, str(back))
+        assert proxy.shallowed == 1, done.stderr
+    assert listed_by(done) == "rclone"  # the server answers otherwise: not a hung one
+    assert same_bytes(source, back)
