@@ -52,6 +52,12 @@ def listing(rclone: Rclone, path: str, flags: Sequence[str] = ()) -> Listing:
         entries = lsjson(rclone, path, "-R", "--no-mimetype", *bounded, *flags)
     except errors.DirectoryNotFound:
         return Listing()
+    return listing_of(entries)
+
+
+def listing_of(entries: Sequence[Mapping[str, Any]]) -> Listing:
+    """rclone's lsjson ENTRIES as a Listing (entries without a usable path, size or time are
+    left out)."""
     found = Listing()
     for entry in entries:
         try:

@@ -16,7 +16,7 @@ from helpers import json_lines, rcwiz
 
 from rcwiz.nextcloud.http import Client
 from rcwiz.nextcloud.listing import tree
-from rcwiz.rclone.lsjson import Listing, mtime_of
+from rcwiz.rclone.lsjson import Listing, listing_of
 
 
 def rclones_listing(rclone_bin: Path, conf: Path, remote: str) -> Listing:
@@ -26,13 +26,7 @@ def rclones_listing(rclone_bin: Path, conf: Path, remote: str) -> Listing:
         text=True,
         check=True,
     )
-    found = Listing()
-    for entry in json.loads(done.stdout):
-        if entry["IsDir"]:
-            found.folders[entry["Path"]] = mtime_of(entry)
-        else:
-            found.files[entry["Path"]] = (entry["Size"], mtime_of(entry))
-    return found
+    return listing_of(json.loads(done.stdout))
 
 
 def odd_tree(folder: Path) -> Path:

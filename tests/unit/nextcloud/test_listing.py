@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rcwiz.nextcloud.listing import Unusable, read
-from rcwiz.rclone.lsjson import Listing, mtime_of
+from rcwiz.rclone.lsjson import Listing, listing_of
 
 DATA = Path(__file__).parents[2] / "data" / "nextcloud"
 ANSWER = (DATA / "propfind-depth-infinity.xml").read_bytes()
@@ -20,13 +20,7 @@ PREFIX = "/remote.php/dav/files/alice/capture/"
 
 
 def rclones_listing() -> Listing:
-    found = Listing()
-    for entry in json.loads((DATA / "propfind-depth-infinity.lsjson").read_text()):
-        if entry["IsDir"]:
-            found.folders[entry["Path"]] = mtime_of(entry)
-        else:
-            found.files[entry["Path"]] = (entry["Size"], mtime_of(entry))
-    return found
+    return listing_of(json.loads((DATA / "propfind-depth-infinity.lsjson").read_text()))
 
 
 def responses(answer: bytes) -> list[bytes]:
