@@ -1,49 +1,65 @@
-# Every routine task has a target. `make demo` and `make test` set everything up on a fresh
-# machine (only Python >= 3.10 and make needed): they create .venv and install what is missing.
+# Every routine task has a target (`make help` lists them). `make demo` and `make test` set
+# everything up on a fresh machine (only Python >= 3.10 and make needed): they create .venv
+# and install what is missing.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-nextcloud clean
+.PHONY: help demo test lint format bench bench-nextcloud clean
+
+## help: this list of targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall when the project's metadata changes.
+# Reinstall when the project's metadata changes. setuptools says "Editable installation ...
+# folders with the same name as your package" for every editable install that maps a folder
+# (templates/ -> rcwiz.templates): information for its own developers, not ours, so it is
+# filtered by its message (other warnings still show).
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+## demo: set up .venv and run `rcwiz demo` (a copy to a local WebDAV server, no account)
 demo: $(STAMP)
 	$(BIN)/rcwiz demo
 
+## test: ruff, mypy and the whole test suite (what CI runs)
 test: $(STAMP)
 	$(BIN)/ruff check rcwiz tests benchmarks
 	$(BIN)/ruff format --check --quiet rcwiz tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
+## lint: ruff and mypy only
 lint: $(STAMP)
 	$(BIN)/ruff check rcwiz tests benchmarks
 	$(BIN)/ruff format --check rcwiz tests benchmarks
 	$(BIN)/mypy
 
+## format: reformat and fix what ruff can
 format: $(STAMP)
 	$(BIN)/ruff format rcwiz tests benchmarks
 	$(BIN)/ruff check --fix rcwiz tests benchmarks
 
 # Every speed and memory goal: rcwiz's overhead on loopback, then rclone against rcwiz on the
 # real Nextcloud of ../shared/nextcloud behind a 30 ms proxy (about 40 minutes in all).
+## bench: every speed and memory goal, rclone against rcwiz (about 40 minutes)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/copy_overhead.py
 	$(BIN)/python benchmarks/nextcloud_speed.py --tree $(BENCH_ARGS)
 
 # The Nextcloud table alone; make bench-nextcloud BENCH_ARGS=--quick for about two minutes.
+## bench-nextcloud: the Nextcloud speed table alone (BENCH_ARGS=--quick: about two minutes)
 bench-nextcloud: $(STAMP)
 	$(BIN)/python benchmarks/nextcloud_speed.py $(BENCH_ARGS)
 
+## clean: remove .venv, build output and every cache (pytest, ruff, mypy, hypothesis, __pycache__)
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

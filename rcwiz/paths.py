@@ -20,6 +20,12 @@ def templates_dir() -> Path:
     return Path(next(iter(rcwiz.templates.__path__)))
 
 
+def shipped(kind: str) -> list[str]:
+    """The names of the shipped templates of KIND ("presets", "jobs"), sorted: named in help
+    texts, since an installed user has no templates/ folder to look in."""
+    return sorted(p.stem for p in (templates_dir() / kind).glob("*.yaml"))
+
+
 def _xdg(var: str, fallback: str) -> Path:
     value = os.environ.get(var)
     base = Path(value) if value and Path(value).is_absolute() else Path.home() / fallback

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rcwiz import errors, process
+from rcwiz import errors, paths, process
 from rcwiz.actions import job_add, job_run
 from rcwiz.actions.transfer import Guard, remotes_involved, tuning_for
 from rcwiz.commands import add_guard_options, add_transfer_options, transfer_settings
@@ -47,7 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser, add_command: AddCommand) -> N
     )
     add.add_argument("name", nargs="?")
     add.add_argument(
-        "--template", help="start from a template in templates/jobs (its settings are shown)"
+        "--template",
+        help=f"start from a shipped template: {', '.join(paths.shipped('jobs'))} "
+        "(its settings are shown)",
     )
     add.add_argument("--source", help="local path or REMOTE:path")
     add.add_argument("--dest", help="local path or REMOTE:path")

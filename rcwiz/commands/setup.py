@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from rcwiz import errors
+from rcwiz import errors, paths
 from rcwiz.actions.setup import Choices, Saved, create, offer_revoke
 from rcwiz.commands import positive_float
 from rcwiz.nextcloud import loginflow
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", help="alliance, nextcloud or webdav (see templates/presets)")
+    parser.add_argument(
+        "--preset", help=f"the kind of server: {', '.join(paths.shipped('presets'))}"
+    )
     parser.add_argument("--name", help="name of the remote (default from the preset)")
     parser.add_argument("--server", help="Nextcloud server address, e.g. https://cloud.example.org")
     parser.add_argument("--url", help="WebDAV URL (preset webdav); for Nextcloud, same as --server")
