@@ -29,3 +29,23 @@ def test_every_template_matches_the_package_data_patterns():
     templates = [p.relative_to(ROOT / "templates") for p in (ROOT / "templates").rglob("*.yaml")]
     assert templates and all(len(p.parts) == 2 for p in templates)
     assert all(data[f"rcwiz.templates.{p.parts[0]}"] == ["*.yaml"] for p in templates)
+
+
+def test_the_license_file_is_the_one_pyproject_names():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_test_tools_are_pinned():
+    """A new ruff or mypy must not fail `make test` on a fresh clone with no change here."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pins = {spec.split("==")[0]: spec for spec in extras["test"] if "==" in spec}
+    assert {"ruff", "mypy"} <= pins.keys()
+
+
+def test_every_declared_marker_is_used():
+    markers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    names = [m.split(":")[0] for m in markers["ini_options"]["markers"]]
+    source = "\n".join(p.read_text() for p in (ROOT / "tests").rglob("*.py"))
+    assert all(f"mark.{name}" in source for name in names)

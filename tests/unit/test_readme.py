@@ -21,3 +21,11 @@ def test_yaml_examples_in_the_readme_are_valid_jobs_files():
     assert blocks, "the README shows a jobs file"
     for block in blocks:
         assert parse(block, "README.md")
+
+
+def test_the_readme_names_every_make_target():
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text(encoding="utf-8")
+    targets = re.findall(r"^## ([\w-]+):", makefile, re.M)
+    phony = re.search(r"^\.PHONY: (.*)$", makefile, re.M)
+    assert phony and sorted(targets) == sorted(phony.group(1).split())
+    assert all(f"make {target}" in README for target in targets)
