@@ -39,7 +39,8 @@ def test_the_license_file_is_the_one_pyproject_names():
 
 def test_test_tools_are_pinned():
     """A new ruff or mypy must not fail `make test` on a fresh clone with no change here."""
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
     pins = {spec.split("==")[0]: spec for spec in extras["test"] if "==" in spec}
     assert {"ruff", "mypy"} <= pins.keys()
 
