@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import difflib
 import importlib
 import json
 import os
+import re
 import shlex
 import signal
 import sys
@@ -88,7 +90,40 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises a UsageError (so --json gets a JSON document) instead of exiting."""
 
     def error(self, message: str) -> NoReturn:
-        raise _BadCommandLine(self, message)
+        raise _BadCommandLine(self, _named(self, message))
+
+
+def _nearest(word: str, choices: Sequence[str]) -> str:
+    """' (did you mean X?)' for the choice closest to WORD, or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _named(parser: argparse.ArgumentParser, message: str) -> str:
+    """MESSAGE with the nearest command or option named, and an unknown option that argparse
+    left out named too (`copy -x` otherwise says only that SRC and DST are required)."""
+    choice = re.match(r"argument \S+: invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+    if choice:
+        names = re.findall(r"'([^']*)'", choice[2])
+        return f"there is no command '{choice[1]}'{_nearest(choice[1], names)}"
+    words = message.removeprefix("unrecognized arguments: ").split()
+    if message.startswith("unrecognized arguments: "):
+        return "; ".join(_unknown_word(parser, word) for word in words)
+    if message.startswith("the following arguments are required"):
+        given = [w for w in _ARGV if w.startswith("-") and w != "-"]
+        strange = [w for w in given if w.split("=")[0] not in parser._option_string_actions]
+        if strange:
+            return "; ".join([*(_unknown_word(parser, w) for w in strange), message])
+    return message
+
+
+def _unknown_word(parser: argparse.ArgumentParser, word: str) -> str:
+    if not word.startswith("-"):
+        return f"unexpected argument '{word}'"
+    options = {o.lstrip("-"): o for o in parser._option_string_actions if o.startswith("--")}
+    close = difflib.get_close_matches(word.split("=")[0].lstrip("-"), list(options), 1, 0.75)
+    maybe = f" (did you mean '{options[close[0]]}'?)" if close else ""
+    return f"unknown option '{word}'{maybe}"
 
 
 class _BadCommandLine(errors.UsageError):
@@ -142,7 +177,9 @@ def add_command(
     """A subcommand that also takes the global options (and runs ACTION, if given)."""
     p = sub.add_parser(name, help=help, description=help)
     p.set_defaults(command_name=p.prog.removeprefix("rcwiz "))  # "copy", "job run"
+    _PARSERS[p.prog.removeprefix("rcwiz ")] = p
     _global_options(p, suppress=True)
+    p.add_argument("--version", action=_Version, help="show rcwiz's version and exit")
     if action is not None:
         p.set_defaults(action=action)
     return p
@@ -196,6 +233,8 @@ class _Version(argparse.Action):
 
 
 _JSON_ASKED = False  # set by main() from the argv it was given (tests call main directly)
+_ARGV: list[str] = []  # the same argv, for naming what a (sub)command did not take
+_PARSERS: dict[str, argparse.ArgumentParser] = {}  # "copy", "job run": each command's parser
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -251,14 +290,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv, passthrough = argv[:cut], argv[cut + 1 :]
     # Known before parsing, so a bad command line is reported the way it was asked for.
     console = make_console(json_mode="--json" in argv, no_color="--no-color" in argv)
-    global _JSON_ASKED
-    _JSON_ASKED = console.json
+    global _JSON_ASKED, _ARGV
+    _JSON_ASKED, _ARGV = console.json, argv
     debug = "--debug" in argv
     command = chosen_command(argv) or ""
     handlers = {sig: signal.signal(sig, _on_sigterm) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    ctx: Context | None = None
     try:
         parser = build_parser(only=command or None)
-        args = parser.parse_args(argv)
+        if not argv:  # `rcwiz` alone: what it can do, not an error
+            console.out.print(parser.format_help().rstrip(), markup=False)
+            return 0
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # said by the command's own parser: its usage, not rcwiz's
+            own = _PARSERS.get(getattr(args, "command_name", ""), parser)
+            raise _BadCommandLine(own, _named(own, f"unrecognized arguments: {' '.join(unknown)}"))
         if passthrough and not getattr(args, "accepts_passthrough", False):
             parser.error(f"'rcwiz {args.command}' takes no rclone arguments after --")
         args.passthrough = passthrough
@@ -288,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _output_closed(errors.OutputClosed("stdout was closed"))
     except errors.RcwizError as exc:
+        if isinstance(exc, errors.RemoteNotFound) and ctx is not None:
+            _suggest_remote(ctx, exc)
         return _failed(console, command, exc, debug)
     except KeyboardInterrupt:
         return _failed(console, command, errors.Interrupted("Interrupted."), debug)
@@ -322,6 +370,21 @@ def _check_config_exists(ctx: Context, command: str) -> None:
         f"The rclone config file {named} ({how}) does not exist.",
         f"Check the path, or make a remote there: rcwiz --config {shlex.quote(named)} setup",
     )
+
+
+def _suggest_remote(ctx: Context, exc: errors.RemoteNotFound) -> None:
+    """Name the configured remote nearest to the one asked for, whichever command asked."""
+    if exc.remote is None or "did you mean" in exc.message:
+        return
+    from rcwiz.rclone.config import list_remotes
+
+    try:
+        known = [remote.name for remote in list_remotes(ctx.rclone)]
+    except errors.RcwizError:  # no rclone, an unreadable config: the error says enough
+        return
+    close = difflib.get_close_matches(exc.remote, known, n=1)
+    if close:
+        exc.hint = f"Did you mean '{close[0]}:'? {exc.hint}"
 
 
 def _failed(console: Console, command: str, exc: errors.RcwizError, debug: bool) -> int:

@@ -77,6 +77,15 @@ class RemoteNotFound(RcwizError):
     default_hint = (
         "List the configured remotes with 'rcwiz remotes'; create one with 'rcwiz setup'."
     )
+    # The name asked for, when known: rcwiz.cli then names the nearest configured remote.
+    remote: str | None = None
+
+
+def no_remote(name: str) -> RemoteNotFound:
+    """There is no remote NAME (without its colon) in rclone.conf."""
+    exc = RemoteNotFound(f"There is no remote named '{name}:' in rclone.conf.")
+    exc.remote = name
+    return exc
 
 
 class DirectoryNotFound(RcwizError):

@@ -177,7 +177,9 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
     notes: list[str] = []
     guessed: set[str] = set()
     answers: Answers = {}
-    asked = questions(presets, notes, guessed)
+    # The name offered is a free one, unless --replace says an existing one is meant.
+    taken = frozenset() if choices.replace else frozenset(r.name for r in list_remotes(rclone))
+    asked = questions(presets, notes, guessed, taken)
     while True:
         wizard.ask_all(asked[:2], answers)  # preset and name
         replace = _settle_name(wizard, rclone, answers, choices.replace)

@@ -45,11 +45,20 @@ def _password(value: str, answers: Answers) -> str:
     return value
 
 
+def free_name(wanted: str, taken: set[str]) -> str:
+    """WANTED, or WANTED2, WANTED3...: the first that no remote has (the name offered)."""
+    return next(n for n in (wanted, *(f"{wanted}{i}" for i in range(2, 1000))) if n not in taken)
+
+
 def questions(
-    presets: dict[str, Preset], notes: list[str], guessed: set[str] | None = None
+    presets: dict[str, Preset],
+    notes: list[str],
+    guessed: set[str] | None = None,
+    taken: frozenset[str] = frozenset(),
 ) -> list[Question]:
     """The setup conversation as data. NOTES collects one-line explanations of corrections;
-    GUESSED the server addresses whose https:// rcwiz added (http:// is tried next)."""
+    GUESSED the server addresses whose https:// rcwiz added (http:// is tried next); TAKEN
+    the remote names in use (the name offered is a free one)."""
 
     def preset(answers: Answers) -> Preset:
         return presets[answers["preset"]]
@@ -80,7 +89,7 @@ def questions(
             "name",
             "--name",
             "Name of the remote",
-            default=lambda a: preset(a).remote_name,
+            default=lambda a: free_name(preset(a).remote_name, set(taken)),
             check=_remote_name,
         ),
         Question(

@@ -146,8 +146,9 @@ def _remote_missing(code: int, messages: list[str], where: Where) -> errors.Rcwi
     if msg is None:
         return None
     name = re.search(r'\("([^"]*)"\)', msg)
-    remote = f"'{name[1]}:'" if name else "that remote"
-    return errors.RemoteNotFound(f"There is no remote named {remote} in rclone.conf.")
+    if name:
+        return errors.no_remote(name[1])
+    return errors.RemoteNotFound("There is no remote named that remote in rclone.conf.")
 
 
 def _encrypted(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:

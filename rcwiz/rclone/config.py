@@ -52,7 +52,7 @@ class Configured:
     def settings(self, name: str) -> dict[str, str]:
         found = self._settings.get(name)
         if found is None:
-            raise errors.RemoteNotFound(f"There is no remote named '{name}:' in rclone.conf.")
+            raise errors.no_remote(name)
         return found
 
 
@@ -105,7 +105,7 @@ def section(rclone: Rclone, name: str) -> dict[str, str]:
     dumped = rclone.run(["config", "dump"]).json("config dump")
     settings = dumped.get(name) if isinstance(dumped, dict) else None
     if not isinstance(settings, dict):
-        raise errors.RemoteNotFound(f"There is no remote named '{name}:' in rclone.conf.")
+        raise errors.no_remote(name)
     return {str(k): str(v) for k, v in settings.items()}
 
 

@@ -128,7 +128,7 @@ def without_section(text: str, name: str) -> str:
     lines = text.splitlines(keepends=True)
     bounds = _section_bounds(lines, name)
     if bounds is None:
-        raise errors.RemoteNotFound(f"There is no remote named '{name}:' in rclone.conf.")
+        raise errors.no_remote(name)
     return "".join([*lines[: bounds[0]], *lines[bounds[1] :]])
 
 
