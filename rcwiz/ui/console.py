@@ -166,6 +166,8 @@ class Stream:
         **options: Any,
     ) -> None:
         if self.is_terminal or "style" in options or not all(isinstance(o, str) for o in objects):
+            if any(getattr(o, "uncropped", False) for o in objects):
+                options.setdefault("crop", False)  # a table listed whole (rcwiz.ui.tables)
             self.rich.print(*objects, markup=markup, sep=sep, end=end, **options)
             return
         text = sep.join(render(o) if markup else o for o in objects)

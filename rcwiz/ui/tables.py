@@ -1,13 +1,19 @@
 """Every table rcwiz shows (rich), built from plain data: remotes, quota, quota history,
 doctor's checks, shares, job profiles and their runs.
+
+No table breaks a URL, a path or a word (a link split over rows cannot be copied): each is a
+`Fitted`, whose columns are as wide as their longest value (or, for prose, their longest
+word), and which lists its rows one field a line when that does not fit the terminal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -25,18 +31,92 @@ if TYPE_CHECKING:
     from rcwiz.quota.report import Row
     from rcwiz.rclone.config import Remote
 
+
+def column_widths(ranges: Sequence[tuple[int, int]], room: int) -> list[int] | None:
+    """Widths for columns that need (least, most) cells each, within ROOM cells: every column
+    its least, the rest shared by what each could still use; None when the least do not fit."""
+    least = [low for low, _ in ranges]
+    most = [max(low, high) for low, high in ranges]
+    if sum(most) <= room:
+        return most
+    if sum(least) > room:
+        return None
+    spare, slack = room - sum(least), sum(most) - sum(least)
+    widths = [low + spare * (high - low) // slack for low, high in zip(least, most, strict=True)]
+    for i in sorted(range(len(widths)), key=lambda i: widths[i] - most[i]):  # the remainder
+        if sum(widths) < room and widths[i] < most[i]:
+            widths[i] += 1
+    return widths
+
+
+def _plain(cell: object) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+class Fitted:
+    """TABLE shown so that no value is broken: the columns named in PROSE wrap between words,
+    every other column keeps each value on one line. When that is wider than the terminal,
+    the rows are listed instead, one `column: value` a line (a value too long for the line
+    goes on whole, for the terminal to wrap: it can still be copied)."""
+
+    uncropped = True  # rcwiz.ui.console.Stream prints it without cutting lines at the edge
+
+    def __init__(self, table: Table, prose: Collection[str] = ()) -> None:
+        self.table = table
+        self.prose = {i for i, c in enumerate(table.columns) if str(c.header) in prose}
+
+    def _cells(self, i: int) -> list[str]:
+        column = self.table.columns[i]
+        return [_plain(column.header), *(_plain(cell) for cell in column._cells)]
+
+    def _range(self, i: int) -> tuple[int, int]:
+        lines = [line for cell in self._cells(i) for line in cell.splitlines() or [""]]
+        pieces = [w for line in lines for w in line.split()] if i in self.prose else lines
+        return max(map(cell_len, pieces), default=1), max(map(cell_len, lines), default=1)
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Iterator[RenderableType]:
+        columns = self.table.columns
+        edges = 3 * len(columns) + 1  # "│ " before each column, " │" after the last
+        widths = column_widths(
+            [self._range(i) for i in range(len(columns))], options.max_width - edges
+        )
+        if widths is None:
+            yield from self._listed()
+            return
+        for i, (column, width) in enumerate(zip(columns, widths, strict=True)):
+            column.width, column.no_wrap = width, i not in self.prose
+        yield self.table
+
+    def _listed(self) -> Iterator[RenderableType]:
+        if self.table.title:
+            yield Text(_plain(self.table.title), style="bold")
+        columns = self.table.columns
+        for row in range(self.table.row_count):
+            for i, column in enumerate(columns):
+                cell = column._cells[row]
+                value = cell.copy() if isinstance(cell, Text) else Text(str(cell))
+                head = Text(f"{_plain(column.header)}: ", style="bold" if i == 0 else "dim")
+                line = Text.assemble(("" if i == 0 else "  "), head, value)
+                line.overflow = "ignore"  # wraps between words, never inside one
+                yield line
+            if row < self.table.row_count - 1:
+                yield Text("")
+
+
 # How doctor's statuses are shown (the text and the hints in the same colour).
 CHECK_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
-def remotes_table(remotes: Sequence[Remote], title: str | None = None) -> Table:
+def remotes_table(remotes: Sequence[Remote], title: str | None = None) -> Fitted:
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in ("name", "type", "vendor", "url", "user"):
         table.add_column(column, overflow="fold")
     for r in remotes:
         name = r.name + ("  (env)" if r.source == "environment" else "")
         table.add_row(name, r.type, r.vendor or "-", r.url or "-", r.user or "-")
-    return table
+    return Fitted(table)
 
 
 def usage_bar(
@@ -59,7 +139,7 @@ def quota_table(
     *,
     warn: float = WARN_PERCENT,
     crit: float = CRIT_PERCENT,
-) -> Table:
+) -> Fitted:
     """One line per remote: used, free, total, a bar, percent; a sentence where there are none."""
     extra = [k for k in ("trashed", "other") if any(getattr(r.usage, k, None) for r in rows)]
     table = Table(title=title, title_justify="left", header_style="bold")
@@ -95,10 +175,10 @@ def quota_table(
             *(fmt.size(getattr(u, k)) for k in extra),
             style=style,
         )
-    return table
+    return Fitted(table, prose={"usage"})
 
 
-def checks_table(rows: Sequence[Check]) -> Table:
+def checks_table(rows: Sequence[Check]) -> Fitted:
     """rcwiz doctor: one row per check."""
     out = Table(header_style="bold")
     out.add_column("check", no_wrap=True)
@@ -106,10 +186,10 @@ def checks_table(rows: Sequence[Check]) -> Table:
     out.add_column("detail", overflow="fold")
     for row in rows:
         out.add_row(row.check, Text(row.status, style=CHECK_STYLE[row.status]), row.detail)
-    return out
+    return Fitted(out, prose={"check", "detail"})
 
 
-def shares_table(found: Sequence[Share]) -> Table:
+def shares_table(found: Sequence[Share]) -> Fitted:
     """rcwiz share --list: one row per share."""
     table = Table(header_style="bold")
     for column in ("id", "kind", "with / link", "permissions", "expires", "password"):
@@ -123,17 +203,17 @@ def shares_table(found: Sequence[Share]) -> Table:
             share.expiration or "-",
             "yes" if share.password_protected else "-",
         )
-    return table
+    return Fitted(table, prose={"permissions", "expires"})
 
 
-def jobs_table(jobs: Mapping[str, Job], last: Mapping[str, Run]) -> Table:
+def jobs_table(jobs: Mapping[str, Job], last: Mapping[str, Run]) -> Fitted:
     """rcwiz job list: each profile and its last run."""
     table = Table(header_style="bold")
     for column in ("name", "mode", "source", "dest", "last run"):
         table.add_column(column, overflow="fold")
     for name, job in jobs.items():
         table.add_row(name, job.mode, job.source, job.dest, _last_run_text(last.get(name)))
-    return table
+    return Fitted(table, prose={"last run"})
 
 
 def _last_run_text(run: Run | None) -> str:
@@ -147,7 +227,7 @@ def _last_run_text(run: Run | None) -> str:
 _OUTCOME_STYLE = {"ok": "green", "failed": "red", "interrupted": "yellow"}
 
 
-def runs_table(runs: Sequence[Run]) -> Table:
+def runs_table(runs: Sequence[Run]) -> Fitted:
     """rcwiz job history: one row per run."""
     table = Table(header_style="bold")
     for column in ("job", "started", "duration", "outcome", "bytes", "files", "errors"):
@@ -165,13 +245,13 @@ def runs_table(runs: Sequence[Run]) -> Table:
             str(run.files),
             str(run.errors),
         )
-    return table
+    return Fitted(table, prose={"outcome", "started"})
 
 
 def quota_history_table(
     grouped: Mapping[str, Sequence[Sample]],
     removed: set[str] = frozenset(),  # type: ignore[assignment]
-) -> Table:
+) -> Fitted:
     """rcwiz quota --history: per remote, usage over time and the forecast (REMOVED: remotes
     no longer configured, marked so)."""
     table = Table(header_style="bold")
@@ -187,4 +267,4 @@ def quota_history_table(
         table.add_row(
             name, str(len(samples)), since, sparkline(samples), used, trend, guess.describe()
         )
-    return table
+    return Fitted(table, prose={"used", "forecast", "usage over time"})
