@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from datetime import date
 from typing import TYPE_CHECKING
 
 from rcwiz import errors
@@ -42,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(ctx: Context, args: argparse.Namespace) -> Output:
     if not args.target or ":" not in args.target:
         raise errors.UsageError("Say what to share as REMOTE:path, e.g. nextcloud:results.")
-    if args.expire and not re.fullmatch(r"\d{4}-\d\d-\d\d", args.expire):
-        raise errors.UsageError(f"--expire wants a date like 2027-01-31, not '{args.expire}'.")
+    if args.expire:
+        _check_expiry(args.expire)
     acct = account(ctx.rclone, args.target)
     client = acct.client()
     path = acct.path_of(args.target)
@@ -83,6 +84,8 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
     def show(console: Console) -> None:
         if share.url:
             console.out.print(share.url, markup=False, soft_wrap=True)
+            # On stderr: `link=$(rcwiz share ...)` still gets the link alone.
+            console.err.print(_link_terms(share), markup=False)
         else:
             console.out.print(
                 f"Shared {path} with {kind} {share.share_with} (share id {share.id}).",
@@ -90,6 +93,31 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
             )
 
     return Output({"share": share.as_dict()}, show)
+
+
+def _check_expiry(text: str) -> None:
+    """--expire is a real day after today, checked before the server is asked (Nextcloud
+    calls today "in the past": a share ends at the start of its day)."""
+    try:
+        day = date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d\d-\d\d", text) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise errors.UsageError(
+            f"--expire {text} is not a date.", "Write the day as YYYY-MM-DD, e.g. 2027-01-31."
+        )
+    if day <= date.today():
+        raise errors.UsageError(
+            f"--expire {text} is not after today ({date.today()}): a share ends on a later day.",
+            "Give a day after today, or leave --expire out for a share that does not end.",
+        )
+
+
+def _link_terms(share: shares.Share) -> str:
+    """What a new link allows, in one line: until when, and whether it needs a password."""
+    until = f"Expires on {share.expiration[:10]}" if share.expiration else "Does not expire"
+    password = "needs the password you gave" if share.password_protected else "has no password"
+    return f"{until}; {password}; {shares.describe_permissions(share.permissions)}."
 
 
 def _table(console: Console, path: str, found: list[shares.Share]) -> None:

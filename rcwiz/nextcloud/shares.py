@@ -88,7 +88,32 @@ def create(
         form["expireDate"] = expire
     if label:
         form["label"] = label
-    return Share.from_ocs(client.ocs("POST", API, form=form))
+    try:
+        return Share.from_ocs(client.ocs("POST", API, form=form))
+    except errors.NotFound as exc:
+        raise _refused(client, path, kind, share_with, exc) from exc
+
+
+def _refused(
+    client: Client, path: str, kind: str, share_with: str | None, exc: errors.NotFound
+) -> errors.RcwizError:
+    """What a 404 to a new share means. Nextcloud answers 404 for a missing path, an unknown
+    user or group and a refused date alike, each with a sentence in the user's language: the
+    path is asked about once more (its shares), so the error names what is really missing."""
+    try:
+        list_for(client, path)
+    except errors.NotFound:
+        return exc  # the path itself
+    if kind in ("user", "group"):
+        return errors.UsageError(
+            f"There is no {kind} '{share_with}' on {client.server} to share with.",
+            f"Check the {kind} name: it is the name Nextcloud shows in the sharing panel "
+            "(or in the people's own settings), spelled exactly.",
+        )
+    return errors.UsageError(
+        f"{client.server} refused to make this share: {exc.message.split(': ', 1)[-1]}",
+        "Check --expire (a day after today, as the server counts days) and --permissions.",
+    )
 
 
 def update(client: Client, share_id: str, changes: dict[str, str]) -> Share:
