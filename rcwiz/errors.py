@@ -237,7 +237,10 @@ class FileUnwritable(RcwizError):
 class SchedulerFailed(RcwizError):
     """systemd or crontab refused what rcwiz asked."""
 
-    default_hint = "Use the other scheduler (--via), or add the printed text by hand."
+    default_hint = (
+        "Add the text 'rcwiz job schedule NAME' prints (without --install) by hand, or choose "
+        "another scheduler with --via."
+    )
 
 
 class DemoExtraMissing(RcwizError):

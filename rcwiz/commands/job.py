@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rcwiz import errors, paths, process
-from rcwiz.actions import job_add, job_run
+from rcwiz.actions import job_add, job_run, job_schedule
 from rcwiz.actions.transfer import Guard, remotes_involved, tuning_for
 from rcwiz.commands import add_guard_options, add_transfer_options, transfer_settings
 from rcwiz.jobs import history, schedule, schema, store
 from rcwiz.jobs.model import DELETING_MODES, MODES
 from rcwiz.jobs.templates import templates
-from rcwiz.rclone.binary import beside_python as rclone_beside_python
-from rcwiz.rclone.config import config_path, list_remotes
+from rcwiz.rclone.config import list_remotes
 from rcwiz.rclone.transfer import transfer_argv
 from rcwiz.transfer.engine import STATS_INTERVAL
 from rcwiz.ui.console import Console, escape, shell_join
@@ -86,14 +85,14 @@ def add_arguments(parser: argparse.ArgumentParser, add_command: AddCommand) -> N
     hist.add_argument("--limit", type=int, default=20, help="show the last N runs (default 20)")
     sched = add_command(sub, "schedule", "run a profile daily or by cron expression", run_schedule)
     sched.add_argument("name")
-    when = sched.add_mutually_exclusive_group(required=True)
+    when = sched.add_mutually_exclusive_group()
     when.add_argument("--daily", metavar="HH:MM")
     when.add_argument("--cron", metavar="EXPR", help='five cron fields, e.g. "30 2 * * 1-5"')
     sched.add_argument(
         "--via",
         choices=("slurm", "systemd", "cron"),
-        help="scheduler (default: slurm where scrontab is on PATH, else systemd for --daily "
-        "where present, else cron)",
+        help="scheduler (default: the first that works here of slurm, systemd (for --daily) "
+        "and cron; with --remove: every one that works here)",
     )
     sched.add_argument(
         "--time",
@@ -373,79 +372,23 @@ def run_history(ctx: Context, args: argparse.Namespace) -> Output:
 
 
 def run_schedule(ctx: Context, args: argparse.Namespace) -> Output:
-    path = _path(ctx)
-    job = store.get(path, args.name)
-    when = schedule.When(daily=args.daily, cron=args.cron)
-    relative = schedule.relative_paths(job)
-    if relative:
-        key, value = relative[0]
-        raise errors.UsageError(
-            f"Job '{job.name}' has a relative {key} ({value}); a scheduled run starts in "
-            "another folder, where it would not be found, so it was not scheduled.",
-            f"Make it absolute in {path} ('rcwiz job edit'), for example "
-            f"{key}: {os.path.abspath(os.path.expanduser(value))}",
-        )
-    via = args.via or (
-        "slurm" if schedule.has_slurm() else "systemd" if args.daily and _has_systemd() else "cron"
-    )
-    argv = schedule.command(args.name, path, _config_in_use(ctx), _rclone_given(ctx))
-    done: list[str] = []  # what --install / --remove did, one line each
-    if via == "systemd":
-        units = schedule.systemd_units(args.name, when, argv)
-        text = "".join(f"# {schedule.systemd_dir() / name}\n{unit}" for name, unit in units.items())
-        if args.remove:
-            done = [f"removed {removed}" for removed in schedule.remove_systemd(args.name)]
-        elif args.install:
-            done = [f"wrote {written}" for written in schedule.install_systemd(args.name, units)]
-            done.append(f"enabled {schedule.unit_name(args.name)}.timer")
-        how = (
-            "Install with --install (or copy these files and run 'systemctl --user enable "
-            f"--now {schedule.unit_name(args.name)}.timer')."
-        )
-    elif via == "slurm":
-        text = schedule.scrontab_entry(args.name, when, argv, args.time)
-        if args.remove:
-            had_entry = schedule.remove_scrontab(args.name)
-            done = ["removed the scrontab entry" if had_entry else "no scrontab entry to remove"]
-        elif args.install:
-            schedule.install_scrontab(args.name, text)
-            done = ["installed in your scrontab (Slurm runs it as a batch job):", text.rstrip()]
-        how = "Install with --install (or add these lines with 'scrontab -e')."
+    given = args.daily is not None or args.cron is not None
+    when = schedule.When(daily=args.daily, cron=args.cron) if given else None
+    if args.remove:
+        store.get(_path(ctx), args.name)  # a profile that exists
+        done = job_schedule.remove(args.name, args.via)
     else:
-        text = schedule.crontab_line(args.name, when, argv) + "\n"
-        if args.remove:
-            had_line = schedule.remove_cron(args.name)
-            done = ["removed the crontab line" if had_line else "no crontab line to remove"]
-        elif args.install:
-            schedule.install_cron(args.name, text.rstrip("\n"))
-            done = ["installed in your crontab:", text.rstrip("\n")]
-        how = "Install with --install (or add the line with 'crontab -e')."
+        done = job_schedule.plan(ctx, args.name, when, args.via, args.time)
+        if args.install:
+            job_schedule.install(ctx, args.name, done)
 
     def show(console: Console) -> None:
-        for line in done or [text.rstrip("\n"), how]:
+        shown = [done.text.rstrip("\n")] + ([] if done.warning else [done.how])
+        for line in done.done or shown:
             console.out.print(line, markup=False)
+        if done.warning and not done.done:
+            console.warn(done.warning)
 
     action = "removed" if args.remove else "installed" if args.install else "shown"
-    return Output(
-        {"job": args.name, "scheduler": via, "text": text, "action": action, "done": done}, show
-    )
-
-
-def _config_in_use(ctx: Context) -> str:
-    """The rclone.conf this run uses: --config, else RCLONE_CONFIG, else rclone's own default
-    (asked of rclone: it depends on HOME and XDG_CONFIG_HOME, which a scheduler may set
-    differently)."""
-    return ctx.config or os.environ.get("RCLONE_CONFIG") or config_path(ctx.rclone)
-
-
-def _rclone_given(ctx: Context) -> str | None:
-    """The rclone binary to name in a schedule: the one given (--rclone, RCLONE_BINARY) or
-    found on PATH (a scheduler's PATH is shorter); None for the one beside rcwiz's Python,
-    which a schedule finds the same way."""
-    binary = ctx.rclone.binary
-    given = ctx.rclone_path or os.environ.get("RCLONE_BINARY")
-    return str(binary) if given or binary != rclone_beside_python() else None
-
-
-def _has_systemd() -> bool:
-    return Path("/run/systemd/system").is_dir()
+    data = {"job": args.name, "scheduler": done.via, "text": done.text, "action": action}
+    return Output({**data, "done": done.done, "warning": done.warning}, show)

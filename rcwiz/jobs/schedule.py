@@ -137,6 +137,40 @@ def systemd_dir() -> Path:
     return paths.config_dir().parent / "systemd" / "user"
 
 
+# ------------------------------------------------------------------------------- which exist
+
+SCHEDULERS = ("slurm", "systemd", "cron")  # the default is the first that works here
+
+
+def missing(via: str) -> str | None:
+    """Why scheduler VIA cannot be used here, in words; None when it can. systemd counts only
+    with a user session to talk to: `systemctl --user` needs its bus, which a container, an
+    ssh login without lingering or a cluster node often lacks ("Failed to connect to bus")."""
+    if via == "slurm":
+        return None if shutil.which("scrontab") else "scrontab is not installed here (no Slurm)"
+    if via == "cron":
+        return None if shutil.which("crontab") else "crontab is not installed here (no cron)"
+    if not shutil.which("systemctl"):
+        return "systemctl is not installed here (no systemd)"
+    try:
+        probe = process.run(["systemctl", "--user", "show-environment"], timeout=10)
+    except (OSError, errors.RcwizError):
+        probe = None
+    if probe is None or probe.returncode != 0:
+        said = probe.stderr.strip().splitlines()[0] if probe and probe.stderr.strip() else ""
+        return "there is no systemd user session here" + (f" ({said})" if said else "")
+    return None
+
+
+def none_here(name: str, reasons: dict[str, str]) -> str:
+    """What to do when no scheduler works here: REASONS says why, per scheduler."""
+    return (
+        f"No scheduler works here: {'; '.join(reasons.values())}. Add the text 'rcwiz job "
+        f"schedule' prints on a machine that has one, ask your administrator for cron, or have "
+        f"a scheduler you have run 'rcwiz job run {name}'."
+    )
+
+
 # ------------------------------------------------------------------------------- install
 
 
@@ -148,6 +182,7 @@ def _run(argv: list[str], input: str | None = None) -> process.Completed:
 
 
 def install_systemd(name: str, units: dict[str, str]) -> list[Path]:
+    """Write the unit files and enable the timer (the caller has checked `missing`)."""
     folder = systemd_dir()
     folder.mkdir(parents=True, exist_ok=True)
     written = []
