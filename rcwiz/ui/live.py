@@ -19,7 +19,7 @@ from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer.engine import Expected, Summary
 from rcwiz.ui import format as fmt
 from rcwiz.ui.console import Console, escape, escape_control
-from rcwiz.ui.progress import Meter, summary_text
+from rcwiz.ui.progress import GROWING, Meter, summary_text
 
 MAX_FILE_LINES = 6
 FILE_BAR = 12
@@ -70,6 +70,8 @@ class LiveSink:
         if f.errors:
             numbers.stylize("red", len(numbers) - len(f"{f.errors} errors") - 1)
         rows: list[RenderableType] = [head, numbers]
+        if not f.totals_final and f.phase == "transferring":
+            rows.append(Text("  " + GROWING, style="dim", overflow="ellipsis", no_wrap=True))
         for item in p.transferring[:MAX_FILE_LINES]:
             line = Table.grid(padding=(0, 1))
             line.add_column(no_wrap=True)

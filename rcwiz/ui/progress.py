@@ -7,7 +7,9 @@ job's log file, a pipe) gets timestamped plain lines every `log_interval` second
 
 from __future__ import annotations
 
+import math
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -25,6 +27,17 @@ if TYPE_CHECKING:
 
 DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
 PLAIN_WIDTH = 80  # a plain progress line fits a terminal of this width (and reads in a log)
+ESTIMATING = "estimating…"  # shown where an ETA would be, until a rate can be trusted
+GROWING = "(+: still counting what to send; the totals grow until it is done)"
+
+# The ETA (README, "Progress output"): a rate is measured over the last ETA_WINDOW seconds
+# of the run (at least ETA_SETTLE of them), once from bytes and once from files. Small files
+# cost time per file, big ones per byte, so a run that mixes them (a fast path sends the small
+# ones first) has a byte rate that says hours and a file rate that says seconds: the ETA is
+# shown only when both tell about the same time (within ETA_AGREE); else "estimating…".
+ETA_WINDOW = 30.0
+ETA_SETTLE = 3.0
+ETA_AGREE = 3.0
 
 
 class Meter:
@@ -49,6 +62,7 @@ class Meter:
         self._failed: set[str] = set()
         self._results = 0  # files rclone has said anything about (done or failed)
         self.last: Progress | None = None
+        self._samples: deque[tuple[float, int, int]] = deque()  # (elapsed, bytes, files)
 
     def progress(self, p: Progress) -> None:
         self.last = p
@@ -56,6 +70,34 @@ class Meter:
         self._last_listed = p.listed
         self._total_bytes = max(self._total_bytes, p.total_bytes)
         self._total_files = max(self._total_files, p.total_transfers)
+        self._samples.append((p.elapsed, self.done_bytes(p), self._files(p)))
+        while len(self._samples) > 2 and self._samples[1][0] <= p.elapsed - ETA_WINDOW:
+            self._samples.popleft()  # keep one sample at or before the window's start
+
+    def _files(self, p: Progress) -> int:
+        return max(len(self._arrived), p.transfers)
+
+    def eta(self, done: int, files: int, elapsed: float) -> float | None:
+        """Seconds left, from the rates of the last ETA_WINDOW seconds, or None while no rate
+        is real for the work left (see ETA_AGREE)."""
+        if not self._samples or not self.known():
+            return None
+        since, done_then, files_then = self._samples[0]
+        span = elapsed - since
+        bytes_left = max(0, self._total_bytes - done)
+        files_left = max(0, self._total_files - files)
+        if not bytes_left and not files_left:
+            return 0.0
+        if span < ETA_SETTLE:
+            return None
+        byte_rate = (done - done_then) / span
+        finished = files - files_then
+        by_bytes = bytes_left / byte_rate if byte_rate > 0 else math.inf
+        if finished < 2:  # big files on their way: bytes are what takes the time
+            return by_bytes if by_bytes < math.inf and files_left else None
+        by_files = files_left / (finished / span)
+        slow, fast = max(by_bytes, by_files), min(by_bytes, by_files)
+        return slow if slow <= ETA_AGREE * max(fast, 1.0) else None
 
     def file_done(self, d: FileDone) -> None:
         self._results += 1
@@ -86,22 +128,26 @@ class Meter:
         done = self.done_bytes(p, in_flight=in_flight)
         total = max(self._total_bytes, done)
         known = self.known()
+        files = self._files(p)
+        eta = self.eta(done, files, p.elapsed) if in_flight else None
         return Fields(
             bytes=done,
             total_bytes=total,
             totals_final=known,
-            percent=round(_percent(done, total), 1) if known else None,
+            percent=_shown_percent(done, total) if known else None,
             speed=round(p.speed, 1),
-            eta=None if p.eta is None else round(p.eta, 1),
-            files=max(len(self._arrived), p.transfers),
+            eta=None if eta is None else round(eta, 1),
+            files=files,
             total_files=max(self._total_files, len(self._arrived)),
             errors=p.errors,
             elapsed=round(p.elapsed, 3),
         )
 
 
-def _percent(done: int, total: int) -> float:
-    return 0.0 if total <= 0 else min(100.0, 100.0 * done / total)
+def _shown_percent(done: int, total: int) -> float:
+    """The percent every display shows (bar, label, line, JSON): rounded down to 0.1, so
+    99.96 % is not "100.0 %" while something is left."""
+    return 0.0 if total <= 0 else math.floor(min(100.0, 100.0 * done / total) * 10) / 10
 
 
 @dataclass(frozen=True)
@@ -123,6 +169,11 @@ class Fields:
         return asdict(self)
 
     @property
+    def percent_text(self) -> str:
+        """ "1.5%" (one place, as the bar's label shows it), "" while the totals grow."""
+        return "" if self.percent is None else f"{self.percent:.1f}%"
+
+    @property
     def phase(self) -> str:
         """What is going on, in a word: listing before the first byte, then transferring."""
         return "transferring" if self.bytes or self.files else "listing"
@@ -130,13 +181,14 @@ class Fields:
     def line(self, width: int = PLAIN_WIDTH) -> str:
         """The numbers as one line of at most WIDTH characters: bytes, speed, ETA, files and
         errors; the speed, then the ETA, are left out when they do not fit."""
-        pct = "" if self.percent is None else f"{self.percent:.0f}% "
+        pct = "" if self.percent is None else f"{self.percent_text} "
         total = fmt.size(self.total_bytes) + ("" if self.totals_final else "+")
         parts = {"bytes": f"{pct}{fmt.size(self.bytes)} of {total}"}
         if self.speed:
             parts["speed"] = fmt.speed(self.speed)
-        if self.eta is not None and self.totals_final:
-            parts["eta"] = f"ETA {fmt.duration(self.eta, short=True)}"
+        if self.totals_final and self.bytes < self.total_bytes:
+            eta = ESTIMATING if self.eta is None else fmt.duration(self.eta, short=True)
+            parts["eta"] = f"ETA {eta}"
         parts["files"] = f"{self.files}/{self.total_files} files"
         if self.errors:
             parts["errors"] = f"{self.errors} error{'' if self.errors == 1 else 's'}"
@@ -259,6 +311,7 @@ class PlainSink:
         self._last_print = float("-inf")
         self._last: Progress | None = None
         self._printed = ""  # the last progress line printed
+        self._explained = False  # whether GROWING was said
         self._day = ""
 
     def _say(self, text: str, *, dated: bool = True) -> None:
@@ -294,6 +347,9 @@ class PlainSink:
             self._last_print = now
             self._printed = self._line(p)
             self._say(self._printed, dated=False)
+            if " of " in self._printed and not self.meter.known() and not self._explained:
+                self._explained = True  # "X of Y+" is explained once, where it first shows
+                self._say(GROWING, dated=False)
 
     def file_done(self, d: FileDone) -> None:
         self.meter.file_done(d)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import itertools
+import json
 from pathlib import Path
+
+import pytest
 
 from rcwiz.rclone.events import FileDone, InFlight, Progress, parse_line
 from rcwiz.rclone.transfer import TransferOptions
@@ -126,7 +130,8 @@ def test_a_plain_progress_line_fits_80_columns_even_for_big_numbers():
             "total_transfers": 567,
         }
     )
-    assert len(usual[-1]) <= 80 and "99.5 MiB/s, ETA 3h12m, 123/567 files" in usual[-1], usual
+    # One moment of a run: no rate to go by yet, so no ETA is made up.
+    assert len(usual[-1]) <= 80 and "ETA estimating…, 123/567 files" in usual[-1], usual
 
 
 def test_live_display_lines_fit_80_columns():
@@ -158,3 +163,94 @@ def test_live_display_lines_fit_80_columns():
     lines = captured.get().splitlines()
     assert len(lines) >= 3 and all(len(line) <= 80 for line in lines), lines
     assert "listing" not in captured.get()
+
+
+# ------------------------------------------------------------------ ETAs from replayed runs
+
+RCWIZ_DATA = DATA.parent / "rcwiz"
+
+
+def replayed_fast_path() -> tuple[list[Progress], float]:
+    """A real fast-path upload's progress as rcwiz saw it (tests/data/capture_progress.py:
+    400 files of 10 kB by bulk upload, 3 of 40 MB in chunks, 5 of 2 MB by rclone), and how
+    long the run took."""
+    events = [json.loads(line) for line in (RCWIZ_DATA / "fastpath_mixed.jsonl").open()]
+    *steps, end = events
+    return [
+        progress(
+            bytes=e["bytes"],
+            total_bytes=e["total_bytes"],
+            transfers=e["files"],
+            total_transfers=e["total_files"],
+            elapsed=e["elapsed"],
+            speed=e["bytes"] / e["elapsed"],
+            eta=e["eta"],  # what the fast path itself estimated (rcwiz before issue 25)
+        )
+        for e in steps
+    ], end["duration"]
+
+
+def replayed_rclone(name: str) -> tuple[list[Progress], float]:
+    events = [parse_line(line) for line in (DATA / f"{name}.jsonl").read_text().splitlines()]
+    steps = [e for e in events if isinstance(e, Progress)]
+    return steps, steps[-1].elapsed
+
+
+def etas(steps: list[Progress], expected: Expected | None) -> list[tuple[float, float | None]]:
+    meter = Meter(expected)
+    shown = []
+    for step in steps:
+        meter.progress(step)
+        shown.append((step.elapsed, meter.fields(step).eta))
+    return shown
+
+
+def test_a_fast_path_mixing_small_and_big_files_shows_no_made_up_eta():
+    steps, duration = replayed_fast_path()
+    expected = Expected(bytes=steps[0].total_bytes, files=steps[0].total_transfers)
+    for elapsed, eta in etas(steps, expected):
+        if eta is not None:  # an ETA shown is within reach of the time really left
+            assert eta <= 3 * (duration - elapsed) + 5, (elapsed, eta, duration)
+    # What rcwiz showed before: ETAs of 40 minutes for a run of under a minute.
+    assert max(s.eta or 0 for s in steps) > 10 * duration
+
+
+@pytest.mark.parametrize("name", ["mixed", "big_files", "small_files", "download_multithread"])
+def test_an_eta_never_grows_tenfold_between_lines(name):
+    steps, duration = replayed_rclone(name)
+    shown = [(t, eta) for t, eta in etas(steps, None) if eta]
+    for (_, before), (_, after) in itertools.pairwise(shown):
+        assert after <= 10 * max(before, 1.0), shown
+    for elapsed, eta in shown:
+        assert eta <= 3 * (duration - elapsed) + 5, (elapsed, eta, duration)
+
+
+def test_a_steady_run_gets_an_eta_after_a_few_seconds_and_not_before():
+    steps = [
+        progress(
+            bytes=int(t * 10e6),
+            total_bytes=int(100e6),
+            transfers=int(t * 10),
+            total_transfers=100,
+            elapsed=t,
+            speed=10e6,
+        )
+        for t in (0.5, 1.0, 2.0, 3.0, 4.0, 5.0)
+    ]
+    shown = etas(steps, Expected(bytes=int(100e6), files=100))
+    assert [eta for t, eta in shown if t < 3.5] == [None] * 4
+    assert shown[-1][1] == pytest.approx(5.0, abs=0.2)
+
+
+def test_the_text_and_the_bar_show_the_same_percent():
+    fields = Meter(Expected(bytes=1000, files=1)).fields(progress(bytes=15, total_bytes=1000))
+    assert fields.percent == 1.5 and fields.line().startswith("1.5% ")
+    almost = Meter(Expected(bytes=10_000, files=1)).fields(progress(bytes=9_999))
+    assert almost.percent == 99.9  # never "100" while something is left
+
+
+def test_growing_totals_are_explained_once():
+    lines = plain_lines({"bytes": 100, "total_bytes": 1000, "total_transfers": 3}, times=1)
+    lines += plain_lines({"bytes": 100, "total_bytes": 1000, "total_transfers": 3, "listed": 2})
+    assert sum("still counting what to send" in line for line in lines) <= 2
+    assert any(" of 1000 B+" in line for line in lines)
