@@ -32,10 +32,10 @@ from rcwiz.rclone.transfer import (
 from rcwiz.rclone.transfer import tuning_for as rclone_tuning
 from rcwiz.transfer import engine, fastpath, preflight
 from rcwiz.transfer.fastpath import Phase
-from rcwiz.transfer.walk import Tree, walk
+from rcwiz.transfer.walk import Tree, empty_folders, walk
 from rcwiz.transfer.watchdog import Watchdog
 from rcwiz.ui import format as fmt
-from rcwiz.ui.console import escape, shell_join
+from rcwiz.ui.console import escape, escape_control, shell_join
 from rcwiz.ui.progress import make_sink
 
 if TYPE_CHECKING:
@@ -119,7 +119,21 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
             plan = preflight.Plan(fetch.bytes, len(fetch.todo))
         if space is not None:
             _check_space(ctx, rclone, opts, plan, remotes, space, tree(), force=guard.force)
+    if space is not None:  # the walk is done: say what rclone will leave out
+        _note_empty_folders(ctx, opts, tree())
     return _transfer(ctx, opts, guard, remotes, configured, tree, fetch, plan)
+
+
+def _note_empty_folders(ctx: Context, opts: TransferOptions, tree: Tree | None) -> None:
+    """rclone creates no folder that holds no file, unless told to: said once, since a new
+    user takes a copy without its empty folders for a whole one."""
+    empty = empty_folders(tree) if tree is not None else []
+    if empty and "--create-empty-src-dirs" not in opts.extra:
+        ctx.console.note(
+            f"{len(empty)} empty folder(s), such as {escape(escape_control(empty[0]))}, are not "
+            "created at the destination (rclone's default); add '-- --create-empty-src-dirs' "
+            "to create them."
+        )
 
 
 def _listed_for_archives(

@@ -131,6 +131,7 @@ def run(
     """Fetch PREPARED's small files by archive into the local folder; start SINK; count in
     PHASE (what it holds stays true when this is stopped by an error or Ctrl-C)."""
     expected = Expected(bytes=prepared.bytes, files=len(prepared.todo))
+    phase.checked = len(prepared.listing.files) - len(prepared.todo)  # the same already here
     sink.start(opts, ("archive-download", opts.source, opts.dest), expected, str(log_path))
     listed = len(prepared.listing.files)
     small = prepared.small()

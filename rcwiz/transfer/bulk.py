@@ -214,6 +214,8 @@ def run(
     with contextlib.closing(log) if log is not None else contextlib.nullcontext():
         state = _Run(opts, sink, log, expected, len(tree.files), str(log_path), warn)
         state.phase.left = list(rest)
+        if wanted is None:  # compared with the listing here, and found up to date
+            state.phase.checked = len(tree.files) - len(to_send)
         # Files rclone reports on (an unreadable folder, say) are not in the walk: rclone must
         # run to say so, even when nothing is left to send.
         state.phase.rclone_needed = bool(tree.errors) or (

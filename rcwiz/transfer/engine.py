@@ -45,7 +45,8 @@ class Summary:
     bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
     chunked_files: int = 0  # of `files`, those rcwiz sent in parallel chunks (SHA-1 kept)
     archive_files: int = 0  # of `files`, those fetched in Nextcloud archives
-    checked: int = 0  # files rclone compared with the destination (rclone's "Checks")
+    checked: int = 0  # files compared with the destination and found up to date
+    rclone_ran: bool = True  # False when a fast path left rclone nothing (the log is rcwiz's)
     # A dry run's first names, sorted: what would be sent, and what would be deleted.
     would_send: list[str] = field(default_factory=list)
     would_delete: list[str] = field(default_factory=list)
@@ -247,6 +248,7 @@ def without_rclone(
     """End a transfer whose first phase left rclone nothing to do, or was stopped by FAILURE
     (raised once the summary is shown, with the summary attached)."""
     summary = Summary(verb=opts.verb, source=opts.source, dest=opts.dest, log_path=str(log_path))
+    summary.rclone_ran = False
     if failure is not None:
         interrupt = isinstance(failure, errors.Interrupted)
         summary.outcome = "interrupted" if interrupt else "failed"
@@ -352,8 +354,10 @@ class Continued:
         chunked_files: int = 0,
         archive_files: int = 0,
         errors: int = 0,
+        checked: int = 0,
     ) -> None:
         self.sink = sink
+        self.checked = checked  # files the first phase's listing found up to date
         self.errors = errors  # files the first phase failed on for good
         self.bytes = bytes
         self.files = files
@@ -396,5 +400,7 @@ class Continued:
         summary.errors = max(summary.errors, self.errors)
         # rclone checked the files the first phase had just sent: they are counted as sent.
         summary.checked = max(0, summary.checked - self.files)
+        # rclone given only what was left checks only those: the listing compared the rest.
+        summary.checked = max(summary.checked, self.checked)
         summary.duration = time.monotonic() - self.started
         self.sink.finish(summary)

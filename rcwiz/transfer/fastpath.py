@@ -87,6 +87,7 @@ class Phase:
     files: int = 0
     requests: int = 0
     failed: int = 0  # files that failed for good (the run stops: a 507, a hung server)
+    checked: int = 0  # files the listing showed up to date (compared, nothing to send)
     refused: list[str] = field(default_factory=list)  # left to rclone
     reasons: list[str] = field(default_factory=list)  # why, once per request that failed
 
@@ -143,6 +144,7 @@ def continued(sink: Sink, phase: Phase, **kinds: int) -> Continued:
         files=phase.files,
         started=phase.started,
         errors=phase.failed,
+        checked=phase.checked,
         **kinds,
     )
 

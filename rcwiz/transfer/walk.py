@@ -76,3 +76,18 @@ def walk(root: str | os.PathLike[str]) -> Tree | None:
     tree.files.sort(key=lambda f: f.relative)
     tree.folders.sort()
     return tree
+
+
+def empty_folders(tree: Tree) -> list[str]:
+    """The folders of TREE with no file anywhere below them, which rclone does not create at
+    the destination unless told to (--create-empty-src-dirs); the top-most of each, sorted."""
+    holding = {
+        f.relative.rsplit("/", depth)[0]
+        for f in tree.files
+        for depth in range(1, f.relative.count("/") + 1)
+    }
+    top: list[str] = []
+    for folder in sorted((f for f in tree.folders if f not in holding), key=lambda f: f.split("/")):
+        if not top or not folder.startswith(f"{top[-1]}/"):  # sorted: a parent comes first
+            top.append(folder)
+    return top

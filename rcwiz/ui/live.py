@@ -115,5 +115,5 @@ class LiveSink:
         self.console.out.print(f"[bold {style}]{escape(lines[0])}[/]")
         for text in lines[1:]:
             # The log's path is to be copied whole: the terminal may wrap it, rich must not.
-            copyable = text.lstrip().startswith("full rclone log:")
+            copyable = text.lstrip().startswith(("full rclone log:", "log:"))
             self.console.out.print(escape(text), soft_wrap=copyable)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
 PLAIN_WIDTH = 80  # a plain progress line fits a terminal of this width (and reads in a log)
 ESTIMATING = "estimating…"  # shown where an ETA would be, until a rate can be trusted
+FAST_PATHS = (("bulk-upload",), ("archive-download",))  # argv[0] a fast path starts a sink with
 GROWING = "(+: still counting what to send; the totals grow until it is done)"
 
 # The ETA (README, "Progress output"): a rate is measured over the last ETA_WINDOW seconds
@@ -230,7 +231,7 @@ def summary_text(s: Summary) -> list[str]:
     if s.chunked_files:
         lines.append(f"  {s.chunked_files} in parallel chunks (SHA-1 kept, as rclone does)")
     if s.log_path:  # none when the state folder could not take it
-        lines.append(f"  full rclone log: {s.log_path}")
+        lines.append(f"  {'full rclone log' if s.rclone_ran else 'log'}: {s.log_path}")
     return lines
 
 
@@ -259,7 +260,10 @@ class JsonSink:
                 "source": opts.source,
                 "dest": opts.dest,
                 "dry_run": opts.dry_run,
-                "rclone_argv": list(argv[1:]),
+                # A fast path starts the run without rclone: no argv to show (its log has
+                # rclone's, if rclone runs after it).
+                "via": argv[0] if argv[:1] in FAST_PATHS else "rclone",
+                "rclone_argv": None if argv[:1] in FAST_PATHS else list(argv[1:]),
                 "log_path": log_path,
                 "expected_bytes": expected.bytes if expected else None,
                 "expected_files": expected.files if expected else None,

@@ -220,8 +220,10 @@ def _last_run_text(run: Run | None) -> str:
     if run is None:
         return "never"
     when = datetime.fromtimestamp(run.start).strftime("%Y-%m-%d %H:%M")
-    dry = " (dry run)" if run.dry_run else ""
-    return f"{run.outcome}{dry} {when} ({fmt.duration(run.duration)}, {fmt.size(run.bytes)})"
+    if run.dry_run:  # nothing was sent: what it found is what a run would send
+        sent = f"would send {fmt.size(run.bytes)}"
+        return f"{run.outcome} (dry run) {when} ({fmt.duration(run.duration)}, {sent})"
+    return f"{run.outcome} {when} ({fmt.duration(run.duration)}, {fmt.size(run.bytes)})"
 
 
 _OUTCOME_STYLE = {"ok": "green", "failed": "red", "interrupted": "yellow"}
@@ -234,18 +236,20 @@ def runs_table(runs: Sequence[Run]) -> Fitted:
         table.add_column(column)
     for run in runs:
         outcome = Text(run.outcome, style=_OUTCOME_STYLE.get(run.outcome, ""))
+        would = ""  # a dry run sent nothing: its numbers are what a run would send
         if run.dry_run:
-            outcome.append(" (dry run)")
+            outcome.append(" (dry run: nothing sent)")
+            would = "would "
         table.add_row(
             run.job,
             datetime.fromtimestamp(run.start).strftime("%Y-%m-%d %H:%M:%S"),
             fmt.duration(run.duration),
             outcome,
-            fmt.size(run.bytes),
-            str(run.files),
+            would + fmt.size(run.bytes),
+            would + str(run.files),
             str(run.errors),
         )
-    return Fitted(table, prose={"outcome", "started"})
+    return Fitted(table, prose={"outcome", "started", "bytes", "files"})
 
 
 def quota_history_table(
