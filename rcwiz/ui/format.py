@@ -11,7 +11,8 @@ def size(n: float | None) -> str:
         return "-"
     value = float(n)
     for unit in _UNITS:
-        if abs(value) < 1024 or unit == _UNITS[-1]:
+        # 1023.96 MiB would print as "1024.0 MiB": it is "1.0 GiB".
+        if abs(value) < (1024 if unit == "B" else 1023.95) or unit == _UNITS[-1]:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")

@@ -70,9 +70,13 @@ class Fitted:
         return [_plain(column.header), *(_plain(cell) for cell in column._cells)]
 
     def _range(self, i: int) -> tuple[int, int]:
-        lines = [line for cell in self._cells(i) for line in cell.splitlines() or [""]]
+        """(least, most) width of column I: a header may wrap between its words, a value
+        only if its column is prose."""
+        header, *cells = self._cells(i)
+        lines = [line for cell in cells for line in cell.splitlines() or [""]]
         pieces = [w for line in lines for w in line.split()] if i in self.prose else lines
-        return max(map(cell_len, pieces), default=1), max(map(cell_len, lines), default=1)
+        least = max(map(cell_len, [*pieces, *header.split()]), default=1)
+        return least, max(least, cell_len(header), *map(cell_len, lines))
 
     def __rich_console__(
         self, console: Console, options: ConsoleOptions
@@ -236,20 +240,19 @@ def runs_table(runs: Sequence[Run]) -> Fitted:
         table.add_column(column)
     for run in runs:
         outcome = Text(run.outcome, style=_OUTCOME_STYLE.get(run.outcome, ""))
-        would = ""  # a dry run sent nothing: its numbers are what a run would send
-        if run.dry_run:
+        sizes = [fmt.size(run.bytes), str(run.files)]
+        if run.dry_run:  # it sent nothing: its numbers, in brackets, are what a run would send
             outcome.append(" (dry run: nothing sent)")
-            would = "would "
+            sizes = [f"({value})" for value in sizes]
         table.add_row(
             run.job,
             datetime.fromtimestamp(run.start).strftime("%Y-%m-%d %H:%M:%S"),
             fmt.duration(run.duration),
             outcome,
-            would + fmt.size(run.bytes),
-            would + str(run.files),
+            *sizes,
             str(run.errors),
         )
-    return Fitted(table, prose={"outcome", "started", "bytes", "files"})
+    return Fitted(table, prose={"outcome", "started"})
 
 
 def quota_history_table(
@@ -271,4 +274,4 @@ def quota_history_table(
         table.add_row(
             name, str(len(samples)), since, sparkline(samples), used, trend, guess.describe()
         )
-    return Fitted(table, prose={"used", "forecast", "usage over time"})
+    return Fitted(table, prose={"forecast"})
