@@ -129,7 +129,7 @@ def remove(name: str, via: str | None) -> Scheduled:
             had = schedule.remove_cron(name)
             done.append("removed the crontab line" if had else "no crontab line to remove")
     if not chosen:
-        done = ["no scheduler works here, so nothing was scheduled by it to remove"]
+        done = ["No scheduler works here, so there is no schedule to remove."]
     return Scheduled(via or ",".join(chosen) or "none", "", "", done)
 
 

@@ -385,7 +385,8 @@ def run_schedule(ctx: Context, args: argparse.Namespace) -> Output:
     def show(console: Console) -> None:
         shown = [done.text.rstrip("\n")] + ([] if done.warning else [done.how])
         for line in done.done or shown:
-            console.out.print(line, markup=False)
+            # A crontab line is copied whole: the terminal may wrap it, rich must not.
+            console.out.print(line, markup=False, soft_wrap=line != done.how)
         if done.warning and not done.done:
             console.warn(done.warning)
 
