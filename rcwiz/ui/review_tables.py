@@ -1,0 +1,39 @@
+"""The tables of the review commands (uploads, trash, versions, usage), built from plain data;
+rich only (a command imports this only when it draws on a terminal or a log)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+
+from rcwiz.ui import format as fmt
+
+if TYPE_CHECKING:
+    from rcwiz.nextcloud.uploads import Session
+
+
+def sessions_table(found: Sequence[Session], states: Sequence[str], now: float) -> Table:
+    """rcwiz uploads list: one row per session, biggest first, with what protects it."""
+    table = Table(header_style="bold")
+    for column, justify in (
+        ("session", "left"),
+        ("made by", "left"),
+        ("size", "right"),
+        ("chunks", "right"),
+        ("changed", "right"),
+        ("state", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for session, state in zip(found, states, strict=True):
+        changed = None if session.changed is None else now - session.changed
+        table.add_row(
+            session.name,
+            session.maker,
+            fmt.size(session.bytes),
+            str(session.chunks),
+            f"{fmt.age(changed)} ago" if changed is not None else "-",
+            state or "-",
+        )
+    return table
