@@ -159,6 +159,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("sync", "make DST like SRC, deleting at DST (shows the deletions and asks first)", "transfer"),
     ("job", "named transfer profiles in YAML", "job"),
     ("share", "Nextcloud share links and shares with users or groups", "share"),
+    ("trash", "Nextcloud's trash bin: list, restore, delete, empty", "trash"),
     ("uploads", "Nextcloud upload sessions left behind by interrupted uploads", "uploads"),
     ("doctor", "check rclone, the config and each remote", "doctor"),
     ("demo", "a copy to a local WebDAV server; no account needed", "demo"),

@@ -11,6 +11,7 @@ from rich.table import Table
 from rcwiz.ui import format as fmt
 
 if TYPE_CHECKING:
+    from rcwiz.nextcloud.trash import Item
     from rcwiz.nextcloud.uploads import Session
 
 
@@ -36,4 +37,17 @@ def sessions_table(found: Sequence[Session], states: Sequence[str], now: float) 
             f"{fmt.age(changed)} ago" if changed is not None else "-",
             state or "-",
         )
+    return table
+
+
+def trash_table(found: Sequence[Item]) -> Table:
+    """rcwiz trash list: one row per item, newest deletion first."""
+    table = Table(header_style="bold")
+    table.add_column("id", overflow="fold")
+    table.add_column("was at", overflow="fold")
+    table.add_column("deleted")
+    table.add_column("size", justify="right")
+    for item in found:
+        where = item.original + ("/" if item.folder else "")
+        table.add_row(item.id, where, fmt.when(item.deleted), fmt.size(item.bytes))
     return table
