@@ -161,6 +161,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("share", "Nextcloud share links and shares with users or groups", "share"),
     ("trash", "Nextcloud's trash bin: list, restore, delete, empty", "trash"),
     ("uploads", "Nextcloud upload sessions left behind by interrupted uploads", "uploads"),
+    ("versions", "a Nextcloud file's older versions; restore one", "versions"),
     ("doctor", "check rclone, the config and each remote", "doctor"),
     ("demo", "a copy to a local WebDAV server; no account needed", "demo"),
 )

@@ -13,6 +13,7 @@ from rcwiz.ui import format as fmt
 if TYPE_CHECKING:
     from rcwiz.nextcloud.trash import Item
     from rcwiz.nextcloud.uploads import Session
+    from rcwiz.nextcloud.versions import Version
 
 
 def sessions_table(found: Sequence[Session], states: Sequence[str], now: float) -> Table:
@@ -50,4 +51,16 @@ def trash_table(found: Sequence[Item]) -> Table:
     for item in found:
         where = item.original + ("/" if item.folder else "")
         table.add_row(item.id, where, fmt.when(item.deleted), fmt.size(item.bytes))
+    return table
+
+
+def versions_table(found: Sequence[Version]) -> Table:
+    """rcwiz versions: one row per version, newest first, the current content marked."""
+    table = Table(header_style="bold")
+    table.add_column("version")
+    table.add_column("time")
+    table.add_column("size", justify="right")
+    table.add_column("")
+    for v in found:
+        table.add_row(v.id, fmt.when(v.time), fmt.size(v.bytes), "current" if v.current else "")
     return table
