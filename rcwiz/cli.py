@@ -154,6 +154,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("setup", "create a Nextcloud or WebDAV remote, verified before it is saved", "setup"),
     ("remotes", "list the configured remotes (never passwords); rm NAME removes one", "remotes"),
     ("quota", "used and free space of every remote, thresholds, history", "quota"),
+    ("usage", "where the space goes on a Nextcloud: biggest folders and files", "usage"),
     ("copy", "copy files with live progress (never deletes)", "transfer"),
     ("move", "move files: copy, then delete each source file once it arrived", "transfer"),
     ("sync", "make DST like SRC, deleting at DST (shows the deletions and asks first)", "transfer"),

@@ -132,3 +132,19 @@ def days(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"'{text}' is not an age like 90d, 12w or 1y")
     return value
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def size(text: str) -> int:
+    """argparse type: a size in bytes, as rclone writes them: 500, 100k, 10M, 1.5G (binary)."""
+    raw = text.strip().lower().removesuffix("ib").removesuffix("b") or text
+    unit = raw[-1:] if raw[-1:] in _SIZE_UNITS else ""
+    try:
+        value = float(raw[: len(raw) - len(unit)]) * _SIZE_UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 500k, 10M or 1.5G") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 500k, 10M or 1.5G")
+    return int(value)

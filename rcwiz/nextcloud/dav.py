@@ -79,10 +79,10 @@ def parse(multistatus: bytes) -> list[Entry]:
         root = fromstring(multistatus)
     except ParseError as exc:
         raise errors.ServerError(f"The server's listing is not XML ({exc}).") from None
-    return [_entry(response) for response in root.iterfind(f"{D}response")]
+    return [entry(response) for response in root.iterfind(f"{D}response")]
 
 
-def _entry(response: Element) -> Entry:
+def entry(response: Element) -> Entry:
     path = unquote(urlsplit(response.findtext(f"{D}href") or "").path)
     props: dict[str, str] = {}
     folder = False

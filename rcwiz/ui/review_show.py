@@ -1,0 +1,102 @@
+"""How `rcwiz usage` and `rcwiz review` are shown: a rich tree on a terminal, plain indented
+lines in a log or a pipe (the same figures; --json is rendered by rcwiz.cli)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from rcwiz.ui import format as fmt
+from rcwiz.ui.console import Console, escape
+
+if TYPE_CHECKING:
+    from rcwiz.actions.review import Gathered
+    from rcwiz.nextcloud.usage import File, Folder
+
+
+def _label(folder: Folder) -> str:
+    name = (folder.path.rpartition("/")[2] or "/") + ("/" if folder.path else "")
+    return f"{fmt.size(folder.bytes):>10}  {name}  ({folder.files} files)"
+
+
+def _lines(folder: Folder, count: int) -> list[tuple[int, str]]:
+    """(level, text) of FOLDER's tree: COUNT biggest subfolders, the rest summed, its own
+    files: each level adds up to its folder's size."""
+    from rcwiz.actions.review import shown
+
+    children, more, more_bytes = shown(folder, count)
+    lines: list[tuple[int, str]] = []
+    for child in children:
+        lines.append((1, _label(child)))
+        lines += [(level + 1, text) for level, text in _lines(child, count)]
+    if more:
+        lines.append((1, f"{fmt.size(more_bytes):>10}  … {more} more folder(s)"))
+    if folder.own_bytes and (children or more):
+        lines.append((1, f"{fmt.size(folder.own_bytes):>10}  (files directly in it)"))
+    return lines
+
+
+def tree_lines(root: Folder, count: int) -> list[str]:
+    """The tree as plain indented lines (a log file reads these)."""
+    return [_label(root)] + ["    " * level + text for level, text in _lines(root, count)]
+
+
+def _rich_tree(root: Folder, count: int) -> object:
+    from rich.tree import Tree
+
+    top = Tree(escape(_label(root)), guide_style="dim")
+    stack = [top]
+    for level, text in _lines(root, count):
+        del stack[level:]
+        stack.append(stack[-1].add(escape(text)))
+    return top
+
+
+def print_tree(console: Console, root: Folder, count: int) -> None:
+    if console.out.is_terminal:
+        console.out.print(_rich_tree(root, count))
+    else:
+        for line in tree_lines(root, count):
+            console.out.print(line, markup=False)
+
+
+def _files(console: Console, title: str, files: list[File], now: float) -> None:
+    if not files:
+        return
+    console.out.print(f"[bold]{escape(title)}[/]")
+    for f in files:
+        line = f"{fmt.size(f.bytes):>10}  {fmt.when(f.modified)}  {f.path}"
+        console.out.print(escape(line))
+
+
+def totals_line(found: Gathered) -> str:
+    """The tree's total beside the quota's "used" (equal for a remote at the home folder)."""
+    sizes, quota = found.sizes, found.quota
+    where = f"{found.acct.remote}{found.path.lstrip('/')}"
+    text = f"{where} holds {fmt.size(sizes.root.bytes)} ({sizes.root.bytes} bytes) in "
+    text += f"{sizes.files} files, {sizes.folders} folders"
+    if quota is not None and quota.used is not None:
+        of = f" of {fmt.size(quota.total)}" if quota.total else ""
+        text += f"; the quota counts {fmt.size(quota.used)} ({quota.used} bytes) used{of}"
+    return text
+
+
+def not_counted_line(found: Gathered) -> str:
+    remote = found.acct.remote
+    return (
+        f"Not counted in the quota: trash {fmt.size(found.trash_bytes)} "
+        f"(rcwiz trash list {remote}), upload sessions {fmt.size(found.session_bytes)} "
+        f"(rcwiz uploads list {remote}), versions (listed per file: rcwiz versions "
+        f"{remote}FILE)."
+    )
+
+
+def show_usage(console: Console, found: Gathered, count: int, target: str) -> None:
+    now = time.time()
+    console.out.print(escape(totals_line(found)))
+    print_tree(console, found.sizes.root, count)
+    _files(console, "Biggest files:", found.sizes.biggest, now)
+    _files(console, "Oldest files:", found.sizes.oldest, now)
+    console.out.print(escape(not_counted_line(found)))
+    for problem in found.problems or []:
+        console.warn(f"not read: {problem}")
