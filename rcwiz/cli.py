@@ -163,6 +163,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("trash", "Nextcloud's trash bin: list, restore, delete, empty", "trash"),
     ("uploads", "Nextcloud upload sessions left behind by interrupted uploads", "uploads"),
     ("versions", "a Nextcloud file's older versions; restore one", "versions"),
+    (
+        "review",
+        "what to clean up on a Nextcloud: quota, folders, trash, leftovers, shares",
+        "review",
+    ),
     ("doctor", "check rclone, the config and each remote", "doctor"),
     ("demo", "a copy to a local WebDAV server; no account needed", "demo"),
 )

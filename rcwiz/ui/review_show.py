@@ -100,3 +100,62 @@ def show_usage(console: Console, found: Gathered, count: int, target: str) -> No
     console.out.print(escape(not_counted_line(found)))
     for problem in found.problems or []:
         console.warn(f"not read: {problem}")
+
+
+def show_review(
+    console: Console, found: Gathered, state: str, reasons: list[str], warn: float, crit: float
+) -> None:
+    """One screen: a line per topic, each with the next command to run."""
+    remote = found.acct.remote
+    out = console.out
+    style = {"ok": "green", "warning": "yellow", "critical": "bold red"}.get(state, "dim")
+    why = f" {'; '.join(reasons)}" if reasons else ""
+    out.print(f"[{style}]REVIEW {state.upper()}[/] - {escape(remote)}{escape(why)}")
+
+    def line(text: str, command: str | None = None) -> None:
+        out.print(escape(text) + (f"\n    [dim]→ {escape(command)}[/]" if command else ""))
+
+    quota = found.quota
+    if quota is None or quota.used is None:
+        line("Quota: could not be read.", f"rcwiz quota --check {remote}")
+    elif quota.total is None:
+        line(f"Quota: none set; {fmt.size(quota.used)} used.", f"rcwiz usage {remote}")
+    else:
+        pct = quota.percent_used or 0.0
+        line(
+            f"Quota: {fmt.size(quota.used)} of {fmt.size(quota.total)} used ({pct:.1f}%; "
+            f"warning at {warn:.0f}%, critical at {crit:.0f}%).",
+            f"rcwiz usage {remote} --depth 3",
+        )
+    top = [f"{f.path}/ {fmt.size(f.bytes)}" for f in found.sizes.root.children[:5]]
+    line(
+        "Biggest folders: " + (", ".join(top) if top else "none") + ".",
+        f"rcwiz usage {remote}" if top else None,
+    )
+    if found.trash:
+        line(
+            f"Trash: {len(found.trash)} item(s), {fmt.size(found.trash_bytes)} (not in the "
+            "quota; kept until the server needs the space).",
+            f"rcwiz trash list {remote}   (then: rcwiz trash empty {remote})",
+        )
+    else:
+        line("Trash: empty.")
+    if found.sessions:
+        line(
+            f"Upload sessions left behind: {len(found.sessions)}, "
+            f"{fmt.size(found.session_bytes)} (not in the quota).",
+            f"rcwiz uploads list {remote}   (then: rcwiz uploads rm {remote})",
+        )
+    else:
+        line("Upload sessions left behind: none.")
+    findings = found.findings or []
+    shares = found.shares or []
+    if findings:
+        links = len({f.share.id for f in findings})
+        kinds = sorted({f.text for f in findings})
+        line(
+            f"Shares: {len(shares)}; {links} public link(s) to check ({'; '.join(kinds)}).",
+            f"rcwiz share --list {remote}   (each finding with its fix)",
+        )
+    else:
+        line(f"Shares: {len(shares)}; no public link to check.", f"rcwiz share --list {remote}")
