@@ -52,7 +52,7 @@ def gather(
     depth: int,
     count: int,
     larger_than: int = 0,
-    older_than: float = float("inf"),
+    older_than: float | None = None,
     old_link_days: float | None = None,
 ) -> Gathered:
     """Ask the server for all of it at once. The tree is required (its failure is the
@@ -119,7 +119,7 @@ def folder_dict(folder: sizing.Folder, count: int) -> dict[str, object]:
     return {
         "path": folder.path,
         "bytes": folder.bytes,
-        "files": folder.files,
+        "listed": folder.listed,  # its level was read (own_bytes and children are known)
         "own_bytes": folder.own_bytes,
         "children": [folder_dict(c, count) for c in children],
         "more_folders": more,

@@ -1,6 +1,7 @@
 """`rcwiz usage REMOTE:[path]`: where the space goes on a Nextcloud account.
 
-One PROPFIND sizes the whole tree (every folder's recursive size is Nextcloud's `oc:size`):
+A few requests size the tree (every folder's recursive size is Nextcloud's `oc:size`; the
+biggest and oldest files come from its SEARCH, rcwiz.nextcloud.usage):
 the biggest folders as a tree (--depth levels, --count per folder), the biggest and the oldest
 files (--larger-than, --older-than), totals that add up to the quota's "used", and beside
 them what the quota does not count: the trash bin and upload sessions.
@@ -65,7 +66,7 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         depth=args.depth,
         count=args.count,
         larger_than=args.larger_than,
-        older_than=before if before is not None else float("inf"),
+        older_than=before,
     )
     data = usage_data(found, args.count)
     from rcwiz.ui.review_show import show_usage
@@ -81,8 +82,7 @@ def usage_data(found: review.Gathered, count: int) -> dict[str, object]:
         "remote": found.acct.remote,
         "path": found.path,
         "bytes": sizes.root.bytes,
-        "files": sizes.files,
-        "folders": sizes.folders,
+        "requests": sizes.requests,
         "quota": quota.as_dict() if quota is not None else None,
         "tree": review.folder_dict(sizes.root, count),
         "biggest": [f.as_dict() for f in sizes.biggest],

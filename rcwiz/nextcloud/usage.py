@@ -1,35 +1,27 @@
-"""Where the space goes on a Nextcloud account, from one request.
+"""Where the space goes on a Nextcloud account, in a handful of requests whatever its size.
 
-Nextcloud gives every folder its recursive size (`oc:size`), and answers a PROPFIND with
-`Depth: infinity` with the whole tree at once, so one request sizes every folder and lists
-every file (size, modification time). The answer is read as it arrives (rcwiz.nextcloud.dav
-parses each response) and only what is shown is kept: folders down to DEPTH, and the COUNT
-biggest and COUNT oldest files in bounded heaps, so memory does not grow with the files.
+Nextcloud keeps every folder's recursive size (`oc:size`) in its file cache, so one
+`PROPFIND Depth: 1` sizes a whole level: the tree is walked level by level, and only into
+the COUNT biggest folders of each level (DEPTH 2, COUNT 5: six requests). The biggest and
+the oldest files come from Nextcloud's WebDAV SEARCH (RFC 5323 basicsearch on
+/remote.php/dav/), ordered and limited by the server's database: one request each.
 
-The root's `oc:size` is what the quota calls "used" (for a remote at the home folder); the
-folders shown and the files directly in each add up to it.
+Measured on the suite's server (benchmarks/nextcloud_review.py): the one-request listing of
+the whole tree (`Depth: infinity`, rcwiz.nextcloud.listing) took 4-9 s for 10^4 files, so
+about a minute for 10^5; these requests do not grow with the number of files.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
-from xml.etree.ElementTree import Element, ParseError, XMLPullParser
+from urllib.parse import quote
 
 from rcwiz import errors
 from rcwiz.nextcloud import dav
-from rcwiz.nextcloud.http import Client, Response, raise_for_status
+from rcwiz.nextcloud.http import Client, raise_for_status
 from rcwiz.nextcloud.urls import files_path
 
-_PROPS = (
-    f"{dav.OC}size",
-    f"{dav.D}getcontentlength",
-    f"{dav.D}getlastmodified",
-    f"{dav.D}resourcetype",
-)
-CHUNK = 256 * 1024
+_LEVEL = (f"{dav.OC}size", f"{dav.D}getcontentlength", f"{dav.D}resourcetype")
 
 
 @dataclass(frozen=True)
@@ -46,87 +38,98 @@ class File:
 class Folder:
     path: str  # relative to the folder sized ("" for that folder)
     bytes: int = 0
-    files: int = 0  # files anywhere under it
-    children: list[Folder] = field(default_factory=list)
+    files_bytes: int = 0  # the files directly in it
+    children: list[Folder] = field(default_factory=list)  # every subfolder, biggest first
+    listed: bool = False  # its level was asked for (else children is empty for that reason)
 
     @property
     def own_bytes(self) -> int:
-        """What lies in this folder outside the subfolders listed (its own files)."""
-        return self.bytes - sum(c.bytes for c in self.children)
+        """What lies in it outside its subfolders (its own files)."""
+        return self.bytes - sum(c.bytes for c in self.children) if self.listed else 0
 
 
 @dataclass
 class Sizes:
-    """The answer: the tree to DEPTH, and the biggest and oldest files (filtered)."""
-
     root: Folder
     biggest: list[File]
     oldest: list[File]
-    files: int = 0
-    folders: int = 0
+    requests: int = 0
 
 
-@dataclass
-class _Reader:
-    prefix: str  # the folder's own href path, unquoted, ending in "/"
-    depth: int
-    count: int
-    larger_than: int
-    older_than: float  # a modification time: files modified before it count as old
-    folders: dict[str, Folder] = field(default_factory=dict)
-    big: list[tuple[int, str, float]] = field(default_factory=list)  # min-heap
-    old: list[tuple[float, str, int]] = field(default_factory=list)  # max-heap by -time
-    files: int = 0
-    all_folders: int = 0
+def _prefix(client: Client, dav_user: str, path: str) -> str:
+    return f"{dav.unquoted_path(client.server)}{files_path(dav_user, '')}{path.strip('/')}"
 
-    def take(self, entry: dav.Entry) -> None:
-        if not entry.path.startswith(self.prefix) and entry.path.rstrip("/") + "/" != self.prefix:
-            raise errors.ServerError(
-                f"The server listed {entry.path} outside the folder asked for."
-            )
-        relative = entry.path[len(self.prefix) :].strip("/")
+
+def level(client: Client, dav_user: str, root: str, folder: Folder) -> None:
+    """Fill FOLDER (under ROOT) with its subfolders and its files' bytes: one Depth-1 request."""
+    where = "/".join(p for p in (root.strip("/"), folder.path) if p)
+    entries = dav.propfind(client, files_path(dav_user, where), "1", *_LEVEL)
+    if entries is None:
+        raise errors.NotFound(f"There is no folder /{where} to size.")
+    me, *inside = entries
+    if not me.folder:
+        raise errors.UsageError(f"/{where} is a file, not a folder.", "Name a folder, or REMOTE:.")
+    folder.bytes = me.number(f"{dav.OC}size") or 0
+    for entry in inside:
         if entry.folder:
-            self.all_folders += 1
-            if relative.count("/") < self.depth or not relative:
-                size = entry.number(f"{dav.OC}size") or 0
-                self.folders[relative] = Folder(relative, size)
-            return
+            path = f"{folder.path}/{entry.name}".lstrip("/")
+            folder.children.append(Folder(path, entry.number(f"{dav.OC}size") or 0))
+        else:
+            folder.files_bytes += entry.number(f"{dav.D}getcontentlength") or 0
+    folder.children.sort(key=lambda f: (-f.bytes, f.path))
+    folder.listed = True
+
+
+def tree(client: Client, dav_user: str, path: str, *, depth: int, count: int) -> tuple[Folder, int]:
+    """PATH's folders DEPTH levels down, into the COUNT biggest of each; the requests made."""
+    root = Folder("")
+    todo, requests = [(root, 1)], 0
+    while todo:
+        folder, at = todo.pop(0)
+        level(client, dav_user, path, folder)
+        requests += 1
+        if at < depth:
+            todo += [(child, at + 1) for child in folder.children[:count]]
+    return root, requests
+
+
+def search(
+    client: Client,
+    dav_user: str,
+    path: str,
+    *,
+    order: str,
+    count: int,
+    condition: str = "",
+) -> list[File]:
+    """The COUNT files under PATH first by ORDER ("size desc", "mtime asc") meeting
+    CONDITION (basicsearch XML), from the server's database: one SEARCH request."""
+    prop, direction = order.split()
+    sort_by = "<oc:size/>" if prop == "size" else "<d:getlastmodified/>"
+    scope = f"/files/{quote(dav_user, safe='@')}/{quote(path.strip('/'))}".rstrip("/")
+    where = "<d:not><d:is-collection/></d:not>" + condition
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><d:searchrequest xmlns:d="DAV:" '
+        'xmlns:oc="http://owncloud.org/ns"><d:basicsearch><d:select><d:prop>'
+        "<d:getcontentlength/><d:getlastmodified/><d:resourcetype/></d:prop></d:select>"
+        f"<d:from><d:scope><d:href>{scope}</d:href><d:depth>infinity</d:depth></d:scope>"
+        f"</d:from><d:where><d:and>{where}</d:and></d:where><d:orderby><d:order><d:prop>"
+        f"{sort_by}</d:prop><d:{'descending' if direction == 'desc' else 'ascending'}/>"
+        f"</d:order></d:orderby><d:limit><d:nresults>{count}</d:nresults></d:limit>"
+        "</d:basicsearch></d:searchrequest>"
+    ).encode()
+    reply = client.request(
+        "SEARCH", "/remote.php/dav/", body=body, headers={"Content-Type": "text/xml"}
+    )
+    raise_for_status(reply, client.server)
+    prefix = _prefix(client, dav_user, path).rstrip("/") + "/"
+    found = []
+    for entry in dav.parse(reply.body):
+        if entry.folder or not entry.path.startswith(prefix):
+            continue
         size = entry.number(f"{dav.D}getcontentlength") or 0
-        modified = entry.time() or 0.0
-        self.files += 1
-        self._count_in_folders(relative)
-        if size > self.larger_than:
-            _keep(self.big, (size, relative, modified), self.count)
-        if modified < self.older_than:
-            _keep(self.old, (-modified, relative, size), self.count)
-
-    def _count_in_folders(self, relative: str) -> None:
-        parts = relative.split("/")[:-1]
-        for level in range(min(len(parts), self.depth) + 1):
-            folder = self.folders.get("/".join(parts[:level]))
-            if folder is not None:
-                folder.files += 1
-
-    def sizes(self) -> Sizes:
-        root = self.folders.get("")
-        if root is None:
-            raise errors.ServerError("The server's listing lacks the folder asked for.")
-        for path, folder in self.folders.items():
-            if path:
-                self.folders[path.rpartition("/")[0]].children.append(folder)
-        for folder in self.folders.values():
-            folder.children.sort(key=lambda f: (-f.bytes, f.path))
-        biggest = [File(p, s, m) for s, p, m in sorted(self.big, key=lambda x: (-x[0], x[1]))]
-        oldest = [File(p, s, -t) for t, p, s in sorted(self.old, key=lambda x: (-x[0], x[1]))]
-        return Sizes(root, biggest, oldest, self.files, self.all_folders - 1)
-
-
-def _keep(heap: list, item: tuple, count: int) -> None:
-    """Keep the COUNT largest items (by their first value) in HEAP."""
-    if len(heap) < count:
-        heapq.heappush(heap, item)
-    elif count and item > heap[0]:
-        heapq.heapreplace(heap, item)
+        found.append(File(entry.path[len(prefix) :], size, entry.time() or 0.0))
+    return found
 
 
 def sizes(
@@ -137,41 +140,17 @@ def sizes(
     depth: int,
     count: int,
     larger_than: int = 0,
-    older_than: float = float("inf"),
+    older_than: float | None = None,
 ) -> Sizes:
-    """Size PATH (relative to DAV_USER's home) in one request: folders to DEPTH levels, the
-    COUNT biggest files above LARGER_THAN bytes and the COUNT oldest modified before
-    OLDER_THAN (seconds since the epoch)."""
-    target = files_path(dav_user, path)
-    headers = {"Depth": "infinity", "Content-Type": "application/xml; charset=utf-8"}
-    with client.stream("PROPFIND", target, headers=headers, body=dav.body(*_PROPS)) as answer:
-        if answer.status == 404:
-            raise errors.NotFound(f"There is no folder {path or '/'} to size.")
-        if answer.status != 207:
-            raise_for_status(Response(answer.status, {}, b""), client.server)
-            raise errors.ServerError(f"The server answered the listing with HTTP {answer.status}.")
-        prefix = unquote(urlsplit(client.server).path.rstrip("/") + target)
-        reader = _Reader(prefix, depth, count, larger_than, older_than)
-        _read(iter(lambda: answer.read(CHUNK), b""), reader)
-    return reader.sizes()
-
-
-def _read(chunks: Iterable[bytes], reader: _Reader) -> None:
-    """Feed the multistatus CHUNKS to READER one response at a time (memory stays flat)."""
-    parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
-    top: Element | None = None
-    try:
-        for chunk in chunks:
-            parser.feed(chunk)
-            for item in parser.read_events():
-                event, element = item[0], item[-1]
-                if not isinstance(element, Element):
-                    continue
-                if top is None:
-                    top = element
-                elif event == "end" and element.tag == f"{dav.D}response":
-                    reader.take(dav.entry(element))
-                    top.remove(element)
-        parser.close()
-    except (ParseError, ValueError) as exc:
-        raise errors.ServerError(f"The server's listing broke off ({exc}).") from None
+    """Size PATH (relative to DAV_USER's home): folders DEPTH levels down (the COUNT biggest
+    of each level opened), the COUNT biggest files above LARGER_THAN bytes and the COUNT
+    least recently modified (only those before OLDER_THAN, seconds since the epoch, if given)."""
+    root, requests = tree(client, dav_user, path, depth=depth, count=count)
+    bigger = f"<d:gt><d:prop><oc:size/></d:prop><d:literal>{larger_than}</d:literal></d:gt>"
+    biggest = search(client, dav_user, path, order="size desc", count=count, condition=bigger)
+    before = ""
+    if older_than is not None:
+        stamp = int(older_than)
+        before = f"<d:lt><d:prop><d:getlastmodified/></d:prop><d:literal>{stamp}</d:literal></d:lt>"
+    oldest = search(client, dav_user, path, order="mtime asc", count=count, condition=before)
+    return Sizes(root, biggest, oldest, requests + 2)

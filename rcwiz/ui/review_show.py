@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def _label(folder: Folder) -> str:
     name = (folder.path.rpartition("/")[2] or "/") + ("/" if folder.path else "")
-    return f"{fmt.size(folder.bytes):>10}  {name}  ({folder.files} files)"
+    return f"{fmt.size(folder.bytes):>10}  {name}"
 
 
 def _lines(folder: Folder, count: int) -> list[tuple[int, str]]:
@@ -31,7 +31,7 @@ def _lines(folder: Folder, count: int) -> list[tuple[int, str]]:
         lines += [(level + 1, text) for level, text in _lines(child, count)]
     if more:
         lines.append((1, f"{fmt.size(more_bytes):>10}  … {more} more folder(s)"))
-    if folder.own_bytes and (children or more):
+    if folder.listed and folder.own_bytes and (children or more):
         lines.append((1, f"{fmt.size(folder.own_bytes):>10}  (files directly in it)"))
     return lines
 
@@ -73,8 +73,7 @@ def totals_line(found: Gathered) -> str:
     """The tree's total beside the quota's "used" (equal for a remote at the home folder)."""
     sizes, quota = found.sizes, found.quota
     where = f"{found.acct.remote}{found.path.lstrip('/')}"
-    text = f"{where} holds {fmt.size(sizes.root.bytes)} ({sizes.root.bytes} bytes) in "
-    text += f"{sizes.files} files, {sizes.folders} folders"
+    text = f"{where} holds {fmt.size(sizes.root.bytes)} ({sizes.root.bytes} bytes)"
     if quota is not None and quota.used is not None:
         of = f" of {fmt.size(quota.total)}" if quota.total else ""
         text += f"; the quota counts {fmt.size(quota.used)} ({quota.used} bytes) used{of}"
