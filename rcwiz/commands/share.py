@@ -150,7 +150,8 @@ def _change(client: shares.Client, args: argparse.Namespace, path: str) -> Outpu
             "Add --password-stdin, --expire YYYY-MM-DD or --permissions read.",
         )
     share = shares.update(client, share_id, changes)
-    said = ", ".join(("password" if k == "password" else k) for k in changes)
+    words = {"password": "password", "expireDate": "expiry", "permissions": "permissions"}
+    said = ", ".join(words[k] for k in changes)
     return Output(
         {"share": share.as_dict()},
         lambda console: console.out.print(f"Updated share {share_id} ({said}).", markup=False),

@@ -1,6 +1,6 @@
 """`rcwiz usage` against the real Nextcloud 30: the tree's sizes agree with `rclone size` and
-the quota to the byte (in a few requests), every level adds up, the biggest and oldest files are the right ones,
-and what the quota does not count (trash, upload sessions) stands beside it."""
+the quota to the byte (in a few requests), every level adds up, the biggest and oldest files
+are the right ones, and what the quota does not count (trash, upload sessions) is beside it."""
 
 from __future__ import annotations
 
