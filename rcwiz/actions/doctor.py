@@ -56,7 +56,6 @@ CLOCK_WARN = 60.0  # seconds between the server's clock and this machine's
 CLOCK_FAIL = 600.0
 CLOCK_TIMEOUT = 10.0  # seconds for the Date request
 MIN_FREE_DISK = 2**30  # warn below 1 GiB free
-LEFTOVER_WARN = 50 * 2**20  # upload sessions holding more than this are a warning
 NEARLY_FULL = CRIT_PERCENT  # percent used at which a remote's quota row warns
 
 AUTH_HINT = (
@@ -359,7 +358,7 @@ def check_upload_sessions(
     rclone: Rclone, name: str, remote: conf.Remote | None, earlier: list[Check]
 ) -> list[Check]:
     """Upload sessions left on a Nextcloud the remote logged in to (one PROPFIND): a warning
-    when they hold more than LEFTOVER_WARN, space the quota does not show."""
+    when they hold more than uploads.WARN_BYTES, space the quota does not show."""
     logged_in = any(c.check == f"{name}: authenticated" and c.status == OK for c in earlier)
     if remote is None or remote.vendor != "nextcloud" or not logged_in:
         return []
@@ -373,7 +372,7 @@ def check_upload_sessions(
         return [Check(label, WARN, f"not read: {exc.message}", exc.hint or None)]
     held = sum(s.bytes for s in found)
     detail = f"{len(found)} left, holding {fmt.size(held)}" if found else "none left"
-    if held <= LEFTOVER_WARN:
+    if held <= uploads.WARN_BYTES:
         return [Check(label, OK, detail)]
     hint = (
         f"See them with 'rcwiz uploads list {name}:'; remove them with 'rcwiz uploads rm {name}:'."

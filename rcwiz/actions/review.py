@@ -125,3 +125,25 @@ def folder_dict(folder: sizing.Folder, count: int) -> dict[str, object]:
         "more_folders": more,
         "more_bytes": more_bytes,
     }
+
+
+def usage_data(found: Gathered, count: int) -> dict[str, object]:
+    """The --json document of `usage` (the review's `usage` key too)."""
+    sizes = found.sizes
+    quota = found.quota
+    return {
+        "remote": found.acct.remote,
+        "path": found.path,
+        "bytes": sizes.root.bytes,
+        "requests": sizes.requests,
+        "quota": quota.as_dict() if quota is not None else None,
+        "tree": folder_dict(sizes.root, count),
+        "biggest": [f.as_dict() for f in sizes.biggest],
+        "oldest": [f.as_dict() for f in sizes.oldest],
+        "not_counted": {
+            "trash": found.trash_bytes,
+            "uploads": found.session_bytes,
+            "versions": None,  # Nextcloud lists versions per file only
+        },
+        "problems": found.problems or [],
+    }

@@ -14,10 +14,8 @@ from typing import TYPE_CHECKING
 
 from rcwiz import errors
 from rcwiz.actions import review
-from rcwiz.actions.doctor import LEFTOVER_WARN
 from rcwiz.commands import days, remote_names
-from rcwiz.commands.share import OLD_LINK_DAYS
-from rcwiz.commands.usage import usage_data
+from rcwiz.nextcloud import shares, uploads
 from rcwiz.nextcloud.account import account
 from rcwiz.quota.report import CRIT_PERCENT, STATES, WARN_PERCENT, state_of
 from rcwiz.ui.output import Output
@@ -47,9 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--older-than",
         type=days,
-        default=OLD_LINK_DAYS,
+        default=shares.OLD_LINK_DAYS,
         metavar="AGE",
-        help=f"flag public links older than AGE (default {OLD_LINK_DAYS:.0f}d)",
+        help=f"flag public links older than AGE (default {shares.OLD_LINK_DAYS:.0f}d)",
     )
 
 
@@ -74,7 +72,7 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         "reasons": reasons,
         "warn": args.warn,
         "crit": args.crit,
-        "usage": usage_data(found, FOLDERS),
+        "usage": review.usage_data(found, FOLDERS),
         "trash": {"items": len(found.trash), "bytes": found.trash_bytes},
         "uploads": {"sessions": len(found.sessions), "bytes": found.session_bytes},
         "shares": len(found.shares or []),
@@ -105,7 +103,7 @@ def judge(found: review.Gathered, warn: float, crit: float) -> tuple[str, list[s
         state = state_of(quota, warn, crit)
         if state != "ok":
             reasons.append(f"the quota is {quota.percent_used:.1f}% used")
-    if found.session_bytes > LEFTOVER_WARN:
+    if found.session_bytes > uploads.WARN_BYTES:
         reasons.append("upload sessions left behind hold space")
     if found.findings:
         reasons.append("public links to check")

@@ -55,9 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--older-than",
         type=days,
-        default=OLD_LINK_DAYS,
+        default=shares.OLD_LINK_DAYS,
         metavar="AGE",
-        help=f"with --list: flag links older than AGE (90d, 12w, 1y; default {OLD_LINK_DAYS:.0f}d)",
+        help="with --list: flag links older than AGE "
+        f"(90d, 12w, 1y; default {shares.OLD_LINK_DAYS:.0f}d)",
     )
     parser.add_argument(
         "--password-stdin",
@@ -68,9 +69,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--permissions", choices=sorted(shares.PERMISSIONS), help="read (the default) or edit"
     )
-
-
-OLD_LINK_DAYS = 180.0  # a public link older than this is flagged by --list (and review)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> Output:

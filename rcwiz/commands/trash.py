@@ -93,7 +93,7 @@ def run_list(ctx: Context, args: argparse.Namespace) -> Output:
 
 def run_restore(ctx: Context, args: argparse.Namespace) -> Output:
     acct = _account(ctx, args.remote)
-    item = trash.find(trash.items(acct), args.item)
+    item = trash.find(trash.items(acct), args.item, acct.remote)
     trash.restore(acct, item)
     what = "folder" if item.folder else "file"
     return Output(
@@ -121,7 +121,7 @@ def _ask(ctx: Context, args: argparse.Namespace, lines: list[str], question: str
 
 def run_rm(ctx: Context, args: argparse.Namespace) -> Output:
     acct = _account(ctx, args.remote)
-    item = trash.find(trash.items(acct), args.item)
+    item = trash.find(trash.items(acct), args.item, acct.remote)
     line = f"{item.original} (deleted {fmt.when(item.deleted)}, {fmt.size(item.bytes)})"
     _ask(ctx, args, [f"From the trash bin of {acct.remote}: {line}"], "Delete it for good?")
     trash.delete(acct, item)

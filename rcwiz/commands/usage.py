@@ -68,29 +68,7 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         larger_than=args.larger_than,
         older_than=before,
     )
-    data = usage_data(found, args.count)
+    data = review.usage_data(found, args.count)
     from rcwiz.ui.review_show import show_usage
 
     return Output(data, lambda console: show_usage(console, found, args.count, args.target))
-
-
-def usage_data(found: review.Gathered, count: int) -> dict[str, object]:
-    """The --json document of `usage` (the review's `usage` key too)."""
-    sizes = found.sizes
-    quota = found.quota
-    return {
-        "remote": found.acct.remote,
-        "path": found.path,
-        "bytes": sizes.root.bytes,
-        "requests": sizes.requests,
-        "quota": quota.as_dict() if quota is not None else None,
-        "tree": review.folder_dict(sizes.root, count),
-        "biggest": [f.as_dict() for f in sizes.biggest],
-        "oldest": [f.as_dict() for f in sizes.oldest],
-        "not_counted": {
-            "trash": found.trash_bytes,
-            "uploads": found.session_bytes,
-            "versions": None,  # Nextcloud lists versions per file only
-        },
-        "problems": found.problems or [],
-    }

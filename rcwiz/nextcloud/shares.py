@@ -160,6 +160,7 @@ def shared_with_me(client: Client) -> list[Share]:
 Risk = Literal["no-password", "no-expiry", "editable", "old"]
 EDIT_BITS = 2 | 4 | 8  # update, create, delete: a link that lets anyone change or add files
 DAY = 86400.0
+OLD_LINK_DAYS = 180.0  # a public link older than this is flagged (share --list, review)
 
 
 @dataclass(frozen=True)

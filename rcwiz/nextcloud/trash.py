@@ -81,7 +81,7 @@ def items(acct: Account) -> list[Item]:
     return sorted(found, key=lambda i: (-(i.deleted or 0), i.id))
 
 
-def find(found: list[Item], wanted: str) -> Item:
+def find(found: list[Item], wanted: str, remote: str) -> Item:
     """The item WANTED names: its id, or the path it was deleted from (the latest deletion
     of that path); NotFound naming how to list them otherwise."""
     for item in found:
@@ -91,7 +91,10 @@ def find(found: list[Item], wanted: str) -> Item:
     matches = [i for i in found if i.original.strip("/") == path]
     if matches:
         return matches[0]  # newest first
-    raise errors.NotFound(f"The trash bin holds nothing named {wanted}, so nothing was changed.")
+    raise errors.NotFound(
+        f"The trash bin holds nothing named {wanted}, so nothing was changed.",
+        f"See what it holds with: rcwiz trash list {remote}",
+    )
 
 
 def restore(acct: Account, item: Item) -> None:

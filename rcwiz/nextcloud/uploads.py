@@ -40,6 +40,7 @@ from rcwiz.nextcloud.urls import uploads_path
 PREFIX = "rclone-chunked-upload-"
 RCWIZ_PREFIX = "rcwiz-chunked-upload-"  # rcwiz.nextcloud.chunked's sessions
 RECENT = 600.0  # seconds: a session changed since then may still be written by its program
+WARN_BYTES = 50 * 2**20  # doctor and review warn when sessions hold more than this
 _LENGTH = re.compile(r"<d:getcontentlength>(\d+)</d:getcontentlength>")
 _RESPONSE = re.compile(r"<d:response>.*?</d:response>", re.S)
 _HREF_FILE = re.compile(r"<d:href>[^<]*/\.file</d:href>")
