@@ -76,7 +76,7 @@ def totals_line(found: Gathered) -> str:
     text = f"{where} holds {fmt.size(sizes.root.bytes)} ({sizes.root.bytes} bytes)"
     if quota is not None and quota.used is not None:
         of = f" of {fmt.size(quota.total)}" if quota.total else ""
-        text += f"; the quota counts {fmt.size(quota.used)} ({quota.used} bytes) used{of}"
+        text += f"; the account's quota counts {fmt.size(quota.used)} ({quota.used} bytes) used{of}"
     return text
 
 
