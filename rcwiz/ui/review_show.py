@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from rcwiz.nextcloud.usage import File, Folder
 
 
-def _label(folder: Folder) -> str:
-    name = (folder.path.rpartition("/")[2] or "/") + ("/" if folder.path else "")
+def _label(folder: Folder, top: str = "/") -> str:
+    """A folder's line: its size and name (TOP for the folder sized)."""
+    name = folder.path.rpartition("/")[2] + "/" if folder.path else top
     return f"{fmt.size(folder.bytes):>10}  {name}"
 
 
@@ -36,15 +37,15 @@ def _lines(folder: Folder, count: int) -> list[tuple[int, str]]:
     return lines
 
 
-def tree_lines(root: Folder, count: int) -> list[str]:
+def tree_lines(root: Folder, count: int, top: str = "/") -> list[str]:
     """The tree as plain indented lines (a log file reads these)."""
-    return [_label(root)] + ["    " * level + text for level, text in _lines(root, count)]
+    return [_label(root, top)] + ["    " * level + text for level, text in _lines(root, count)]
 
 
-def _rich_tree(root: Folder, count: int) -> object:
+def _rich_tree(root: Folder, count: int, name: str) -> object:
     from rich.tree import Tree
 
-    top = Tree(escape(_label(root)), guide_style="dim")
+    top = Tree(escape(_label(root, name)), guide_style="dim")
     stack = [top]
     for level, text in _lines(root, count):
         del stack[level:]
@@ -52,11 +53,11 @@ def _rich_tree(root: Folder, count: int) -> object:
     return top
 
 
-def print_tree(console: Console, root: Folder, count: int) -> None:
+def print_tree(console: Console, root: Folder, count: int, top: str = "/") -> None:
     if console.out.is_terminal:
-        console.out.print(_rich_tree(root, count))
+        console.out.print(_rich_tree(root, count, top))
     else:
-        for line in tree_lines(root, count):
+        for line in tree_lines(root, count, top):
             console.out.print(line, markup=False)
 
 
@@ -93,7 +94,8 @@ def not_counted_line(found: Gathered) -> str:
 def show_usage(console: Console, found: Gathered, count: int, target: str) -> None:
     now = time.time()
     console.out.print(escape(totals_line(found)))
-    print_tree(console, found.sizes.root, count)
+    top = found.path.rstrip("/").rpartition("/")[2] + "/" if found.path.strip("/") else "/"
+    print_tree(console, found.sizes.root, count, top)
     _files(console, "Biggest files:", found.sizes.biggest, now)
     _files(console, "Oldest files:", found.sizes.oldest, now)
     console.out.print(escape(not_counted_line(found)))
