@@ -362,8 +362,8 @@ class Nextcloud:
             self._serve("--stop", str(self.workdir), timeout=60)
         self.started = False
 
-    def occ(self, *args: str) -> str:
-        done = self._serve("--occ", str(self.workdir), *args)
+    def occ(self, *args: str, timeout: float = HELPER_TIMEOUT) -> str:
+        done = self._serve("--occ", str(self.workdir), *args, timeout=timeout)
         if done.returncode != 0:
             raise BenchError(f"occ {' '.join(args)} failed: {(done.stdout + done.stderr)[-800:]}")
         return done.stdout

@@ -191,15 +191,26 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("setup", "create a Nextcloud or WebDAV remote, verified before it is saved", "setup"),
     ("remotes", "list the configured remotes (never passwords); rm NAME removes one", "remotes"),
     ("quota", "used and free space of every remote, thresholds, history", "quota"),
+    ("usage", "where the space goes on a Nextcloud: biggest folders and files", "usage"),
     ("copy", "copy files with live progress (never deletes)", "transfer"),
     ("move", "move files: copy, then delete each source file once it arrived", "transfer"),
     ("sync", "make DST like SRC, deleting at DST (shows the deletions and asks first)", "transfer"),
     ("job", "named transfer profiles in YAML", "job"),
     ("share", "Nextcloud share links and shares with users or groups", "share"),
+    ("trash", "Nextcloud's trash bin: list, restore, delete, empty", "trash"),
+    ("uploads", "Nextcloud upload sessions left behind by interrupted uploads", "uploads"),
+    ("versions", "a Nextcloud file's older versions; restore one", "versions"),
+    (
+        "review",
+        "what to clean up on a Nextcloud: quota, folders, trash, leftovers, shares",
+        "review",
+    ),
     ("doctor", "check rclone, the config and each remote", "doctor"),
     ("demo", "a copy to a local WebDAV server; no account needed", "demo"),
 )
 _VALUE_OPTIONS = {flag for flag, _, _ in _GLOBAL_VALUES}
+# Commands whose actions are subcommands of their own (`job run`, `trash empty`).
+_NESTED = ("job", "trash", "uploads")
 
 
 def chosen_command(argv: Sequence[str]) -> str | None:
@@ -253,7 +264,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             add_command(sub, name, help, None)  # listed in --help; never parsed this time
             continue
         module = importlib.import_module(f"rcwiz.commands.{module_name}")
-        if module_name == "job":
+        if module_name in _NESTED:
             module.add_arguments(add_command(sub, name, help, None), add_command)
         elif module_name == "transfer":
             module.add_arguments(add_command(sub, name, help, module.run), name)

@@ -345,8 +345,39 @@ def check_remotes(rclone: Rclone, names: list[str]) -> list[Check]:
         return [
             Check("remotes", WARN, "no remotes are configured", "Create one with 'rcwiz setup'.")
         ]
-    found = process.each_at_once(lambda name: check_remote(rclone, name, known.get(name)), chosen)
+
+    def one(name: str) -> list[Check]:
+        rows = check_remote(rclone, name, known.get(name))
+        return rows + check_upload_sessions(rclone, name, known.get(name), rows)
+
+    found = process.each_at_once(one, chosen)
     return [check for checks in found for check in checks]
+
+
+def check_upload_sessions(
+    rclone: Rclone, name: str, remote: conf.Remote | None, earlier: list[Check]
+) -> list[Check]:
+    """Upload sessions left on a Nextcloud the remote logged in to (one PROPFIND): a warning
+    when they hold more than uploads.WARN_BYTES, space the quota does not show."""
+    logged_in = any(c.check == f"{name}: authenticated" and c.status == OK for c in earlier)
+    if remote is None or remote.vendor != "nextcloud" or not logged_in:
+        return []
+    from rcwiz.nextcloud import uploads
+    from rcwiz.nextcloud.account import account
+
+    label = f"{name}: upload sessions"
+    try:
+        found = uploads.sessions(account(rclone, name))
+    except errors.RcwizError as exc:
+        return [Check(label, WARN, f"not read: {exc.message}", exc.hint or None)]
+    held = sum(s.bytes for s in found)
+    detail = f"{len(found)} left, holding {fmt.size(held)}" if found else "none left"
+    if held <= uploads.WARN_BYTES:
+        return [Check(label, OK, detail)]
+    hint = (
+        f"See them with 'rcwiz uploads list {name}:'; remove them with 'rcwiz uploads rm {name}:'."
+    )
+    return [Check(label, WARN, f"{detail} (not shown in the quota)", hint)]
 
 
 # --------------------------------------------------------------------------------- local

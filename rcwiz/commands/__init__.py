@@ -114,3 +114,37 @@ def positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text}")
     return value
+
+
+_DAYS_PER = {"d": 1.0, "w": 7.0, "y": 365.0}
+
+
+def days(text: str) -> float:
+    """argparse type: an age in days, as `90`, `90d`, `12w` or `1y` (rclone's --min-age
+    units that make sense for data kept for months)."""
+    raw = text.strip().lower()
+    unit = raw[-1:] if raw[-1:] in _DAYS_PER else "d"
+    number = raw[:-1] if raw[-1:] in _DAYS_PER else raw
+    try:
+        value = float(number) * _DAYS_PER[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an age like 90d, 12w or 1y") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' is not an age like 90d, 12w or 1y")
+    return value
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def size(text: str) -> int:
+    """argparse type: a size in bytes, as rclone writes them: 500, 100k, 10M, 1.5G (binary)."""
+    raw = text.strip().lower().removesuffix("ib").removesuffix("b") or text
+    unit = raw[-1:] if raw[-1:] in _SIZE_UNITS else ""
+    try:
+        value = float(raw[: len(raw) - len(unit)]) * _SIZE_UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 500k, 10M or 1.5G") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 500k, 10M or 1.5G")
+    return int(value)

@@ -19,7 +19,8 @@ quota at the first chunk (507) rather than after the last. OC-Checksum is what r
 `rclone check` compares hashes afterwards; X-OC-Mtime keeps the modification time. When
 anything goes wrong (an error, Ctrl-C), the session is deleted, so nothing is left in the
 user's upload area; the session's name depends only on the file's path, so a session left by
-a killed run is replaced by the next one.
+a killed run is replaced by the next one. While it is written the session is claimed in the
+state folder (rcwiz.nextcloud.uploads.claim), so `rcwiz uploads rm` leaves it alone.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from rcwiz import errors
+from rcwiz.nextcloud import uploads
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.http import Client, raise_for_status
 from rcwiz.nextcloud.urls import DAV_FILES, uploads_path
 
-PREFIX = "rcwiz-chunked-upload-"
+PREFIX = uploads.RCWIZ_PREFIX
 MAX_CHUNKS = 10000  # chunk names are 1..10000 (chunked upload v2)
 MIN_CHUNK = 5 * 1024 * 1024  # object stores refuse smaller parts (but the last)
 BLOCK = 1024 * 1024  # read and sent at a time: memory per chunk in flight
@@ -124,7 +126,8 @@ class Upload:
         self.client: Client = account.client()
         dav_user = quote(account.dav_user, safe="@")
         self.target = f"{account.server}{DAV_FILES}{dav_user}/{quote(server_path.strip('/'))}"
-        self.session = f"{uploads_path(account.dav_user)}{session_name(server_path)}/"
+        self.name = session_name(server_path)
+        self.session = f"{uploads_path(account.dav_user)}{self.name}/"
         self._sent = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -211,7 +214,12 @@ class Upload:
         return False
 
     def run(self, tick: Callable[[int], None] | None = None) -> None:
-        """Send the file; TICK gets the bytes sent so far every TICK seconds (this thread)."""
+        """Send the file; TICK gets the bytes sent so far every TICK seconds (this thread).
+        The session is claimed meanwhile (`rcwiz uploads rm` leaves it)."""
+        with uploads.claim(self.account, self.name):
+            self._run(tick)
+
+    def _run(self, tick: Callable[[int], None] | None) -> None:
         digest: concurrent.futures.Future[str] = concurrent.futures.Future()
         hasher = threading.Thread(target=self._hash, args=(digest,), daemon=True)
         pool = concurrent.futures.ThreadPoolExecutor(self.parallel, "rcwiz-chunk")

@@ -7,7 +7,7 @@ developer manual (OCS Share API). Paths are relative to the user's home, with a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from rcwiz import errors
 from rcwiz.nextcloud.http import Client
@@ -39,6 +39,8 @@ class Share:
     expiration: str | None = None
     password_protected: bool = False
     label: str | None = None  # a link's name in Nextcloud's sharing panel
+    created: int | None = None  # when it was made (seconds since the epoch; OCS `stime`)
+    owner: str | None = None  # who made it (OCS `uid_owner`): another user for shared_with_me
 
     @classmethod
     def from_ocs(cls, data: dict[str, Any]) -> Share:
@@ -55,7 +57,14 @@ class Share:
             expiration=data.get("expiration") or None,
             password_protected=bool(data.get("password")),
             label=(str(data.get("label") or "") or None) if kind == "link" else None,
+            created=int(data["stime"]) if str(data.get("stime", "")).isdigit() else None,
+            owner=str(data.get("uid_owner") or "") or None,
         )
+
+    def within(self, folder: str) -> bool:
+        """True when this share is FOLDER itself or lies anywhere under it ("/" holds all)."""
+        top = folder.rstrip("/")
+        return not top or self.path == top or self.path.startswith(top + "/")
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -151,8 +160,66 @@ def own_shares(client: Client, path: str) -> list[Share]:
 
 
 def list_for(client: Client, path: str) -> list[Share]:
-    data = client.ocs("GET", API, params={"path": path, "reshares": "true"})
+    """Every share of PATH and of anything under it (the account's own and reshares of them).
+
+    OCS answers `path=` with the shares of that one node only (a subfolder's share is missed,
+    and `path=/` answers none at all), so the account's whole list is asked for (one request,
+    no path) and kept where it lies under PATH.
+    """
+    return [s for s in all_shares(client) if s.within(path)]
+
+
+def all_shares(client: Client) -> list[Share]:
+    """Every share the account made, of any kind, in any folder (OCS `GET shares`, no path)."""
+    data = client.ocs("GET", API, params={"reshares": "true"})
+    found = [Share.from_ocs(item) for item in data or [] if isinstance(item, dict)]
+    return sorted(found, key=lambda s: (s.path, int(s.id) if s.id.isdigit() else 0))
+
+
+def shared_with_me(client: Client) -> list[Share]:
+    """What other users share with the account (OCS `shared_with_me=true`)."""
+    data = client.ocs("GET", API, params={"shared_with_me": "true"})
     return [Share.from_ocs(item) for item in data or [] if isinstance(item, dict)]
+
+
+Risk = Literal["no-password", "no-expiry", "editable", "old"]
+EDIT_BITS = 2 | 4 | 8  # update, create, delete: a link that lets anyone change or add files
+DAY = 86400.0
+OLD_LINK_DAYS = 180.0  # a public link older than this is flagged (share --list, review)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing to check about a share, and the command that fixes it."""
+
+    share: Share
+    risk: Risk
+    text: str
+    fix: str
+
+
+def risks(share: Share, remote: str, *, now: float, old_days: float) -> list[Finding]:
+    """What the service page asks users to check about SHARE, each with its fix; a public
+    link only (a share with a named user or group reaches only them). REMOTE ("nc:") names
+    the account in the fix commands; OLD_DAYS is the age from which a link counts as old."""
+    if share.kind != "link":
+        return []
+    unshare = f"rcwiz share {remote} --unshare {share.id}"
+    update = f"rcwiz share {remote} --update {share.id}"
+    found = []
+    if not share.password_protected:
+        fix = f"{update} --password-stdin"
+        found.append(Finding(share, "no-password", "a public link without a password", fix))
+    if not share.expiration:
+        fix = f"{update} --expire YYYY-MM-DD"
+        found.append(Finding(share, "no-expiry", "a public link that never expires", fix))
+    if share.permissions & EDIT_BITS:
+        fix = f"{update} --permissions read"
+        found.append(Finding(share, "editable", "anyone with the link can change files", fix))
+    if share.created is not None and now - share.created > old_days * DAY:
+        age = int((now - share.created) // DAY)
+        found.append(Finding(share, "old", f"made {age} days ago", unshare))
+    return found
 
 
 def delete(client: Client, share_id: str) -> None:

@@ -34,3 +34,26 @@ def duration(seconds: float | None, *, short: bool = False) -> str:
     if hours and short:
         return f"{hours}h{minutes:02d}m"
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def age(seconds: float | None) -> str:
+    """How long ago, in the unit people use for it: '40 s', '12 min', '5 h', '30 days'."""
+    if seconds is None:
+        return "-"
+    s = max(0.0, seconds)
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 90 * 60:
+        return f"{s / 60:.0f} min"
+    if s < 36 * 3600:
+        return f"{s / 3600:.0f} h"
+    return f"{s / 86400:.0f} days"
+
+
+def when(stamp: float | None) -> str:
+    """Seconds since the epoch as local 'YYYY-MM-DD HH:MM' (what a person compares)."""
+    if stamp is None:
+        return "-"
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))

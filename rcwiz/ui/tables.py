@@ -193,16 +193,19 @@ def checks_table(rows: Sequence[Check]) -> Fitted:
     return Fitted(out, prose={"check", "detail"})
 
 
-def shares_table(found: Sequence[Share]) -> Fitted:
-    """rcwiz share --list: one row per share."""
+def shares_table(found: Sequence[Share], *, incoming: bool = False) -> Fitted:
+    """rcwiz share --list: one row per share, with its path (the list spans folders);
+    INCOMING (shared with this account): who shares it instead of with whom."""
     table = Table(header_style="bold")
-    for column in ("id", "kind", "with / link", "permissions", "expires", "password"):
+    third = "from" if incoming else "with / link"
+    for column in ("id", "path", "kind", third, "permissions", "expires", "password"):
         table.add_column(column, overflow="fold")
     for share in found:
         table.add_row(
             share.id,
+            share.path,
             share.kind,
-            share.url or share.share_with or "-",
+            (share.owner if incoming else share.url or share.share_with) or "-",
             describe_permissions(share.permissions),
             share.expiration or "-",
             "yes" if share.password_protected else "-",

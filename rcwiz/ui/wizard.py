@@ -156,3 +156,19 @@ class Wizard:
 def terminal_available() -> bool:
     """A person can be asked: stdin and stdout are both terminals."""
     return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def ask_first(console: Console, question: str, *, yes: bool, unasked: str, hint: str) -> None:
+    """Go on only when YES (--yes) or a person at a terminal answers QUESTION yes.
+
+    Without a terminal and without --yes: UNASKED (one sentence) as a usage error with HINT;
+    a no (or Ctrl-C): Declined, "Nothing was changed." Removals that cannot be undone
+    (upload sessions, the trash) ask through here.
+    """
+    if yes:
+        return
+    wizard = Wizard(console, interactive=terminal_available())
+    if not wizard.interactive:
+        raise errors.UsageError(unasked, hint)
+    if not wizard.confirm(question, default=False):
+        raise errors.Declined("Nothing was changed.")

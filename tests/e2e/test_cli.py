@@ -15,8 +15,10 @@ from helpers import RCWIZ, json_lines, json_result, rclone_children, rcwiz, runn
 
 from rcwiz.commands.demo import BIG_FILES, SMALL_FILES, SMALL_SIZES
 
-COMMANDS = ["setup", "remotes", "quota", "copy", "move", "sync", "job", "share", "doctor", "demo"]
+COMMANDS = ["setup", "remotes", "quota", "usage", "copy", "move", "sync", "job", "share", "trash"]
+COMMANDS += ["uploads", "versions", "review", "doctor", "demo"]
 JOB_ACTIONS = ["list", "show", "add", "edit", "rm", "validate", "run", "history", "schedule"]
+NESTED = {"trash": {"list", "restore", "rm", "empty"}, "uploads": {"list", "rm"}}
 
 
 def every_command() -> list[list[str]]:
@@ -42,6 +44,8 @@ def test_the_command_list_is_complete():
     commands = every_command()
     assert {c[0] for c in commands if len(c) == 1} == set(COMMANDS)
     assert {c[1] for c in commands if len(c) == 2 and c[0] == "job"} == set(JOB_ACTIONS)
+    for command, actions in NESTED.items():
+        assert {c[1] for c in commands if len(c) == 2 and c[0] == command} == actions
 
 
 def test_version_and_module_entry_point():
