@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import date
 import time
+from datetime import date
 from typing import TYPE_CHECKING
 
 from rcwiz import errors
@@ -133,6 +133,8 @@ def _link_terms(share: shares.Share) -> str:
     until = f"Expires on {share.expiration[:10]}" if share.expiration else "Does not expire"
     password = "needs the password you gave" if share.password_protected else "has no password"
     return f"{until}; {password}; {shares.describe_permissions(share.permissions)}."
+
+
 def _password(args: argparse.Namespace) -> str | None:
     """The password --password-stdin reads (one line), or None without that flag."""
     if not args.password_stdin:
