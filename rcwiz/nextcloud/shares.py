@@ -108,9 +108,10 @@ def _refused(
 ) -> errors.RcwizError:
     """What a 404 to a new share means. Nextcloud answers 404 for a missing path, an unknown
     user or group and a refused date alike, each with a sentence in the user's language: the
-    path is asked about once more (its shares), so the error names what is really missing."""
+    path is asked about once more (its own shares: OCS answers 404 for a missing path), so the
+    error names what is really missing."""
     try:
-        list_for(client, path)
+        client.ocs("GET", API, params={"path": path})
     except errors.NotFound:
         return exc  # the path itself
     if kind in ("user", "group"):
