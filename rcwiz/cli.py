@@ -43,6 +43,7 @@ class Context:
     jobs: str | None = None  # --jobs FILE
     command: str = ""  # "copy", "job run", ...: named in every JSON document
     stall_timeout: float = STALL_TIMEOUT  # how long a silent server or a still transfer lasts
+    ca_cert: str | None = None  # --ca-cert FILE: given to rclone as its own --ca-cert
     _rclone: Rclone | None = field(default=None, repr=False)
 
     @property
@@ -51,6 +52,7 @@ class Context:
         if self._rclone is None:
             self._rclone = Rclone.locate(self.rclone_path, self.config)
             self._rclone.timeout = self.stall_timeout
+            self._rclone.ca_cert = self.ca_cert
         return self._rclone
 
     def render(self, output: Output) -> None:
@@ -108,6 +110,12 @@ _GLOBAL_VALUES = (
     ("--jobs", "FILE", "jobs file (default: RCWIZ_JOBS, else $XDG_CONFIG_HOME/rcwiz/jobs.yaml)"),
     ("--rclone", "PATH", "rclone binary (default: RCLONE_BINARY, beside Python, then PATH)"),
     (
+        "--ca-cert",
+        "FILE",
+        "trust servers signed by this certificate authority (PEM), for rclone and rcwiz "
+        "alike (default: RCLONE_CA_CERT, else the system's)",
+    ),
+    (
         "--stall-timeout",
         "SECONDS",
         "give up on a server that has not answered, or a transfer "
@@ -134,6 +142,20 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     for flag, help in _GLOBAL_SWITCHES:
         off = argparse.SUPPRESS if suppress else False
         group.add_argument(flag, action="store_true", default=off, help=help)
+
+
+def _ca_cert(given: str | None) -> str | None:
+    """--ca-cert's file as an absolute path (rclone and rcwiz must read the same one); a file
+    that is not there is a usage error before anything starts."""
+    if given is None:
+        return None
+    path = os.path.abspath(os.path.expanduser(given))
+    if not os.path.isfile(path):
+        raise errors.UsageError(
+            f"The certificate file {given} does not exist.",
+            "Give --ca-cert the PEM file of your institution's certificate authority.",
+        )
+    return path
 
 
 def add_command(
@@ -277,8 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=os.path.expanduser(args.jobs) if args.jobs else None,
             command=command,
             stall_timeout=args.stall_timeout or STALL_TIMEOUT,
+            ca_cert=_ca_cert(args.ca_cert),
         )
         http.DEFAULT_TIMEOUT = ctx.stall_timeout  # every request rcwiz makes itself
+        http.CA_CERT = ctx.ca_cert or os.environ.get("RCLONE_CA_CERT") or None
         _check_config_exists(ctx, args.command)
         output = args.action(ctx, args)
         ctx.render(output)

@@ -143,6 +143,7 @@ class Rclone:
     # How long a short run (about, a listing to verify a remote) may take before it counts as
     # a hung server; transfers are watched instead (rcwiz.transfer.watchdog).
     timeout: float = 60.0
+    ca_cert: str | None = None  # rcwiz's --ca-cert, passed on as rclone's own
 
     @classmethod
     def locate(
@@ -161,6 +162,8 @@ class Rclone:
         head = [str(self.binary)]
         if self.config is not None:
             head += ["--config", str(self.config)]
+        if self.ca_cert is not None:
+            head += ["--ca-cert", self.ca_cert]
         head += ["--ask-password=false", "--use-json-log"]
         return (*head, *args)
 
