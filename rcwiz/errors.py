@@ -143,6 +143,12 @@ class HookFailed(RcwizError):
     default_hint = "Run the hook by hand to see why; fix it in the jobs file ('rcwiz job edit')."
 
 
+class UnsafeFile(HookFailed):
+    """A job with hooks, whose jobs file or rclone.conf another user could change: its hooks
+    (or an rclone backend's command) would run their commands as you, so nothing runs. The
+    hint is the chmod that fixes it."""
+
+
 class ConfigError(RcwizError):
     exit_code = ExitCode.CONFIG
 

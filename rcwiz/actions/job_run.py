@@ -15,13 +15,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rcwiz import errors
+from rcwiz import errors, files
 from rcwiz.actions.transfer import Guard, perform
-from rcwiz.jobs import history, lock
+from rcwiz.jobs import history, lock, store
 from rcwiz.jobs.hooks import environment, run_hook, show_output, show_would_run
 from rcwiz.jobs.model import Job
+from rcwiz.rclone.config import config_path
 from rcwiz.transfer.engine import Summary
 
 if TYPE_CHECKING:
@@ -48,6 +50,8 @@ class _Run:
 
 def run(ctx: Context, job: Job, guard: Guard, *, dry_run: bool, wait: bool) -> Summary:
     """Run JOB once (queueing behind a run of it with WAIT); raise the named error on failure."""
+    if not (dry_run or job.dry_run) and (job.before or job.after or job.on_failure):
+        refuse_unsafe_files(ctx, job)
     with lock.hold(job.name, wait=wait, notice=ctx.console.warn):
         state = _Run(job, dry_run=dry_run or job.dry_run, started=time.time())
         try:
@@ -64,6 +68,19 @@ def run(ctx: Context, job: Job, guard: Guard, *, dry_run: bool, wait: bool) -> S
         raise state.failure
     assert state.summary is not None
     return state.summary
+
+
+def refuse_unsafe_files(ctx: Context, job: Job) -> None:
+    """Refuse to run JOB's hooks when another user could have written them (the jobs file) or
+    what rclone will run (rclone.conf), as ssh refuses a key others can write."""
+    for path in (store.jobs_path(ctx.jobs), Path(config_path(ctx.rclone))):
+        found = files.writable_by_others(path)
+        if found is not None:
+            why, fix = found
+            raise errors.UnsafeFile(
+                f"The hooks of job '{job.name}' were not run, nor the transfer: {why}.",
+                f"Only you should be able to change it: {fix}",
+            )
 
 
 def _go(ctx: Context, guard: Guard, state: _Run) -> None:

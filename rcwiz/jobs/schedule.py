@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rcwiz import errors, paths, process
+from rcwiz import errors, files, paths, process
 from rcwiz.jobs.model import Job
 from rcwiz.rclone.config import is_remote
 
@@ -149,11 +149,10 @@ def _run(argv: list[str], input: str | None = None) -> process.Completed:
 
 def install_systemd(name: str, units: dict[str, str]) -> list[Path]:
     folder = systemd_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for filename, text in units.items():
         target = folder / filename
-        target.write_text(text, encoding="utf-8")
+        files.write_private(target, text)
         written.append(target)
     for argv in (
         ["systemctl", "--user", "daemon-reload"],

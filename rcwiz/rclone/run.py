@@ -15,6 +15,7 @@ Secrets travel in the environment (`secret_env`) or on stdin, and the debug log 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from rcwiz import errors, process
+from rcwiz import errors, files, process
 from rcwiz.rclone import binary as rclone_binary
 from rcwiz.rclone import classify
 from rcwiz.rclone.events import Event, Progress, parse_line
@@ -132,6 +133,18 @@ class Pending(Generic[T]):
         self.close()
 
 
+def _private_config_folder() -> None:
+    """Make the folder of rclone's default rclone.conf at 0700 before rclone runs: rclone
+    makes it itself on any run, as the umask says (group-writable under umask 002, where
+    anyone in the group could put an rclone.conf of theirs in it)."""
+    if os.environ.get("RCLONE_CONFIG") or (Path.home() / ".rclone.conf").exists():
+        return  # rclone uses that file; its folder is not rclone's to make
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".config"
+    with contextlib.suppress(OSError):  # rclone will say what is wrong with it
+        files.private_folder(base / "rclone")
+
+
 @dataclass
 class Rclone:
     """An rclone binary plus the options every run of it gets."""
@@ -150,6 +163,8 @@ class Rclone:
         cls, explicit: str | os.PathLike[str] | None = None, config: str | os.PathLike | None = None
     ) -> Rclone:
         """Find rclone (rcwiz.rclone.binary), check its version, remember the config file."""
+        if config is None:
+            _private_config_folder()  # before `rclone version` runs and makes it
         binary = rclone_binary.find_binary(explicit)
         version = rclone_binary.version_of(binary)
         rclone_binary.check_version(binary, version)
