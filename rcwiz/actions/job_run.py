@@ -10,20 +10,16 @@ a failed transfer, Ctrl-C, SIGTERM or SIGHUP at any stage.
 from __future__ import annotations
 
 import contextlib
-import signal
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rcwiz import errors, files
+from rcwiz import errors, files, process
 from rcwiz.actions.transfer import Guard, perform
 from rcwiz.jobs import history, lock, store
 from rcwiz.jobs.hooks import environment, run_hook, show_output, show_would_run
 from rcwiz.jobs.model import Job
-from rcwiz.rclone.config import config_path
 from rcwiz.transfer.engine import Summary
 
 if TYPE_CHECKING:
@@ -73,7 +69,7 @@ def run(ctx: Context, job: Job, guard: Guard, *, dry_run: bool, wait: bool) -> S
 def refuse_unsafe_files(ctx: Context, job: Job) -> None:
     """Refuse to run JOB's hooks when another user could have written them (the jobs file) or
     what rclone will run (rclone.conf), as ssh refuses a key others can write."""
-    for path in (store.jobs_path(ctx.jobs), Path(config_path(ctx.rclone))):
+    for path in (store.jobs_path(ctx.jobs), ctx.rclone.config_file()):
         found = files.writable_by_others(path)
         if found is not None:
             why, fix = found
@@ -145,26 +141,6 @@ def _interrupted(state: _Run) -> errors.Interrupted:
     return stopped
 
 
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Ctrl-C, SIGTERM and SIGHUP wait until the with-block is done, then interrupt as usual.
-
-    The history line is written whole even when the signal comes while it is written.
-    """
-    arrived: list[int] = []
-    wanted = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {
-        sig: signal.signal(sig, lambda signum, frame: arrived.append(signum)) for sig in wanted
-    }
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if arrived:
-        raise KeyboardInterrupt
-
-
 def _record(ctx: Context, state: _Run) -> None:
     """Write the run to the history; a history that cannot be written is one warning."""
     summary = state.summary
@@ -173,7 +149,7 @@ def _record(ctx: Context, state: _Run) -> None:
         with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone too
             ctx.console.warn(text)
 
-    with _signals_deferred():
+    with process.signals_deferred():
         history.record(
             history.Run(
                 job=state.job.name,
