@@ -304,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         http.DEFAULT_TIMEOUT = ctx.stall_timeout  # every request rcwiz makes itself
         http.CA_CERT = ctx.ca_cert or os.environ.get("RCLONE_CA_CERT") or None
         _check_config_exists(ctx, args.command)
+        _check_duplicates(ctx, command)
         output = args.action(ctx, args)
         ctx.render(output)
         return output.exit_code
@@ -346,6 +347,29 @@ def _check_config_exists(ctx: Context, command: str) -> None:
         f"The rclone config file {named} ({how}) does not exist.",
         f"Check the path, or make a remote there: rcwiz --config {shlex.quote(named)} setup",
     )
+
+
+# Commands that never read rclone.conf, and those that write it.
+_CONFIG_UNREAD = {"demo", "job list", "job edit", "job rm", "job history"}
+_CONFIG_WRITERS = {"setup", "remotes rm"}
+
+
+def _check_duplicates(ctx: Context, command: str) -> None:
+    """A remote defined twice in rclone.conf, treated alike by every command: one that writes
+    the file refuses (exit 8), one that reads it says in a line what rclone makes of it."""
+    if command in _CONFIG_UNREAD:
+        return
+    from rcwiz.rclone import config_edit  # a start-up cost only for the commands that read it
+
+    try:
+        path = ctx.rclone.config_file()
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except (errors.RcwizError, OSError):
+        return  # no rclone (doctor says so), no file yet: nothing defined twice
+    if command in _CONFIG_WRITERS:
+        config_edit.refuse_duplicated(path, text)
+    for name, lines in config_edit.duplicated(text).items():
+        ctx.console.warn(f"{config_edit.what_rclone_uses(name, lines)}.")
 
 
 def _failed(console: Console, command: str, exc: errors.RcwizError, debug: bool) -> int:

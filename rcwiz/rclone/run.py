@@ -133,16 +133,22 @@ class Pending(Generic[T]):
         self.close()
 
 
+def _user_config_file() -> Path:
+    """$XDG_CONFIG_HOME/rclone/rclone.conf, else ~/.config/rclone/rclone.conf (Go's
+    os.UserConfigDir, which rclone uses)."""
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".config"
+    return base / "rclone" / "rclone.conf"
+
+
 def _private_config_folder() -> None:
     """Make the folder of rclone's default rclone.conf at 0700 before rclone runs: rclone
     makes it itself on any run, as the umask says (group-writable under umask 002, where
     anyone in the group could put an rclone.conf of theirs in it)."""
     if os.environ.get("RCLONE_CONFIG") or (Path.home() / ".rclone.conf").exists():
         return  # rclone uses that file; its folder is not rclone's to make
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".config"
     with contextlib.suppress(OSError):  # rclone will say what is wrong with it
-        files.private_folder(base / "rclone")
+        files.private_folder(_user_config_file().parent)
 
 
 @dataclass
@@ -171,6 +177,20 @@ class Rclone:
         return cls(
             binary=binary, config=Path(config).expanduser() if config else None, version=version
         )
+
+    def config_file(self) -> Path:
+        """The rclone.conf rclone reads, found by rclone's own rule without running it
+        (`rclone config file` costs a start): --config, RCLONE_CONFIG, an rclone.conf beside
+        the binary, the user's config folder's, the legacy ~/.rclone.conf; else the first of
+        those last two, where rclone would create it."""
+        if self.config is not None:
+            return self.config
+        named = os.environ.get("RCLONE_CONFIG")
+        if named:
+            return Path(named).expanduser()
+        beside = self.binary.resolve().parent / "rclone.conf"
+        user, legacy = _user_config_file(), Path.home() / ".rclone.conf"
+        return next((p for p in (beside, user, legacy) if p.exists()), user)
 
     def argv(self, args: Sequence[str]) -> tuple[str, ...]:
         """The full command line for `rclone ARGS` with rcwiz's standard options."""
