@@ -51,7 +51,9 @@ def _isolated_environment(
 
     HOME and XDG_CONFIG_HOME point to empty folders, so rclone's default rclone.conf does not
     exist (no remotes) unless a test passes --config. The folders live outside tmp_path so a
-    test's own tmp_path stays empty.
+    test's own tmp_path stays empty. TMPDIR too: what a program the test starts leaves in its
+    temporary folder (a `rcwiz demo` killed with SIGKILL cannot remove its own) stays out of
+    /tmp and goes with the test's folders.
     """
     base = tmp_path_factory.mktemp("env")
     for name in list(os.environ):
@@ -63,6 +65,7 @@ def _isolated_environment(
         "XDG_CACHE_HOME": "home/.cache",
         "XDG_DATA_HOME": "home/.local/share",
         "XDG_STATE_HOME": "home/.local/state",
+        "TMPDIR": "tmp",
     }.items():
         (base / sub).mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(var, str(base / sub))
