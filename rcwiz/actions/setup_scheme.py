@@ -82,9 +82,10 @@ def settle(server: str, guessed: bool, timeout: float) -> tuple[str, str | None]
             "Check the address (and its port).",
         )
     if not is_loopback(server):
-        said = "nothing listens for https" if found == "refused" else "it does not speak https"
+        said = f"Nothing listens at {server}" if found == "refused" else f"{server} is not https"
         raise errors.NotEncrypted(
-            f"rcwiz did not send the password to {plain}: {said} at {server}."
+            f"{said}, and rcwiz sends no password over plain http to another computer: "
+            "nothing was sent."
         )
     said = "nothing listens there" if found == "refused" else "it answers plain http"
     return plain, f"{server}: {said}; trying http:// (this computer only)."

@@ -122,7 +122,10 @@ def test_a_bare_host_elsewhere_without_https_is_refused_not_sent_in_clear(dead_u
     port = dead_url.rstrip("/").rsplit(":", 1)[1]
     with pytest.raises(NotEncrypted) as refused:
         settle(f"https://{name}:{port}", True, 5.0)
-    assert refused.value.message.startswith(f"rcwiz did not send the password to http://{name}")
+    assert refused.value.message == (
+        f"Nothing listens at https://{name}:{port}, and rcwiz sends no password over plain "
+        "http to another computer: nothing was sent."
+    )
     assert "type the address with http://" in refused.value.hint
     url, note = settle(f"http://{name}:{port}", False, 5.0)  # typed: used, said once
     assert url == f"http://{name}:{port}" and note and "unencrypted" in note
