@@ -386,7 +386,8 @@ def run_schedule(ctx: Context, args: argparse.Namespace) -> Output:
     via = args.via or (
         "slurm" if schedule.has_slurm() else "systemd" if args.daily and _has_systemd() else "cron"
     )
-    argv = schedule.command(args.name, path, _config_in_use(ctx), _rclone_given(ctx))
+    ca_cert = ctx.ca_cert or os.environ.get("RCLONE_CA_CERT")
+    argv = schedule.command(args.name, path, _config_in_use(ctx), _rclone_given(ctx), ca_cert)
     done: list[str] = []  # what --install / --remove did, one line each
     if via == "systemd":
         units = schedule.systemd_units(args.name, when, argv)

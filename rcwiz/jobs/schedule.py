@@ -50,15 +50,21 @@ class When:
         return f"{int(minute)} {int(hour)} * * *"
 
 
-def command(name: str, jobs_file: Path, config: str | None, rclone: str | None = None) -> list[str]:
+def command(
+    name: str,
+    jobs_file: Path,
+    config: str | None,
+    rclone: str | None = None,
+    ca_cert: str | None = None,
+) -> list[str]:
     """The command a schedule runs: this Python, this rcwiz, this jobs file, the rclone.conf
-    (and the rclone binary, when given) in use now, as absolute paths: cron, systemd and
-    Slurm start it with another environment (no RCLONE_CONFIG) in another folder."""
+    (and the rclone binary and certificate authority, when given) in use now, as absolute
+    paths: cron, systemd and Slurm start it with another environment (no RCLONE_CONFIG, no
+    RCLONE_CA_CERT) in another folder."""
     argv = [sys.executable, "-m", "rcwiz", "--jobs", str(jobs_file.absolute())]
-    if config:
-        argv += ["--config", str(Path(config).expanduser().absolute())]
-    if rclone:
-        argv += ["--rclone", str(Path(rclone).expanduser().absolute())]
+    for flag, value in (("--config", config), ("--rclone", rclone), ("--ca-cert", ca_cert)):
+        if value:
+            argv += [flag, str(Path(value).expanduser().absolute())]
     return [*argv, "job", "run", name]
 
 
