@@ -39,6 +39,11 @@ DEFAULT_QUOTA = 50 * MiB
 READY_TIMEOUT = 15.0  # seconds a server may take to say it is listening
 _SERVE_STARTED = re.compile(r"WebDav Server started on \[(http://127\.0\.0\.1:(\d+)/)\]")
 
+# The files tests write (jobs files, rclone.confs) get the modes of a usual login (umask 022):
+# under a group-writable umask (002, as some CI images set) a jobs file would be one rcwiz
+# rightly refuses to run hooks from. Tests of the umask itself set theirs (test_private_files).
+os.umask(0o022)
+
 
 # --------------------------------------------------------------------------- isolation
 
