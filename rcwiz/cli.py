@@ -45,6 +45,7 @@ class Context:
     jobs: str | None = None  # --jobs FILE
     command: str = ""  # "copy", "job run", ...: named in every JSON document
     stall_timeout: float = STALL_TIMEOUT  # how long a silent server or a still transfer lasts
+    ca_cert: str | None = None  # --ca-cert FILE: given to rclone as its own --ca-cert
     _rclone: Rclone | None = field(default=None, repr=False)
 
     @property
@@ -53,6 +54,7 @@ class Context:
         if self._rclone is None:
             self._rclone = Rclone.locate(self.rclone_path, self.config)
             self._rclone.timeout = self.stall_timeout
+            self._rclone.ca_cert = self.ca_cert
         return self._rclone
 
     def render(self, output: Output) -> None:
@@ -143,6 +145,12 @@ _GLOBAL_VALUES = (
     ("--jobs", "FILE", "jobs file (default: RCWIZ_JOBS, else $XDG_CONFIG_HOME/rcwiz/jobs.yaml)"),
     ("--rclone", "PATH", "rclone binary (default: RCLONE_BINARY, beside Python, then PATH)"),
     (
+        "--ca-cert",
+        "FILE",
+        "trust servers signed by this certificate authority (PEM), for rclone and rcwiz "
+        "alike (default: RCLONE_CA_CERT, else the system's)",
+    ),
+    (
         "--stall-timeout",
         "SECONDS",
         "give up on a server that has not answered, or a transfer "
@@ -169,6 +177,20 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     for flag, help in _GLOBAL_SWITCHES:
         off = argparse.SUPPRESS if suppress else False
         group.add_argument(flag, action="store_true", default=off, help=help)
+
+
+def _ca_cert(given: str | None) -> str | None:
+    """--ca-cert's file as an absolute path (rclone and rcwiz must read the same one); a file
+    that is not there is a usage error before anything starts."""
+    if given is None:
+        return None
+    path = os.path.abspath(os.path.expanduser(given))
+    if not os.path.isfile(path):
+        raise errors.UsageError(
+            f"The certificate file {given} does not exist.",
+            "Give --ca-cert the PEM file of your institution's certificate authority.",
+        )
+    return path
 
 
 def add_command(
@@ -334,9 +356,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=os.path.expanduser(args.jobs) if args.jobs else None,
             command=command,
             stall_timeout=args.stall_timeout or STALL_TIMEOUT,
+            ca_cert=_ca_cert(args.ca_cert),
         )
         http.DEFAULT_TIMEOUT = ctx.stall_timeout  # every request rcwiz makes itself
+        http.CA_CERT = ctx.ca_cert or os.environ.get("RCLONE_CA_CERT") or None
         _check_config_exists(ctx, args.command)
+        _check_duplicates(ctx, command)
         output = args.action(ctx, args)
         ctx.render(output)
         return output.exit_code
@@ -396,6 +421,29 @@ def _suggest_remote(ctx: Context, exc: errors.RemoteNotFound) -> None:
     close = difflib.get_close_matches(exc.remote, known, n=1)
     if close:
         exc.hint = f"Did you mean '{close[0]}:'? {exc.hint}"
+
+
+# Commands that never read rclone.conf, and those that write it.
+_CONFIG_UNREAD = {"demo", "job list", "job edit", "job rm", "job history"}
+_CONFIG_WRITERS = {"setup", "remotes rm"}
+
+
+def _check_duplicates(ctx: Context, command: str) -> None:
+    """A remote defined twice in rclone.conf, treated alike by every command: one that writes
+    the file refuses (exit 8), one that reads it says in a line what rclone makes of it."""
+    if command in _CONFIG_UNREAD:
+        return
+    from rcwiz.rclone import config_edit  # a start-up cost only for the commands that read it
+
+    try:
+        path = ctx.rclone.config_file()
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except (errors.RcwizError, OSError):
+        return  # no rclone (doctor says so), no file yet: nothing defined twice
+    if command in _CONFIG_WRITERS:
+        config_edit.refuse_duplicated(path, text)
+    for name, lines in config_edit.duplicated(text).items():
+        ctx.console.warn(f"{config_edit.what_rclone_uses(name, lines)}.")
 
 
 def _failed(console: Console, command: str, exc: errors.RcwizError, debug: bool) -> int:

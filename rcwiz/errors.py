@@ -114,6 +114,27 @@ class ServerUnreachable(RcwizError):
     default_hint = "Check the address and your network, or try again later."
 
 
+class CertificateFailed(ServerUnreachable):
+    """The server answered, but its TLS certificate cannot be trusted (self-signed, expired,
+    another name, an institution's own authority). It is an answer, not silence: rcwiz never
+    tries plain http after it (the password would go in clear text to whoever answered)."""
+
+    default_hint = (
+        "Check the address. If your institution signs its servers with its own certificate "
+        "authority, give that authority's certificate with --ca-cert FILE (or RCLONE_CA_CERT)."
+    )
+
+
+class NotEncrypted(ServerUnreachable):
+    """A bare host that has no https, elsewhere than on this computer: rcwiz would have to
+    send the password in clear text, so it sends nothing until http:// is typed."""
+
+    default_hint = (
+        "If this server really has no https, type the address with http:// yourself "
+        "(the password then travels unencrypted)."
+    )
+
+
 class DiskFull(RcwizError):
     exit_code = ExitCode.DISK_FULL
     default_hint = (
@@ -129,6 +150,12 @@ class WontFit(RcwizError):
 class HookFailed(RcwizError):
     exit_code = ExitCode.HOOK
     default_hint = "Run the hook by hand to see why; fix it in the jobs file ('rcwiz job edit')."
+
+
+class UnsafeFile(HookFailed):
+    """A job with hooks, whose jobs file or rclone.conf another user could change: its hooks
+    (or an rclone backend's command) would run their commands as you, so nothing runs. The
+    hint is the chmod that fixes it."""
 
 
 class ConfigError(RcwizError):

@@ -1,7 +1,13 @@
-"""Files that hold people's settings are written atomically, with a backup, under a lock.
+"""Every file and folder rcwiz creates, made here: private, atomic where it matters, locked.
 
-Used for rclone.conf (rcwiz.rclone.config) and the jobs file (rcwiz.jobs.store): a crash or a
-kill at any moment leaves either the old file or the new one, never a mix.
+Private: a file rcwiz writes is 0600 and a folder it creates 0700, whatever the umask (logs
+name every file sent; a jobs file others could change runs their hooks as you). `private_folder`,
+`open_append` and `write_private` are the only ways rcwiz makes one; the modes are set
+explicitly, not left to the umask.
+
+Files that hold people's settings (rclone.conf, rcwiz.rclone.config; the jobs file,
+rcwiz.jobs.store) are written atomically, with a backup, under a lock: a crash or a kill at any
+moment leaves either the old file or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -9,16 +15,92 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shlex
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
+
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
+def private_folder(path: Path) -> Path:
+    """Make PATH and its missing parents, each at 0700; folders already there are left as
+    they are (they are the user's). Returns PATH."""
+    missing = []
+    folder = path
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        try:
+            os.mkdir(made, FOLDER_MODE)
+        except FileExistsError:
+            continue  # another process made it meanwhile: theirs to have set
+        os.chmod(made, FOLDER_MODE)  # the umask may have taken bits mkdir's mode asked for
+    return path
+
+
+def _private_opener(path: str, flags: int) -> int:
+    """open()'s opener: a new file at 0600; a file of ours found with wider modes (an older
+    rcwiz's) is narrowed."""
+    fd = os.open(path, flags, FILE_MODE)
+    with contextlib.suppress(OSError):  # not ours (a shared log given on purpose): leave it
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, FILE_MODE)
+    return fd
+
+
+def open_append(path: Path) -> IO[str]:
+    """PATH opened to append text to (a log, a history): private, its folder made at 0700."""
+    private_folder(path.parent)
+    return open(path, "a", encoding="utf-8", opener=_private_opener)
+
+
+def create_private(path: Path) -> IO[bytes]:
+    """A new file at PATH (FileExistsError if there is one) to write and read back: private,
+    its folder made at 0700."""
+    private_folder(path.parent)
+    return open(path, "x+b", opener=_private_opener)
+
+
+def writable_by_others(path: Path) -> tuple[str, str] | None:
+    """Why another user could change PATH, and the chmod that stops it; None when only its
+    owner can (or it does not exist). As ssh does for a key: the file itself (a symlink's
+    target) and the folder holding it (which lets the file be swapped; a sticky folder
+    such as /tmp does not)."""
+    target = Path(os.path.realpath(path))
+    for place in (target, target.parent):
+        try:
+            mode = os.stat(place).st_mode
+        except OSError:
+            return None
+        if place == target.parent and mode & stat.S_ISVTX:
+            continue
+        if mode & 0o022:
+            who = "any user" if mode & 0o002 else "its group"
+            kind = "folder" if place != target else "file"
+            return (
+                f"the {kind} {place} can be written by {who} (mode {stat.S_IMODE(mode):04o})",
+                f"chmod go-w {shlex.quote(str(place))}",
+            )
+    return None
+
+
+def write_private(path: Path, text: str, *, errors: str = "strict") -> None:
+    """Replace PATH with TEXT atomically at 0600, its folder made at 0700 (caches, unit files,
+    lists for rclone): no backup, no lock (a concurrent writer's version is as good)."""
+    private_folder(path.parent)
+    _replace_with(path, text.encode("utf-8", errors), FILE_MODE)
 
 
 def write_atomic(
     path: Path,
     text: str,
     *,
-    mode: int = 0o600,
+    mode: int = FILE_MODE,
     backup: bool = True,
     backup_text: str | None = None,
 ) -> Path | None:
@@ -34,7 +116,7 @@ def write_atomic(
     """
     if path.is_symlink():
         path = Path(os.path.realpath(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     _remove_stale_temps(path)
     backup_path = None
     if backup and path.exists():
@@ -110,9 +192,9 @@ def take_lock(path: Path, *, blocking: bool = True) -> int | None:
     longer at PATH: after locking, the descriptor's inode is compared with PATH's, and on a
     mismatch the lock is dropped and taken again on the file now there.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -25,10 +25,35 @@ from rcwiz import __version__, errors
 
 if TYPE_CHECKING:
     import http.client
+    import ssl
 
 TIMEOUT = 30.0
 # What a Client waits for an answer when it is not told: set by rcwiz.cli from --stall-timeout.
 DEFAULT_TIMEOUT = TIMEOUT
+# The certificate authority (a PEM file) servers are checked against instead of the system's:
+# set by rcwiz.cli from --ca-cert or RCLONE_CA_CERT, the same file rclone is given.
+CA_CERT: str | None = None
+
+
+def tls_context(verify: bool = True) -> ssl.SSLContext:
+    """The TLS settings of every https request rcwiz makes: the system's authorities, or only
+    CA_CERT's when one is given (as rclone's --ca-cert does); VERIFY False checks nothing
+    (doctor's reading of a clock, which sends no credentials)."""
+    import ssl
+
+    if not verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    try:
+        return ssl.create_default_context(cafile=CA_CERT)
+    except (OSError, ssl.SSLError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise errors.UsageError(
+            f"The certificate file {CA_CERT} cannot be used: {why}.",
+            "Give --ca-cert the PEM file of your institution's certificate authority.",
+        ) from exc
 
 
 @dataclass
@@ -75,16 +100,14 @@ class Client:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             import http.client
-            import ssl
 
             base = urlsplit(self.server)
             if base.scheme == "https":
-                context = ssl.create_default_context()
-                if not self.verify:
-                    context.check_hostname = False
-                    context.verify_mode = ssl.CERT_NONE
                 connection = http.client.HTTPSConnection(
-                    base.hostname or "", base.port, timeout=self.timeout, context=context
+                    base.hostname or "",
+                    base.port,
+                    timeout=self.timeout,
+                    context=tls_context(self.verify),
                 )
             else:
                 connection = http.client.HTTPConnection(
@@ -171,6 +194,11 @@ class Client:
         import http.client
         import ssl
 
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return errors.CertificateFailed(
+                f"The certificate of {self.server} cannot be trusted: "
+                f"{exc.verify_message or exc.reason or exc}."
+            )
         if isinstance(exc, ssl.SSLError):
             return errors.ServerUnreachable(
                 f"The secure connection to {self.server} failed: {exc.reason or exc}.",

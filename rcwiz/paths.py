@@ -8,6 +8,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from rcwiz import files
+
 
 def templates_dir() -> Path:
     """Return the folder holding presets/ and jobs/.
@@ -44,8 +46,7 @@ def append_record(path: Path, text: str, what: str, warn: Callable[[str], None])
     """Append TEXT (whole lines) to the state file PATH; False, after one warning naming WHAT,
     when it cannot be written."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as handle:
+        with files.open_append(path) as handle:
             handle.write(text)
         return True
     except OSError as exc:

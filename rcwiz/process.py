@@ -276,32 +276,74 @@ def run_group(
     """
     full_env = dict(os.environ)
     full_env.update(env or {})
-    proc = subprocess.Popen(
-        list(argv),
-        stdin=subprocess.DEVNULL,
-        stdout=output,
-        stderr=output,
-        env=full_env,
-        preexec_fn=_group_setup,  # by the time Popen returns, the child has exec'd
-    )
-    group = proc.pid
-    with _live_lock:
-        _live_groups.add(group)
+    proc = None
     try:
+        # A signal between the start and the registration would leave a group nobody ends:
+        # it waits until the group is registered, and arrives here, inside the try.
+        with signals_deferred():
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                env=full_env,
+                preexec_fn=_group_setup,  # by the time Popen returns, the child has exec'd
+            )
+            group = proc.pid
+            with _live_lock:
+                _live_groups.add(group)
         # Wait for the leader without reaping it: while it is a zombie its PID (the group's
         # id) cannot be reused, so signalling the group below cannot reach a stranger.
         os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
     finally:
-        try:
-            _end_group(group, grace)
-        finally:
-            # Also when a second Ctrl-C cut the ending above short.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(group, signal.SIGKILL)
-            code = proc.wait()
-            with _live_lock:
-                _live_groups.discard(group)
+        if proc is not None:
+            code = _end_registered(proc, grace)
     return code
+
+
+def _end_registered(proc: subprocess.Popen, grace: float) -> int:
+    """End what is left of PROC's group (registered by run_group), reap PROC, return its code."""
+    group = proc.pid
+    try:
+        _end_group(group, grace)
+    finally:
+        # Also when a second Ctrl-C cut the ending above short.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+        code = proc.wait()
+        with _live_lock:
+            _live_groups.discard(group)
+    return code
+
+
+SIGNALS_DEFERRED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP wait until the with-block is done, then arrive as usual
+    (their own handlers run then, on leaving the block normally).
+
+    Python runs signal handlers in the main thread only: elsewhere nothing can interrupt
+    the block, and nothing is changed. (Blocking the signals with pthread_sigmask would not
+    do: the kernel then hands them to another thread, and Python still runs the handler in
+    the main thread, inside the block.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: arrived.append(signum))
+        for sig in SIGNALS_DEFERRED
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if arrived:
+        signal.raise_signal(arrived[0])  # its handler runs now (KeyboardInterrupt, as a rule)
 
 
 def _group_members(group: int) -> list[int]:

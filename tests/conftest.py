@@ -39,6 +39,11 @@ DEFAULT_QUOTA = 50 * MiB
 READY_TIMEOUT = 15.0  # seconds a server may take to say it is listening
 _SERVE_STARTED = re.compile(r"WebDav Server started on \[(http://127\.0\.0\.1:(\d+)/)\]")
 
+# The files tests write (jobs files, rclone.confs) get the modes of a usual login (umask 022):
+# under a group-writable umask (002, as some CI images set) a jobs file would be one rcwiz
+# rightly refuses to run hooks from. Tests of the umask itself set theirs (test_private_files).
+os.umask(0o022)
+
 
 # --------------------------------------------------------------------------- isolation
 
@@ -51,7 +56,9 @@ def _isolated_environment(
 
     HOME and XDG_CONFIG_HOME point to empty folders, so rclone's default rclone.conf does not
     exist (no remotes) unless a test passes --config. The folders live outside tmp_path so a
-    test's own tmp_path stays empty.
+    test's own tmp_path stays empty. TMPDIR too: what a program the test starts leaves in its
+    temporary folder (a `rcwiz demo` killed with SIGKILL cannot remove its own) stays out of
+    /tmp and goes with the test's folders.
     """
     base = tmp_path_factory.mktemp("env")
     for name in list(os.environ):
@@ -63,6 +70,7 @@ def _isolated_environment(
         "XDG_CACHE_HOME": "home/.cache",
         "XDG_DATA_HOME": "home/.local/share",
         "XDG_STATE_HOME": "home/.local/state",
+        "TMPDIR": "tmp",
     }.items():
         (base / sub).mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(var, str(base / sub))

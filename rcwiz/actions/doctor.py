@@ -38,7 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 
-from rcwiz import errors, http, presets, process
+from rcwiz import errors, files, http, presets, process
 from rcwiz.jobs import store
 from rcwiz.quota.report import CRIT_PERCENT, with_preset
 from rcwiz.rclone import config as conf
@@ -161,6 +161,7 @@ def check_config(path: Path, *, named: bool = False) -> list[Check]:
         )
     else:
         checks.append(Check("config permissions", OK, f"mode {mode:04o} (only you can read it)"))
+    checks += _writable_check("config", path)
     if not config_edit.is_encrypted(head):
         checks.append(Check("config encryption", OK, "not encrypted"))
     elif os.environ.get("RCLONE_CONFIG_PASS") or os.environ.get("RCLONE_PASSWORD_COMMAND"):
@@ -419,6 +420,15 @@ def check_jobs(explicit: str | None) -> Check:
     return Check("jobs file", OK, f"{len(jobs)} profile{'' if len(jobs) == 1 else 's'} in {path}")
 
 
+def _writable_check(label: str, path: Path) -> list[Check]:
+    """A FAIL row, with the chmod that fixes it, when another user could change PATH."""
+    found = files.writable_by_others(path)
+    if found is None:
+        return []
+    why, fix = found
+    return [Check(f"{label} writable by others", FAIL, f"{why}: job hooks are refused", fix)]
+
+
 # --------------------------------------------------------------------------------- the command
 
 
@@ -441,4 +451,5 @@ def checks(ctx: Context, names: list[str]) -> list[Check]:
     rows.append(check_disk("disk: current folder", here))
     rows.append(check_disk("disk: temporary folder", tempfile.gettempdir()))
     rows.append(check_jobs(ctx.jobs))
+    rows += _writable_check("jobs file", store.jobs_path(ctx.jobs))
     return rows

@@ -10,16 +10,14 @@ a failed transfer, Ctrl-C, SIGTERM or SIGHUP at any stage.
 from __future__ import annotations
 
 import contextlib
-import signal
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from rcwiz import errors
+from rcwiz import errors, files, process
 from rcwiz.actions.transfer import Guard, perform
-from rcwiz.jobs import history, lock
+from rcwiz.jobs import history, lock, store
 from rcwiz.jobs.hooks import environment, run_hook, show_output, show_would_run
 from rcwiz.jobs.model import Job
 from rcwiz.transfer.engine import Summary
@@ -48,6 +46,8 @@ class _Run:
 
 def run(ctx: Context, job: Job, guard: Guard, *, dry_run: bool, wait: bool) -> Summary:
     """Run JOB once (queueing behind a run of it with WAIT); raise the named error on failure."""
+    if not (dry_run or job.dry_run) and (job.before or job.after or job.on_failure):
+        refuse_unsafe_files(ctx, job)
     with lock.hold(job.name, wait=wait, notice=ctx.console.warn):
         state = _Run(job, dry_run=dry_run or job.dry_run, started=time.time())
         try:
@@ -64,6 +64,19 @@ def run(ctx: Context, job: Job, guard: Guard, *, dry_run: bool, wait: bool) -> S
         raise state.failure
     assert state.summary is not None
     return state.summary
+
+
+def refuse_unsafe_files(ctx: Context, job: Job) -> None:
+    """Refuse to run JOB's hooks when another user could have written them (the jobs file) or
+    what rclone will run (rclone.conf), as ssh refuses a key others can write."""
+    for path in (store.jobs_path(ctx.jobs), ctx.rclone.config_file()):
+        found = files.writable_by_others(path)
+        if found is not None:
+            why, fix = found
+            raise errors.UnsafeFile(
+                f"The hooks of job '{job.name}' were not run, nor the transfer: {why}.",
+                f"Only you should be able to change it: {fix}",
+            )
 
 
 def _go(ctx: Context, guard: Guard, state: _Run) -> None:
@@ -128,26 +141,6 @@ def _interrupted(state: _Run) -> errors.Interrupted:
     return stopped
 
 
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Ctrl-C, SIGTERM and SIGHUP wait until the with-block is done, then interrupt as usual.
-
-    The history line is written whole even when the signal comes while it is written.
-    """
-    arrived: list[int] = []
-    wanted = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {
-        sig: signal.signal(sig, lambda signum, frame: arrived.append(signum)) for sig in wanted
-    }
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if arrived:
-        raise KeyboardInterrupt
-
-
 def _record(ctx: Context, state: _Run) -> None:
     """Write the run to the history; a history that cannot be written is one warning."""
     summary = state.summary
@@ -156,7 +149,7 @@ def _record(ctx: Context, state: _Run) -> None:
         with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone too
             ctx.console.warn(text)
 
-    with _signals_deferred():
+    with process.signals_deferred():
         history.record(
             history.Run(
                 job=state.job.name,

@@ -65,7 +65,8 @@ def plan(
         via, warning = "cron", schedule.none_here(name, reasons)
     elif (reason := schedule.missing(via)) is not None:
         warning = f"{reason}: the text above is for a machine that has it (--install needs it)."
-    argv = schedule.command(name, path, _config_in_use(ctx), _rclone_given(ctx))
+    ca_cert = ctx.ca_cert or os.environ.get("RCLONE_CA_CERT")
+    argv = schedule.command(name, path, _config_in_use(ctx), _rclone_given(ctx), ca_cert)
     units: dict[str, str] = {}
     if via == "systemd":
         units = schedule.systemd_units(name, when, argv)

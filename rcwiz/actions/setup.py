@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rcwiz import errors
+from rcwiz.actions import setup_scheme
 from rcwiz.actions.setup_questions import questions
 from rcwiz.nextcloud import capabilities, loginflow
 from rcwiz.nextcloud.account import Account, account
@@ -34,6 +35,7 @@ from rcwiz.ui.wizard import Answers, Wizard, terminal_available
 
 if TYPE_CHECKING:
     from rcwiz.cli import Context
+    from rcwiz.ui.console import Console
 
 LOGIN_FLOW_MARK = "app password from rcwiz login flow"
 
@@ -101,6 +103,8 @@ SETUP_HINTS = {
     errors.AuthenticationFailed: "Check the user name and the password (for Nextcloud an app "
     "password works too: Settings > Security). Nothing was saved.",
     errors.ServerUnreachable: "Check the address and your network. Nothing was saved.",
+    errors.CertificateFailed: f"{errors.CertificateFailed.default_hint} Nothing was saved.",
+    errors.NotEncrypted: f"{errors.NotEncrypted.default_hint} Nothing was saved.",
     errors.DirectoryNotFound: "Check the address and the user name (for Nextcloud, the user "
     "id). Nothing was saved.",
 }
@@ -176,6 +180,7 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
     wizard = Wizard(console, given=given, interactive=interactive, assume_yes=choices.yes)
     notes: list[str] = []
     guessed: set[str] = set()
+    said: set[str] = set()  # notes about the scheme already shown (once each)
     answers: Answers = {}
     # The name offered is a free one, unless --replace says an existing one is meant.
     taken = frozenset() if choices.replace else frozenset(r.name for r in list_remotes(rclone))
@@ -193,6 +198,7 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
         preset = presets[answers["preset"]]
         usage = None
         try:
+            _settle_scheme(answers, guessed, rclone.timeout, said, console)
             if answers.get("signin") == "login-flow" and "password" not in answers:
                 _login_flow(ctx, preset, answers, choices.login_timeout)
             remote = _remote(preset, answers)
@@ -208,12 +214,6 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
             errors.ServerUnreachable,
             errors.DirectoryNotFound,
         ) as exc:
-            server = answers.get("server", "")
-            if isinstance(exc, errors.ServerUnreachable) and server in guessed:
-                guessed.discard(server)  # https did not answer: plain http once
-                answers["server"] = "http://" + server.removeprefix("https://")
-                console.note(f"[yellow]note:[/] {escape(server)} did not answer; trying http://.")
-                continue
             if not wizard.interactive:
                 hint = errors.by_kind(SETUP_HINTS, exc, None)
                 raise type(exc)(exc.message, hint, detail=exc.detail) from exc
@@ -232,6 +232,23 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
         _keep_capabilities(rclone, remote.name)
     saved = Saved(preset, remote, conf, backup, usage, choices.verify, previous)
     return saved, wizard
+
+
+def _settle_scheme(
+    answers: Answers, guessed: set[str], timeout: float, said: set[str], console: Console
+) -> None:
+    """Decide https or http for the server answered before a password goes to it
+    (rcwiz.actions.setup_scheme); say what was decided once. A WebDAV URL is always typed
+    with its scheme: only the note about plain http applies to it."""
+    key = next((k for k in ("server", "url") if answers.get(k)), None)
+    if key is None:
+        return
+    server = answers[key]
+    answers[key], note = setup_scheme.settle(server, server in guessed, timeout)
+    guessed.discard(server)
+    if note and note not in said:
+        said.add(note)
+        console.note(f"[yellow]note:[/] {escape(note)}")
 
 
 def _login_flow(ctx: Context, preset: Preset, answers: Answers, timeout: float) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
-from rcwiz import paths, process
+from rcwiz import files, paths, process
 from rcwiz.jobs.model import Job, local_path
 from rcwiz.transfer.engine import Summary
 from rcwiz.ui.console import Console, escape, escape_control
@@ -99,9 +99,8 @@ def _output_file(job: str, which: str) -> tuple[IO[bytes], str | None]:
     folder = paths.state_dir() / "logs"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{stamp}-job-{job}-{which}.log"
-        return open(path, "x+b"), str(path)
+        return files.create_private(path), str(path)
     except OSError:
         return tempfile.TemporaryFile(), None
 

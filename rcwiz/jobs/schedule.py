@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rcwiz import errors, paths, process
+from rcwiz import errors, files, paths, process
 from rcwiz.jobs.model import Job
 from rcwiz.rclone.config import is_remote
 
@@ -50,15 +50,21 @@ class When:
         return f"{int(minute)} {int(hour)} * * *"
 
 
-def command(name: str, jobs_file: Path, config: str | None, rclone: str | None = None) -> list[str]:
+def command(
+    name: str,
+    jobs_file: Path,
+    config: str | None,
+    rclone: str | None = None,
+    ca_cert: str | None = None,
+) -> list[str]:
     """The command a schedule runs: this Python, this rcwiz, this jobs file, the rclone.conf
-    (and the rclone binary, when given) in use now, as absolute paths: cron, systemd and
-    Slurm start it with another environment (no RCLONE_CONFIG) in another folder."""
+    (and the rclone binary and certificate authority, when given) in use now, as absolute
+    paths: cron, systemd and Slurm start it with another environment (no RCLONE_CONFIG, no
+    RCLONE_CA_CERT) in another folder."""
     argv = [sys.executable, "-m", "rcwiz", "--jobs", str(jobs_file.absolute())]
-    if config:
-        argv += ["--config", str(Path(config).expanduser().absolute())]
-    if rclone:
-        argv += ["--rclone", str(Path(rclone).expanduser().absolute())]
+    for flag, value in (("--config", config), ("--rclone", rclone), ("--ca-cert", ca_cert)):
+        if value:
+            argv += [flag, str(Path(value).expanduser().absolute())]
     return [*argv, "job", "run", name]
 
 
@@ -184,11 +190,10 @@ def _run(argv: list[str], input: str | None = None) -> process.Completed:
 def install_systemd(name: str, units: dict[str, str]) -> list[Path]:
     """Write the unit files and enable the timer (the caller has checked `missing`)."""
     folder = systemd_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for filename, text in units.items():
         target = folder / filename
-        target.write_text(text, encoding="utf-8")
+        files.write_private(target, text)
         written.append(target)
     for argv in (
         ["systemctl", "--user", "daemon-reload"],

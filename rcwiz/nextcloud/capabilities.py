@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rcwiz import paths
+from rcwiz import files, paths
 from rcwiz.nextcloud.http import Client
 from rcwiz.transfer.walk import Tree
 
@@ -98,8 +98,7 @@ def save(remote: str, caps: Capabilities) -> None:
     """Cache CAPS; a cache that cannot be written only costs a request next time."""
     path = cache_path(remote)
     with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(caps)), encoding="utf-8")
+        files.write_private(path, json.dumps(asdict(caps)))
 
 
 def cached(remote: str) -> Capabilities | None:

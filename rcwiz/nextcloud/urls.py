@@ -37,7 +37,7 @@ def nextcloud_server(text: str) -> Corrected:
     guessed = "://" not in raw
     if guessed:
         raw = "https://" + raw
-        note = f"No scheme given: trying {raw}, then http:// if it does not answer."
+        note = f"No scheme given: trying {raw}."
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise errors.Invalid(

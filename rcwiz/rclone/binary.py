@@ -16,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from rcwiz import errors, paths, process
+from rcwiz import errors, files, paths, process
 
 # listremotes --json, config dump and the stats fields rcwiz parses (including "size" on
 # per-file lines) are missing from older releases such as Debian bookworm's 1.60.
@@ -119,7 +119,4 @@ def _cached_version(binary: Path) -> tuple[int, int, int] | None:
 def _remember_version(binary: Path, version: tuple[int, int, int]) -> None:
     with contextlib.suppress(OSError):
         path = _version_cache()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({_fingerprint(binary): list(version)}), encoding="utf-8")
-        os.replace(tmp, path)
+        files.write_private(path, json.dumps({_fingerprint(binary): list(version)}))

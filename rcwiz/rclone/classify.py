@@ -45,6 +45,7 @@ UNREACHABLE_MARKS = tuple(UNREACHABLE)
 # What rclone says when the local disk fills: the write fails, or preallocation refuses first.
 DISK_FULL_MARKS = ("no space left on device", "file too big for remaining disk space")
 TLS_MARKS = ("x509:", "tls:", "certificate", "server gave http response to https client")
+CERTIFICATE_MARKS = ("x509:", "certificate")
 ABOUT_UNSUPPORTED = "doesn't support about"
 _QUOTA_WORDS = ("insufficient storage", "insufficient space")
 # rclone quotes a status with the server's reason: "507 Insufficient Storage", and from some
@@ -208,6 +209,11 @@ def _tls(code: int, messages: list[str], where: Where) -> errors.RcwizError | No
     msg = _first(messages, *TLS_MARKS)
     if msg is None:
         return None
+    if any(mark in msg.lower() for mark in CERTIFICATE_MARKS):
+        why = msg[msg.lower().rfind("x509:") :] if "x509:" in msg.lower() else reason(msg)
+        return errors.CertificateFailed(
+            f"The server's certificate cannot be trusted{where.named()}: {reason(why)}"
+        )
     return errors.ServerUnreachable(
         f"The secure connection to the server failed{where.named()}: {reason(msg)}",
         "Check the server address; a certificate error means the address or the server's "

@@ -60,18 +60,42 @@ def obscure(rclone: Rclone, secret: str) -> str:
     return rclone.run(["obscure", "-"], input=secret, secrets=[secret]).stdout.strip()
 
 
-def _section_bounds(lines: list[str], name: str) -> tuple[int, int] | None:
-    """Index range [start, end) of section NAME in LINES (header to before the next header).
+def duplicated(text: str) -> dict[str, list[int]]:
+    """The remotes rclone.conf TEXT defines more than once, each with the line numbers of its
+    headers."""
+    found: dict[str, list[int]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        name = _header(line)
+        if name is not None:
+            found.setdefault(name, []).append(number)
+    return {name: numbers for name, numbers in found.items() if len(numbers) > 1}
 
-    A file with NAME twice is refused: rclone uses the last one, so editing either would say
-    one thing and do another.
-    """
-    headers = [line for line in lines if _header(line) == name]
-    if len(headers) > 1:
+
+def what_rclone_uses(name: str, lines: list[int]) -> str:
+    """One line on remote NAME defined at LINES, and what rclone makes of it (checked on
+    rclone 1.75: it merges the sections, a key's later value replacing an earlier one)."""
+    at = ", ".join(map(str, lines[:-1])) + f" and {lines[-1]}"
+    return (
+        f"rclone.conf defines [{name}] {len(lines)} times (lines {at}); rclone uses them merged: "
+        "every key of each, a key set twice taking its last value"
+    )
+
+
+def refuse_duplicated(path: Path, text: str) -> None:
+    """A ConfigError when rclone.conf TEXT defines a remote twice: whatever rcwiz wrote, rclone
+    would read the merge (one thing said, another done)."""
+    twice = duplicated(text)
+    if twice:
+        name, lines = next(iter(twice.items()))
         raise errors.ConfigError(
-            f"rclone.conf has {len(headers)} sections named [{name}], so rcwiz will not edit it.",
-            f"rclone uses the last [{name}]; delete the others in a text editor, then try again.",
+            f"{what_rclone_uses(name, lines)}, so rcwiz will not change {path}.",
+            "Keep one section of each name (a text editor will do), then try again.",
         )
+
+
+def _section_bounds(lines: list[str], name: str) -> tuple[int, int] | None:
+    """Index range [start, end) of section NAME in LINES (header to before the next header);
+    the caller has refused a file with a name twice (refuse_duplicated)."""
     start = None
     for i, line in enumerate(lines):
         header = _header(line)
@@ -170,6 +194,7 @@ def remove_remote(path: Path, name: str) -> Path | None:
     with _editing(path):
         text = path.read_text(encoding="utf-8") if path.exists() else ""
         refuse_encrypted(path, "rcwiz cannot edit it", text)
+        refuse_duplicated(path, text)
         new = without_section(text, name)
         return write_atomic(path, new, backup_text=without_secrets(text, name))
 
@@ -189,4 +214,5 @@ def add_remote(
     with _editing(path):
         text = path.read_text(encoding="utf-8") if path.exists() else ""
         refuse_encrypted(path, "rcwiz cannot add a section to it directly", text)
+        refuse_duplicated(path, text)
         return write_atomic(path, with_section(text, name, settings, replace=replace))

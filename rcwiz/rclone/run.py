@@ -15,6 +15,7 @@ Secrets travel in the environment (`secret_env`) or on stdin, and the debug log 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from rcwiz import errors, process
+from rcwiz import errors, files, process
 from rcwiz.rclone import binary as rclone_binary
 from rcwiz.rclone import classify
 from rcwiz.rclone.events import Event, Progress, parse_line
@@ -132,6 +133,24 @@ class Pending(Generic[T]):
         self.close()
 
 
+def _user_config_file() -> Path:
+    """$XDG_CONFIG_HOME/rclone/rclone.conf, else ~/.config/rclone/rclone.conf (Go's
+    os.UserConfigDir, which rclone uses)."""
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".config"
+    return base / "rclone" / "rclone.conf"
+
+
+def _private_config_folder() -> None:
+    """Make the folder of rclone's default rclone.conf at 0700 before rclone runs: rclone
+    makes it itself on any run, as the umask says (group-writable under umask 002, where
+    anyone in the group could put an rclone.conf of theirs in it)."""
+    if os.environ.get("RCLONE_CONFIG") or (Path.home() / ".rclone.conf").exists():
+        return  # rclone uses that file; its folder is not rclone's to make
+    with contextlib.suppress(OSError):  # rclone will say what is wrong with it
+        files.private_folder(_user_config_file().parent)
+
+
 @dataclass
 class Rclone:
     """An rclone binary plus the options every run of it gets."""
@@ -143,12 +162,15 @@ class Rclone:
     # How long a short run (about, a listing to verify a remote) may take before it counts as
     # a hung server; transfers are watched instead (rcwiz.transfer.watchdog).
     timeout: float = 60.0
+    ca_cert: str | None = None  # rcwiz's --ca-cert, passed on as rclone's own
 
     @classmethod
     def locate(
         cls, explicit: str | os.PathLike[str] | None = None, config: str | os.PathLike | None = None
     ) -> Rclone:
         """Find rclone (rcwiz.rclone.binary), check its version, remember the config file."""
+        if config is None:
+            _private_config_folder()  # before `rclone version` runs and makes it
         binary = rclone_binary.find_binary(explicit)
         version = rclone_binary.version_of(binary)
         rclone_binary.check_version(binary, version)
@@ -156,11 +178,27 @@ class Rclone:
             binary=binary, config=Path(config).expanduser() if config else None, version=version
         )
 
+    def config_file(self) -> Path:
+        """The rclone.conf rclone reads, found by rclone's own rule without running it
+        (`rclone config file` costs a start): --config, RCLONE_CONFIG, an rclone.conf beside
+        the binary, the user's config folder's, the legacy ~/.rclone.conf; else the first of
+        those last two, where rclone would create it."""
+        if self.config is not None:
+            return self.config
+        named = os.environ.get("RCLONE_CONFIG")
+        if named:
+            return Path(named).expanduser()
+        beside = self.binary.resolve().parent / "rclone.conf"
+        user, legacy = _user_config_file(), Path.home() / ".rclone.conf"
+        return next((p for p in (beside, user, legacy) if p.exists()), user)
+
     def argv(self, args: Sequence[str]) -> tuple[str, ...]:
         """The full command line for `rclone ARGS` with rcwiz's standard options."""
         head = [str(self.binary)]
         if self.config is not None:
             head += ["--config", str(self.config)]
+        if self.ca_cert is not None:
+            head += ["--ca-cert", self.ca_cert]
         head += ["--ask-password=false", "--use-json-log"]
         return (*head, *args)
 

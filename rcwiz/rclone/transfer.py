@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rcwiz import files
+
 TRANSFER_VERBS = ("copy", "move", "sync")
 MAX_TRANSFERS = 256
 # Measured on a real Nextcloud 30: a 200 MB file took 2.6 s with 64M chunks, 6.1 s with
@@ -213,5 +215,5 @@ def write_files_from(names: Iterable[str], path: Path) -> bool:
             return False
         lines.append(name)
     text = "".join(f"{line}\n" for line in lines)
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    files.write_private(path, text, errors="surrogateescape")
     return True

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from rcwiz import errors
+from rcwiz import errors, files
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.archive import Archives, Batch, Failed, plan, server_major
 from rcwiz.nextcloud.bulk import safe_name
@@ -172,7 +172,7 @@ def _journal(path: Path) -> IO[str]:
     """The run's log, or where it cannot be kept one that keeps nothing (rclone's run after
     the phase says so)."""
     try:
-        return open(path, "a", encoding="utf-8")
+        return files.open_append(path)
     except OSError:
         return io.StringIO()
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from rcwiz import errors
+from rcwiz import errors, files
 from rcwiz.nextcloud import bulk, chunked
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.capabilities import Capabilities
@@ -208,7 +208,7 @@ def run(
     expected = Expected(bytes=sum(f.size for f in to_send), files=len(to_send))
     sink.start(opts, ("bulk-upload", opts.source, opts.dest), expected, str(log_path))
     try:
-        log: IO[str] | None = open(log_path, "a", encoding="utf-8")  # noqa: SIM115
+        log: IO[str] | None = files.open_append(log_path)
     except OSError:
         log = None  # rclone's own run says that the log cannot be kept
     with contextlib.closing(log) if log is not None else contextlib.nullcontext():

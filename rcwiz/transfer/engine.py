@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Protocol
 
-from rcwiz import errors, paths
+from rcwiz import errors, files, paths
 from rcwiz.rclone.events import Event, FileDone, LogLine, Progress
 from rcwiz.rclone.run import Rclone, Running
 from rcwiz.rclone.transfer import TransferOptions, transfer_argv
@@ -140,8 +140,7 @@ class _Tally:
 
 def new_log_path(verb: str) -> Path:
     """A fresh file under the state folder for rclone's full log of one run."""
-    folder = paths.state_dir() / "logs"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = files.private_folder(paths.state_dir() / "logs")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     return folder / f"{stamp}-{verb}.jsonl"
 
@@ -291,7 +290,7 @@ def _ticking(running: Running) -> Iterator[tuple[str | None, Event | None]]:
 
 def _open_log(path: Path | None, verb: str, warn: Callable[[str], None]) -> IO[str] | None:
     try:
-        return open(path or new_log_path(verb), "a", encoding="utf-8")
+        return files.open_append(path or new_log_path(verb))
     except OSError as exc:
         warn(f"rclone's log cannot be kept ({exc.strerror or exc}); going on without it.")
         return None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -248,6 +250,9 @@ def test_sigkill_of_rcwiz_takes_rclone_down_too():
         proc.wait(timeout=10)
     _, alive = psutil.wait_procs(children, timeout=5)
     assert not alive
+    # What nobody could remove (the demo's 58 MB folder) is removed here, not left in TMPDIR.
+    (left,) = Path(os.environ["TMPDIR"]).glob("rcwiz-demo-*")
+    shutil.rmtree(left)
 
 
 def test_python_m_rcwiz_is_the_same_command():

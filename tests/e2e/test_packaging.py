@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+_CACHES = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 def test_the_wheel_builds_without_warnings_and_ships_the_templates(tmp_path):
+    # Built from a copy: setuptools writes build/ and *.egg-info/ beside the sources it builds,
+    # and the suite leaves nothing in the working tree.
+    source = tmp_path / "source"
+    for name in ("rcwiz", "templates"):
+        shutil.copytree(ROOT / name, source / name, ignore=_CACHES)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
     done = subprocess.run(
         [
             sys.executable,
@@ -20,7 +29,7 @@ def test_the_wheel_builds_without_warnings_and_ships_the_templates(tmp_path):
             "--no-deps",
             "--no-build-isolation",
             "-v",
-            str(ROOT),
+            str(source),
             "-w",
             str(tmp_path),
         ],

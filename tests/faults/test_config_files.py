@@ -20,7 +20,7 @@ def test_a_remote_defined_twice_is_not_edited(tmp_path):
     conf.write_text(TWICE)
     removed = rcwiz("--config", str(conf), "remotes", "rm", "a")
     assert removed.returncode == 8, removed.stdout + removed.stderr
-    assert "2 sections named [a]" in removed.stderr
+    assert "rclone.conf defines [a] 2 times (lines 1 and 5)" in removed.stderr
     replaced = rcwiz(
         *("--config", str(conf), "setup", "--preset", "webdav", "--no-verify"),
         *("--url", "http://127.0.0.1:9/new/", "--user", "u", "--password-stdin"),
@@ -28,7 +28,57 @@ def test_a_remote_defined_twice_is_not_edited(tmp_path):
         input="pw\n",
     )
     assert replaced.returncode == 8, replaced.stdout + replaced.stderr
+    added = rcwiz(
+        *("--config", str(conf), "setup", "--preset", "webdav", "--no-verify"),
+        *("--url", "http://127.0.0.1:9/new/", "--user", "u", "--password-stdin"),
+        *("--name", "new1", "--yes"),
+        input="pw\n",
+    )
+    assert added.returncode == 8, added.stdout + added.stderr  # another name: the same file
+    (error,) = [line for line in added.stderr.splitlines() if line.startswith("error:")]
+    assert "[a] 2 times" in error and "rclone uses them merged" in error
     assert conf.read_text() == TWICE
+
+
+def test_a_remote_defined_twice_is_one_warning_for_every_command_that_reads(
+    tmp_path, quota_server, rclone_conf
+):
+    """rclone (1.75) merges the sections: every key of each, a key's last value winning. The
+    remote below works only that way: its first section points at a dead port, its second
+    at the server, and only the first holds the type, the user and the password."""
+    conf = rclone_conf(
+        tmp_path / "rclone.conf",
+        {
+            "q": {
+                "url": "http://127.0.0.1:9/dead/",
+                "user": quota_server.user,
+                "password": quota_server.password,
+            }
+        },
+    )
+    with conf.open("a") as handle:
+        handle.write(f"\n[other]\ntype = local\n\n[q]\nurl = {quota_server.url}\n")
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(f"jobs:\n  up:\n    source: {tmp_path / 'src'}\n    dest: q:up\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("a\n")
+    warning = (
+        "warning: rclone.conf defines [q] 2 times (lines 1 and 11); rclone uses them merged: "
+        "every key of each, a key set twice taking its last value."
+    )
+    base = ("--config", str(conf), "--jobs", str(jobs))
+    for argv in (
+        ["remotes"],
+        ["quota"],
+        ["copy", str(tmp_path / "src"), "q:copied"],
+        ["job", "run", "up"],
+        ["doctor", "q:"],
+    ):
+        done = rcwiz(*base, *argv)
+        assert done.returncode == 0, (argv, done.stdout + done.stderr)
+        assert done.stderr.count(warning) == 1, (argv, done.stderr)
+    listed = rcwiz(*base, "--json", "remotes")
+    assert f'"url": "{quota_server.url}"' in listed.stdout  # the merge, as rclone reads it
 
 
 def test_a_corrupt_config_is_exit_8_without_raw_bytes(tmp_path):

@@ -154,3 +154,21 @@ def test_closing_an_unread_run_stops_rclone(rclone, tmp_path):
     assert _ours(before) == []
     with pytest.raises(errors.RcwizError):  # stopped by a signal: a failure, not a result
         pending.result()
+
+
+@pytest.mark.parametrize("case", ["none yet", "xdg", "legacy", "both", "RCLONE_CONFIG"])
+def test_the_config_file_is_the_one_rclone_names(case, monkeypatch, tmp_path):
+    """Rclone.config_file finds rclone.conf by rclone's rule without running it; rclone's
+    own `config file` is the oracle."""
+    home = Path(os.environ["HOME"])
+    user = Path(os.environ["XDG_CONFIG_HOME"]) / "rclone" / "rclone.conf"
+    if case in ("xdg", "both"):
+        user.parent.mkdir(parents=True, exist_ok=True)
+        user.write_text("")
+    if case in ("legacy", "both"):
+        (home / ".rclone.conf").write_text("")
+    if case == "RCLONE_CONFIG":
+        monkeypatch.setenv("RCLONE_CONFIG", str(tmp_path / "named.conf"))
+    rclone = Rclone.locate()  # no --config: rclone's own rule
+    said = rclone.run(["config", "file"]).stdout.strip().splitlines()[-1]
+    assert str(rclone.config_file()) == said

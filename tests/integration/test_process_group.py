@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -56,3 +59,55 @@ def test_keyboard_interrupt_ends_the_whole_group(tmp_path):
             raise AssertionError("no KeyboardInterrupt")
     assert ready.is_set()
     assert not _alive(int(pid_file.read_text()))
+
+
+# A program that starts a hook the way rcwiz does and gets SIGTERM (as rcwiz's handler turns
+# it into KeyboardInterrupt) at the worst moment: the child has started, Popen has not yet
+# returned it. The group's id is printed first; the hook leaves a background `sleep`.
+_SIGNAL_AT_THE_START = """
+import os, signal, subprocess, sys
+from rcwiz import process
+
+def stop(signum, frame):
+    raise KeyboardInterrupt
+
+signal.signal(signal.SIGTERM, stop)
+real = subprocess.Popen
+
+class SignalledAtTheStart(real):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        print(self.pid, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+subprocess.Popen = SignalledAtTheStart
+with open(os.devnull, "wb") as out:
+    try:
+        process.run_group(["/bin/sh", "-c", "sleep 1000 & sleep 1000"], out)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+"""
+
+
+def test_a_signal_as_the_hook_starts_still_ends_all_it_started():
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_AT_THE_START],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    group = int(done.stdout.split()[0])
+    left = [p for p in psutil.process_iter() if _in_group(p, group)]
+    for proc in left:  # what a failure leaves is not left behind by the suite
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    assert done.stdout.split()[1:] == ["interrupted"], done.stderr
+    assert left == []
+
+
+def _in_group(proc: psutil.Process, group: int) -> bool:
+    try:
+        return os.getpgid(proc.pid) == group and proc.status() != psutil.STATUS_ZOMBIE
+    except (OSError, psutil.Error):
+        return False

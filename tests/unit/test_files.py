@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from pathlib import Path
@@ -52,3 +53,31 @@ def test_a_folder_in_the_lock_files_place_is_lock_failed(tmp_path: Path) -> None
     with pytest.raises(LockFailed) as info, locked(tmp_path / "a"):
         pass
     assert isinstance(info.value, OSError) and info.value.filename == str(tmp_path / "a.lock")
+
+
+@pytest.mark.parametrize("mask", [0o002, 0o022, 0o000])
+def test_what_rcwiz_creates_is_private_whatever_the_umask(tmp_path, mask):
+    from rcwiz import files
+
+    old = os.umask(mask)
+    try:
+        base = tmp_path / "a" / "b"
+        with files.open_append(base / "log.jsonl") as log:
+            log.write("x\n")
+        with files.create_private(base / "c" / "hook.log") as out:
+            out.write(b"y")
+        files.write_private(base / "d" / "cache.json", "{}")
+        files.write_atomic(base / "e" / "rclone.conf", "[a]\n")
+        files.write_atomic(base / "e" / "rclone.conf", "[b]\n")  # and its .bak
+        files.release_lock(base / "f" / "x.lock", files.take_lock(base / "f" / "x.lock"))
+    finally:
+        os.umask(old)
+    made = sorted(tmp_path.rglob("*"))
+    names = ["cache.json", "hook.log", "log.jsonl", "rclone.conf", "rclone.conf.bak"]
+    assert sorted(p.name for p in made if p.is_file()) == names
+    wrong = {
+        str(p): oct(stat.S_IMODE(p.stat().st_mode))
+        for p in made
+        if stat.S_IMODE(p.stat().st_mode) != (0o700 if p.is_dir() else 0o600)
+    }
+    assert wrong == {}

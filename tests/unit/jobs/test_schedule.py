@@ -60,6 +60,8 @@ def test_the_command_names_the_config_and_rclone_absolute(tmp_path, monkeypatch)
         "n",
     ]
     assert "--rclone" not in command("n", tmp_path / "jobs.yaml", "/c", None)
+    with_ca = command("n", tmp_path / "jobs.yaml", None, None, "ca.pem")
+    assert with_ca[5:7] == ["--ca-cert", str(tmp_path / "ca.pem")]
 
 
 def test_relative_local_paths_are_found():
