@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from rcwiz import errors, paths
+from rcwiz import errors, files, paths
 from rcwiz.nextcloud import dav
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.http import raise_for_status
@@ -178,8 +178,7 @@ def claim(acct: Account, name: str) -> Iterator[None]:
     path = _claim_file(acct, name)
     record = {"server": acct.server, "user": acct.dav_user, "session": name, "pid": os.getpid()}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record), encoding="utf-8")
+        files.write_private(path, json.dumps(record))
     except OSError:
         pass
     try:
