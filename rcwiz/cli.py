@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from rcwiz import __version__, errors, http, process
+from rcwiz import __version__, errors, process
+from rcwiz.clock import STALL_TIMEOUT, Clock
 from rcwiz.commands import positive_float
 from rcwiz.rclone.run import Rclone
 from rcwiz.ui.console import Console, drop_stdout, escape, make_console
@@ -30,7 +31,6 @@ Action = Callable[["Context", argparse.Namespace], Output]
 
 
 JSON_VERSION = 1  # the version of every --json document's shape (README, "JSON output")
-STALL_TIMEOUT = 60.0  # seconds, unless --stall-timeout says otherwise
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Context:
     rclone_path: str | None = None
     jobs: str | None = None  # --jobs FILE
     command: str = ""  # "copy", "job run", ...: named in every JSON document
-    stall_timeout: float = STALL_TIMEOUT  # how long a silent server or a still transfer lasts
+    clock: Clock = field(default_factory=Clock)  # the run's one clock, from --stall-timeout
     _rclone: Rclone | None = field(default=None, repr=False)
 
     @property
@@ -50,7 +50,7 @@ class Context:
         """The rclone to use, found and version-checked on first use."""
         if self._rclone is None:
             self._rclone = Rclone.locate(self.rclone_path, self.config)
-            self._rclone.timeout = self.stall_timeout
+            self._rclone.clock = self.clock
         return self._rclone
 
     def render(self, output: Output) -> None:
@@ -276,9 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rclone_path=args.rclone,
             jobs=os.path.expanduser(args.jobs) if args.jobs else None,
             command=command,
-            stall_timeout=args.stall_timeout or STALL_TIMEOUT,
+            clock=Clock(args.stall_timeout or STALL_TIMEOUT),
         )
-        http.DEFAULT_TIMEOUT = ctx.stall_timeout  # every request rcwiz makes itself
         _check_config_exists(ctx, args.command)
         output = args.action(ctx, args)
         ctx.render(output)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from rcwiz import errors
+from rcwiz.clock import INTERRUPTED
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.http import Client, raise_for_status
 from rcwiz.nextcloud.urls import DAV_FILES, uploads_path
@@ -181,8 +182,8 @@ class Upload:
             "X-OC-Mtime": str(int(self.source.mtime)),
             "OC-Checksum": f"SHA1:{sha1}",
         }
-        wait = max(self.client.timeout, self.source.size / ASSEMBLY_RATE)
-        reply = self.client.request("MOVE", f"{self.session}.file", headers=headers, timeout=wait)
+        wait = self.source.size / ASSEMBLY_RATE  # if longer than the stall timeout
+        reply = self.client.request("MOVE", f"{self.session}.file", headers=headers, patience=wait)
         raise_for_status(reply, self.account.server)
 
     def _unchanged(self) -> None:
@@ -193,11 +194,11 @@ class Upload:
         if now.st_size != self.source.size or now.st_mtime != self.source.mtime:
             raise errors.SourceChanged(f"{self.source.path} changed while it was sent.")
 
-    def _discard(self) -> bool:
-        """Delete the session (best effort, with a connection of its own); True if it is gone.
-        When it is not (a hung server), left_session names it."""
-        client = self.account.client()
-        client.timeout = min(client.timeout, DISCARD_TIMEOUT)
+    def _discard(self, wait: float = DISCARD_TIMEOUT) -> bool:
+        """Delete the session (best effort, with a connection of its own, each answer awaited
+        WAIT seconds at most); True if it is gone. When it is not (a hung server),
+        left_session names it."""
+        client = self.account.client(self.account.clock.at_most(wait))
         try:
             for _ in range(3):  # a chunk the server was still writing may get in the way
                 client.request("DELETE", self.session)
@@ -232,14 +233,16 @@ class Upload:
             sha1 = digest.result()
             self._unchanged()
             self._finish(sha1)
-        except BaseException:
+        except BaseException as exc:
             self._stop.set()
             self.client.abort()  # requests in flight fail now instead of running on
-            pool.shutdown(wait=True, cancel_futures=True)
-            self._discard()
+            pool.shutdown(wait=False, cancel_futures=True)  # threads in I/O end as they fail
+            # After Ctrl-C or SIGTERM rcwiz must end within moments, whatever the server does.
+            stopping = not isinstance(exc, (Exception, GeneratorExit))
+            self._discard(INTERRUPTED if stopping else DISCARD_TIMEOUT)
             raise
         finally:
-            pool.shutdown(wait=True)
+            pool.shutdown(wait=False)
             self.client.close()
 
     def _hash(self, digest: concurrent.futures.Future[str]) -> None:

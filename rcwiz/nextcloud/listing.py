@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from rcwiz import errors
+from rcwiz.clock import PROBE
 from rcwiz.http import answers
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.nextcloud.http import Client
@@ -37,7 +38,6 @@ BODY = (
     b"<nc:contained-file-count/><nc:contained-folder-count/></d:prop></d:propfind>"
 )
 CHUNK = 256 * 1024
-PROBE_TIMEOUT = 5.0  # seconds a server that did not send its listing has to answer at all
 
 
 class Unusable(Exception):
@@ -61,7 +61,7 @@ def tree(client: Client, dav_user: str, path: str) -> Listing | None:
         # The server builds the whole answer before its first byte: a big enough tree takes
         # longer than the stall timeout. A server that still answers is only slow at that
         # (rclone lists it folder by folder); one that does not is hung.
-        if answers(client.server, timeout=min(PROBE_TIMEOUT, client.timeout)):
+        if answers(client.server, client.clock.at_most(PROBE)):
             return None
         raise
     except (errors.RcwizError, Unusable):

@@ -308,8 +308,8 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
                 _results(state, batch, results)
             state.progress()
     except BaseException:
-        uploader.client.abort()
-        pool.shutdown(wait=True, cancel_futures=True)
+        uploader.client.abort()  # every request in flight fails now: its thread ends
+        pool.shutdown(wait=False, cancel_futures=True)
         unconfirmed = sum(len(b) for b in running.values())
         if unconfirmed:  # cut off on rcwiz's side; the server may have taken them all the same
             state.warn(
@@ -319,7 +319,7 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
             )
         raise
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=False)
     # Requests still running when one failed have finished by now: only theirs are known.
     if failed:
         _fall_back(state, failed, "after a failed bulk request")
@@ -375,9 +375,15 @@ def _send_big(
     parallel: int,
 ) -> None:
     """Each big file in chunks, PARALLEL at once; one that fails goes to rclone."""
-    with concurrent.futures.ThreadPoolExecutor(REQUESTS_IN_FLIGHT, "rcwiz-mkcol") as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(REQUESTS_IN_FLIGHT, "rcwiz-mkcol")
+    try:
         if not _folders_made(state, uploader, pool, big):
             return
+    except BaseException:
+        uploader.client.abort()  # requests in flight fail now: no thread is waited for
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     for item in big:
         source = chunked.Source(item.path, item.size, item.mtime)
         upload = chunked.Upload(

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from rcwiz import errors
+from rcwiz.clock import Clock
 from rcwiz.http import Client
 
 
@@ -102,7 +103,7 @@ def test_a_body_of_pieces_is_sent_whole_and_again_on_a_retried_connection(server
 
 
 def test_abort_cuts_a_request_in_flight_from_another_thread_for_good(server):
-    client = Client(url(server), timeout=30)
+    client = Client(url(server), clock=Clock(30))
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         assert pool.submit(client.request, "GET", "/x").result().ok  # a kept connection
         waiting = pool.submit(client.request, "GET", "/hang")
