@@ -284,6 +284,7 @@ def _fast_path(
     if not (phase.left or phase.rclone_needed or deletes):
         return engine.without_rclone(opts, rest, log_path)  # rclone has nothing left to do
     watch.started = time.monotonic()  # rclone's stall clock starts with rclone
+    watch.locked.update(phase.locked)  # rclone retries them quietly: the watchdog names them
     if opts.verb != "copy" or phase.rclone_needed:
         # A sync's rclone deletes what the source lacks, so it must see every file.
         return engine.run(ctx.rclone, opts, rest, log_path=log_path, watch=watch, warn=console.warn)

@@ -120,6 +120,7 @@ class Upload:
     ) -> None:
         self.account = account
         self.source = source
+        self.server_path = server_path.strip("/")
         self.parallel = max(1, parallel)
         self.chunk = chunk_size_for(source.size, chunk, self.parallel)
         self.client: Client = account.client()
@@ -148,7 +149,7 @@ class Upload:
         if reply.status == 405:  # left by a run that was killed: start afresh
             self._discard()
             reply = self.client.request("MKCOL", self.session, headers=self._headers())
-        raise_for_status(reply, self.account.server)
+        raise_for_status(reply, self.account.server, name=self.server_path)
 
     def _put(self, number: int, offset: int, length: int) -> None:
         headers = {
@@ -169,7 +170,7 @@ class Upload:
                 reply = self.client.request(
                     "PUT", f"{self.session}{number}", body=body, headers=headers
                 )
-                raise_for_status(reply, self.account.server)
+                raise_for_status(reply, self.account.server, name=self.server_path)
                 return
             except errors.RcwizError as exc:
                 self._count(-counted)  # sent again, or not at all
@@ -184,7 +185,7 @@ class Upload:
         }
         wait = self.source.size / ASSEMBLY_RATE  # if longer than the stall timeout
         reply = self.client.request("MOVE", f"{self.session}.file", headers=headers, patience=wait)
-        raise_for_status(reply, self.account.server)
+        raise_for_status(reply, self.account.server, name=self.server_path)
 
     def _unchanged(self) -> None:
         try:

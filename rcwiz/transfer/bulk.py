@@ -66,6 +66,7 @@ class Phase(fastpath.Phase):
     left: list[LocalFile] = field(default_factory=list)  # to send by rclone
     # rclone must run even if nothing is left: a sync's deletions, a source it must report on.
     rclone_needed: bool = False
+    locked: list[str] = field(default_factory=list)  # of those left, files the server had locked
 
 
 def eligible(opts: TransferOptions) -> bool:
@@ -356,6 +357,8 @@ def _results(state: _Run, batch: list[LocalFile], results: list[bulk.Result]) ->
         else:
             state.phase.refused.append(result.relative)
             state.phase.left.append(item)
+            if result.message.endswith(" is locked"):  # Nextcloud's words for a 423
+                state.phase.locked.append(result.relative)
             state.sink.log(
                 LogLine("notice", f"bulk upload refused it: {result.message}", item.relative)
             )
