@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rcwiz import errors, http, presets
-from rcwiz.clock import PROBE, Clock
+from rcwiz.clock import INTERRUPTED, PROBE, Clock
 from rcwiz.rclone.config import Configured, Remote, begin_configured, is_remote, remote_name
 from rcwiz.rclone.run import Pending, Rclone
 from rcwiz.rclone.transfer import (
@@ -197,9 +197,10 @@ def _transfer(
                     return _fast_path(ctx, opts, acct(), caps, local, plan, sink, watch)
                 _say_fast_path_off(ctx, opts, "upload")
             return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
-        except (errors.RcwizError, KeyboardInterrupt):
+        except (errors.RcwizError, KeyboardInterrupt) as exc:
             if local is not None:
-                _remove_unfinished_uploads(ctx, acct(), opts, local)
+                stopping = isinstance(exc, KeyboardInterrupt)
+                _remove_unfinished_uploads(ctx, acct(), opts, local, stopping)
             raise
     return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
 
@@ -314,16 +315,18 @@ def _fast_path_note(phase: bulk.Phase) -> str:
 
 
 def _remove_unfinished_uploads(
-    ctx: Context, acct: Account, opts: TransferOptions, local: Tree
+    ctx: Context, acct: Account, opts: TransferOptions, local: Tree, stopping: bool
 ) -> None:
-    """After a stopped or refused upload: remove the chunked uploads it left on the server."""
+    """After a stopped or refused upload: remove the chunked uploads it left on the server
+    (after Ctrl-C, STOPPING, waiting for each answer only a moment)."""
     from rcwiz.nextcloud.uploads import remove_sessions
 
     root = opts.dest.partition(":")[2].strip("/")
     big = [f.relative for f in local.files if f.size >= NEXTCLOUD_CHUNK_BYTES]
     if not big:
         return
-    removed = remove_sessions(acct, [f"{root}/{rel}" if root else rel for rel in big])
+    paths = [f"{root}/{rel}" if root else rel for rel in big]
+    removed = remove_sessions(acct, paths, acct.clock.at_most(INTERRUPTED) if stopping else None)
     if removed:
         size = fmt.size(sum(r.bytes for r in removed))
         ctx.console.note(

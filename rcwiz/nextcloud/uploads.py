@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rcwiz import errors
+from rcwiz.clock import Clock
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.urls import uploads_path
 
@@ -50,12 +51,15 @@ def _chunk_bytes(multistatus: str) -> int:
     )
 
 
-def remove_sessions(acct: Account, paths: Iterable[str]) -> list[Removed]:
+def remove_sessions(
+    acct: Account, paths: Iterable[str], clock: Clock | None = None
+) -> list[Removed]:
     """Delete the upload folders rclone may have started for PATHS; return those that were there.
 
-    Best effort: a folder that cannot be read or removed is left as it is.
+    Best effort: a folder that cannot be read or removed is left as it is. CLOCK, when given,
+    is a shorter one than the run's (after Ctrl-C: rcwiz must end within moments).
     """
-    client = acct.client()
+    client = acct.client(clock)
     base = uploads_path(acct.dav_user)
     removed = []
     for name in sorted({session_name(p) for p in paths}):
@@ -66,6 +70,8 @@ def remove_sessions(acct: Account, paths: Iterable[str]) -> list[Removed]:
             size = _chunk_bytes(listing.body.decode("utf-8", "replace"))
             if client.request("DELETE", f"{base}{name}/").ok:
                 removed.append(Removed(name, size))
+        except errors.ServerUnreachable:
+            break  # hung or gone: the next one would wait as long
         except errors.RcwizError:
             continue
     return removed
