@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import http.client
 
 SLICE = 64 * 1024  # bytes of a request body handed to the socket at a time
-MAX_BODY = 64 * 1024 * 1024  # an answer read whole (JSON, a small listing) is never bigger
+MAX_BODY = 16 * 1024 * 1024  # an answer read whole (JSON, a small listing) is never bigger
 READ = 256 * 1024  # bytes asked of the socket at a time when an answer is read whole
 
 
