@@ -291,7 +291,7 @@ def _whole(reply: http.client.HTTPResponse) -> bytes:
     """REPLY's body, read a piece at a time; a ServerError past MAX_BODY bytes."""
     pieces: list[bytes] = []
     size = 0
-    while piece := reply.read(READ):
+    while piece := _read(reply, READ):
         size += len(piece)
         if size > MAX_BODY:
             raise errors.ServerError(
@@ -301,6 +301,17 @@ def _whole(reply: http.client.HTTPResponse) -> bytes:
             )
         pieces.append(piece)
     return b"".join(pieces)
+
+
+def _read(reply: http.client.HTTPResponse, size: int) -> bytes:
+    """Up to SIZE more bytes of REPLY's body; IncompleteRead where it ends before its
+    Content-Length (http.client returns b"" there: a cut connection would pass for the end)."""
+    import http.client
+
+    piece = reply.read(size)
+    if not piece and reply.length:
+        raise http.client.IncompleteRead(b"", reply.length)
+    return piece
 
 
 @dataclass(eq=False)
@@ -399,7 +410,7 @@ class Streamed:
         import http.client
 
         try:
-            return self._reply.read(size)
+            return _read(self._reply, size)
         except (OSError, http.client.HTTPException) as exc:
             raise self._client._failure(exc) from exc
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rcwiz import errors
+from rcwiz.clock import STALL_TIMEOUT
 from rcwiz.rclone import classify
 from rcwiz.rclone.events import Event, FileDone, LogLine, Progress
 
@@ -41,7 +42,7 @@ class Watchdog:
     listing is caught the same way.
     """
 
-    stall_timeout: float = 60.0
+    stall_timeout: float = STALL_TIMEOUT  # the run's clock's (rcwiz.clock), given by the caller
     alive: Callable[[], bool] | None = None
     probe_every: float = 5.0
     started: float | None = None
