@@ -125,6 +125,7 @@ class Client:
         line: _Line | None = getattr(self._local, "line", None)
         if line is not None:
             line.connection.close()
+            line.cut()  # an answer still held (read in part, or cut short) keeps it open
             if line.sock is not None:
                 line.sock.close()
             self._local.line = None
