@@ -23,11 +23,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
-import io
 import json
-import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
@@ -38,7 +36,8 @@ from rcwiz.clock import Clock, Watch
 if TYPE_CHECKING:
     import http.client
 
-SLICE = 64 * 1024  # bytes of a request body handed to the socket at a time
+    from rcwiz.wire import Line
+
 MAX_BODY = 16 * 1024 * 1024  # an answer read whole (JSON, a small listing) is never bigger
 READ = 256 * 1024  # bytes asked of the socket at a time when an answer is read whole
 
@@ -74,7 +73,7 @@ class Client:
     opened: int = 0  # connections made so far (what keep-alive saves shows here)
     aborted: bool = False  # set by abort: no request is sent (or retried) any more
     _local: threading.local = field(default_factory=threading.local, repr=False)
-    _open: set[_Line] = field(default_factory=set, repr=False)
+    _open: set[Line] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _auth(self) -> dict[str, str]:
@@ -83,12 +82,14 @@ class Client:
         token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
         return {"Authorization": f"Basic {token}"}
 
-    def _line(self) -> _Line:
+    def _line(self) -> Line:
         """This thread's connection (made on first use, kept while the server keeps it)."""
-        line: _Line | None = getattr(self._local, "line", None)
+        line: Line | None = getattr(self._local, "line", None)
         if line is None:
             import http.client
             import ssl
+
+            from rcwiz.wire import Line, counted_response
 
             base = urlsplit(self.server)
             if base.scheme == "https":
@@ -103,14 +104,14 @@ class Client:
                 connection = http.client.HTTPConnection(
                     base.hostname or "", base.port, timeout=self.clock.stall
                 )
-            line = _Line(connection, self.clock.watch())
-            connection.response_class = functools.partial(_counted_response(), line=line)  # type: ignore[assignment]
+            line = Line(connection, self.clock.watch())
+            connection.response_class = functools.partial(counted_response(), line=line)  # type: ignore[assignment]
             self._local.line = line
             with self._lock:
                 self._open.add(line)
         return line
 
-    def _connect(self, line: _Line) -> None:
+    def _connect(self, line: Line) -> None:
         """Open LINE's socket within its request's deadline, and keep a reference to it."""
         line.connection.timeout = line.time_left()
         line.connection.connect()
@@ -122,7 +123,7 @@ class Client:
 
     def close(self) -> None:
         """Close this thread's connection (the next request opens a new one)."""
-        line: _Line | None = getattr(self._local, "line", None)
+        line: Line | None = getattr(self._local, "line", None)
         if line is not None:
             line.connection.close()
             line.cut()  # an answer still held (read in part, or cut short) keeps it open
@@ -313,87 +314,6 @@ def _read(reply: http.client.HTTPResponse, size: int) -> bytes:
     if not piece and reply.length:
         raise http.client.IncompleteRead(b"", reply.length)
     return piece
-
-
-@dataclass(eq=False)
-class _Line:
-    """One connection, the socket it uses (kept here: http.client forgets it once an answer
-    says `Connection: close`, and abort must still cut it) and the deadline of its request."""
-
-    connection: http.client.HTTPConnection
-    watch: Watch
-    sock: socket.socket | None = None
-
-    def time_left(self) -> float:
-        """Seconds the request may still block; TimeoutError when it is stalled already."""
-        left = self.watch.left()
-        if left <= 0:
-            raise TimeoutError("no progress within the stall timeout")
-        return left
-
-    def pace(self) -> None:
-        """Give the socket only the time left (the next send or receive blocks no longer)."""
-        if self.sock is not None:
-            self.sock.settimeout(self.time_left())
-
-    def paced(self, body: bytes | Iterable[bytes] | None) -> Iterable[bytes] | None:
-        """BODY as slices of at most SLICE bytes, each sent within the deadline and counted."""
-        if body is None:
-            return None
-        pieces = [body] if isinstance(body, (bytes, bytearray)) else body
-
-        def slices() -> Iterator[bytes]:
-            for piece in pieces:
-                view = memoryview(piece)
-                for start in range(0, len(view), SLICE):
-                    part = view[start : start + SLICE]
-                    self.pace()
-                    yield part  # type: ignore[misc]  # http.client sends any bytes-like
-                    self.watch.moved(len(part))
-
-        return slices()
-
-    def cut(self) -> None:
-        """Shut the socket down: a send or receive in flight on it fails now."""
-        if self.sock is not None:
-            with contextlib.suppress(OSError):  # closed already
-                self.sock.shutdown(socket.SHUT_RDWR)
-
-
-class _CountedReader(io.RawIOBase):
-    """The socket under an answer, read within the deadline, every byte counted."""
-
-    def __init__(self, raw: io.RawIOBase, line: _Line) -> None:
-        self.raw, self.line = raw, line
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int | None:
-        self.line.pace()
-        count = self.raw.readinto(buffer)
-        if count:
-            self.line.watch.moved(count)
-        return count
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
-
-
-@functools.cache
-def _counted_response() -> Callable[..., http.client.HTTPResponse]:
-    """http.client's response, reading through a _CountedReader (made once, on first use:
-    http.client is imported only by runs that make requests)."""
-    import http.client
-
-    class Counted(http.client.HTTPResponse):
-        def __init__(self, sock: socket.socket, *args: Any, line: _Line, **kwargs: Any) -> None:
-            super().__init__(sock, *args, **kwargs)
-            buffered = self.fp
-            self.fp = io.BufferedReader(_CountedReader(buffered.detach(), line))
-
-    return Counted
 
 
 @dataclass
