@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from rcwiz import __version__, errors, http, process
+from rcwiz import __version__, errors, process
+from rcwiz.clock import STALL_TIMEOUT, Clock
 from rcwiz.commands import positive_float
 from rcwiz.rclone.run import Rclone
 from rcwiz.ui.console import Console, drop_stdout, escape, make_console
@@ -32,7 +33,6 @@ Action = Callable[["Context", argparse.Namespace], Output]
 
 
 JSON_VERSION = 1  # the version of every --json document's shape (README, "JSON output")
-STALL_TIMEOUT = 60.0  # seconds, unless --stall-timeout says otherwise
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Context:
     rclone_path: str | None = None
     jobs: str | None = None  # --jobs FILE
     command: str = ""  # "copy", "job run", ...: named in every JSON document
-    stall_timeout: float = STALL_TIMEOUT  # how long a silent server or a still transfer lasts
+    clock: Clock = field(default_factory=Clock)  # the run's one clock, from --stall-timeout
     ca_cert: str | None = None  # --ca-cert FILE: given to rclone as its own --ca-cert
     _rclone: Rclone | None = field(default=None, repr=False)
 
@@ -53,7 +53,7 @@ class Context:
         """The rclone to use, found and version-checked on first use."""
         if self._rclone is None:
             self._rclone = Rclone.locate(self.rclone_path, self.config)
-            self._rclone.timeout = self.stall_timeout
+            self._rclone.clock = self.clock
             self._rclone.ca_cert = self.ca_cert
         return self._rclone
 
@@ -355,11 +355,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             rclone_path=args.rclone,
             jobs=os.path.expanduser(args.jobs) if args.jobs else None,
             command=command,
-            stall_timeout=args.stall_timeout or STALL_TIMEOUT,
+            clock=Clock(args.stall_timeout or STALL_TIMEOUT),
             ca_cert=_ca_cert(args.ca_cert),
         )
-        http.DEFAULT_TIMEOUT = ctx.stall_timeout  # every request rcwiz makes itself
-        http.CA_CERT = ctx.ca_cert or os.environ.get("RCLONE_CA_CERT") or None
+        ca_cert = ctx.ca_cert or os.environ.get("RCLONE_CA_CERT")
+        if ca_cert:  # rcwiz's own https requests check servers against the same authority
+            from rcwiz import http
+
+            http.CA_CERT = ca_cert
         _check_config_exists(ctx, args.command)
         _check_duplicates(ctx, command)
         output = args.action(ctx, args)

@@ -30,6 +30,7 @@ class ExitCode(enum.IntEnum):
     LOCKED = 10  # the job is already running (another `rcwiz job run` holds its lock)
     HOOK = 11  # a job's before hook failed, so the transfer did not start
     DISK_FULL = 12  # the local disk filled up during a download
+    REFUSED = 13  # the server answers but refused every request (a locked file: 423)
     INTERNAL = 70  # a bug in rcwiz (EX_SOFTWARE); the traceback is shown with --debug
     INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP (128 + SIGINT)
     OUTPUT_CLOSED = 141  # the reader of stdout went away (`| head`): 128 + SIGPIPE, as shells say
@@ -132,6 +133,41 @@ class NotEncrypted(ServerUnreachable):
     default_hint = (
         "If this server really has no https, type the address with http:// yourself "
         "(the password then travels unencrypted)."
+    )
+
+
+class Refused(RcwizError):
+    """The server answers, but refused what was asked, again and again, while nothing
+    arrived for the stall timeout (its HTTP status quoted). Not an unreachable server."""
+
+    exit_code = ExitCode.REFUSED
+    default_hint = (
+        "The server's answer is quoted; --debug and the log show more. Run the same command "
+        "again once the cause is gone: finished files are skipped."
+    )
+
+
+# How long Nextcloud keeps a file lock whose holder went away: its `filelocking.ttl`, 3600 s
+# unless the server's config.php says otherwise (lib/private/Lock/DBLockingProvider.php and
+# MemcacheLockingProvider.php: `int $ttl = 3600`; config.sample.php: `60*60`).
+LOCK_RELEASE = "an hour (its filelocking.ttl, 3600 s unless the administrator changed it)"
+
+
+class FileLocked(Refused):
+    """423 Locked: Nextcloud's file locking refuses a file another request still holds (or
+    held, when that request was cut off: its lock stays until it expires)."""
+
+    default_hint = (
+        "Wait until the other client is done or the lock expires, then run the same command "
+        "again: finished files are skipped."
+    )
+
+
+def locked(name: str | None) -> FileLocked:
+    """The error for NAME (a file; None: unknown) locked on the server."""
+    return FileLocked(
+        f"{name or 'A file'} is locked on the server: an interrupted upload or another client "
+        f"holds it; Nextcloud releases such locks after {LOCK_RELEASE}."
     )
 
 
@@ -280,8 +316,13 @@ class Invalid(ValueError):
     """An answer to a question that cannot be used; the message says why in one sentence."""
 
 
-def for_http_status(status: int, server: str, said: str = "") -> RcwizError:
-    """The error for an HTTP STATUS from SERVER (SAID: the server's own short message)."""
+def for_http_status(
+    status: int, server: str, said: str = "", name: str | None = None
+) -> RcwizError:
+    """The error for an HTTP STATUS from SERVER (SAID: the server's own short message; NAME:
+    the file the request was about, where one was)."""
+    if status == 423:
+        return locked(name)
     said = f": {said.rstrip('.')}" if said else ""  # its own full stop, not two
     if status == 401:
         return AuthenticationFailed(f"{server} refused the user name or password (401).")

@@ -6,14 +6,23 @@ is ServerUnreachable; an answer of any status is a Response, and what a status m
 decided by rcwiz.errors.for_http_status. A connection is kept per thread and reused while the
 server keeps it open (PHP's built-in server closes each one; production servers do not), so
 threads that send at once each have their own; `abort` cuts every one of them from any thread
-(an interrupted upload must not wait for its requests in flight). http.client and ssl are
+(an interrupted upload must not wait for its requests in flight), through the client's own
+reference to each socket: http.client forgets its socket as soon as an answer says
+`Connection: close`, while the answer is still being read. http.client and ssl are
 imported on first use: most rcwiz runs never make a request.
+
+Every request has a deadline, not a read timeout (rcwiz.clock): each byte sent or received is
+counted, and before every blocking send or receive the socket is given only the time left
+until the request counts as stalled. A server that trickles its answer (or its headers) a
+byte at a time is stalled after the stall timeout, as one that sends nothing is; one that
+streams a big answer at a real rate is not. An answer read whole is at most MAX_BODY bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -22,14 +31,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from rcwiz import __version__, errors
+from rcwiz.clock import Clock, Watch
 
 if TYPE_CHECKING:
     import http.client
     import ssl
 
-TIMEOUT = 30.0
-# What a Client waits for an answer when it is not told: set by rcwiz.cli from --stall-timeout.
-DEFAULT_TIMEOUT = TIMEOUT
+    from rcwiz.wire import Line
+
+MAX_BODY = 16 * 1024 * 1024  # an answer read whole (JSON, a small listing) is never bigger
+READ = 256 * 1024  # bytes asked of the socket at a time when an answer is read whole
 # The certificate authority (a PEM file) servers are checked against instead of the system's:
 # set by rcwiz.cli from --ca-cert or RCLONE_CA_CERT, the same file rclone is given.
 CA_CERT: str | None = None
@@ -82,12 +93,12 @@ class Client:
     server: str  # base URL, e.g. https://cloud.example.org or http://127.0.0.1:8080/nc
     user: str | None = None
     password: str | None = field(default=None, repr=False)
-    timeout: float = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    clock: Clock = field(default_factory=Clock)  # the run's (rcwiz.clock): each request's deadline
     verify: bool = True  # check TLS certificates (doctor's clock request does not)
     opened: int = 0  # connections made so far (what keep-alive saves shows here)
     aborted: bool = False  # set by abort: no request is sent (or retried) any more
     _local: threading.local = field(default_factory=threading.local, repr=False)
-    _open: set[http.client.HTTPConnection] = field(default_factory=set, repr=False)
+    _open: set[Line] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _auth(self) -> dict[str, str]:
@@ -96,53 +107,64 @@ class Client:
         token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
         return {"Authorization": f"Basic {token}"}
 
-    def _connection(self) -> http.client.HTTPConnection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
+    def _line(self) -> Line:
+        """This thread's connection (made on first use, kept while the server keeps it)."""
+        line: Line | None = getattr(self._local, "line", None)
+        if line is None:
             import http.client
+
+            from rcwiz.wire import Line, counted_response
 
             base = urlsplit(self.server)
             if base.scheme == "https":
-                connection = http.client.HTTPSConnection(
+                connection: http.client.HTTPConnection = http.client.HTTPSConnection(
                     base.hostname or "",
                     base.port,
-                    timeout=self.timeout,
+                    timeout=self.clock.stall,
                     context=tls_context(self.verify),
                 )
             else:
                 connection = http.client.HTTPConnection(
-                    base.hostname or "", base.port, timeout=self.timeout
+                    base.hostname or "", base.port, timeout=self.clock.stall
                 )
-            self._local.connection = connection
+            line = Line(connection, self.clock.watch())
+            connection.response_class = functools.partial(counted_response(), line=line)  # type: ignore[assignment]
+            self._local.line = line
             with self._lock:
-                self._open.add(connection)
-                self.opened += 1
-        return connection
+                self._open.add(line)
+        return line
+
+    def _connect(self, line: Line) -> None:
+        """Open LINE's socket within its request's deadline, and keep a reference to it."""
+        line.connection.timeout = line.time_left()
+        line.connection.connect()
+        with self._lock:
+            line.sock = line.connection.sock
+            self.opened += 1
+            if self.aborted:  # abort() ran while this one was connecting
+                line.cut()
 
     def close(self) -> None:
         """Close this thread's connection (the next request opens a new one)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+        line: Line | None = getattr(self._local, "line", None)
+        if line is not None:
+            line.connection.close()
+            line.cut()  # an answer still held (read in part, or cut short) keeps it open
+            if line.sock is not None:
+                line.sock.close()
+            self._local.line = None
             with self._lock:
-                self._open.discard(connection)
+                self._open.discard(line)
 
     def abort(self) -> None:
         """Cut every connection of this client, whichever thread uses it: a request in flight
         fails at once (ServerUnreachable) instead of running to its end, and none is sent
         after it (a kept connection that fails is not tried again). Any thread may call it.
         """
-        import socket
-
         with self._lock:
             self.aborted = True
-            connections = list(self._open)
-        for connection in connections:
-            sock = connection.sock
-            if sock is not None:
-                with contextlib.suppress(OSError):  # not connected yet, or closed already
-                    sock.shutdown(socket.SHUT_RDWR)
+            for line in self._open:
+                line.cut()
 
     def _target(self, path: str, params: Mapping[str, str] | None) -> str:
         target = urlsplit(self.server).path.rstrip("/") + path
@@ -161,39 +183,50 @@ class Client:
         target: str,
         body: bytes | Iterable[bytes] | None,
         headers: Mapping[str, str],
-        timeout: float | None = None,
+        watch: Watch,
+        patience: float | None = None,
     ) -> http.client.HTTPResponse:
-        """Send one request and return its answer with the body unread."""
+        """Send one request within WATCH's deadline and return its answer with the body
+        unread; PATIENCE: seconds the answer may take after the body is sent, if longer."""
         import http.client
 
-        wait = timeout if timeout is not None else self.timeout
+        all_headers = dict(headers)
+        if isinstance(body, (bytes, bytearray)) and not any(
+            k.lower() == "content-length" for k in all_headers
+        ):
+            all_headers["Content-Length"] = str(len(body))
         for attempt in (1, 2):
             if self.aborted:
                 self.close()
                 raise errors.ServerUnreachable(f"The requests to {self.server} were stopped.")
-            reused = getattr(self._local, "connection", None) is not None
-            connection = self._connection()
+            line = self._line()
+            line.watch = watch
+            reused = line.connection.sock is not None
             try:
-                connection.timeout = wait
-                if connection.sock is not None:
-                    connection.sock.settimeout(wait)
-                connection.request(method, target, body=body, headers=dict(headers))
-                return connection.getresponse()
+                if not reused:
+                    self._connect(line)
+                line.pace()
+                line.connection.request(method, target, body=line.paced(body), headers=all_headers)
+                if patience is not None:
+                    watch.allow(patience)
+                return line.connection.getresponse()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 self.close()
                 if reused and attempt == 1:
                     continue  # a kept connection the server had closed meanwhile: once more
-                raise self._failure(exc, wait) from exc
+                raise self._failure(exc) from exc
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
-                raise self._failure(exc, wait) from exc
+                raise self._failure(exc) from exc
         raise AssertionError("unreachable")
 
-    def _failure(self, exc: BaseException, wait: float | None = None) -> errors.RcwizError:
+    def _failure(self, exc: BaseException) -> errors.RcwizError:
         """The error for a request that got no (complete) answer."""
         import http.client
         import ssl
 
+        if self.aborted:
+            return errors.ServerUnreachable(f"The requests to {self.server} were stopped.")
         if isinstance(exc, ssl.SSLCertVerificationError):
             return errors.CertificateFailed(
                 f"The certificate of {self.server} cannot be trusted: "
@@ -209,10 +242,11 @@ class Client:
             return errors.ServerUnreachable(
                 f"The server {self.server} closed the connection: {exc}."
             )
-        if isinstance(exc, TimeoutError):  # nothing came within the stall timeout
+        if isinstance(exc, TimeoutError):  # no progress within the stall timeout
             return errors.Stalled(
-                f"The server {self.server} did not answer within {wait or self.timeout:.0f} s.",
-                "The server may be overloaded or hung; try again later.",
+                f"The server {self.server} stopped answering: nothing, or only a trickle, "
+                f"came for {self.clock.stall:.0f} s.",
+                "The server may be overloaded or hung; try again later, or raise --stall-timeout.",
             )
         return errors.ServerUnreachable(f"The server {self.server} could not be reached: {exc}.")
 
@@ -226,7 +260,7 @@ class Client:
         body: bytes | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
-        timeout: float | None = None,
+        patience: float | None = None,
     ) -> Response:
         """Send one request to SERVER + PATH; return the response whatever its status.
 
@@ -234,7 +268,9 @@ class Client:
         (a big upload stays out of memory); the caller then gives Content-Length, and the
         iterable must be one that can be iterated again (a list, or an object whose __iter__
         starts over), because a kept connection the server closed meanwhile is retried once.
-        TIMEOUT (seconds without an answer) replaces the client's for this request.
+        The request ends within the clock's stall timeout of its last progress (rcwiz.clock);
+        PATIENCE gives the server that many seconds, if more, to answer once the body is sent.
+        An answer longer than MAX_BODY is a ServerError.
         """
         import http.client
 
@@ -243,12 +279,16 @@ class Client:
             body = urlencode(form).encode()
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
         all_headers.update(headers or {})
-        reply = self._send(method, self._target(path, params), body, all_headers, timeout)
+        watch = self.clock.watch()
+        reply = self._send(method, self._target(path, params), body, all_headers, watch, patience)
         try:
-            data = reply.read()
+            data = _whole(reply)
         except (OSError, http.client.HTTPException) as exc:
             self.close()
-            raise self._failure(exc, timeout) from exc
+            raise self._failure(exc) from exc
+        except errors.RcwizError:
+            self.close()
+            raise
         found = {k.lower(): v for k, v in reply.getheaders()}
         if reply.will_close:
             self.close()
@@ -265,13 +305,43 @@ class Client:
         body: bytes | None = None,
     ) -> Iterator[Streamed]:
         """Send one request and yield its answer before the body is read, to be read a chunk
-        at a time (Streamed.read): an archive of any size in bounded memory. The connection
-        is closed afterwards (a body read in part leaves it unusable)."""
-        reply = self._send(method, self._target(path, params), body, self._headers(True, headers))
+        at a time (Streamed.read): an archive of any size in bounded memory, for as long as
+        it keeps making progress (rcwiz.clock). The connection is closed afterwards (a body
+        read in part leaves it unusable)."""
+        watch = self.clock.watch()
+        headers = self._headers(True, headers)
         try:
+            reply = self._send(method, self._target(path, params), body, headers, watch)
             yield Streamed(reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply, self)
         finally:
             self.close()
+
+
+def _whole(reply: http.client.HTTPResponse) -> bytes:
+    """REPLY's body, read a piece at a time; a ServerError past MAX_BODY bytes."""
+    pieces: list[bytes] = []
+    size = 0
+    while piece := _read(reply, READ):
+        size += len(piece)
+        if size > MAX_BODY:
+            raise errors.ServerError(
+                f"The server's answer was longer than {MAX_BODY // (1024 * 1024)} MiB, "
+                "far more than such an answer holds, so it was not read to its end.",
+                status=reply.status,
+            )
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def _read(reply: http.client.HTTPResponse, size: int) -> bytes:
+    """Up to SIZE more bytes of REPLY's body; IncompleteRead where it ends before its
+    Content-Length (http.client returns b"" there: a cut connection would pass for the end)."""
+    import http.client
+
+    piece = reply.read(size)
+    if not piece and reply.length:
+        raise http.client.IncompleteRead(b"", reply.length)
+    return piece
 
 
 @dataclass
@@ -284,21 +354,23 @@ class Streamed:
     _client: Client = field(repr=False)
 
     def read(self, size: int) -> bytes:
-        """Up to SIZE more bytes of the body (b"" at its end); no answer is ServerUnreachable."""
+        """Up to SIZE more bytes of the body (b"" at its end); no answer is ServerUnreachable,
+        no progress within the stall timeout Stalled."""
         import http.client
 
         try:
-            return self._reply.read(size)
+            return _read(self._reply, size)
         except (OSError, http.client.HTTPException) as exc:
             raise self._client._failure(exc) from exc
 
 
-def answers(url: str, timeout: float = 5.0) -> bool:
-    """True when the server at URL answers HTTP at all (any status, even 401 or 404)."""
+def answers(url: str, clock: Clock) -> bool:
+    """True when the server at URL answers HTTP at all (any status, even 401 or 404) within
+    CLOCK's stall timeout."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return True  # not something we can probe: assume alive
-    client = Client(f"{parts.scheme}://{parts.netloc}", timeout=timeout, verify=False)
+    client = Client(f"{parts.scheme}://{parts.netloc}", clock=clock, verify=False)
     try:
         client.request("OPTIONS", parts.path or "/", auth=False)
         return True

@@ -382,22 +382,31 @@ def each_at_once(work: Callable[[T], R], items: Iterable[T], limit: int = MAX_PA
     """WORK(item) for every item at the same time (at most LIMIT threads); results in order.
 
     Each thread starts its own programs and waits for them (a child dies with the thread that
-    started it, see _child_setup). Ctrl-C stops every child before the threads are joined.
+    started it, see _child_setup). Ctrl-C stops every child and returns at once: the threads
+    are daemons, so one still waiting for a server (an HTTP request) cannot hold rcwiz up.
     """
     todo = list(items)
     if not todo:
         return []
-    from concurrent.futures import ThreadPoolExecutor  # only reports across remotes need it
+    from concurrent.futures import Future  # only reports across remotes need it
 
-    pool = ThreadPoolExecutor(max_workers=min(limit, len(todo)))
+    results: list[Future[R]] = [Future() for _ in todo]
+    slots = threading.Semaphore(min(limit, len(todo)))
+
+    def run(index: int, item: T) -> None:
+        with slots:
+            try:
+                results[index].set_result(work(item))
+            except BaseException as exc:  # handed to the calling thread
+                results[index].set_exception(exc)
+
+    for index, item in enumerate(todo):
+        threading.Thread(target=run, args=(index, item), daemon=True).start()
     try:
-        futures = [pool.submit(work, item) for item in todo]
-        return [future.result() for future in futures]
+        return [future.result() for future in results]
     except BaseException:
         terminate_all()
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @atexit.register

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psutil
 
 from rcwiz import errors, files, http, presets, process
+from rcwiz.clock import Clock
 from rcwiz.jobs import store
 from rcwiz.quota.report import CRIT_PERCENT, with_preset
 from rcwiz.rclone import config as conf
@@ -206,14 +207,15 @@ def _usage_detail(usage: Usage) -> str:
     return ", ".join(parts)
 
 
-def server_clock_offset(url: str, timeout: float = CLOCK_TIMEOUT) -> float:
+def server_clock_offset(url: str, clock: Clock) -> float:
     """Seconds the server's clock is ahead of this machine's (negative: behind).
 
     One OPTIONS request without credentials; any HTTP status will do, as long as the answer
     carries a Date header. Raises OSError or ValueError when there is none.
     """
     parts = urlsplit(url)
-    client = http.Client(f"{parts.scheme}://{parts.netloc}", timeout=timeout, verify=False)
+    base = f"{parts.scheme}://{parts.netloc}"
+    client = http.Client(base, clock=clock.at_most(CLOCK_TIMEOUT), verify=False)
     before = time.time()
     try:
         answer = client.request("OPTIONS", parts.path or "/", auth=False)  # any status will do
@@ -323,7 +325,7 @@ def check_remote(rclone: Rclone, name: str, remote: conf.Remote | None) -> list[
             checks.append(Check(f"{label} quota", OK, _usage_detail(usage)))
     if reachable and remote.type == "webdav" and remote.url:
         try:
-            checks.append(clock_check(label, server_clock_offset(remote.url)))
+            checks.append(clock_check(label, server_clock_offset(remote.url, rclone.clock)))
         except (OSError, ValueError) as exc:
             checks.append(
                 Check(

@@ -35,6 +35,7 @@ from rcwiz.ui.wizard import Answers, Wizard, terminal_available
 
 if TYPE_CHECKING:
     from rcwiz.cli import Context
+    from rcwiz.clock import Clock
     from rcwiz.ui.console import Console
 
 LOGIN_FLOW_MARK = "app password from rcwiz login flow"
@@ -198,7 +199,7 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
         preset = presets[answers["preset"]]
         usage = None
         try:
-            _settle_scheme(answers, guessed, rclone.timeout, said, console)
+            _settle_scheme(answers, guessed, rclone.clock, said, console)
             if answers.get("signin") == "login-flow" and "password" not in answers:
                 _login_flow(ctx, preset, answers, choices.login_timeout)
             remote = _remote(preset, answers)
@@ -235,7 +236,7 @@ def create(ctx: Context, given: dict[str, str | None], choices: Choices) -> tupl
 
 
 def _settle_scheme(
-    answers: Answers, guessed: set[str], timeout: float, said: set[str], console: Console
+    answers: Answers, guessed: set[str], clock: Clock, said: set[str], console: Console
 ) -> None:
     """Decide https or http for the server answered before a password goes to it
     (rcwiz.actions.setup_scheme); say what was decided once. A WebDAV URL is always typed
@@ -244,7 +245,7 @@ def _settle_scheme(
     if key is None:
         return
     server = answers[key]
-    answers[key], note = setup_scheme.settle(server, server in guessed, timeout)
+    answers[key], note = setup_scheme.settle(server, server in guessed, clock)
     guessed.discard(server)
     if note and note not in said:
         said.add(note)
@@ -254,21 +255,21 @@ def _settle_scheme(
 def _login_flow(ctx: Context, preset: Preset, answers: Answers, timeout: float) -> None:
     """Sign in through the browser; fill in user, password and the WebDAV user id."""
     server = answers.get("server") or preset.server or ""
-    flow = loginflow.start(server)
+    flow = loginflow.start(server, ctx.rclone.clock)
     out = ctx.console.err if ctx.console.json else ctx.console.out
     out.print("Open this address in a browser (on any computer), sign in and grant access:")
     out.print(flow.login_url, markup=False, soft_wrap=True)  # alone on its line: copy it whole
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         webbrowser.open(flow.login_url)
     out.print(f"Waiting up to {timeout / 60:.0f} minutes (Ctrl-C to stop) …", markup=False)
-    granted = loginflow.poll(flow, timeout=timeout)
+    granted = loginflow.poll(flow, ctx.rclone.clock, timeout=timeout)
     answers["user"] = granted.login_name
     answers["password"] = granted.app_password
     answers["server"] = granted.server.rstrip("/") or server
     try:  # the WebDAV URL needs the user id, which may differ from the login name (e.g. an e-mail)
-        data = Client(answers["server"], granted.login_name, granted.app_password).ocs(
-            "GET", "/ocs/v1.php/cloud/user"
-        )
+        data = Client(
+            answers["server"], granted.login_name, granted.app_password, clock=ctx.rclone.clock
+        ).ocs("GET", "/ocs/v1.php/cloud/user")
         answers["dav_user"] = str((data or {}).get("id") or granted.login_name)
     except errors.RcwizError:
         answers["dav_user"] = granted.login_name
@@ -300,7 +301,7 @@ def offer_revoke(ctx: Context, wizard: Wizard, old: Account, *, revoke: bool | N
         )
         return
     try:
-        loginflow.revoke(old.server, old.user, old.password)
+        loginflow.revoke(old.server, old.user, old.password, ctx.rclone.clock)
         ctx.console.note(f"The app password of {old.user} on {old.server} was revoked.")
     except errors.RcwizError as exc:
         ctx.console.warn(f"Could not revoke the old app password: {exc.message}")

@@ -21,6 +21,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from rcwiz import errors, http
+from rcwiz.clock import Clock
 
 Handshake = Literal["tls", "refused", "not-tls", "unknown"]
 
@@ -63,7 +64,7 @@ def handshake(url: str, timeout: float) -> Handshake:
         return "unknown"  # no such host, a timeout: the verification names it
 
 
-def settle(server: str, guessed: bool, timeout: float) -> tuple[str, str | None]:
+def settle(server: str, guessed: bool, clock: Clock) -> tuple[str, str | None]:
     """The address to use for SERVER (GUESSED: rcwiz added its https://) and a note to show
     once, if any; raises when the only way on would be a password in clear text."""
     if not guessed:
@@ -72,11 +73,11 @@ def settle(server: str, guessed: bool, timeout: float) -> tuple[str, str | None]
                 f"{server} is plain http: the password and every file travel unencrypted."
             )
         return server, None
-    found = handshake(server, timeout)
+    found = handshake(server, clock.stall)
     if found in ("tls", "unknown"):
         return server, None
     plain = "http://" + server.removeprefix("https://")
-    if found == "not-tls" and not http.answers(plain, timeout):
+    if found == "not-tls" and not http.answers(plain, clock):
         raise errors.ServerUnreachable(
             f"{server} answered, but neither in https nor in http.",
             "Check the address (and its port).",

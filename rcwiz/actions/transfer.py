@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rcwiz import errors, http, presets
+from rcwiz.clock import INTERRUPTED, PROBE, Clock
 from rcwiz.rclone.config import Configured, Remote, begin_configured, is_remote, remote_name
 from rcwiz.rclone.run import Pending, Rclone
 from rcwiz.rclone.transfer import (
@@ -55,7 +56,6 @@ class Guard:
     force: bool = False  # go on although the pre-flight says it will not fit
     yes: bool = False  # a sync may delete without asking
     log_interval: float = 10.0
-    stall_timeout: float = 60.0
 
 
 def remotes_involved(rclone: Rclone, *paths: str) -> dict[str, Remote]:
@@ -148,7 +148,7 @@ def _listed_for_archives(
 
     if archive.applies(opts, source):
         assert configured is not None  # a remote is involved, so rclone.conf was read
-        return archive.prepare(ctx.rclone, opts, account_of(source, configured))
+        return archive.prepare(ctx.rclone, opts, account_of(source, configured, ctx.rclone.clock))
     if not is_remote(opts.dest):
         _say_fast_path_off(ctx, opts, "download")
     return None
@@ -181,12 +181,16 @@ def _transfer(
     rclone = ctx.rclone
     sink = make_sink(console, guard.log_interval)
     watch = Watchdog(
-        stall_timeout=guard.stall_timeout, alive=_prober(remotes), started=time.monotonic()
+        stall_timeout=rclone.clock.stall,
+        alive=_prober(remotes, rclone.clock),
+        started=time.monotonic(),
     )
     if fetch is not None:
         assert configured is not None  # a remote is involved, so rclone.conf was read
         source = remotes[remote_name(opts.source)]
-        return _download(ctx, opts, sink, watch, account_of(source, configured), fetch)
+        return _download(
+            ctx, opts, sink, watch, account_of(source, configured, ctx.rclone.clock), fetch
+        )
     dest = remotes.get(remote_name(opts.dest)) if is_remote(opts.dest) else None
     if dest is not None and dest.vendor == "nextcloud":
         # Imported here: only Nextcloud remotes need them (http.client and ssl cost start-up time).
@@ -194,7 +198,9 @@ def _transfer(
         from rcwiz.transfer import bulk
 
         assert configured is not None  # a remote is involved, so rclone.conf was read
-        acct = functools.cache(lambda: account_from(dest.name, configured.settings(dest.name)))
+        acct = functools.cache(
+            lambda: account_from(dest.name, configured.settings(dest.name), rclone.clock)
+        )
         caps = nextcloud_capabilities(dest.name, acct)
         local = tree()
         if caps is not None and local is not None:
@@ -205,18 +211,19 @@ def _transfer(
                     return _fast_path(ctx, opts, acct(), caps, local, plan, sink, watch)
                 _say_fast_path_off(ctx, opts, "upload")
             return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
-        except (errors.RcwizError, KeyboardInterrupt):
+        except (errors.RcwizError, KeyboardInterrupt) as exc:
             if local is not None:
-                _remove_unfinished_uploads(ctx, acct(), opts, local)
+                stopping = isinstance(exc, KeyboardInterrupt)
+                _remove_unfinished_uploads(ctx, acct(), opts, local, stopping)
             raise
     return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
 
 
-def account_of(remote: Remote, configured: Configured) -> Account:
+def account_of(remote: Remote, configured: Configured, clock: Clock) -> Account:
     """The Nextcloud account behind REMOTE (its password read from rclone.conf's dump)."""
     from rcwiz.nextcloud.account import account_from
 
-    return account_from(remote.name, configured.settings(remote.name))
+    return account_from(remote.name, configured.settings(remote.name), clock)
 
 
 def _download(
@@ -292,6 +299,7 @@ def _fast_path(
     if not (phase.left or phase.rclone_needed or deletes):
         return engine.without_rclone(opts, rest, log_path)  # rclone has nothing left to do
     watch.started = time.monotonic()  # rclone's stall clock starts with rclone
+    watch.locked.update(phase.locked)  # rclone retries them quietly: the watchdog names them
     if opts.verb != "copy" or phase.rclone_needed:
         # A sync's rclone deletes what the source lacks, so it must see every file.
         return engine.run(ctx.rclone, opts, rest, log_path=log_path, watch=watch, warn=console.warn)
@@ -321,16 +329,18 @@ def _fast_path_note(phase: bulk.Phase) -> str:
 
 
 def _remove_unfinished_uploads(
-    ctx: Context, acct: Account, opts: TransferOptions, local: Tree
+    ctx: Context, acct: Account, opts: TransferOptions, local: Tree, stopping: bool
 ) -> None:
-    """After a stopped or refused upload: remove the chunked uploads it left on the server."""
+    """After a stopped or refused upload: remove the chunked uploads it left on the server
+    (after Ctrl-C, STOPPING, waiting for each answer only a moment)."""
     from rcwiz.nextcloud.uploads import remove_sessions
 
     root = opts.dest.partition(":")[2].strip("/")
     big = [f.relative for f in local.files if f.size >= NEXTCLOUD_CHUNK_BYTES]
     if not big:
         return
-    removed = remove_sessions(acct, [f"{root}/{rel}" if root else rel for rel in big])
+    paths = [f"{root}/{rel}" if root else rel for rel in big]
+    removed = remove_sessions(acct, paths, acct.clock.at_most(INTERRUPTED) if stopping else None)
     if removed:
         size = fmt.size(sum(r.bytes for r in removed))
         ctx.console.note(
@@ -374,12 +384,13 @@ def _warn_refused(
         ctx.console.warn(f"  {name}: {reason}")
 
 
-def _prober(remotes: dict[str, Remote]) -> Callable[[], bool] | None:
+def _prober(remotes: dict[str, Remote], clock: Clock) -> Callable[[], bool] | None:
     """A check that every server involved still answers HTTP (None when none has a URL)."""
     urls = [r.url for r in remotes.values() if r.url]
     if not urls:
         return None
-    return lambda: all(http.answers(url) for url in urls)
+    probe = clock.at_most(PROBE)
+    return lambda: all(http.answers(url, probe) for url in urls)
 
 
 def _check_space(

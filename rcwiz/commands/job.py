@@ -348,7 +348,6 @@ def run_job(ctx: Context, args: argparse.Namespace) -> Output:
         force=args.force,
         yes=job.allow_deletes,
         log_interval=args.log_interval,
-        stall_timeout=ctx.stall_timeout,
     )
     summary = job_run.run(ctx, job, guard, dry_run=args.dry_run, wait=args.wait)
     return Output({"event": "summary", "job": job.name, **summary.as_dict()})

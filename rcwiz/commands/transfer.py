@@ -50,7 +50,6 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         force=args.force,
         yes=getattr(args, "yes", False),
         log_interval=args.log_interval,
-        stall_timeout=ctx.stall_timeout,
     )
     summary = perform(ctx, options(args), guard)
     return Output({"event": "summary", **summary.as_dict()})

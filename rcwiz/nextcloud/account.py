@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from rcwiz import errors
+from rcwiz.clock import Clock
 from rcwiz.nextcloud.http import Client
 from rcwiz.nextcloud.urls import split_dav_url
 from rcwiz.rclone.about import Usage
@@ -27,9 +28,11 @@ class Account:
     dav_user: str  # the user id in the WebDAV URL (may differ from the login name)
     password: str = field(repr=False)
     root: str = "/"  # where the remote starts inside the user's files ("/" or "/sub/")
+    clock: Clock = field(default_factory=Clock, compare=False)  # the run's (rcwiz.clock)
 
-    def client(self) -> Client:
-        return Client(self.server, self.user, self.password)
+    def client(self, clock: Clock | None = None) -> Client:
+        """A client for this account, on the run's clock (or CLOCK, a shorter one)."""
+        return Client(self.server, self.user, self.password, clock=clock or self.clock)
 
     def path_of(self, remote_path: str) -> str:
         """REMOTE:sub/file -> "/sub/file" relative to the user's home (what OCS wants)."""
@@ -40,11 +43,12 @@ class Account:
 def account(rclone: Rclone, remote: str) -> Account:
     """The Nextcloud account behind REMOTE ("name" or "name:"): one `config dump`."""
     name = remote.rstrip(":").split(":")[0]
-    return account_from(name, section(rclone, name))
+    return account_from(name, section(rclone, name), rclone.clock)
 
 
-def account_from(name: str, settings: Mapping[str, str]) -> Account:
-    """The Nextcloud account of remote NAME, from its rclone.conf SETTINGS."""
+def account_from(name: str, settings: Mapping[str, str], clock: Clock) -> Account:
+    """The Nextcloud account of remote NAME, from its rclone.conf SETTINGS; its requests run
+    on CLOCK (the run's)."""
     if settings.get("type") != "webdav":
         raise errors.UsageError(f"'{name}:' is not a WebDAV remote, so not a Nextcloud one.")
     server, dav_user, root = split_dav_url(settings.get("url", ""))
@@ -56,13 +60,14 @@ def account_from(name: str, settings: Mapping[str, str]) -> Account:
             f"The password of '{name}:' in rclone.conf cannot be read.",
             "Enter it again with 'rcwiz setup --replace'.",
         ) from exc
-    return Account(f"{name}:", server, settings.get("user", ""), dav_user, password, root)
+    user = settings.get("user", "")
+    return Account(f"{name}:", server, user, dav_user, password, root, clock)
 
 
 USER_API = "/ocs/v2.php/cloud/user"
 
 
-def usage(acct: Account, timeout: float | None = None) -> Usage:
+def usage(acct: Account) -> Usage:
     """Used and free space from Nextcloud's OCS API (`cloud/user`), as the server knows it now.
 
     The WebDAV quota properties (what `rclone about` reads) are served from a cache for
@@ -70,10 +75,7 @@ def usage(acct: Account, timeout: float | None = None) -> Usage:
     a deletion they still give the old figures, while OCS gives the new ones at once. A
     quota of -3 means none: then total and free are unknown, as `rclone about` reports it.
     """
-    client = acct.client()
-    if timeout is not None:
-        client.timeout = timeout
-    data = client.ocs("GET", USER_API) or {}
+    data = acct.client().ocs("GET", USER_API) or {}
     quota = data.get("quota") if isinstance(data, dict) else None
     figures = {
         k: v

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from rcwiz import errors
+from rcwiz.clock import INTERRUPTED
 from rcwiz.nextcloud import uploads
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.http import Client, raise_for_status
@@ -121,6 +122,7 @@ class Upload:
     ) -> None:
         self.account = account
         self.source = source
+        self.server_path = server_path.strip("/")
         self.parallel = max(1, parallel)
         self.chunk = chunk_size_for(source.size, chunk, self.parallel)
         self.client: Client = account.client()
@@ -150,7 +152,7 @@ class Upload:
         if reply.status == 405:  # left by a run that was killed: start afresh
             self._discard()
             reply = self.client.request("MKCOL", self.session, headers=self._headers())
-        raise_for_status(reply, self.account.server)
+        raise_for_status(reply, self.account.server, name=self.server_path)
 
     def _put(self, number: int, offset: int, length: int) -> None:
         headers = {
@@ -171,7 +173,7 @@ class Upload:
                 reply = self.client.request(
                     "PUT", f"{self.session}{number}", body=body, headers=headers
                 )
-                raise_for_status(reply, self.account.server)
+                raise_for_status(reply, self.account.server, name=self.server_path)
                 return
             except errors.RcwizError as exc:
                 self._count(-counted)  # sent again, or not at all
@@ -184,9 +186,9 @@ class Upload:
             "X-OC-Mtime": str(int(self.source.mtime)),
             "OC-Checksum": f"SHA1:{sha1}",
         }
-        wait = max(self.client.timeout, self.source.size / ASSEMBLY_RATE)
-        reply = self.client.request("MOVE", f"{self.session}.file", headers=headers, timeout=wait)
-        raise_for_status(reply, self.account.server)
+        wait = self.source.size / ASSEMBLY_RATE  # if longer than the stall timeout
+        reply = self.client.request("MOVE", f"{self.session}.file", headers=headers, patience=wait)
+        raise_for_status(reply, self.account.server, name=self.server_path)
 
     def _unchanged(self) -> None:
         try:
@@ -196,11 +198,11 @@ class Upload:
         if now.st_size != self.source.size or now.st_mtime != self.source.mtime:
             raise errors.SourceChanged(f"{self.source.path} changed while it was sent.")
 
-    def _discard(self) -> bool:
-        """Delete the session (best effort, with a connection of its own); True if it is gone.
-        When it is not (a hung server), left_session names it."""
-        client = self.account.client()
-        client.timeout = min(client.timeout, DISCARD_TIMEOUT)
+    def _discard(self, wait: float = DISCARD_TIMEOUT) -> bool:
+        """Delete the session (best effort, with a connection of its own, each answer awaited
+        WAIT seconds at most); True if it is gone. When it is not (a hung server),
+        left_session names it."""
+        client = self.account.client(self.account.clock.at_most(wait))
         try:
             for _ in range(3):  # a chunk the server was still writing may get in the way
                 client.request("DELETE", self.session)
@@ -240,14 +242,16 @@ class Upload:
             sha1 = digest.result()
             self._unchanged()
             self._finish(sha1)
-        except BaseException:
+        except BaseException as exc:
             self._stop.set()
             self.client.abort()  # requests in flight fail now instead of running on
-            pool.shutdown(wait=True, cancel_futures=True)
-            self._discard()
+            pool.shutdown(wait=False, cancel_futures=True)  # threads in I/O end as they fail
+            # After Ctrl-C or SIGTERM rcwiz must end within moments, whatever the server does.
+            stopping = not isinstance(exc, (Exception, GeneratorExit))
+            self._discard(INTERRUPTED if stopping else DISCARD_TIMEOUT)
             raise
         finally:
-            pool.shutdown(wait=True)
+            pool.shutdown(wait=False)
             self.client.close()
 
     def _hash(self, digest: concurrent.futures.Future[str]) -> None:

@@ -56,9 +56,12 @@ def _said(reply: Response) -> str:
     return " ".join(message.split())[:200]
 
 
-def raise_for_status(reply: Response, server: str, message: str = "") -> None:
-    """Raise the named error for a failed HTTP (or OCS) status; return for success."""
+def raise_for_status(
+    reply: Response, server: str, message: str = "", name: str | None = None
+) -> None:
+    """Raise the named error for a failed HTTP (or OCS) status; return for success. NAME: the
+    file the request was about (a 423 names it)."""
     if 200 <= reply.status < 300:
         return
     said = " ".join(message.split())[:200] if message else _said(reply)
-    raise errors.for_http_status(reply.status, server, said)
+    raise errors.for_http_status(reply.status, server, said, name)

@@ -10,6 +10,14 @@ names are the ones rclone shows) and lies inside the folder asked for. Anything 
 status, a server without those counts, a name of another kind, a broken answer, no answer
 within the stall timeout from a server that otherwise answers) gives None, and the caller
 lists with rclone instead; a server that answers nothing at all is Stalled.
+
+The answer is checked as it comes, not only at its end: Nextcloud lists a folder before
+what it holds (depth first), so an entry whose folder has not been listed, or one more entry
+than its folder said it holds, ends the reading at once, as does one response longer than
+MAX_RESPONSE. An endless answer (valid entries for ever) thus stops after at most the
+entries the server said there are, and the memory for a listing stays proportional to the
+entries it keeps. The request's deadline is the run's (rcwiz.clock): a listing that streams
+is read for as long as it streams, a trickle is Stalled.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from rcwiz import errors
+from rcwiz.clock import PROBE
 from rcwiz.http import answers
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.nextcloud.http import Client
@@ -37,7 +46,7 @@ BODY = (
     b"<nc:contained-file-count/><nc:contained-folder-count/></d:prop></d:propfind>"
 )
 CHUNK = 256 * 1024
-PROBE_TIMEOUT = 5.0  # seconds a server that did not send its listing has to answer at all
+MAX_RESPONSE = 1024 * 1024  # bytes of one entry's response, at most (real ones: under 1 kB)
 
 
 class Unusable(Exception):
@@ -61,7 +70,7 @@ def tree(client: Client, dav_user: str, path: str) -> Listing | None:
         # The server builds the whole answer before its first byte: a big enough tree takes
         # longer than the stall timeout. A server that still answers is only slow at that
         # (rclone lists it folder by folder); one that does not is hung.
-        if answers(client.server, timeout=min(PROBE_TIMEOUT, client.timeout)):
+        if answers(client.server, client.clock.at_most(PROBE)):
             return None
         raise
     except (errors.RcwizError, Unusable):
@@ -74,9 +83,14 @@ def read(prefix: str, chunks: Iterable[bytes]) -> Listing:
     reader = _Reader(prefix)
     parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
     try:
+        taken, fed = 0, 0  # responses read, and bytes fed since the last one
         for chunk in chunks:
             parser.feed(chunk)
             reader.take(parser)
+            fed = len(chunk) if reader.responses > taken else fed + len(chunk)
+            taken = reader.responses
+            if fed > MAX_RESPONSE:
+                raise Unusable("one response longer than any listing's")
         parser.close()
     except ParseError as exc:
         raise Unusable(f"not XML: {exc}") from None
@@ -92,6 +106,8 @@ class _Reader:
         self.found = Listing()
         self.said: dict[str, tuple[int, int]] = {}  # folder -> (files, folders) it holds
         self.seen_root = False
+        self.responses = 0
+        self._held: Counter[str] = Counter()  # folder -> entries listed in it so far
         self._top: Element | None = None  # the multistatus element, emptied as it goes
 
     def take(self, parser: XMLPullParser[Element]) -> None:
@@ -109,6 +125,7 @@ class _Reader:
                     raise Unusable("a response inside another element") from None
 
     def _response(self, element: Element) -> None:
+        self.responses += 1
         href = element.findtext(f"{_D}href") or ""
         path = unquote(urlsplit(href).path)
         if path.rstrip("/") == self.prefix.rstrip("/"):
@@ -120,11 +137,13 @@ class _Reader:
         props = _found_props(element)
         folder = props.find(f"{_D}resourcetype/{_D}collection") is not None
         if relative == "":
-            if not folder:
-                raise Unusable("the path is a file")
+            if not folder or self.seen_root:
+                raise Unusable("the path is a file, or listed twice")
             self.seen_root = True
         elif not _plain(relative):
             raise Unusable(relative)
+        else:
+            self._count_in(_parent(relative))
         mtime = _time(props.findtext(f"{_D}getlastmodified"))
         if folder:
             self.said[relative] = (_count(props, _FILES), _count(props, _FOLDERS))
@@ -132,6 +151,14 @@ class _Reader:
                 self.found.folders[relative] = mtime
         else:
             self.found.files[relative] = (_count(props, f"{_D}getcontentlength"), mtime)
+
+    def _count_in(self, folder: str) -> None:
+        """One more entry in FOLDER: Unusable as soon as it holds more than it said."""
+        if folder not in self.said:
+            raise Unusable(f"an entry before its folder {folder or '(the top)'}")
+        self._held[folder] += 1
+        if self._held[folder] > sum(self.said[folder]):
+            raise Unusable(f"{folder or 'the folder'} holds more than it said")
 
     def listing(self) -> Listing:
         """The listing, once every folder holds what it said it holds."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rcwiz import errors
+from rcwiz.clock import Clock
 from rcwiz.nextcloud.http import Client, raise_for_status
 
 START = "/index.php/login/v2"
@@ -33,8 +34,8 @@ class Granted:
     app_password: str = field(repr=False)
 
 
-def start(server: str) -> Flow:
-    reply = Client(server).request("POST", START, auth=False)
+def start(server: str, stall: Clock) -> Flow:
+    reply = Client(server, clock=stall).request("POST", START, auth=False)
     raise_for_status(reply, server)
     data = reply.json()
     try:
@@ -47,6 +48,7 @@ def start(server: str) -> Flow:
 
 def poll(
     flow: Flow,
+    stall: Clock,
     *,
     timeout: float = TIMEOUT,
     interval: float = POLL_INTERVAL,
@@ -54,7 +56,7 @@ def poll(
     clock: Callable[[], float] = time.monotonic,
 ) -> Granted:
     """Wait until the user grants access in the browser (404 until then), or time out."""
-    client = Client(flow.endpoint)
+    client = Client(flow.endpoint, clock=stall)
     deadline = clock() + timeout
     while True:
         reply = client.request("POST", "", form={"token": flow.token}, auth=False)
@@ -75,6 +77,8 @@ def poll(
         sleep(interval)
 
 
-def revoke(server: str, login_name: str, app_password: str) -> None:
+def revoke(server: str, login_name: str, app_password: str, stall: Clock) -> None:
     """Delete the app password on the server (it stops working at once)."""
-    Client(server, login_name, app_password).ocs("DELETE", "/ocs/v2.php/core/apppassword")
+    Client(server, login_name, app_password, clock=stall).ocs(
+        "DELETE", "/ocs/v2.php/core/apppassword"
+    )

@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from rcwiz import errors, files, paths
+from rcwiz.clock import Clock
 from rcwiz.nextcloud import dav
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.http import raise_for_status
@@ -68,12 +69,15 @@ def _chunk_bytes(multistatus: str) -> int:
     )
 
 
-def remove_sessions(acct: Account, paths: Iterable[str]) -> list[Removed]:
+def remove_sessions(
+    acct: Account, paths: Iterable[str], clock: Clock | None = None
+) -> list[Removed]:
     """Delete the upload folders rclone may have started for PATHS; return those that were there.
 
-    Best effort: a folder that cannot be read or removed is left as it is.
+    Best effort: a folder that cannot be read or removed is left as it is. CLOCK, when given,
+    is a shorter one than the run's (after Ctrl-C: rcwiz must end within moments).
     """
-    client = acct.client()
+    client = acct.client(clock)
     base = uploads_path(acct.dav_user)
     removed = []
     for name in sorted({session_name(p) for p in paths}):
@@ -84,6 +88,8 @@ def remove_sessions(acct: Account, paths: Iterable[str]) -> list[Removed]:
             size = _chunk_bytes(listing.body.decode("utf-8", "replace"))
             if client.request("DELETE", f"{base}{name}/").ok:
                 removed.append(Removed(name, size))
+        except errors.ServerUnreachable:
+            break  # hung or gone: the next one would wait as long
         except errors.RcwizError:
             continue
     return removed
@@ -177,10 +183,8 @@ def claim(acct: Account, name: str) -> Iterator[None]:
     Best effort: a state folder that cannot be written only loses that protection."""
     path = _claim_file(acct, name)
     record = {"server": acct.server, "user": acct.dav_user, "session": name, "pid": os.getpid()}
-    try:
+    with contextlib.suppress(OSError):
         files.write_private(path, json.dumps(record))
-    except OSError:
-        pass
     try:
         yield
     finally:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rcwiz import errors, process
+from rcwiz.clock import Clock
 from rcwiz.rclone.about import Usage, about
 from rcwiz.rclone.config import Configured
 from rcwiz.rclone.run import Rclone
@@ -86,12 +87,10 @@ def usage_of(rclone: Rclone, name: str, configured: Configured | None) -> Usage:
     which `rclone about` reads, are cached for minutes on production servers); `rclone about`
     answers for every other remote, and for a Nextcloud whose API gives no figures.
     """
-    return nextcloud_usage(name, configured) or about(rclone, f"{name}:")
+    return nextcloud_usage(name, configured, rclone.clock) or about(rclone, f"{name}:")
 
 
-def nextcloud_usage(
-    name: str, configured: Configured | None, timeout: float | None = None
-) -> Usage | None:
+def nextcloud_usage(name: str, configured: Configured | None, clock: Clock) -> Usage | None:
     """Remote NAME's usage from Nextcloud's OCS API; None when it is not a Nextcloud remote or
     the API gives no figures (then `rclone about` is the one to ask)."""
     remote = configured.remote(name) if configured is not None else None
@@ -100,7 +99,7 @@ def nextcloud_usage(
     from rcwiz.nextcloud.account import account_from, usage
 
     try:
-        return usage(account_from(name, configured.settings(name)), timeout=timeout)
+        return usage(account_from(name, configured.settings(name), clock))
     except (errors.AuthenticationFailed, errors.ServerUnreachable):
         raise  # rclone would meet the same
     except errors.RcwizError:

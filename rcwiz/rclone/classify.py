@@ -94,6 +94,19 @@ def reason(text: str | None, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def refusal(name: str | None, text: str | None) -> errors.RcwizError | None:
+    """The error a refused request means when TEXT (rclone's words for it) quotes the
+    server's HTTP status: the server answered, and said no. None when it quotes none (no
+    answer at all, or a local failure)."""
+    status = status_in(text)
+    if status is None:
+        return None
+    if status == 423:
+        return errors.locked(name)
+    what = f" ({name})" if name else ""
+    return errors.Refused(f"The server refused the transfer{what}: {reason(text)}.")
+
+
 def file_failure(error: str | None) -> errors.RcwizError | None:
     """The failure one file's error means for the whole run, when it means one (507, disk)."""
     if is_quota(error):
@@ -229,6 +242,11 @@ def _unreachable(code: int, messages: list[str], where: Where) -> errors.RcwizEr
     return errors.ServerUnreachable(f"The server could not be reached{where.named()}: {cause}.")
 
 
+def _locked(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
+    msg = _first_status(messages, 423)
+    return None if msg is None else errors.locked(where.target)
+
+
 def _not_found_status(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
     if _first_status(messages, 404) is None:
         return None
@@ -280,6 +298,7 @@ RULES: tuple[Rule, ...] = (
     _disk,
     _tls,
     _unreachable,
+    _locked,
     _not_found_status,
     _missing,
     _usage,

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from rcwiz import errors, files, process
+from rcwiz.clock import Clock
 from rcwiz.rclone import binary as rclone_binary
 from rcwiz.rclone import classify
 from rcwiz.rclone.events import Event, Progress, parse_line
@@ -159,9 +160,16 @@ class Rclone:
     config: Path | None = None
     version: tuple[int, int, int] | None = None
     env: dict[str, str] = field(default_factory=dict)
-    # How long a short run (about, a listing to verify a remote) may take before it counts as
-    # a hung server; transfers are watched instead (rcwiz.transfer.watchdog).
-    timeout: float = 60.0
+    # The run's clock (rcwiz.clock): how long a short run (about, a listing to verify a
+    # remote) may take before it counts as a hung server; transfers are watched instead
+    # (rcwiz.transfer.watchdog). Nextcloud accounts made from this rclone take it too.
+    clock: Clock = field(default_factory=Clock)
+
+    @property
+    def timeout(self) -> float:
+        """The stall timeout in seconds (the clock's)."""
+        return self.clock.stall
+
     ca_cert: str | None = None  # rcwiz's --ca-cert, passed on as rclone's own
 
     @classmethod

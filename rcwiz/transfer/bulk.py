@@ -66,6 +66,7 @@ class Phase(fastpath.Phase):
     left: list[LocalFile] = field(default_factory=list)  # to send by rclone
     # rclone must run even if nothing is left: a sync's deletions, a source it must report on.
     rclone_needed: bool = False
+    locked: list[str] = field(default_factory=list)  # of those left, files the server had locked
 
 
 def eligible(opts: TransferOptions) -> bool:
@@ -310,8 +311,8 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
                 _results(state, batch, results)
             state.progress()
     except BaseException:
-        uploader.client.abort()
-        pool.shutdown(wait=True, cancel_futures=True)
+        uploader.client.abort()  # every request in flight fails now: its thread ends
+        pool.shutdown(wait=False, cancel_futures=True)
         unconfirmed = sum(len(b) for b in running.values())
         if unconfirmed:  # cut off on rcwiz's side; the server may have taken them all the same
             state.warn(
@@ -321,7 +322,7 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
             )
         raise
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=False)
     # Requests still running when one failed have finished by now: only theirs are known.
     if failed:
         _fall_back(state, failed, "after a failed bulk request")
@@ -358,6 +359,8 @@ def _results(state: _Run, batch: list[LocalFile], results: list[bulk.Result]) ->
         else:
             state.phase.refused.append(result.relative)
             state.phase.left.append(item)
+            if result.message.endswith(" is locked"):  # Nextcloud's words for a 423
+                state.phase.locked.append(result.relative)
             state.sink.log(
                 LogLine("notice", f"bulk upload refused it: {result.message}", item.relative)
             )
@@ -377,9 +380,15 @@ def _send_big(
     parallel: int,
 ) -> None:
     """Each big file in chunks, PARALLEL at once; one that fails goes to rclone."""
-    with concurrent.futures.ThreadPoolExecutor(REQUESTS_IN_FLIGHT, "rcwiz-mkcol") as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(REQUESTS_IN_FLIGHT, "rcwiz-mkcol")
+    try:
         if not _folders_made(state, uploader, pool, big):
             return
+    except BaseException:
+        uploader.client.abort()  # requests in flight fail now: no thread is waited for
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     for item in big:
         source = chunked.Source(item.path, item.size, item.mtime)
         upload = chunked.Upload(

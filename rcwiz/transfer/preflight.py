@@ -102,6 +102,7 @@ class FreeSpace:
 
     def __init__(self, rclone: Rclone, dest: str) -> None:
         self.dest = dest
+        self.clock = rclone.clock
         self._about = (
             begin_about(rclone, f"{remote_name(dest)}:", target=dest) if is_remote(dest) else None
         )
@@ -111,7 +112,7 @@ class FreeSpace:
         """Free bytes at the destination; None when the backend cannot say."""
         if self._about is None:
             return local_free(self.dest)
-        current = nextcloud_usage(remote_name(self.dest), self.configured)
+        current = nextcloud_usage(remote_name(self.dest), self.configured, self.clock)
         if current is not None and current.free is not None:
             self._about.close()  # not needed: the server's own figure is fresher
             return current.free

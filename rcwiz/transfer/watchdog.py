@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rcwiz import errors
+from rcwiz.clock import STALL_TIMEOUT
 from rcwiz.rclone import classify
 from rcwiz.rclone.events import Event, FileDone, LogLine, Progress
 
@@ -25,6 +26,12 @@ class Watchdog:
     with `event` None when rclone said nothing), and names the failure that should stop it:
 
     * the first 507 Insufficient Storage;
+    * refusals: nothing new confirmed for `stall_timeout` seconds, and meanwhile the server
+      answered a request with a refusal (rclone quotes its HTTP status: 423 Locked, 403,
+      a 5xx), or took bytes that rclone then sent again (rclone retries a refused upload
+      quietly: a 423 is logged only after its ten low-level retries, minutes later) while the
+      server still answers the probe: the server is no unreachable one; the error names the
+      refusal (a locked file by name) or the file sent again, and exits with its own code;
     * a stall: nothing new confirmed for `stall_timeout` seconds while errors rise, or while
       the server does not answer (`alive` probes it). Progress means new bytes: files that
       arrived, and the furthest each file in flight has got. rclone's own byte count grows
@@ -35,7 +42,7 @@ class Watchdog:
     listing is caught the same way.
     """
 
-    stall_timeout: float = 60.0
+    stall_timeout: float = STALL_TIMEOUT  # the run's clock's (rcwiz.clock), given by the caller
     alive: Callable[[], bool] | None = None
     probe_every: float = 5.0
     started: float | None = None
@@ -46,6 +53,11 @@ class Watchdog:
     _errors_then: int = 0
     _errors: int = 0
     _probed_at: float = float("-inf")
+    locked: set[str] = field(default_factory=set)  # files the server said are locked (423)
+    _refusal: errors.RcwizError | None = None  # the last refusal since anything moved
+    _sent = 0  # rclone's byte count (resent bytes included) at the last progress event
+    _again: str | None = None  # a file rclone sent again since anything moved
+    _answered: bool = True  # what the last probe found
 
     def __call__(self, event: Event | None, now: float) -> errors.RcwizError | None:
         if self._moved_at is None:
@@ -59,6 +71,7 @@ class Watchdog:
         elif isinstance(event, LogLine) and event.level in ("error", "critical"):
             if classify.is_quota(event.message):
                 return self._quota()
+            self._refused(event.object, event.message)
         elif isinstance(event, Progress):
             if classify.is_quota(event.last_error):
                 return self._quota()
@@ -70,6 +83,26 @@ class Watchdog:
             if measure > self._measure:
                 self._measure = measure
                 self._moved(now)
+            elif event.bytes > self._sent and event.transferring:
+                self._again = event.transferring[0].name  # bytes sent, nothing new kept
+            self._sent = max(self._sent, event.bytes)
+            if self.locked and event.transferring:
+                held = [item.name for item in event.transferring if item.name in self.locked]
+                if len(held) == len(event.transferring):  # all rclone is at: locked files
+                    self._again = held[0]
+        if now - self._moved_at >= self.stall_timeout and self._refusal is not None:
+            return self._refused_all(now)
+        if now - self._moved_at >= self.stall_timeout and self._again and self._answers(now):
+            if self._again in self.locked:
+                self._refusal = errors.locked(self._again)
+                return self._refused_all(now)
+            return errors.Refused(
+                f"The server answers but keeps refusing {self._again}: rclone sent it again "
+                f"and again, and nothing arrived for {now - self._moved_at:.0f} s, so the "
+                "transfer was stopped.",
+                "rclone's log names the server's answer (after its own retries); a file "
+                f"locked on a Nextcloud is released after {errors.LOCK_RELEASE}. {RESUME_HINT}",
+            )
         if now - self._moved_at >= self.stall_timeout and self._gone(now):
             return errors.Stalled(
                 f"Nothing has moved for {now - self._moved_at:.0f} s and the server does "
@@ -81,9 +114,36 @@ class Watchdog:
     def _moved(self, now: float) -> None:
         self._moved_at = now
         self._errors_then = self._errors
+        self._refusal = None
+        self._again = None
+
+    def _answers(self, now: float) -> bool:
+        """The server still answers (asked at most every probe_every seconds)."""
+        if self.alive is None:
+            return True
+        if now - self._probed_at >= self.probe_every:
+            self._probed_at = now
+            self._answered = self.alive()
+        return self._answered
+
+    def _refused(self, name: str | None, text: str | None) -> None:
+        """Remember a refusal (a named one rather than rclone's summary line of it)."""
+        found = classify.refusal(name, text)
+        if found is not None and (self._refusal is None or name):
+            self._refusal = found
+
+    def _refused_all(self, now: float) -> errors.RcwizError:
+        found = self._refusal
+        assert found is not None and self._moved_at is not None
+        found.message = (
+            f"{found.message.rstrip('.')}. Nothing else arrived for {now - self._moved_at:.0f} "
+            "s, so the transfer was stopped."
+        )
+        return found
 
     def _file_failed(self, event: FileDone) -> errors.RcwizError | None:
         found = classify.file_failure(event.error)
+        self._refused(event.name, event.error)
         if isinstance(found, errors.QuotaExceeded):
             return self._quota()
         if isinstance(found, errors.DiskFull):
@@ -96,10 +156,7 @@ class Watchdog:
     def _gone(self, now: float) -> bool:
         if self._errors > self._errors_then:
             return True
-        if self.alive is None or now - self._probed_at < self.probe_every:
-            return False
-        self._probed_at = now
-        return not self.alive()
+        return self.alive is not None and not self._answers(now)
 
     @staticmethod
     def _quota() -> errors.RcwizError:

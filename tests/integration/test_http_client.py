@@ -11,11 +11,13 @@ from __future__ import annotations
 import concurrent.futures
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from rcwiz import errors
+from rcwiz.clock import Clock
 from rcwiz.http import Client
 
 
@@ -36,6 +38,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/hang":
             self.server.hanging.set()  # type: ignore[attr-defined]
             self.server.release.wait(30)  # type: ignore[attr-defined]
+        if self.path.startswith(("/trickle", "/stream")):
+            return self._slowly(self.path.startswith("/trickle"))
         reply = str(len(body)).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(reply)))
@@ -43,6 +47,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(reply)
+
+    def _slowly(self, trickle: bool) -> None:
+        """An answer that says `Connection: close` (as PHP's server does), then its body: one
+        byte every 0.3 s (a trickle), or 20 MB in 16 KiB pieces a few ms apart (a stream)."""
+        size = 30 if trickle else 20_000_000
+        self.send_response(200)
+        self.send_header("Content-Length", str(size))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.flush()
+        self.server.hanging.set()  # type: ignore[attr-defined]
+        step, pause = (1, 0.3) if trickle else (16 * 1024, 0.002)
+        sent = 0
+        try:
+            while sent < size and not self.server.release.wait(pause):  # type: ignore[attr-defined]
+                piece = min(step, size - sent)
+                self.wfile.write(b"x" * piece)
+                self.wfile.flush()
+                sent += piece
+        except OSError:  # the client went away
+            pass
+        self.close_connection = True
 
     do_GET = do_POST = do_PUT = _answer
 
@@ -102,7 +128,7 @@ def test_a_body_of_pieces_is_sent_whole_and_again_on_a_retried_connection(server
 
 
 def test_abort_cuts_a_request_in_flight_from_another_thread_for_good(server):
-    client = Client(url(server), timeout=30)
+    client = Client(url(server), clock=Clock(30))
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         assert pool.submit(client.request, "GET", "/x").result().ok  # a kept connection
         waiting = pool.submit(client.request, "GET", "/hang")
@@ -113,3 +139,36 @@ def test_abort_cuts_a_request_in_flight_from_another_thread_for_good(server):
     assert server.connections == 1
     with pytest.raises(errors.ServerUnreachable):
         client.request("GET", "/x")
+
+
+def test_an_answer_that_trickles_is_stalled_within_the_stall_timeout(server):
+    # One byte every 0.3 s: each read gets something, yet the request makes no progress.
+    client = Client(url(server), clock=Clock(1.5))
+    began = time.monotonic()
+    with pytest.raises(errors.Stalled, match="only a trickle"):
+        client.request("GET", "/trickle")
+    assert time.monotonic() - began < 1.5 + 1.0
+
+
+def test_a_big_answer_that_streams_is_progress_however_long_it_takes(server):
+    # 20 MB at a few MB/s takes several stall timeouts of 1 s: it is read to its end.
+    client = Client(url(server), clock=Clock(1.0))
+    began = time.monotonic()
+    with client.stream("GET", "/stream") as answer:
+        total = sum(len(chunk) for chunk in iter(lambda: answer.read(256 * 1024), b""))
+    assert total == 20_000_000
+    assert time.monotonic() - began > 1.0  # longer than the stall timeout: it proves something
+
+
+def test_abort_cuts_an_answer_being_read_after_it_said_connection_close(server):
+    # http.client forgets the socket once an answer says `Connection: close`; abort must
+    # still cut the read in flight.
+    client = Client(url(server), clock=Clock(60))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        reading = pool.submit(client.request, "GET", "/trickle")
+        assert server.hanging.wait(10)
+        began = time.monotonic()
+        client.abort()
+        with pytest.raises(errors.ServerUnreachable):
+            reading.result(timeout=10)
+        assert time.monotonic() - began < 1.0

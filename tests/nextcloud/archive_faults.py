@@ -97,6 +97,12 @@ class ArchiveFaults:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else None
         headers = {k: v for k, v in handler.headers.items() if k.lower() != "host"}
+        self.answer(handler, headers, body)
+
+    def answer(
+        self, handler: BaseHTTPRequestHandler, headers: dict[str, str], body: bytes | None
+    ) -> None:
+        """Answer one request whose HEADERS (without Host) and BODY are read."""
         if self.mode == "shallow" and headers.get("Depth", "").lower() == "infinity":
             headers["Depth"] = "1"
             self.shallowed += 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,46 @@ def test_a_file_named_as_the_folder_is_not_a_tree():
     )
     with pytest.raises(Unusable):
         read(PREFIX, [file_answer])
+
+
+def endless(answer: bytes, taken: list[int]) -> Iterator[bytes]:
+    """ANSWER without its end, then copies of its last file entry under new names for ever
+    (valid entries, as an endless answer would send them); TAKEN counts the pieces read."""
+    body = answer[: answer.rindex(b"</d:multistatus>")]
+    last = [r for r in responses(answer) if b"<d:collection/>" not in r][-1]
+    href = last.split(b"<d:href>", 1)[1].split(b"</d:href>", 1)[0]
+    taken.append(1)
+    yield body
+    n = 0
+    while True:
+        taken.append(1)
+        n += 1
+        yield last.replace(href, href + b"-" + str(n).encode())
+
+
+def test_an_endless_answer_is_cut_off_at_the_first_entry_more_than_its_folder_holds():
+    taken: list[int] = []
+    with pytest.raises(Unusable, match="holds more than it said"):
+        read(PREFIX, endless(ANSWER, taken))
+    assert len(taken) == 2  # the real answer, and one entry more: nothing after it is read
+
+
+def test_an_entry_before_its_folder_is_not_trusted():
+    # Nextcloud lists a folder before what it holds: an entry that comes first is refused at
+    # once (its folder's counts cannot be checked yet).
+    folder = next(r for r in responses(ANSWER) if b"empty-folder/" in r)
+    entry = folder.replace(b"empty-folder/", b"empty-folder/inner.txt").replace(
+        b"<d:resourcetype><d:collection/></d:resourcetype>", b"<d:resourcetype/>"
+    )
+    moved = ANSWER.replace(folder, b"").replace(
+        b"</d:multistatus>", entry + folder + b"</d:multistatus>"
+    )
+    with pytest.raises(Unusable, match="before its folder"):
+        read(PREFIX, [moved])
+
+
+def test_one_response_that_never_ends_is_cut_off():
+    head = ANSWER[: ANSWER.index(b"<d:response>")] + b"<d:response><d:href>"
+    pieces = [head, *([b"x" * 65536] * 64)]
+    with pytest.raises(Unusable, match="longer than"):
+        read(PREFIX, pieces)

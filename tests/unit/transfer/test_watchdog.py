@@ -71,3 +71,49 @@ def test_rising_errors_without_progress_stop_without_a_probe():
     watch = Watchdog(stall_timeout=10, alive=None, started=0.0)
     assert watch(progress(0, errors_=0), 1.0) is None
     assert isinstance(watch(progress(0, errors_=2), 12.0), errors.Stalled)
+
+
+def refused(name: str, status: str) -> FileDone:
+    return FileDone(
+        name=name,
+        outcome="failed",
+        size=None,
+        error=f"unchunked simple update failed: Internal Server Error: {status}",
+        message="Failed to copy",
+    )
+
+
+def test_refusals_from_a_server_that_answers_stop_as_refused_not_unreachable():
+    # The server answers every request with 423 (captured wording of rclone 1.75 against a
+    # real Nextcloud 30 holding a lock): nothing arrives, and it is no unreachable server.
+    watch = Watchdog(stall_timeout=10, alive=lambda: True, started=0.0)
+    assert watch(refused("data/x.csv", "423 Locked"), 3.0) is None
+    stopped = watch(None, 10.5)
+    assert isinstance(stopped, errors.FileLocked) and stopped.exit_code == 13
+    assert stopped.message.startswith("data/x.csv is locked on the server")
+    assert "3600 s" in stopped.message
+
+
+def test_a_refusal_followed_by_progress_is_forgotten():
+    watch = Watchdog(stall_timeout=10, alive=lambda: True, started=0.0)
+    assert watch(refused("x", "403 Forbidden"), 1.0) is None
+    assert watch(arrived("y"), 2.0) is None
+    assert watch(None, 11.0) is None
+
+
+def test_a_file_sent_again_to_a_server_that_answers_is_refused():
+    # rclone retries a 423 quietly (ten low-level retries before it logs the error): only
+    # its byte count, growing while nothing new arrives, shows it.
+    watch = Watchdog(stall_timeout=10, alive=lambda: True, started=0.0)
+    assert watch(progress(16, ("x", 16)), 1.0) is None
+    assert watch(progress(32, ("x", 16)), 5.0) is None
+    stopped = watch(progress(48, ("x", 16)), 11.0)
+    assert isinstance(stopped, errors.Refused) and stopped.exit_code == 13
+
+
+def test_a_file_known_locked_stops_at_the_stall_timeout_by_name():
+    watch = Watchdog(stall_timeout=10, alive=lambda: True, started=0.0, locked={"x"})
+    assert watch(progress(0, ("x", 0)), 1.0) is None
+    stopped = watch(progress(0, ("x", 0)), 11.5)
+    assert isinstance(stopped, errors.FileLocked)
+    assert stopped.message.startswith("x is locked on the server")

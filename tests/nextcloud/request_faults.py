@@ -1,0 +1,153 @@
+"""The archive fault proxy (archive_faults.py), extended to spoil any kind of request rcwiz
+makes itself, in front of the real Nextcloud: everything else passes to the real server.
+
+Kinds: "listing" (PROPFIND Depth: infinity), "status" (/status.php), "ocs" (/ocs/...),
+"bulk" (POST /remote.php/dav/bulk), "chunk" (PUT or MOVE of rcwiz's own chunked upload, not
+rclone's), "archive" (ajax/download.php). Faults:
+
+* "hung": the request is read and never answered (until the client goes away);
+* "trickle": the real server's answer, one byte every TRICKLE seconds; its status line and
+  headers (with `Connection: close`, as PHP's server sends them) come at once when it has a
+  body, so the client is reading the body when the trickle starts;
+* "endless": an answer that never ends, at full speed: for a listing, the real listing
+  followed by valid file entries for ever; for the others, bytes for ever;
+* "reset": the request is read, then the connection reset (RST), with no answer.
+
+`seen[kind]` is set once a faulted request arrived (`began[kind]`: when, by time.monotonic),
+`answering[kind]` once its first byte went out; `lasted[kind]` is how long the first one lasted
+until the client went away (or its answer ended); `sent[kind]` counts the bytes sent.
+
+    with RequestFaults(real_nextcloud.url, "bulk", "hung") as proxy:
+        url = proxy.url
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
+
+from archive_faults import HOP_BY_HOP, LEGACY, ArchiveFaults
+
+KINDS = ("listing", "status", "ocs", "bulk", "chunk", "archive")
+FAULTS = ("hung", "trickle", "endless", "reset")
+TRICKLE = 1.0  # seconds between two bytes of a trickled answer
+BLOCK = 64 * 1024
+ENTRY = (
+    "<d:response><d:href>{href}endless-{n}.txt</d:href><d:propstat><d:prop>"
+    "<d:getlastmodified>Sun, 06 Dec 2026 12:00:00 GMT</d:getlastmodified>"
+    "<d:getcontentlength>1</d:getcontentlength><d:resourcetype/></d:prop>"
+    "<d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>"
+)
+
+
+def kind_of(method: str, path: str, headers: dict[str, str]) -> str | None:
+    """Which of KINDS a request is (None: none of them)."""
+    parts = urlsplit(path)
+    if method == "PROPFIND" and headers.get("Depth", "").lower() == "infinity":
+        return "listing"
+    if parts.path == "/status.php":
+        return "status"
+    if parts.path.startswith(("/ocs/", "/index.php/ocs/")):
+        return "ocs"
+    if method == "POST" and parts.path == "/remote.php/dav/bulk":
+        return "bulk"
+    if method in ("PUT", "MOVE") and "/uploads/" in parts.path and "rcwiz-chunked" in parts.path:
+        return "chunk"
+    if method == "GET" and (parts.path == LEGACY or parse_qs(parts.query).get("accept") == ["zip"]):
+        return "archive"
+    return None
+
+
+class RequestFaults(ArchiveFaults):
+    """The proxy: FAULT for every request of KIND, the real server for the rest."""
+
+    def __init__(self, target: str, kind: str, fault: str) -> None:
+        assert kind in KINDS and fault in FAULTS, (kind, fault)
+        super().__init__(target, "pass")
+        self.kind, self.fault = kind, fault
+        self.seen = {k: threading.Event() for k in KINDS}
+        self.answering = {k: threading.Event() for k in KINDS}
+        self.began: dict[str, float] = {}
+        self.lasted: dict[str, float] = {}
+        self.sent: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def answer(
+        self, handler: BaseHTTPRequestHandler, headers: dict[str, str], body: bytes | None
+    ) -> None:
+        kind = kind_of(handler.command, handler.path, headers)
+        if kind != self.kind:
+            return super().answer(handler, headers, body)
+        began = time.monotonic()
+        with self._lock:
+            self.began.setdefault(kind, began)
+        self.seen[kind].set()
+        handler.close_connection = True
+        with contextlib.suppress(OSError):  # the client went away: what the faults wait for
+            getattr(self, f"_{self.fault}")(handler, headers, body)
+        with self._lock:
+            self.lasted.setdefault(kind, time.monotonic() - began)
+
+    # ------------------------------------------------------------------ the faults
+
+    def _hung(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        connection = handler.connection
+        while not self.release.is_set():
+            readable, _, _ = select.select([connection], [], [], 0.1)
+            if readable and not connection.recv(1, socket.MSG_PEEK):
+                return  # closed by the client
+
+    def _reset(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        handler.connection.close()
+
+    def _head(self, status: int, found: list[tuple[str, str]], length: int | None) -> bytes:
+        lines = [f"HTTP/1.1 {status} Spoiled"]
+        lines += [f"{k}: {v}" for k, v in found if k.lower() not in HOP_BY_HOP]
+        if length is not None:
+            lines.append(f"Content-Length: {length}")
+        lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def _write(self, handler: BaseHTTPRequestHandler, data: bytes) -> None:
+        handler.wfile.write(data)
+        handler.wfile.flush()
+        self.sent[self.kind] += len(data)
+        self.answering[self.kind].set()
+
+    def _trickle(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        status, found, data = self.forward(handler.command, handler.path, headers, body)
+        head = self._head(status, found, len(data))
+        if data:
+            self._write(handler, head)
+        rest = data if data else head
+        for i in range(len(rest)):
+            if self.release.wait(TRICKLE):
+                return
+            self._write(handler, rest[i : i + 1])
+
+    def _endless(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        if self.kind == "listing":
+            status, found, data = self.forward(handler.command, handler.path, headers, body)
+            self._write(handler, self._head(status, found, None))
+            real = data.decode()
+            self._write(handler, real[: real.rindex("</d:multistatus>")].encode())
+            href = real.split("<d:href>", 1)[1].split("</d:href>", 1)[0]
+            n = 0
+            while not self.release.is_set():
+                block = "".join(ENTRY.format(href=href, n=n + i) for i in range(200))
+                self._write(handler, block.encode())
+                n += 200
+            return
+        kind = "application/zip" if self.kind == "archive" else "application/json"
+        self._write(handler, self._head(200, [("Content-Type", kind)], None))
+        self._write(handler, b'{"ocs": {"meta": {"status": "ok"}, "data": ["')
+        while not self.release.is_set():
+            self._write(handler, b"x" * BLOCK)
