@@ -38,7 +38,7 @@ from rcwiz.nextcloud.capabilities import Capabilities
 from rcwiz.rclone.events import FileDone, InFlight, LogLine
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer import engine, fastpath
+from rcwiz.transfer import batching, engine, fastpath
 from rcwiz.transfer.engine import Expected, Sink
 from rcwiz.transfer.walk import LocalFile, Tree
 
@@ -274,22 +274,22 @@ def _folders_made(
 
 def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) -> None:
     """Bulk-upload SMALL, REQUESTS_IN_FLIGHT requests at once, BYTES_IN_FLIGHT at most."""
-    batches = list(bulk.batches(small, parts=REQUESTS_IN_FLIGHT))
+    # A folder's files together, and never two requests in flight into one folder
+    # (rcwiz.transfer.batching: a server with Redis locking refuses files otherwise).
+    batches = batching.batches(small, parts=REQUESTS_IN_FLIGHT)
     pool = concurrent.futures.ThreadPoolExecutor(REQUESTS_IN_FLIGHT, "rcwiz-bulk")
     running: dict[concurrent.futures.Future[list[bulk.Result]], list[LocalFile]] = {}
     failed: list[LocalFile] = []
     try:
         if not _folders_made(state, uploader, pool, small):
             return
-        queue = list(reversed(batches))
+        queue = batches
         while queue or running:
-            in_flight = sum(f.size for batch in running.values() for f in batch)
-            while queue and (not running or in_flight + _size(queue[-1]) <= BYTES_IN_FLIGHT):
-                if len(running) >= REQUESTS_IN_FLIGHT:
+            while len(running) < REQUESTS_IN_FLIGHT:
+                batch = batching.take(queue, list(running.values()), BYTES_IN_FLIGHT)
+                if batch is None:
                     break
-                batch = queue.pop()
                 running[pool.submit(uploader.upload, batch)] = batch
-                in_flight += _size(batch)
             done, _ = concurrent.futures.wait(running, TICK, concurrent.futures.FIRST_COMPLETED)
             for future in done:
                 batch = running.pop(future)

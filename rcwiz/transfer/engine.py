@@ -45,6 +45,7 @@ class Summary:
     bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
     chunked_files: int = 0  # of `files`, those rcwiz sent in parallel chunks (SHA-1 kept)
     archive_files: int = 0  # of `files`, those fetched in Nextcloud archives
+    rclone_files: int = 0  # of `files`, those rclone sent after a fast path (0 without one)
     checked: int = 0  # files rclone compared with the destination (rclone's "Checks")
     # A dry run's first names, sorted: what would be sent, and what would be deleted.
     would_send: list[str] = field(default_factory=list)
@@ -386,6 +387,7 @@ class Continued:
         self.sink.log(line)
 
     def finish(self, summary: Summary) -> None:
+        summary.rclone_files = summary.files  # rclone's own count, before the first phase's
         summary.bytes += self.bytes
         summary.files += self.files
         summary.bulk_files = self.bulk_files
