@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -131,7 +131,13 @@ def run(
     """Fetch PREPARED's small files by archive into the local folder; start SINK; count in
     PHASE (what it holds stays true when this is stopped by an error or Ctrl-C)."""
     expected = Expected(bytes=prepared.bytes, files=len(prepared.todo))
-    sink.start(opts, ("archive-download", opts.source, opts.dest), expected, str(log_path))
+    # rclone's flags are announced if and when rclone runs (engine.Continued)
+    sink.start(
+        replace(opts, tuning=()),
+        ("archive-download", opts.source, opts.dest),
+        expected,
+        str(log_path),
+    )
     listed = len(prepared.listing.files)
     small = prepared.small()
     folder = Path(opts.dest).expanduser()

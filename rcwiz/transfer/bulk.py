@@ -27,7 +27,7 @@ import concurrent.futures
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -206,7 +206,10 @@ def run(
         there = fastpath.remote_listing(rclone, account, opts.dest)[0].files
     to_send, small, big, rest = choose(tree, there, caps, wanted)
     expected = Expected(bytes=sum(f.size for f in to_send), files=len(to_send))
-    sink.start(opts, ("bulk-upload", opts.source, opts.dest), expected, str(log_path))
+    # rclone's flags are announced if and when rclone runs (engine.Continued)
+    sink.start(
+        replace(opts, tuning=()), ("bulk-upload", opts.source, opts.dest), expected, str(log_path)
+    )
     try:
         log: IO[str] | None = open(log_path, "a", encoding="utf-8")  # noqa: SIM115
     except OSError:

@@ -79,6 +79,7 @@ class Sink(Protocol):
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
     ) -> None: ...
     def progress(self, progress: Progress) -> None: ...
+    def tuning(self, flags: tuple[str, ...]) -> None: ...
     def file_done(self, done: FileDone) -> None: ...
     def log(self, line: LogLine) -> None: ...
     def finish(self, summary: Summary) -> None: ...
@@ -366,7 +367,11 @@ class Continued:
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
     ) -> None:
-        pass  # the first phase already started the display
+        # The first phase already started the display; rclone's flags are news now that it runs.
+        self.sink.tuning(opts.tuning)
+
+    def tuning(self, flags: tuple[str, ...]) -> None:
+        self.sink.tuning(flags)
 
     def progress(self, progress: Progress) -> None:
         self.sink.progress(

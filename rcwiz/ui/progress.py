@@ -221,6 +221,9 @@ class JsonSink:
         fields = self.meter.fields(p)
         self.console.emit_json({"event": "progress", "phase": fields.phase, **fields.as_dict()})
 
+    def tuning(self, flags: tuple[str, ...]) -> None:
+        pass  # the JSON stream has no line for it; the log has the whole command
+
     def file_done(self, d: FileDone) -> None:
         self.meter.file_done(d)
         doc: dict[str, object] = {
@@ -279,8 +282,12 @@ class PlainSink:
         dry = " (dry run)" if opts.dry_run else ""
         source, dest = escape_control(opts.source), escape_control(opts.dest)
         self._say(f"start {opts.verb} {source} -> {dest}{dry}")
-        if opts.tuning:
-            self._say(f"rcwiz adds: {' '.join(opts.tuning)}")
+        self.tuning(opts.tuning)
+
+    def tuning(self, flags: tuple[str, ...]) -> None:
+        """Say which flags rcwiz adds to rclone (once rclone runs)."""
+        if flags:
+            self._say(f"rcwiz adds: {' '.join(flags)}")
 
     def _line(self, p: Progress, *, in_flight: bool = True) -> str:
         fields = self.meter.fields(p, in_flight=in_flight)

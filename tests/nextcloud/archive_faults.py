@@ -9,7 +9,10 @@ WebDAV archive requests with the real server's own archive for the same names. "
 passes everything but asks the server for one level where a PROPFIND asks for the whole
 tree (`Depth: infinity`), as a server that does not allow it answers (Sabre then lists one
 level, silently). "slow-listing" holds such a PROPFIND back until `release` is set (a tree
-too big to list within the stall timeout) and passes everything else. In every mode the bulk
+too big to list within the stall timeout) and passes everything else. "hold-chunks" reads
+each chunk of a chunked upload whole and holds it back from the server until `release` is set
+(`chunks_held` counts them): the client has written every byte, the server has none. In every
+mode the bulk
 uploads it passes are recorded (`bulk_requests`: when each began and ended, and the folders
 its files go into), to show which ran at the same time.
 
@@ -42,6 +45,7 @@ MODES = (
     "pass",
     "shallow",
     "slow-listing",
+    "hold-chunks",
 )
 HOSTILE = ("../escaped.txt", "/tmp/rcwiz-absolute.txt")
 HOP_BY_HOP = ("connection", "transfer-encoding", "content-length", "keep-alive")
@@ -59,6 +63,8 @@ class ArchiveFaults:
         self.archive_requests: list[str] = []
         self.shallowed = 0  # PROPFINDs for the whole tree "shallow" or "slow-listing" changed
         self.bulk_requests: list[BulkRequest] = []
+        self.chunks_held = 0
+        self.lock = threading.Lock()
         self.stalled = threading.Event()
         self.release = threading.Event()
         proxy = self
@@ -112,6 +118,10 @@ class ArchiveFaults:
             self.release.wait(120)
         path = handler.path
         parts = urlsplit(path)
+        if self.mode == "hold-chunks" and handler.command == "PUT" and "/dav/uploads/" in path:
+            with self.lock:
+                self.chunks_held += 1
+            self.release.wait(120)
         query = parse_qs(parts.query)
         if self.mode == "nextcloud-31":
             if parts.path == "/status.php":
