@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-nextcloud clean
+.PHONY: demo test lint format bench bench-nextcloud bench-floor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,10 +36,16 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix rcwiz tests benchmarks
 
 # Every speed and memory goal: rcwiz's overhead on loopback, then rclone against rcwiz on the
-# real Nextcloud of ../shared/nextcloud behind a 30 ms proxy (about 40 minutes in all).
+# real Nextcloud of ../shared/nextcloud behind a 30 ms proxy, then rcwiz against the floor and
+# its peers on both servers (the suite's and the production-like one; about 90 minutes in all).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/copy_overhead.py
 	$(BIN)/python benchmarks/nextcloud_speed.py --tree $(BENCH_ARGS)
+	$(BIN)/python benchmarks/floor_speed.py --slow-seconds 150
+
+# rcwiz against the floor, tuned rclone and nextcloudcmd on both servers (about 40 minutes).
+bench-floor: $(STAMP)
+	$(BIN)/python benchmarks/floor_speed.py --slow-seconds 150 $(BENCH_ARGS)
 
 # The Nextcloud table alone; make bench-nextcloud BENCH_ARGS=--quick for about two minutes.
 bench-nextcloud: $(STAMP)
