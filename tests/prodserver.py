@@ -224,13 +224,20 @@ def preseed(workdir: Path, services: Services) -> str:
     return "<?php\n$CONFIG = array (\n" + "\n".join(lines) + "\n);\n"
 
 
-def install(workdir: Path, services: Services, tarball: Path) -> None:
-    """Unpack TARBALL into WORKDIR and install Nextcloud on SERVICES' database (admin only)."""
-    (workdir / "data").mkdir(parents=True, exist_ok=True)
+def unpack(workdir: Path, tarball: Path) -> None:
+    """The Nextcloud tree of TARBALL in WORKDIR/nc (while the database starts, say)."""
+    workdir.mkdir(parents=True, exist_ok=True)
     if not (workdir / "nc" / "version.php").is_file():
         subprocess.run(
             ["tar", "-C", str(workdir), "--no-same-owner", "-xJf", str(tarball)], check=True
         )
+
+
+def install(workdir: Path, services: Services, tarball: Path) -> None:
+    """Unpack TARBALL into WORKDIR (unless done) and install Nextcloud on SERVICES' database
+    (admin only)."""
+    unpack(workdir, tarball)
+    (workdir / "data").mkdir(parents=True, exist_ok=True)
     (workdir / "nc" / "config" / "config.php").write_text(preseed(workdir, services))
     argv = ["php", "occ", "--no-interaction", "maintenance:install", "--database", "pgsql"]
     argv += ["--database-name", DATABASE, "--database-host", "127.0.0.1"]
