@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test lint format bench bench-nextcloud bench-review clean
+.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor clean
 
 ## help: this list of targets
 help:
@@ -48,11 +48,18 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix rcwiz tests benchmarks
 
 # Every speed and memory goal: rcwiz's overhead on loopback, then rclone against rcwiz on the
-# real Nextcloud of ../shared/nextcloud behind a 30 ms proxy (about 40 minutes in all).
-## bench: every speed and memory goal, rclone against rcwiz (about 40 minutes)
+# real Nextcloud of ../shared/nextcloud behind a 30 ms proxy, then rcwiz against the floor and
+# its peers on both servers (the suite's and the production-like one; about 90 minutes in all).
+## bench: every speed and memory goal, rclone against rcwiz, the floor and peers (about 90 minutes)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/copy_overhead.py
 	$(BIN)/python benchmarks/nextcloud_speed.py --tree $(BENCH_ARGS)
+	$(BIN)/python benchmarks/floor_speed.py --slow-seconds 150
+
+# rcwiz against the floor, tuned rclone and nextcloudcmd on both servers (about 40 minutes).
+## bench-floor: rcwiz against the floor, tuned rclone and nextcloudcmd, both servers (about 40 minutes)
+bench-floor: $(STAMP)
+	$(BIN)/python benchmarks/floor_speed.py --slow-seconds 150 $(BENCH_ARGS)
 
 # rcwiz usage and review of a 10^5-file account (goal: under 10 s); the server's indexing of
 # the files takes most of the half hour.

@@ -312,8 +312,11 @@ class Nextcloud:
     """A Nextcloud 30 from ../shared/nextcloud, run by serve.sh in WORKDIR on a free port
     (PHP's built-in server: SQLite, no memcache, one request per connection)."""
 
-    def __init__(self, workdir: Path, shared: Path = SHARED_NEXTCLOUD) -> None:
+    def __init__(
+        self, workdir: Path, shared: Path = SHARED_NEXTCLOUD, env: dict[str, str] | None = None
+    ) -> None:
         self.workdir = workdir
+        self.env = env or {}  # for PHP (the production-like server's PHP_INI_SCAN_DIR)
         self.serve = shared / "serve.sh"
         self.url = ""
         self.port = 0
@@ -337,6 +340,7 @@ class Nextcloud:
                 timeout=timeout,
                 check=False,
                 stdin=subprocess.DEVNULL,
+                env={**os.environ, **self.env},
             )
         except subprocess.TimeoutExpired as exc:
             raise BenchError(f"serve.sh {args[0]} took longer than {timeout:.0f} s") from exc

@@ -33,7 +33,7 @@ from typing import IO, Any
 
 import pytest
 
-pytest_plugins = ["standin.conftest_plugin", "realnc"]
+pytest_plugins = ["standin.conftest_plugin", "realnc", "prodnc"]
 MiB = 1024 * 1024
 DEFAULT_QUOTA = 50 * MiB
 READY_TIMEOUT = 15.0  # seconds a server may take to say it is listening

@@ -69,7 +69,7 @@ def batches(files: Iterable[LocalFile], parts: int = 1) -> Iterator[list[LocalFi
     least where each still gets SPLIT_FROM files (requests in flight need something to carry;
     a request has a cost of its own on the server)."""
     files = list(files)
-    most = min(BATCH_FILES, max(SPLIT_FROM, -(-len(files) // max(1, parts))))
+    most = files_per_batch(len(files), parts)
     batch: list[LocalFile] = []
     size = 0
     for item in files:
@@ -80,6 +80,11 @@ def batches(files: Iterable[LocalFile], parts: int = 1) -> Iterator[list[LocalFi
         size += item.size
     if batch:
         yield batch
+
+
+def files_per_batch(count: int, parts: int = 1) -> int:
+    """The most files one request of COUNT files in PARTS requests carries (batches)."""
+    return min(BATCH_FILES, max(SPLIT_FROM, -(-count // max(1, parts))))
 
 
 def multipart(parts: Iterable[tuple[str, bytes, float]], boundary: str) -> bytes:

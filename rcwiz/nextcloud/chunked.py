@@ -77,14 +77,11 @@ def chunks(size: int, chunk: int) -> list[tuple[int, int, int]]:
 class FileRange:
     """A request body: LENGTH bytes of the file at PATH from OFFSET, read a block at a time.
 
-    Each iteration reads the file afresh (a retried request sends the same bytes again) and
-    reports every block sent to SENT.
+    Each iteration reads the file afresh (a retried request sends the same bytes again).
     """
 
-    def __init__(
-        self, path: str, offset: int, length: int, sent: Callable[[int], None] | None = None
-    ) -> None:
-        self.path, self.offset, self.length, self.sent = path, offset, length, sent
+    def __init__(self, path: str, offset: int, length: int) -> None:
+        self.path, self.offset, self.length = path, offset, length
 
     def __iter__(self) -> Iterator[bytes]:
         with open(self.path, "rb") as handle:
@@ -96,8 +93,6 @@ class FileRange:
                     raise errors.SourceChanged(f"{self.path} became shorter while it was sent.")
                 left -= len(block)
                 yield block
-                if self.sent is not None:
-                    self.sent(len(block))
 
 
 @dataclass(frozen=True)
@@ -137,7 +132,9 @@ class Upload:
 
     @property
     def sent(self) -> int:
-        """Bytes sent so far (of chunks in flight too)."""
+        """Bytes the server confirmed so far: chunks it answered with success. Bytes written to
+        the connection are not counted until then (socket buffers and proxies take hundreds of
+        MiB long before the server has them, and a chunk that fails never arrives)."""
         return self._sent
 
     def _count(self, n: int) -> None:
@@ -161,22 +158,15 @@ class Upload:
             "Content-Type": "application/octet-stream",
         }
         for attempt in range(RETRIES + 1):
-            counted = 0
-
-            def sent(n: int) -> None:
-                nonlocal counted
-                counted += n
-                self._count(n)
-
             try:
-                body = FileRange(self.source.path, offset, length, sent)
+                body = FileRange(self.source.path, offset, length)
                 reply = self.client.request(
                     "PUT", f"{self.session}{number}", body=body, headers=headers
                 )
                 raise_for_status(reply, self.account.server, name=self.server_path)
+                self._count(length)  # confirmed: the server has the chunk
                 return
             except errors.RcwizError as exc:
-                self._count(-counted)  # sent again, or not at all
                 if isinstance(exc, _FINAL) or attempt == RETRIES or self._stop.is_set():
                     raise
 
@@ -216,8 +206,8 @@ class Upload:
         return False
 
     def run(self, tick: Callable[[int], None] | None = None) -> None:
-        """Send the file; TICK gets the bytes sent so far every TICK seconds (this thread).
-        The session is claimed meanwhile (`rcwiz uploads rm` leaves it)."""
+        """Send the file; TICK gets the bytes the server confirmed so far (`sent`) every TICK
+        seconds (this thread). The session is claimed meanwhile (`rcwiz uploads rm` leaves it)."""
         with uploads.claim(self.account, self.name):
             self._run(tick)
 

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -132,7 +132,13 @@ def run(
     PHASE (what it holds stays true when this is stopped by an error or Ctrl-C)."""
     expected = Expected(bytes=prepared.bytes, files=len(prepared.todo))
     phase.checked = len(prepared.listing.files) - len(prepared.todo)  # the same already here
-    sink.start(opts, ("archive-download", opts.source, opts.dest), expected, str(log_path))
+    # rclone's flags are announced if and when rclone runs (engine.Continued)
+    sink.start(
+        replace(opts, tuning=()),
+        ("archive-download", opts.source, opts.dest),
+        expected,
+        str(log_path),
+    )
     listed = len(prepared.listing.files)
     small = prepared.small()
     folder = Path(opts.dest).expanduser()

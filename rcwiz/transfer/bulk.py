@@ -27,7 +27,7 @@ import concurrent.futures
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -38,7 +38,7 @@ from rcwiz.nextcloud.capabilities import Capabilities
 from rcwiz.rclone.events import FileDone, InFlight, LogLine
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer import engine, fastpath
+from rcwiz.transfer import batching, engine, fastpath
 from rcwiz.transfer.engine import Expected, Sink
 from rcwiz.transfer.walk import LocalFile, Tree
 
@@ -207,7 +207,10 @@ def run(
         there = fastpath.remote_listing(rclone, account, opts.dest)[0].files
     to_send, small, big, rest = choose(tree, there, caps, wanted)
     expected = Expected(bytes=sum(f.size for f in to_send), files=len(to_send))
-    sink.start(opts, ("bulk-upload", opts.source, opts.dest), expected, str(log_path))
+    # rclone's flags are announced if and when rclone runs (engine.Continued)
+    sink.start(
+        replace(opts, tuning=()), ("bulk-upload", opts.source, opts.dest), expected, str(log_path)
+    )
     try:
         log: IO[str] | None = files.open_append(log_path)
     except OSError:
@@ -277,22 +280,22 @@ def _folders_made(
 
 def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) -> None:
     """Bulk-upload SMALL, REQUESTS_IN_FLIGHT requests at once, BYTES_IN_FLIGHT at most."""
-    batches = list(bulk.batches(small, parts=REQUESTS_IN_FLIGHT))
+    # A folder's files together, and never two requests in flight into one folder
+    # (rcwiz.transfer.batching: a server with Redis locking refuses files otherwise).
+    batches = batching.batches(small, parts=REQUESTS_IN_FLIGHT)
     pool = concurrent.futures.ThreadPoolExecutor(REQUESTS_IN_FLIGHT, "rcwiz-bulk")
     running: dict[concurrent.futures.Future[list[bulk.Result]], list[LocalFile]] = {}
     failed: list[LocalFile] = []
     try:
         if not _folders_made(state, uploader, pool, small):
             return
-        queue = list(reversed(batches))
+        queue = batches
         while queue or running:
-            in_flight = sum(f.size for batch in running.values() for f in batch)
-            while queue and (not running or in_flight + _size(queue[-1]) <= BYTES_IN_FLIGHT):
-                if len(running) >= REQUESTS_IN_FLIGHT:
+            while len(running) < REQUESTS_IN_FLIGHT:
+                batch = batching.take(queue, list(running.values()), BYTES_IN_FLIGHT)
+                if batch is None:
                     break
-                batch = queue.pop()
                 running[pool.submit(uploader.upload, batch)] = batch
-                in_flight += _size(batch)
             done, _ = concurrent.futures.wait(running, TICK, concurrent.futures.FIRST_COMPLETED)
             for future in done:
                 batch = running.pop(future)

@@ -45,6 +45,7 @@ class Summary:
     bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
     chunked_files: int = 0  # of `files`, those rcwiz sent in parallel chunks (SHA-1 kept)
     archive_files: int = 0  # of `files`, those fetched in Nextcloud archives
+    rclone_files: int = 0  # of `files`, those rclone sent after a fast path (0 without one)
     checked: int = 0  # files compared with the destination and found up to date
     rclone_ran: bool = True  # False when a fast path left rclone nothing (the log is rcwiz's)
     # A dry run's first names, sorted: what would be sent, and what would be deleted.
@@ -79,6 +80,7 @@ class Sink(Protocol):
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
     ) -> None: ...
     def progress(self, progress: Progress) -> None: ...
+    def tuning(self, flags: tuple[str, ...]) -> None: ...
     def file_done(self, done: FileDone) -> None: ...
     def log(self, line: LogLine) -> None: ...
     def finish(self, summary: Summary) -> None: ...
@@ -368,7 +370,11 @@ class Continued:
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
     ) -> None:
-        pass  # the first phase already started the display
+        # The first phase already started the display; rclone's flags are news now that it runs.
+        self.sink.tuning(opts.tuning)
+
+    def tuning(self, flags: tuple[str, ...]) -> None:
+        self.sink.tuning(flags)
 
     def progress(self, progress: Progress) -> None:
         self.sink.progress(
@@ -389,6 +395,7 @@ class Continued:
         self.sink.log(line)
 
     def finish(self, summary: Summary) -> None:
+        summary.rclone_files = summary.files  # rclone's own count, before the first phase's
         summary.bytes += self.bytes
         summary.files += self.files
         summary.bulk_files = self.bulk_files

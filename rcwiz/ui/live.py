@@ -39,8 +39,7 @@ class LiveSink:
     ) -> None:
         self.meter = Meter(expected, opts.verb)
         self.title = f"{opts.verb}{' (dry run)' if opts.dry_run else ''}"
-        if opts.tuning:
-            self.console.out.print(f"[dim]rcwiz adds: {escape(' '.join(opts.tuning))}[/]")
+        self.tuning(opts.tuning)
         self.live = Live(
             self._render(None), console=self.console.out.rich, refresh_per_second=8, transient=True
         )
@@ -95,6 +94,15 @@ class LiveSink:
         self.meter.progress(p)
         if self.live is not None:
             self.live.update(self._render(p))
+
+    def tuning(self, flags: tuple[str, ...]) -> None:
+        """Say which flags rcwiz adds to rclone (once rclone runs), above the live display."""
+        if flags:
+            text = f"[dim]rcwiz adds: {escape(' '.join(flags))}[/]"
+            if self.live is not None:
+                self.live.console.print(text)
+            else:
+                self.console.out.print(text)
 
     def file_done(self, d: FileDone) -> None:
         self.meter.file_done(d)

@@ -230,6 +230,8 @@ def summary_text(s: Summary) -> list[str]:
         )
     if s.chunked_files:
         lines.append(f"  {s.chunked_files} in parallel chunks (SHA-1 kept, as rclone does)")
+    if s.rclone_files and (s.bulk_files or s.chunked_files):  # every file counted, whoever sent it
+        lines.append(f"  {s.rclone_files} by rclone")
     if s.log_path:  # none when the state folder could not take it
         lines.append(f"  {'full rclone log' if s.rclone_ran else 'log'}: {s.log_path}")
     return lines
@@ -274,6 +276,9 @@ class JsonSink:
         self.meter.progress(p)
         fields = self.meter.fields(p)
         self.console.emit_json({"event": "progress", "phase": fields.phase, **fields.as_dict()})
+
+    def tuning(self, flags: tuple[str, ...]) -> None:
+        pass  # the JSON stream has no line for it; the log has the whole command
 
     def file_done(self, d: FileDone) -> None:
         self.meter.file_done(d)
@@ -334,8 +339,12 @@ class PlainSink:
         dry = " (dry run)" if opts.dry_run else ""
         source, dest = escape_control(opts.source), escape_control(opts.dest)
         self._say(f"start {opts.verb} {source} -> {dest}{dry}")
-        if opts.tuning:
-            self._say(f"rcwiz adds: {' '.join(opts.tuning)}")
+        self.tuning(opts.tuning)
+
+    def tuning(self, flags: tuple[str, ...]) -> None:
+        """Say which flags rcwiz adds to rclone (once rclone runs)."""
+        if flags:
+            self._say(f"rcwiz adds: {' '.join(flags)}")
 
     def _line(self, p: Progress, *, in_flight: bool = True) -> str:
         fields = self.meter.fields(p, in_flight=in_flight)

@@ -9,7 +9,12 @@ WebDAV archive requests with the real server's own archive for the same names. "
 passes everything but asks the server for one level where a PROPFIND asks for the whole
 tree (`Depth: infinity`), as a server that does not allow it answers (Sabre then lists one
 level, silently). "slow-listing" holds such a PROPFIND back until `release` is set (a tree
-too big to list within the stall timeout) and passes everything else.
+too big to list within the stall timeout) and passes everything else. "hold-chunks" reads
+each chunk of a chunked upload whole and holds it back from the server until `release` is set
+(`chunks_held` counts them): the client has written every byte, the server has none. In every
+mode the bulk
+uploads it passes are recorded (`bulk_requests`: when each began and ended, and the folders
+its files go into), to show which ran at the same time.
 
     with ArchiveFaults(real_nextcloud.url, "hostile") as proxy:
         url = proxy.url  # use instead of the server's
@@ -20,12 +25,16 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import re
 import threading
+import time
 import zipfile
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 LEGACY = "/index.php/apps/files/ajax/download.php"
+BULK = "/remote.php/dav/bulk"
 MODES = (
     "hostile",
     "truncate",
@@ -36,6 +45,7 @@ MODES = (
     "pass",
     "shallow",
     "slow-listing",
+    "hold-chunks",
 )
 HOSTILE = ("../escaped.txt", "/tmp/rcwiz-absolute.txt")
 HOP_BY_HOP = ("connection", "transfer-encoding", "content-length", "keep-alive")
@@ -52,6 +62,9 @@ class ArchiveFaults:
         self.mode = mode
         self.archive_requests: list[str] = []
         self.shallowed = 0  # PROPFINDs for the whole tree "shallow" or "slow-listing" changed
+        self.bulk_requests: list[BulkRequest] = []
+        self.chunks_held = 0
+        self.lock = threading.Lock()
         self.stalled = threading.Event()
         self.release = threading.Event()
         proxy = self
@@ -111,6 +124,10 @@ class ArchiveFaults:
             self.release.wait(120)
         path = handler.path
         parts = urlsplit(path)
+        if self.mode == "hold-chunks" and handler.command == "PUT" and "/dav/uploads/" in path:
+            with self.lock:
+                self.chunks_held += 1
+            self.release.wait(120)
         query = parse_qs(parts.query)
         if self.mode == "nextcloud-31":
             if parts.path == "/status.php":
@@ -127,7 +144,10 @@ class ArchiveFaults:
         if handler.command == "GET" and parts.path == LEGACY and spoiling:
             self.archive_requests.append(path)
             return self.spoil(handler, path, headers)
+        began = time.monotonic()
         status, found, data = self.forward(handler.command, path, headers, body)
+        if handler.command == "POST" and parts.path == BULK and body is not None:
+            self.bulk_requests.append(BulkRequest(began, time.monotonic(), bulk_folders(body)))
         handler.send_response(status)
         for key, value in found:
             if key.lower() not in HOP_BY_HOP:
@@ -183,6 +203,34 @@ class ArchiveFaults:
         status, _, data = self.forward("GET", legacy, headers, None)
         assert status == 200, status
         self.send(handler, 200, "application/zip", data)
+
+
+@dataclass(frozen=True)
+class BulkRequest:
+    """One bulk upload the proxy passed: from when to when, into which folders."""
+
+    began: float
+    ended: float
+    folders: frozenset[str]
+
+    def overlaps(self, other: BulkRequest) -> bool:
+        return self.began < other.ended and other.began < self.ended
+
+
+def bulk_folders(body: bytes) -> frozenset[str]:
+    """The folders the parts of a bulk upload's multipart BODY go into (X-File-Path)."""
+    paths = re.findall(rb"(?im)^X-File-Path: *(.+?)\r?$", body)
+    return frozenset(p.decode().lstrip("/").rpartition("/")[0] for p in paths)
+
+
+def collisions(requests: list[BulkRequest]) -> list[tuple[BulkRequest, BulkRequest]]:
+    """Pairs of REQUESTS in flight at the same time that wrote into a folder both."""
+    return [
+        (a, b)
+        for i, a in enumerate(requests)
+        for b in requests[i + 1 :]
+        if a.overlaps(b) and a.folders & b.folders
+    ]
 
 
 def with_hostile_entries(real: bytes) -> bytes:

@@ -1,0 +1,75 @@
+"""Bulk requests grouped by folder, and never two in flight into one folder."""
+
+from __future__ import annotations
+
+from rcwiz.nextcloud import bulk
+from rcwiz.transfer import batching
+from rcwiz.transfer.engine import Continued, Summary
+from rcwiz.transfer.walk import LocalFile
+from rcwiz.ui.progress import summary_text
+
+
+def files(*spec: tuple[str, int], size: int = 2000) -> list[LocalFile]:
+    """COUNT files in each FOLDER, in walk order."""
+    out = []
+    for folder, count in spec:
+        for i in range(count):
+            name = f"{folder}/f{i:04d}" if folder else f"f{i:04d}"
+            out.append(LocalFile(name, f"/src/{name}", size, 1e9))
+    return out
+
+
+def test_a_request_never_splits_a_folder_that_fits_in_one():
+    made = batching.batches(files(("a", 60), ("b", 60), ("c", 30)), parts=1)
+    assert [sorted(batching.folders(b)) for b in made] == [["a"], ["b", "c"]]
+    assert [len(b) for b in made] == [60, 90]
+
+
+def test_a_folder_bigger_than_a_request_is_split_and_small_ones_ride_along():
+    made = batching.batches(files(("big", 250), ("s1", 5), ("s2", 5), ("", 3)), parts=3)
+    assert [len(b) for b in made] == [88, 88, 87]  # 263 files in 3 requests
+    assert [sorted(batching.folders(b)) for b in made] == [
+        ["big"],
+        ["big"],
+        ["", "big", "s1", "s2"],
+    ]
+
+
+def test_requests_are_bounded_by_bytes_too():
+    made = batching.batches(files(("a", 10), size=bulk.BATCH_BYTES // 4), parts=1)
+    assert all(sum(f.size for f in b) <= bulk.BATCH_BYTES for b in made)
+    assert sum(len(b) for b in made) == 10
+
+
+def test_a_request_starts_only_into_folders_no_request_in_flight_writes_into():
+    a, b, c = (files((name, 5)) for name in ("a", "b", "c"))
+    waiting = [list(a[:2]), list(a[2:]), list(b), list(c)]
+    running = [waiting.pop(0)]  # into a
+    assert batching.take(waiting, running, 10**9) == b  # a's second request waits
+    running.append(b)
+    assert batching.take(waiting, running, 10**9) == c
+    running.append(c)
+    assert batching.take(waiting, running, 10**9) is None  # only a's is left: a is busy
+    assert batching.take(waiting, running[1:], 10**9) == a[2:]  # a's first one finished
+
+
+def test_the_first_request_starts_even_alone_over_the_byte_bound():
+    waiting = [files(("a", 3)), files(("b", 3))]
+    first = batching.take(waiting, [], 1)
+    assert first is not None and batching.take(waiting, [first], 1) is None
+
+
+def test_the_summary_counts_the_files_rclone_sent_after_the_bulk_upload():
+    shown: list[Summary] = []
+
+    class Sink:
+        def finish(self, summary: Summary) -> None:
+            shown.append(summary)
+
+    phase = Continued(Sink(), bytes=999 * 2000, files=999, started=0.0, bulk_files=999)  # type: ignore[arg-type]
+    rclone = Summary(verb="copy", source="/src", dest="nc:dst", bytes=2000, files=1)
+    phase.finish(rclone)
+    summary = shown[0]
+    assert (summary.files, summary.bulk_files, summary.rclone_files) == (1000, 999, 1)
+    text = summary_text(summary)
+    assert "  999 by bulk upload" in "\n".join(text) and "  1 by rclone" in text
