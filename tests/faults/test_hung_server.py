@@ -200,7 +200,7 @@ def test_a_nextcloud_that_hangs_during_rcwiz_s_own_chunked_upload_is_stopped(
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
-            if re.search(r" progress [1-9][0-9]?% ", line):  # chunks on their way
+            if re.search(r" progress [1-9][0-9]?(\.[0-9])?% ", line):  # chunks on their way
                 break
         os.killpg(group, signal.SIGSTOP)
         frozen_at = time.monotonic()

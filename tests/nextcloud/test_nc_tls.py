@@ -15,6 +15,7 @@ from helpers import rcwiz
 from tlsfront import TlsFront, certificate
 
 from rcwiz.actions.setup_scheme import is_loopback, settle
+from rcwiz.clock import Clock
 from rcwiz.errors import NotEncrypted
 
 
@@ -121,11 +122,11 @@ def test_a_bare_host_elsewhere_without_https_is_refused_not_sent_in_clear(dead_u
         pytest.skip("this computer's name does not resolve to a loopback address")
     port = dead_url.rstrip("/").rsplit(":", 1)[1]
     with pytest.raises(NotEncrypted) as refused:
-        settle(f"https://{name}:{port}", True, 5.0)
+        settle(f"https://{name}:{port}", True, Clock(5.0))
     assert refused.value.message == (
         f"Nothing listens at https://{name}:{port}, and rcwiz sends no password over plain "
         "http to another computer: nothing was sent."
     )
     assert "type the address with http://" in refused.value.hint
-    url, note = settle(f"http://{name}:{port}", False, 5.0)  # typed: used, said once
+    url, note = settle(f"http://{name}:{port}", False, Clock(5.0))  # typed: used, said once
     assert url == f"http://{name}:{port}" and note and "unencrypted" in note
