@@ -37,10 +37,12 @@ def mtime_of(entry: Mapping[str, Any]) -> float:
 
 @dataclass(frozen=True)
 class Listing:
-    """Everything under a path: files (relative path -> size, mtime), folders (-> mtime)."""
+    """Everything under a path: files (relative path -> size, mtime), folders (-> mtime),
+    and the checksums a Nextcloud keeps (relative path -> its `oc:checksum` text)."""
 
     files: dict[str, tuple[int, float]] = field(default_factory=dict)
     folders: dict[str, float] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
 
 
 def listing(rclone: Rclone, path: str, flags: Sequence[str] = ()) -> Listing:

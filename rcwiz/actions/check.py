@@ -1,0 +1,51 @@
+"""`rcwiz check SRC DST` (and `copy --verify`): prove a transfer between a local folder and a
+Nextcloud folder by content (rcwiz.transfer.verify), in either direction."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rcwiz import errors
+from rcwiz.rclone.config import is_remote, remote_name
+
+if TYPE_CHECKING:
+    from rcwiz.cli import Context
+    from rcwiz.transfer.verify import Report
+
+NOT_SUPPORTED_HINT = (
+    "rcwiz check compares a local folder with a folder on a Nextcloud remote; "
+    "for other pairs use 'rclone check SRC DST' (add --download to compare contents)."
+)
+
+
+def check(ctx: Context, source: str, dest: str) -> Report:
+    """Compare SOURCE with DEST (one local, one on a Nextcloud remote); the Report says how
+    each file compared. Raises the named error when a side cannot be read at all."""
+    from rcwiz.actions.transfer import account_of, begin_configured_for, involved
+    from rcwiz.transfer import fastpath
+    from rcwiz.transfer.verify import Content, Report, compare
+    from rcwiz.transfer.walk import walk
+
+    if is_remote(source) == is_remote(dest):
+        raise errors.UsageError(
+            "check needs one local folder and one Nextcloud folder.", NOT_SUPPORTED_HINT
+        )
+    remote_path, local_path = (source, dest) if is_remote(source) else (dest, source)
+    local = walk(local_path)
+    if local is None:
+        raise errors.DirectoryNotFound(
+            f"The local folder was not found: {local_path}.", "Check the path (and its spelling)."
+        )
+    configured = begin_configured_for(ctx.rclone, remote_path).result()
+    remote = involved(configured, remote_path).get(remote_name(remote_path))
+    if remote is None or configured is None:
+        raise errors.RemoteNotFound(f"There is no remote named '{remote_name(remote_path)}'.")
+    if remote.vendor != "nextcloud":
+        raise errors.UsageError(f"'{remote.name}' is not a Nextcloud remote.", NOT_SUPPORTED_HINT)
+    account = account_of(remote, configured)
+    listing, listed_by = fastpath.remote_listing(ctx.rclone, account, remote_path)
+    report = Report(source, dest, listed_by=listed_by)
+    content = Content(account, account.path_of(remote_path), listing.files)
+    compare(local, listing, local_is_source=not is_remote(source), report=report, fetch=content)
+    report.requests = content.requests
+    return report
