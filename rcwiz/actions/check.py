@@ -10,6 +10,7 @@ from rcwiz.rclone.config import is_remote, remote_name
 
 if TYPE_CHECKING:
     from rcwiz.cli import Context
+    from rcwiz.rclone.transfer import TransferOptions
     from rcwiz.transfer.verify import Report
 
 NOT_SUPPORTED_HINT = (
@@ -18,9 +19,10 @@ NOT_SUPPORTED_HINT = (
 )
 
 
-def check(ctx: Context, source: str, dest: str) -> Report:
+def check(ctx: Context, source: str, dest: str, *, download: bool = False) -> Report:
     """Compare SOURCE with DEST (one local, one on a Nextcloud remote); the Report says how
-    each file compared. Raises the named error when a side cannot be read at all."""
+    each file compared (with DOWNLOAD, every one by content). Raises the named error when a
+    side cannot be read at all."""
     from rcwiz.actions.transfer import account_of, begin_configured_for, involved
     from rcwiz.transfer import fastpath
     from rcwiz.transfer.verify import Content, Report, compare
@@ -46,6 +48,52 @@ def check(ctx: Context, source: str, dest: str) -> Report:
     listing, listed_by = fastpath.remote_listing(ctx.rclone, account, remote_path)
     report = Report(source, dest, listed_by=listed_by)
     content = Content(account, account.path_of(remote_path), listing.files)
-    compare(local, listing, local_is_source=not is_remote(source), report=report, fetch=content)
+    local_is_source = not is_remote(source)
+    compare(
+        local,
+        listing,
+        local_is_source=local_is_source,
+        report=report,
+        fetch=content,
+        download=download,
+    )
     report.requests = content.requests
     return report
+
+
+def verify_problem(opts: TransferOptions) -> str | None:
+    """Why OPTS's --verify cannot run (checked before the transfer starts); None: it can."""
+    if not opts.verify or opts.dry_run:
+        return None
+    if opts.verb == "move":
+        return "--verify needs the source afterwards, and move deletes it: use copy --verify."
+    if is_remote(opts.source) == is_remote(opts.dest):
+        return "--verify needs one local folder and one Nextcloud folder."
+    return None
+
+
+def verify_after(ctx: Context, opts: TransferOptions, summary: object) -> Report | None:
+    """The check after OPTS's transfer (None in a dry run): a note when DST holds what SRC
+    holds, else VerifyFailed (exit 14) naming the differences, with SUMMARY attached."""
+    from rcwiz.ui.console import escape
+
+    if not opts.verify or opts.dry_run:
+        return None
+    report = check(ctx, opts.source, opts.dest)
+    ways = ", ".join(f"{n} by {way}" for way, n in report.same.items() if n)
+    if report.identical:
+        ctx.console.note(
+            f"Verified: {escape(opts.dest)} holds what {escape(opts.source)} holds "
+            f"({sum(report.same.values())} file(s){': ' + ways if ways else ''})."
+        )
+        return report
+    from rcwiz.commands.check import differences
+
+    failed = errors.VerifyFailed(
+        f"The transfer finished, but {opts.dest} does not hold what {opts.source} holds: "
+        f"{len(report.missing)} missing, {len(report.extra)} extra, {len(report.differ)} "
+        f"different, {len(report.unreadable)} unreadable.",
+        items=differences(report),
+    )
+    failed.summary = summary
+    raise failed

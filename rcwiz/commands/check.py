@@ -25,6 +25,11 @@ SHOWN = 20  # names shown per kind of difference (--json has them all)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SRC", help="local path or REMOTE:path (the source)")
     parser.add_argument("dest", metavar="DST", help="local path or REMOTE:path (the copy)")
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="compare every file by content, even where the server keeps a checksum",
+    )
     parser.epilog = (
         "One side is a local folder, the other a folder on a Nextcloud remote. "
         "Exit 0: identical; 1: differences."
@@ -37,7 +42,7 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
     for what, path in (("SRC", args.source), ("DST", args.dest)):
         if not path.strip():
             raise errors.UsageError(f"{what} is empty: name a folder or REMOTE:path.")
-    report = check(ctx, args.source, args.dest)
+    report = check(ctx, args.source, args.dest, download=args.download)
     return output(report)
 
 
@@ -57,6 +62,17 @@ def lines(report: Report) -> list[str]:
     if report.compared or not (report.missing or report.extra):
         how = f" ({', '.join(ways)})" if ways else ""
         shown.append(f"{sum(same.values())} matching file(s){how}.")
+    for line in differences(report):
+        shown.append(escape(line) if line.startswith(" ") else f"[red]{escape(line)}[/]")
+    if report.identical:
+        shown.append(f"[green]{escape(report.dest)} holds what {escape(report.source)} holds.[/]")
+    return shown
+
+
+def differences(report: Report) -> list[str]:
+    """What differs: a heading per kind, the names under it indented (plain text, control
+    characters shown as escapes)."""
+    shown = []
     groups = [
         (report.missing, f"missing at {report.dest} (in SRC only)"),
         (report.extra, f"extra at {report.dest} (not in SRC)"),
@@ -66,12 +82,10 @@ def lines(report: Report) -> list[str]:
     for names, what in groups:
         if not names:
             continue
-        shown.append(f"[red]{len(names)} file(s) {escape(what)}:[/]")
-        shown += [f"  {escape(escape_control(name))}" for name in names[:SHOWN]]
+        shown.append(f"{len(names)} file(s) {escape_control(what)}:")
+        shown += [f"  {escape_control(name)}" for name in names[:SHOWN]]
         if len(names) > SHOWN:
             shown.append(f"  … and {len(names) - SHOWN} more (--json lists them all)")
-    if report.identical:
-        shown.append(f"[green]{escape(report.dest)} holds what {escape(report.source)} holds.[/]")
     return shown
 
 

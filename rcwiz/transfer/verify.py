@@ -8,10 +8,14 @@ way that proves its content:
 
 * "size": the sizes differ (nothing more to read);
 * "hash": the server keeps a checksum, compared with the local file's;
-* "content": the server keeps none: the remote bytes come through Nextcloud's archive
-  download (a few requests for a whole tree, rcwiz.nextcloud.archive), are hashed as they
-  arrive (rcwiz.transfer.zipstream; nothing written to disk) and compared with the local
-  file's hash.
+* "content": the server keeps none (or `--download` asked not to trust it): the remote
+  bytes come through Nextcloud's archive download (a few requests for a whole tree,
+  rcwiz.nextcloud.archive), are hashed as they arrive (rcwiz.transfer.zipstream; nothing
+  written to disk) and compared with the local file's hash.
+
+A checksum the server keeps is what its uploader said: a file changed on the server's disk
+behind Nextcloud's back keeps its old one (rclone's check trusts it too); --download reads
+every file instead.
 
 Which side was the source only names what is missing (in SRC, not in DST) and what is extra
 (in DST, not in SRC). A file that could not be read is reported as such and counts as a
@@ -54,6 +58,7 @@ class Report:
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # and why
     # Files found the same, by how (never by size alone: a size that agrees proves nothing).
     same: dict[Way, int] = field(default_factory=lambda: {"hash": 0, "content": 0})
+    how: dict[str, Way] = field(default_factory=dict)  # every file compared, and how
     listed_by: str = "propfind"
     requests: int = 0  # archive requests
 
@@ -73,6 +78,7 @@ class Report:
             "identical": self.identical,
             "matching": sum(self.same.values()),
             "compared_by": dict(self.same),
+            "compared": dict(sorted(self.how.items())),
             "missing": self.missing,
             "extra": self.extra,
             "differ": [{"path": path, "by": way} for path, way in self.differ],
@@ -109,9 +115,11 @@ def compare(
     local_is_source: bool,
     report: Report,
     fetch: Callable[[Mapping[str, int]], tuple[dict[str, str], dict[str, str]]],
+    download: bool = False,
 ) -> Report:
     """Fill REPORT from LOCAL against REMOTE; FETCH(wanted: path -> size) gives the digests
-    (CONTENT) of remote files without a checksum, and why the others could not be read."""
+    (CONTENT) of remote files without a checksum (with DOWNLOAD, of every file: a checksum
+    the server keeps is not trusted), and why the others could not be read."""
     mine = {f.relative: f for f in local.files}
     only_here = sorted(set(mine) - set(remote.files))
     only_there = sorted(set(remote.files) - set(mine))
@@ -123,8 +131,9 @@ def compare(
         size = remote.files[rel][0]
         if mine[rel].size != size:
             report.differ.append((rel, "size"))
+            report.how[rel] = "size"
             continue
-        sums = checksums(remote.checksums.get(rel, ""))
+        sums = {} if download else checksums(remote.checksums.get(rel, ""))
         algorithm = next((a for a in ALGORITHMS.values() if a in sums), None)
         if algorithm is None:
             by_content[rel] = size
@@ -149,6 +158,7 @@ def _judge(report: Report, rel: str, way: Way, path: str, algorithm: str, theirs
     except OSError as exc:
         report.unreadable.append((rel, f"the local file cannot be read ({exc.strerror or exc})"))
         return
+    report.how[rel] = way
     if ours == theirs:
         report.same[way] += 1
     else:
