@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-nextcloud clean
+.PHONY: demo test lint format bench bench-nextcloud bench-verify clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +40,15 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/copy_overhead.py
 	$(BIN)/python benchmarks/nextcloud_speed.py --tree $(BENCH_ARGS)
+	$(BIN)/python benchmarks/verify_speed.py
 
 # The Nextcloud table alone; make bench-nextcloud BENCH_ARGS=--quick for about two minutes.
 bench-nextcloud: $(STAMP)
 	$(BIN)/python benchmarks/nextcloud_speed.py $(BENCH_ARGS)
+
+# rcwiz check against rclone check --download (1000 x 2 kB, 30 ms; about 10 minutes).
+bench-verify: $(STAMP)
+	$(BIN)/python benchmarks/verify_speed.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -23,7 +23,10 @@ def check(ctx: Context, source: str, dest: str, *, download: bool = False) -> Re
     """Compare SOURCE with DEST (one local, one on a Nextcloud remote); the Report says how
     each file compared (with DOWNLOAD, every one by content). Raises the named error when a
     side cannot be read at all."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from rcwiz.actions.transfer import account_of, begin_configured_for, involved
+    from rcwiz.nextcloud.archive import server_major
     from rcwiz.transfer import fastpath
     from rcwiz.transfer.verify import Content, Report, compare
     from rcwiz.transfer.walk import walk
@@ -45,9 +48,11 @@ def check(ctx: Context, source: str, dest: str, *, download: bool = False) -> Re
     if remote.vendor != "nextcloud":
         raise errors.UsageError(f"'{remote.name}' is not a Nextcloud remote.", NOT_SUPPORTED_HINT)
     account = account_of(remote, configured)
-    listing, listed_by = fastpath.remote_listing(ctx.rclone, account, remote_path)
+    with ThreadPoolExecutor(1) as asking:  # the server's version meanwhile (its archive URL)
+        major = asking.submit(server_major, account.client())
+        listing, listed_by = fastpath.remote_listing(ctx.rclone, account, remote_path)
     report = Report(source, dest, listed_by=listed_by)
-    content = Content(account, account.path_of(remote_path), listing.files)
+    content = Content(account, account.path_of(remote_path), listing.files, major.result())
     local_is_source = not is_remote(source)
     compare(
         local,

@@ -168,8 +168,12 @@ def _judge(report: Report, rel: str, way: Way, path: str, algorithm: str, theirs
 class Content:
     """Remote files' content digests, through Nextcloud's archive download."""
 
-    def __init__(self, account: Account, root: str, listed: Iterable[str]) -> None:
-        self.archives = archive.Archives(account, root, archive.server_major(account.client()))
+    def __init__(
+        self, account: Account, root: str, listed: Iterable[str], major: int | None
+    ) -> None:
+        """Content under ROOT of ACCOUNT's files (LISTED: every file there), from a server
+        of version MAJOR (rcwiz.nextcloud.archive.server_major: which request it takes)."""
+        self.archives = archive.Archives(account, root, major)
         self.listed = list(listed)
         self.requests = 0
         self._stop = threading.Event()
