@@ -19,10 +19,13 @@ NOT_SUPPORTED_HINT = (
 )
 
 
-def check(ctx: Context, source: str, dest: str, *, download: bool = False) -> Report:
+def check(
+    ctx: Context, source: str, dest: str, *, download: bool = False, one_way: bool = False
+) -> Report:
     """Compare SOURCE with DEST (one local, one on a Nextcloud remote); the Report says how
-    each file compared (with DOWNLOAD, every one by content). Raises the named error when a
-    side cannot be read at all."""
+    each file compared (with DOWNLOAD, every one by content; with ONE_WAY, files only DEST
+    holds are not extra, as for rclone check --one-way). Raises the named error when a side
+    cannot be read at all."""
     from concurrent.futures import ThreadPoolExecutor
 
     from rcwiz.actions.transfer import account_of, begin_configured_for, involved
@@ -63,6 +66,8 @@ def check(ctx: Context, source: str, dest: str, *, download: bool = False) -> Re
         download=download,
     )
     report.requests = content.requests
+    if one_way:
+        report.extra = []
     return report
 
 
@@ -84,7 +89,8 @@ def verify_after(ctx: Context, opts: TransferOptions, summary: object) -> Report
 
     if not opts.verify or opts.dry_run:
         return None
-    report = check(ctx, opts.source, opts.dest)
+    # A copy leaves what else DST holds alone: only a sync must not leave extra files.
+    report = check(ctx, opts.source, opts.dest, one_way=opts.verb != "sync")
     ways = ", ".join(f"{n} by {way}" for way, n in report.same.items() if n)
     if report.identical:
         ctx.console.note(

@@ -30,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="compare every file by content, even where the server keeps a checksum",
     )
+    parser.add_argument(
+        "--one-way",
+        action="store_true",
+        help="files only DST holds are not differences (what a copy, unlike a sync, leaves)",
+    )
     parser.epilog = (
         "One side is a local folder, the other a folder on a Nextcloud remote. "
         "Exit 0: identical; 1: differences."
@@ -42,7 +47,7 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
     for what, path in (("SRC", args.source), ("DST", args.dest)):
         if not path.strip():
             raise errors.UsageError(f"{what} is empty: name a folder or REMOTE:path.")
-    report = check(ctx, args.source, args.dest, download=args.download)
+    report = check(ctx, args.source, args.dest, download=args.download, one_way=args.one_way)
     return output(report)
 
 

@@ -105,9 +105,15 @@ def test_missing_and_extra_files_in_both_directions(nc_user, nc_remote, tmp_path
 
 def test_copy_verify_passes_then_fails_with_its_own_exit_code(nc_user, nc_remote, tmp_path):
     source = small_tree(tmp_path / "src", 6)
+    assert nc_user.dav("MKCOL", "v")[0] == 201
+    assert nc_user.dav("PUT", "v/kept.txt", b"only on the server")[0] == 201
     first = rcwiz("--json", "--config", str(nc_remote), "copy", "--verify", str(source), "nc:v")
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == 0, first.stderr  # a copy leaves kept.txt: no difference
     assert json_result(first.stdout)["verify"]["compared_by"] == {"hash": 0, "content": 6}
+    both = rcwiz("--json", "--config", str(nc_remote), "check", str(source), "nc:v")
+    assert json_result(both.stdout)["extra"] == ["kept.txt"]
+    one = rcwiz("--config", str(nc_remote), "check", "--one-way", str(source), "nc:v")
+    assert one.returncode == 0, one.stdout
     _tamper(nc_user.files / "v" / "set-3" / "sample-0003.txt")
     # The copy skips the file (same size and time); the verification does not.
     again = rcwiz("--config", str(nc_remote), "copy", "--verify", str(source), "nc:v")
