@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from rcwiz.rclone.transfer import TransferOptions
     from rcwiz.transfer.verify import Report
 
+SHOWN = 20  # names shown per kind of difference (--json has them all)
 NOT_SUPPORTED_HINT = (
     "rcwiz check compares a local folder with a folder on a Nextcloud remote; "
     "for other pairs use 'rclone check SRC DST' (add --download to compare contents)."
@@ -98,13 +99,11 @@ def verify_after(ctx: Context, opts: TransferOptions, summary: object) -> Report
             f"({sum(report.same.values())} file(s){': ' + ways if ways else ''})."
         )
         return report
-    from rcwiz.commands.check import differences
-
     failed = errors.VerifyFailed(
         f"The transfer finished, but {opts.dest} does not hold what {opts.source} holds: "
         f"{len(report.missing)} missing, {len(report.extra)} extra, {len(report.differ)} "
         f"different, {len(report.unreadable)} unreadable.",
-        items=differences(report),
+        items=report.differences(SHOWN),
     )
     failed.summary = summary
     raise failed

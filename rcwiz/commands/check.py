@@ -12,14 +12,13 @@ import argparse
 from typing import TYPE_CHECKING
 
 from rcwiz import errors
-from rcwiz.ui.console import Console, escape, escape_control
+from rcwiz.actions.check import SHOWN
+from rcwiz.ui.console import Console, escape
 from rcwiz.ui.output import Output
 
 if TYPE_CHECKING:
     from rcwiz.cli import Context
     from rcwiz.transfer.verify import Report
-
-SHOWN = 20  # names shown per kind of difference (--json has them all)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,30 +66,10 @@ def lines(report: Report) -> list[str]:
     if report.compared or not (report.missing or report.extra):
         how = f" ({', '.join(ways)})" if ways else ""
         shown.append(f"{sum(same.values())} matching file(s){how}.")
-    for line in differences(report):
+    for line in report.differences(SHOWN):
         shown.append(escape(line) if line.startswith(" ") else f"[red]{escape(line)}[/]")
     if report.identical:
         shown.append(f"[green]{escape(report.dest)} holds what {escape(report.source)} holds.[/]")
-    return shown
-
-
-def differences(report: Report) -> list[str]:
-    """What differs: a heading per kind, the names under it indented (plain text, control
-    characters shown as escapes)."""
-    shown = []
-    groups = [
-        (report.missing, f"missing at {report.dest} (in SRC only)"),
-        (report.extra, f"extra at {report.dest} (not in SRC)"),
-        ([f"{p}  [by {w}]" for p, w in report.differ], "differ"),
-        ([f"{p}  ({why})" for p, why in report.unreadable], "could not be compared"),
-    ]
-    for names, what in groups:
-        if not names:
-            continue
-        shown.append(f"{len(names)} file(s) {escape_control(what)}:")
-        shown += [f"  {escape_control(name)}" for name in names[:SHOWN]]
-        if len(names) > SHOWN:
-            shown.append(f"  … and {len(names) - SHOWN} more (--json lists them all)")
     return shown
 
 

@@ -38,6 +38,7 @@ from rcwiz.nextcloud.account import Account
 from rcwiz.rclone.lsjson import Listing
 from rcwiz.transfer.walk import Tree
 from rcwiz.transfer.zipstream import Entry, Reader, Unreadable
+from rcwiz.ui.console import escape_control
 
 Way = Literal["hash", "content", "size"]
 ALGORITHMS = {"SHA1": "sha1", "MD5": "md5"}  # oc:checksums names -> hashlib's, best first
@@ -69,6 +70,25 @@ class Report:
     @property
     def compared(self) -> int:
         return sum(self.same.values()) + len(self.differ)
+
+    def differences(self, most: int) -> list[str]:
+        """What differs: a heading per kind, at most MOST names under each, indented (plain
+        text, control characters shown as escapes)."""
+        shown = []
+        groups = [
+            (self.missing, f"missing at {self.dest} (in SRC only)"),
+            (self.extra, f"extra at {self.dest} (not in SRC)"),
+            ([f"{p}  [by {w}]" for p, w in self.differ], "differ"),
+            ([f"{p}  ({why})" for p, why in self.unreadable], "could not be compared"),
+        ]
+        for names, what in groups:
+            if not names:
+                continue
+            shown.append(f"{len(names)} file(s) {escape_control(what)}:")
+            shown += [f"  {escape_control(name)}" for name in names[:most]]
+            if len(names) > most:
+                shown.append(f"  … and {len(names) - most} more (--json lists them all)")
+        return shown
 
     def as_dict(self) -> dict[str, object]:
         """The report as --json shows it."""
