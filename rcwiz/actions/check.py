@@ -3,6 +3,7 @@ Nextcloud folder by content (rcwiz.transfer.verify), in either direction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rcwiz import errors
@@ -65,11 +66,20 @@ def check(
         report=report,
         fetch=content,
         download=download,
+        notice=_on_terminal(ctx),
     )
     report.requests = content.requests
     if one_way:
         report.extra = []
     return report
+
+
+def _on_terminal(ctx: Context) -> Callable[[str], None] | None:
+    """Where to say what takes time: stderr when a person watches it (never into a pipe)."""
+    from rcwiz.ui.console import escape
+
+    err = ctx.console.err
+    return (lambda text: err.print(f"[dim]{escape(text)}[/]")) if err.is_terminal else None
 
 
 def verify_problem(opts: TransferOptions) -> str | None:

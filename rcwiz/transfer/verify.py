@@ -136,10 +136,12 @@ def compare(
     report: Report,
     fetch: Callable[[Mapping[str, int]], tuple[dict[str, str], dict[str, str]]],
     download: bool = False,
+    notice: Callable[[str], None] | None = None,
 ) -> Report:
     """Fill REPORT from LOCAL against REMOTE; FETCH(wanted: path -> size) gives the digests
     (CONTENT) of remote files without a checksum (with DOWNLOAD, of every file: a checksum
-    the server keeps is not trusted), and why the others could not be read."""
+    the server keeps is not trusted), and why the others could not be read. NOTICE is told
+    what is about to take time."""
     mine = {f.relative: f for f in local.files}
     only_here = sorted(set(mine) - set(remote.files))
     only_there = sorted(set(remote.files) - set(mine))
@@ -160,6 +162,11 @@ def compare(
             continue
         _judge(report, rel, "hash", mine[rel].path, algorithm, sums[algorithm])
     if by_content:
+        if notice is not None:
+            notice(
+                f"Reading {len(by_content)} file(s) without a checksum on the server through "
+                "its archive download …"
+            )
         digests, failures = fetch(by_content)
         for rel in sorted(by_content):
             if rel in digests:
