@@ -36,7 +36,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix rcwiz tests benchmarks
 
 # Every speed and memory goal: rcwiz's overhead on loopback, then rclone against rcwiz on the
-# real Nextcloud of ../shared/nextcloud behind a 30 ms proxy (about 40 minutes in all).
+# real Nextcloud of ../shared/nextcloud behind a 30 ms proxy, then rcwiz check against rclone
+# check --download (about 50 minutes in all).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/copy_overhead.py
 	$(BIN)/python benchmarks/nextcloud_speed.py --tree $(BENCH_ARGS)
