@@ -15,7 +15,19 @@ from helpers import RCWIZ, json_lines, json_result, rclone_children, rcwiz, runn
 
 from rcwiz.commands.demo import BIG_FILES, SMALL_FILES, SMALL_SIZES
 
-COMMANDS = ["setup", "remotes", "quota", "copy", "move", "sync", "check", "job", "share", "doctor", "demo"]
+COMMANDS = [
+    "setup",
+    "remotes",
+    "quota",
+    "copy",
+    "move",
+    "sync",
+    "check",
+    "job",
+    "share",
+    "doctor",
+    "demo",
+]
 JOB_ACTIONS = ["list", "show", "add", "edit", "rm", "validate", "run", "history", "schedule"]
 
 

@@ -9,12 +9,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+import test_nc_download
 from conftest import big_file, rclone_check, small_tree
 from helpers import json_result, rcwiz
 
 from rcwiz.transfer.bulk import BIG_FILE
 
 VERIFY_FAILED = 14
+spoiled = test_nc_download.spoiled  # the fixture: nc: through a proxy that spoils archives
 
 
 def _tamper(path: Path) -> None:
@@ -145,3 +148,39 @@ def test_download_reads_every_file_even_where_the_server_keeps_a_checksum(
     assert json_result(read.stdout)["differ"] == [
         {"path": "set-1/sample-0001.txt", "by": "content"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("truncate", "cut off"),
+        ("html", "text/html, not a zip"),
+        ("error", "HTTP 500"),
+    ],
+)
+def test_an_archive_that_does_not_come_whole_is_unreadable_never_equal(
+    nc_remote, spoiled, tmp_path, mode, reason
+):
+    source = small_tree(tmp_path / "src", 5)
+    assert rcwiz("--config", str(nc_remote), "copy", str(source), "nc:spoilt").returncode == 0
+    proxy, conf = spoiled(mode)
+    done = rcwiz("--json", "--config", str(conf), "check", str(source), "nc:spoilt")
+    assert proxy.archive_requests, "the archive was not asked for"
+    assert done.returncode == 1, done.stderr
+    report = json_result(done.stdout, "check")
+    # Entries that came whole before a cut are proven (their CRC and size checked); no file
+    # that did not come is taken as equal.
+    assert report["matching"] + len(report["unreadable"]) == 5
+    assert report["unreadable"] and (mode == "truncate" or report["matching"] == 0)
+    assert all(reason in item["reason"] for item in report["unreadable"]), report
+    assert "Traceback" not in done.stderr
+
+
+def test_a_nextcloud_31_is_read_through_webdav(nc_remote, spoiled, tmp_path):
+    source = small_tree(tmp_path / "src", 7)
+    assert rcwiz("--config", str(nc_remote), "copy", str(source), "nc:newer").returncode == 0
+    proxy, conf = spoiled("nextcloud-31")
+    done = rcwiz("--json", "--config", str(conf), "check", str(source), "nc:newer")
+    assert done.returncode == 0, done.stderr
+    assert json_result(done.stdout)["compared_by"] == {"hash": 0, "content": 7}
+    assert proxy.archive_requests and all("accept=zip" in p for p in proxy.archive_requests)
