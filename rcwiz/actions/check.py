@@ -57,7 +57,13 @@ def check(
         major = asking.submit(server_major, account.client())
         listing, listed_by = fastpath.remote_listing(ctx.rclone, account, remote_path)
     report = Report(source, dest, listed_by=listed_by)
-    content = Content(account, account.path_of(remote_path), listing.files, major.result())
+    root = account.path_of(remote_path)
+    name = root.rpartition("/")[2]
+    if local.root.is_file() and list(listing.files) == [name] and not listing.folders:
+        # A file named on both sides: its folder holds it (and maybe more, not compared).
+        content = Content(account, root.rpartition("/")[0], [name], major.result(), whole=False)
+    else:
+        content = Content(account, root, listing.files, major.result())
     local_is_source = not is_remote(source)
     compare(
         local,

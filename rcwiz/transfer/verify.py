@@ -196,11 +196,20 @@ class Content:
     """Remote files' content digests, through Nextcloud's archive download."""
 
     def __init__(
-        self, account: Account, root: str, listed: Iterable[str], major: int | None
+        self,
+        account: Account,
+        root: str,
+        listed: Iterable[str],
+        major: int | None,
+        *,
+        whole: bool = True,
     ) -> None:
         """Content under ROOT of ACCOUNT's files (LISTED: every file there), from a server
-        of version MAJOR (rcwiz.nextcloud.archive.server_major: which request it takes)."""
+        of version MAJOR (rcwiz.nextcloud.archive.server_major: which request it takes).
+        WHOLE: LISTED is all ROOT holds, so ROOT may be asked for by its name (not so when
+        ROOT is the folder of the one file compared)."""
         self.archives = archive.Archives(account, root, major)
+        self.whole = whole
         self.listed = list(listed)
         self.requests = 0
         self._stop = threading.Event()
@@ -212,7 +221,7 @@ class Content:
             self.listed,
             self.archives.room,
             parallel=IN_FLIGHT,
-            root_name=self.archives.root_name,
+            root_name=self.archives.root_name if self.whole else None,
         )
         digests: dict[str, str] = {}
         failures: dict[str, str] = {}

@@ -104,6 +104,11 @@ def test_missing_and_extra_files_in_both_directions(nc_user, nc_remote, tmp_path
         rcwiz("--json", "--config", str(nc_remote), "check", str(back), "nc:both").stdout
     )
     assert (up["missing"], up["extra"]) == (["set-0/stray.txt"], ["set-2/sample-0002.txt"])
+    # One file named on both sides: its folder's other files are not compared.
+    one = "set-1/sample-0001.txt"
+    single = rcwiz("--json", "--config", str(nc_remote), "check", str(back / one), f"nc:both/{one}")
+    assert single.returncode == 0, single.stdout
+    assert json_result(single.stdout)["compared"] == {"sample-0001.txt": "content"}
 
 
 def test_copy_verify_passes_then_fails_with_its_own_exit_code(nc_user, nc_remote, tmp_path):
