@@ -233,8 +233,9 @@ class Content:
                     for rel in batch.entries.values():
                         if rel not in found:
                             failures[rel] = why or "it was not in the archive"
-            except BaseException:
+            except BaseException:  # Ctrl-C, a hung server: the other requests end now too
                 self._stop.set()
+                self.archives.client.abort()
                 raise
         return digests, failures
 
