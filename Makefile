@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor clean
+.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor bench-verify clean
 
 ## help: this list of targets
 help:
@@ -49,12 +49,14 @@ format: $(STAMP)
 
 # Every speed and memory goal: rcwiz's overhead on loopback, then rclone against rcwiz on the
 # real Nextcloud of ../shared/nextcloud behind a 30 ms proxy, then rcwiz against the floor and
-# its peers on both servers (the suite's and the production-like one; about 90 minutes in all).
-## bench: every speed and memory goal, rclone against rcwiz, the floor and peers (about 90 minutes)
+# its peers on both servers (the suite's and the production-like one), then rcwiz check against
+# rclone check --download (about 100 minutes in all).
+## bench: every speed and memory goal, rclone against rcwiz, the floor and peers, check (about 100 minutes)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/copy_overhead.py
 	$(BIN)/python benchmarks/nextcloud_speed.py --tree $(BENCH_ARGS)
 	$(BIN)/python benchmarks/floor_speed.py --slow-seconds 150
+	$(BIN)/python benchmarks/verify_speed.py
 
 # rcwiz against the floor, tuned rclone and nextcloudcmd on both servers (about 40 minutes).
 ## bench-floor: rcwiz against the floor, tuned rclone and nextcloudcmd, both servers (about 40 minutes)
@@ -71,6 +73,11 @@ bench-review: $(STAMP)
 ## bench-nextcloud: the Nextcloud speed table alone (BENCH_ARGS=--quick: about two minutes)
 bench-nextcloud: $(STAMP)
 	$(BIN)/python benchmarks/nextcloud_speed.py $(BENCH_ARGS)
+
+# rcwiz check against rclone check --download (1000 x 2 kB, 30 ms; about 10 minutes).
+## bench-verify: rcwiz check against rclone check --download (about 10 minutes)
+bench-verify: $(STAMP)
+	$(BIN)/python benchmarks/verify_speed.py $(BENCH_ARGS)
 
 ## clean: remove .venv, build output and every cache (pytest, ruff, mypy, hypothesis, __pycache__)
 clean:

@@ -217,6 +217,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("copy", "copy files with live progress (never deletes)", "transfer"),
     ("move", "move files: copy, then delete each source file once it arrived", "transfer"),
     ("sync", "make DST like SRC, deleting at DST (shows the deletions and asks first)", "transfer"),
+    ("check", "prove DST holds what SRC holds: by hash, else by content (Nextcloud)", "check"),
     ("job", "named transfer profiles in YAML", "job"),
     ("share", "Nextcloud share links and shares with users or groups", "share"),
     ("trash", "Nextcloud's trash bin: list, restore, delete, empty", "trash"),

@@ -31,6 +31,7 @@ class ExitCode(enum.IntEnum):
     HOOK = 11  # a job's before hook failed, so the transfer did not start
     DISK_FULL = 12  # the local disk filled up during a download
     REFUSED = 13  # the server answers but refused every request (a locked file: 423)
+    VERIFY_FAILED = 14  # copy/sync --verify: the transfer ended, but DST does not hold SRC
     INTERNAL = 70  # a bug in rcwiz (EX_SOFTWARE); the traceback is shown with --debug
     INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP (128 + SIGINT)
     OUTPUT_CLOSED = 141  # the reader of stdout went away (`| head`): 128 + SIGPIPE, as shells say
@@ -176,6 +177,15 @@ class DiskFull(RcwizError):
     default_hint = (
         "Free space on the local disk (or download elsewhere), then run the same command "
         "again: finished files are skipped."
+    )
+
+
+class VerifyFailed(RcwizError):
+    exit_code = ExitCode.VERIFY_FAILED
+    default_hint = (
+        "A new run sends what is missing; a file that differs with the same size and time is "
+        "skipped by a copy until its time changes (touch it). 'rcwiz check SRC DST' shows "
+        "what differs."
     )
 
 

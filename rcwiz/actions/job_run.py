@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from rcwiz import errors, files, process
+from rcwiz.actions.check import verify_after
 from rcwiz.actions.transfer import Guard, perform
 from rcwiz.jobs import history, lock, store
 from rcwiz.jobs.hooks import environment, run_hook, show_output, show_would_run
@@ -96,7 +97,9 @@ def _go(ctx: Context, guard: Guard, state: _Run) -> None:
         if state.failure is None:
             state.stage = "transfer"
             try:
-                state.summary = perform(ctx, job.options(dry_run=state.dry_run), guard)
+                opts = job.options(dry_run=state.dry_run)
+                state.summary = perform(ctx, opts, guard)
+                verify_after(ctx, opts, state.summary)  # `verify: true`: VerifyFailed, exit 14
             except errors.RcwizError as exc:
                 state.failure = exc
                 state.summary = exc.summary if isinstance(exc.summary, Summary) else None

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rcwiz import errors, http, presets
+from rcwiz.actions.check import verify_problem
 from rcwiz.clock import INTERRUPTED, PROBE, Clock
 from rcwiz.rclone.config import Configured, Remote, begin_configured, is_remote, remote_name
 from rcwiz.rclone.run import Pending, Rclone
@@ -90,6 +91,9 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
     """
     console = ctx.console
     rclone = ctx.rclone
+    problem = verify_problem(opts)
+    if problem is not None:
+        raise errors.UsageError(problem, "rcwiz check compares a local and a Nextcloud folder.")
     if not is_remote(opts.source) and not Path(opts.source).expanduser().exists():
         raise errors.DirectoryNotFound(
             f"The source was not found: {opts.source}.", "Check the path (and its spelling)."

@@ -10,6 +10,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from rcwiz import errors
+from rcwiz.actions.check import verify_after
 from rcwiz.actions.transfer import Guard, perform
 from rcwiz.commands import add_guard_options, add_transfer_options, transfer_settings
 from rcwiz.rclone.transfer import TransferOptions
@@ -51,5 +52,10 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         yes=getattr(args, "yes", False),
         log_interval=args.log_interval,
     )
-    summary = perform(ctx, options(args), guard)
-    return Output({"event": "summary", **summary.as_dict()})
+    opts = options(args)
+    summary = perform(ctx, opts, guard)
+    data = {"event": "summary", **summary.as_dict()}
+    report = verify_after(ctx, opts, summary)  # VerifyFailed (exit 14) when it differs
+    if report is not None:
+        data["verify"] = report.as_dict()
+    return Output(data)

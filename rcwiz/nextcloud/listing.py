@@ -40,9 +40,11 @@ _D = "{DAV:}"
 _NC = "{http://nextcloud.org/ns}"
 _FILES = f"{_NC}contained-file-count"
 _FOLDERS = f"{_NC}contained-folder-count"
+_OC = "{http://owncloud.org/ns}"
 BODY = (
-    b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:nc="http://nextcloud.org/ns">'
-    b"<d:prop><d:getlastmodified/><d:getcontentlength/><d:resourcetype/>"
+    b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:nc="http://nextcloud.org/ns"'
+    b' xmlns:oc="http://owncloud.org/ns">'
+    b"<d:prop><d:getlastmodified/><d:getcontentlength/><d:resourcetype/><oc:checksums/>"
     b"<nc:contained-file-count/><nc:contained-folder-count/></d:prop></d:propfind>"
 )
 CHUNK = 256 * 1024
@@ -151,6 +153,9 @@ class _Reader:
                 self.found.folders[relative] = mtime
         else:
             self.found.files[relative] = (_count(props, f"{_D}getcontentlength"), mtime)
+            checksum = props.findtext(f"{_OC}checksums/{_OC}checksum")
+            if checksum:  # files sent with one (rclone, chunked upload); bulk upload has none
+                self.found.checksums[relative] = checksum
 
     def _count_in(self, folder: str) -> None:
         """One more entry in FOLDER: Unusable as soon as it holds more than it said."""

@@ -54,10 +54,17 @@ def is_rate(text: str) -> bool:
     return _BWLIMIT.fullmatch(text.strip()) is not None
 
 
-def _option(default: Any, flag: str, kind: str, help: str, metavar: str | None = None) -> Any:
-    return dataclasses.field(
-        default=default, metadata={"flag": flag, "kind": kind, "help": help, "metavar": metavar}
-    )
+def _option(
+    default: Any,
+    flag: str,
+    kind: str,
+    help: str,
+    metavar: str | None = None,
+    *,
+    rclone: bool = True,
+) -> Any:
+    metadata = {"flag": flag, "kind": kind, "help": help, "metavar": metavar, "rclone": rclone}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,14 @@ class Settings:
         None, "--filter-from", "path", "read include/exclude rules from FILE", "FILE"
     )
     checksum: bool = _option(False, "--checksum", "bool", "compare by checksum, not size+time")
+    # rcwiz's own: `rcwiz check SRC DST` after the transfer (rcwiz.actions.check); exit 14.
+    verify: bool = _option(
+        False,
+        "--verify",
+        "bool",
+        "afterwards prove the copy by content, as 'rcwiz check' does (exit 14 if it differs)",
+        rclone=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,7 @@ class Option:
     help: str
     metavar: str | None
     default: Any
+    rclone: bool = True  # an rclone flag (False: rcwiz's own option)
 
     @property
     def repeated(self) -> bool:
@@ -172,6 +188,8 @@ def option_flags(settings: Settings) -> list[str]:
     args: list[str] = []
     for option in OPTIONS:
         value = getattr(settings, option.name)
+        if not option.rclone:
+            continue
         if option.kind == "bool":
             if value:
                 args.append(option.flag)

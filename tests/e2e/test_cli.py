@@ -17,8 +17,8 @@ from helpers import RCWIZ, json_lines, json_result, rclone_children, rcwiz, runn
 
 from rcwiz.commands.demo import BIG_FILES, SMALL_FILES, SMALL_SIZES
 
-COMMANDS = ["setup", "remotes", "quota", "usage", "copy", "move", "sync", "job", "share", "trash"]
-COMMANDS += ["uploads", "versions", "review", "doctor", "demo"]
+COMMANDS = ["setup", "remotes", "quota", "usage", "copy", "move", "sync", "check", "job"]
+COMMANDS += ["share", "trash", "uploads", "versions", "review", "doctor", "demo"]
 JOB_ACTIONS = ["list", "show", "add", "edit", "rm", "validate", "run", "history", "schedule"]
 NESTED = {"trash": {"list", "restore", "rm", "empty"}, "uploads": {"list", "rm"}}
 

@@ -76,6 +76,9 @@ def test_one_request_lists_the_tree_as_rclone_does(
     assert [(r.method, r.status) for r in requests] == [("PROPFIND", 207)]
     assert found == rclones_listing(rclone_bin, nc_remote, "nc:odd")
     assert found.files["a b/x.txt"] == (4, 1709210096.0) and "empty-folder" in found.folders
+    # rclone sent every file with its SHA-1, which the server keeps (rcwiz check uses it)
+    assert set(found.checksums) == set(found.files)
+    assert all("SHA1:" in text for text in found.checksums.values())
     # the user's whole home, and a folder that is not there
     assert tree(client_of(nc_user), nc_user.name, "") == rclones_listing(
         rclone_bin, nc_remote, "nc:"

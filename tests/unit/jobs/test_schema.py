@@ -720,3 +720,11 @@ def test_fuzz_valid_documents_round_trip(defaults: dict, profiles: dict) -> None
     text = yaml.safe_dump({"defaults": defaults, "jobs": profiles}, sort_keys=False)
     expected = {name: expected_job(name, {**defaults, **p}) for name, p in profiles.items()}
     assert parse(text, "jobs.yaml") == expected
+
+
+def test_verify_is_a_profile_key_that_reaches_the_transfer() -> None:
+    text = "version: 1\njobs:\n  up:\n    source: ./a\n    dest: nc:b\n    verify: true\n"
+    job = parse(text, "jobs.yaml")["up"]
+    assert job.options().verify is True
+    (problem,) = problems_of(text.replace("true", "'often'"), "jobs.yaml")
+    assert problem.path == "jobs.up.verify"

@@ -110,3 +110,9 @@ def test_files_from_writes_names_as_they_are_or_refuses(tmp_path):
     assert write_files_from(["a b.txt", "#not a comment", " x", "caf\udce9.txt"], listing)
     assert listing.read_bytes() == b"a b.txt\n#not a comment\n x\ncaf\xe9.txt\n"
     assert not write_files_from(["ok", "line\nbreak"], tmp_path / "other")
+
+
+def test_rcwizs_own_options_never_reach_rclone():
+    opts = TransferOptions("a", "nc:b", verify=True, checksum=True)
+    argv = transfer_argv(opts, stats_interval=1)
+    assert "--checksum" in argv and "--verify" not in argv
