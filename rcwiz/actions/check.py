@@ -52,7 +52,7 @@ def check(
         raise errors.RemoteNotFound(f"There is no remote named '{remote_name(remote_path)}'.")
     if remote.vendor != "nextcloud":
         raise errors.UsageError(f"'{remote.name}' is not a Nextcloud remote.", NOT_SUPPORTED_HINT)
-    account = account_of(remote, configured)
+    account = account_of(remote, configured, ctx.rclone.clock)
     with ThreadPoolExecutor(1) as asking:  # the server's version meanwhile (its archive URL)
         major = asking.submit(server_major, account.client())
         listing, listed_by = fastpath.remote_listing(ctx.rclone, account, remote_path)
