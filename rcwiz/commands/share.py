@@ -207,8 +207,10 @@ def _list(client: shares.Client, args: argparse.Namespace, path: str, remote: st
     def show(console: Console) -> None:
         _table(console, path, found)
         for f in findings:
-            line = f"share {f.share.id} ({f.share.path}): {f.text}; fix: {f.fix}"
+            line = f"share {f.share.id} ({f.share.path}): {f.text}"
             console.out.print(f"[yellow]{escape(line)}[/]")
+            # The fix on its own line, never wrapped by rich: it is copied whole.
+            console.out.print(f"    fix: {f.fix}", markup=False, soft_wrap=True)
         if args.shared_with_me:
             if not incoming:
                 console.out.print("Nobody shares anything with this account.", markup=False)

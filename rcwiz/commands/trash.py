@@ -82,11 +82,15 @@ def run_list(ctx: Context, args: argparse.Namespace) -> Output:
             else ""
         )
         console.out.print(
-            f"{len(found)} item(s), {fmt.size(held)}, not counted in the quota{rule}. "
-            f"Restore one with: rcwiz trash restore {acct.remote} ID; "
-            f"empty it with: rcwiz trash empty {acct.remote}",
+            f"{len(found)} item(s), {fmt.size(held)}, not counted in the quota{rule}.",
             markup=False,
         )
+        # Each command on a line of its own, never wrapped by rich: it is copied whole.
+        for what, command in (
+            ("restore one", f"rcwiz trash restore {acct.remote} ID"),
+            ("empty it", f"rcwiz trash empty {acct.remote}"),
+        ):
+            console.out.print(f"    {what}: {command}", markup=False, soft_wrap=True)
 
     return Output(data, show)
 

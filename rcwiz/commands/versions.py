@@ -54,7 +54,9 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
 
         console.out.print(versions_table(found))
         console.out.print(
-            f"Restore one with: rcwiz versions {args.target} --restore VERSION", markup=False
+            f"Restore one with: rcwiz versions {args.target} --restore VERSION",
+            markup=False,
+            soft_wrap=True,
         )
 
     return Output(data, show)
