@@ -20,7 +20,6 @@ FILES = 1000
 LOCK_RUNS = int(os.environ.get("RCWIZ_LOCK_RUNS", "1"))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("run", range(LOCK_RUNS))
 def test_no_two_bulk_requests_in_flight_write_into_one_folder(
     prod_nextcloud, prod_user, prod_remote, rclone_conf, tmp_path, run
