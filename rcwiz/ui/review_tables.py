@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from rcwiz.ui import format as fmt
+from rcwiz.ui.tables import Fitted
 
 if TYPE_CHECKING:
     from rcwiz.nextcloud.trash import Item
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from rcwiz.nextcloud.versions import Version
 
 
-def sessions_table(found: Sequence[Session], states: Sequence[str], now: float) -> Table:
+def sessions_table(found: Sequence[Session], states: Sequence[str], now: float) -> Fitted:
     """rcwiz uploads list: one row per session, biggest first, with what protects it."""
     table = Table(header_style="bold")
     for column, justify in (
@@ -38,10 +39,10 @@ def sessions_table(found: Sequence[Session], states: Sequence[str], now: float) 
             f"{fmt.age(changed)} ago" if changed is not None else "-",
             state or "-",
         )
-    return table
+    return Fitted(table)  # never a session, an id or a path broken (ui.tables.Fitted)
 
 
-def trash_table(found: Sequence[Item]) -> Table:
+def trash_table(found: Sequence[Item]) -> Fitted:
     """rcwiz trash list: one row per item, newest deletion first."""
     table = Table(header_style="bold")
     table.add_column("id", overflow="fold")
@@ -51,10 +52,10 @@ def trash_table(found: Sequence[Item]) -> Table:
     for item in found:
         where = item.original + ("/" if item.folder else "")
         table.add_row(item.id, where, fmt.when(item.deleted), fmt.size(item.bytes))
-    return table
+    return Fitted(table)  # never a session, an id or a path broken (ui.tables.Fitted)
 
 
-def versions_table(found: Sequence[Version]) -> Table:
+def versions_table(found: Sequence[Version]) -> Fitted:
     """rcwiz versions: one row per version, newest first, the current content marked."""
     table = Table(header_style="bold")
     table.add_column("version")
@@ -63,4 +64,4 @@ def versions_table(found: Sequence[Version]) -> Table:
     table.add_column("")
     for v in found:
         table.add_row(v.id, fmt.when(v.time), fmt.size(v.bytes), "current" if v.current else "")
-    return table
+    return Fitted(table)  # never a session, an id or a path broken (ui.tables.Fitted)

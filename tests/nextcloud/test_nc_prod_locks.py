@@ -37,7 +37,10 @@ def test_no_two_bulk_requests_in_flight_write_into_one_folder(
     log = prod_nextcloud.nextcloud_log_since(mark)
     locked = [e["message"] for e in log if "is locked" in e.get("message", "")]
     assert locked == []
-    assert "refused" not in done.stderr
+    # Every file arrived and is counted, whoever sent it. Not "all by bulk upload": under load
+    # Nextcloud 30 once failed a part with '$absolutePath must be relative to "files"' (its
+    # server log; no lock involved), and rcwiz rightly handed that file to rclone.
     summary = json_lines(done.stdout)[-1]
-    assert (summary["files"], summary["bulk_files"], summary["errors"]) == (FILES, FILES, 0)
+    assert (summary["files"], summary["errors"]) == (FILES, 0)
+    assert summary["bulk_files"] + summary["rclone_files"] == FILES
     assert same_bytes(source, prod_user.files / "locks")
