@@ -50,6 +50,26 @@ def transfer_settings(args: argparse.Namespace) -> dict[str, Any]:
     return found
 
 
+def add_thresholds(parser: argparse.ArgumentParser) -> None:
+    """--warn and --crit, alike for `quota` and `review` (their states are quota's)."""
+    from rcwiz.quota.report import CRIT_PERCENT, WARN_PERCENT
+
+    parser.add_argument(
+        "--warn",
+        type=float,
+        default=WARN_PERCENT,
+        metavar="PCT",
+        help=f"warn at this percentage used (default {WARN_PERCENT:.0f})",
+    )
+    parser.add_argument(
+        "--crit",
+        type=float,
+        default=CRIT_PERCENT,
+        metavar="PCT",
+        help=f"critical at this percentage used (default {CRIT_PERCENT:.0f})",
+    )
+
+
 def add_remote_names(parser: argparse.ArgumentParser, help: str) -> None:
     """Optional REMOTE: arguments (quota, doctor)."""
     parser.add_argument("remotes", nargs="*", metavar="REMOTE:", help=help)

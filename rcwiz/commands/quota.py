@@ -12,9 +12,9 @@ import time
 from typing import TYPE_CHECKING
 
 from rcwiz import errors
-from rcwiz.commands import add_remote_names, remote_names
+from rcwiz.commands import add_remote_names, add_thresholds, remote_names
 from rcwiz.quota import history as quota_history
-from rcwiz.quota.report import CRIT_PERCENT, STATES, WARN_PERCENT, Row, gather, overall_state
+from rcwiz.quota.report import STATES, Row, gather, overall_state
 from rcwiz.rclone.config import list_remotes, read_configured
 from rcwiz.ui.console import Console, escape
 from rcwiz.ui.output import Output
@@ -25,20 +25,7 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_remote_names(parser, "remotes to report (default: every remote that reports space)")
-    parser.add_argument(
-        "--warn",
-        type=float,
-        default=WARN_PERCENT,
-        metavar="PCT",
-        help=f"warn at this percentage used (default {WARN_PERCENT:.0f})",
-    )
-    parser.add_argument(
-        "--crit",
-        type=float,
-        default=CRIT_PERCENT,
-        metavar="PCT",
-        help=f"critical at this percentage used (default {CRIT_PERCENT:.0f})",
-    )
+    add_thresholds(parser)
     parser.add_argument(
         "--check",
         action="store_true",

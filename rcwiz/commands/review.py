@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from rcwiz import errors
 from rcwiz.actions import review
-from rcwiz.commands import days, remote_names
+from rcwiz.commands import add_thresholds, days, remote_names
 from rcwiz.nextcloud import shares, uploads
 from rcwiz.nextcloud.account import account
-from rcwiz.quota.report import CRIT_PERCENT, STATES, WARN_PERCENT, state_of
+from rcwiz.quota.report import STATES, state_of
 from rcwiz.ui.output import Output
 
 if TYPE_CHECKING:
@@ -28,20 +28,7 @@ FOLDERS = 5  # the biggest folders shown
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("remote", metavar="REMOTE:", help="a Nextcloud remote")
-    parser.add_argument(
-        "--warn",
-        type=float,
-        default=WARN_PERCENT,
-        metavar="PCT",
-        help=f"warn at this percentage used (default {WARN_PERCENT:.0f})",
-    )
-    parser.add_argument(
-        "--crit",
-        type=float,
-        default=CRIT_PERCENT,
-        metavar="PCT",
-        help=f"critical at this percentage used (default {CRIT_PERCENT:.0f})",
-    )
+    add_thresholds(parser)
     parser.add_argument(
         "--older-than",
         type=days,
