@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 from rcwiz import errors, files, process
 from rcwiz.actions.check import verify_after
 from rcwiz.actions.transfer import Guard, perform
+from rcwiz.counting import Summary
 from rcwiz.jobs import history, lock, store
 from rcwiz.jobs.hooks import environment, run_hook, show_output, show_would_run
 from rcwiz.jobs.model import Job
-from rcwiz.transfer.engine import Summary
 
 if TYPE_CHECKING:
     from rcwiz.cli import Context

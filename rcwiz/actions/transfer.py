@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from rcwiz import errors, http, presets
 from rcwiz.actions.check import verify_problem
 from rcwiz.clock import INTERRUPTED, PROBE, Clock
+from rcwiz.counting import Summary, Tally
 from rcwiz.rclone.config import Configured, Remote, begin_configured, is_remote, remote_name
 from rcwiz.rclone.run import Pending, Rclone
 from rcwiz.rclone.transfer import (
@@ -32,7 +33,7 @@ from rcwiz.rclone.transfer import (
     write_files_from,
 )
 from rcwiz.rclone.transfer import tuning_for as rclone_tuning
-from rcwiz.transfer import engine, fastpath, preflight
+from rcwiz.transfer import engine, preflight
 from rcwiz.transfer.fastpath import Phase
 from rcwiz.transfer.walk import Tree, empty_folders, walk
 from rcwiz.transfer.watchdog import Watchdog
@@ -84,7 +85,7 @@ def tuning_for(remotes: dict[str, Remote]) -> tuple[str, ...]:
     return rclone_tuning({r.vendor for r in remotes.values()})
 
 
-def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary:
+def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> Summary:
     """Pre-flight, confirm a sync's deletions, then run OPTS watched, with progress.
 
     Raises the named error on failure (with the summary of what was done attached).
@@ -180,7 +181,7 @@ def _transfer(
     tree: Callable[[], Tree | None],
     fetch: Prepared | None = None,
     plan: preflight.Plan | None = None,
-) -> engine.Summary:
+) -> Summary:
     console = ctx.console
     rclone = ctx.rclone
     sink = make_sink(console, guard.log_interval)
@@ -237,29 +238,25 @@ def _download(
     watch: Watchdog,
     acct: Account,
     fetch: Prepared,
-) -> engine.Summary:
+) -> Summary:
     """The archive phase (rcwiz.transfer.archive), then rclone for whatever is left."""
     from rcwiz.transfer import archive
 
     console = ctx.console
     log_path = engine.new_log_path(opts.verb)
-    phase = Phase(started=fetch.started)  # the summary's duration includes the listing
-
-    def rest() -> engine.Continued:
-        return fastpath.continued(sink, phase, archive_files=phase.files)
-
+    phase = Phase()
+    tally = Tally(opts.verb, started=fetch.started)  # the duration includes the listing
     try:
-        archive.run(acct, opts, fetch, sink, log_path, phase)
+        archive.run(acct, opts, fetch, sink, log_path, phase, tally)
     except KeyboardInterrupt:
-        engine.without_rclone(opts, rest(), log_path, engine.interrupted(opts.verb))
+        engine.without_rclone(opts, sink, log_path, tally, engine.interrupted(opts.verb))
     except errors.RcwizError as exc:
-        engine.without_rclone(opts, rest(), log_path, exc)
-    left = not archive.nothing_left(opts, fetch, phase)
-    if phase.files:
+        engine.without_rclone(opts, sink, log_path, tally, exc)
+    left = not archive.nothing_left(opts, fetch, tally)
+    if came := tally.sent_by("archive"):
         then = "rclone fetches the rest" if left else "nothing is left for rclone"
         console.note(
-            f"{phase.files} small file(s) came in {phase.requests} Nextcloud archive "
-            f"request(s); {then}."
+            f"{came} small file(s) came in {phase.requests} Nextcloud archive request(s); {then}."
         )
     if phase.refused:
         console.note(
@@ -267,8 +264,10 @@ def _download(
             "rclone fetches them."
         )
     if not left:
-        return engine.without_rclone(opts, rest(), log_path)
-    return engine.run(ctx.rclone, opts, rest(), log_path=log_path, watch=watch, warn=console.warn)
+        return engine.without_rclone(opts, sink, log_path, tally)
+    return engine.run(
+        ctx.rclone, opts, sink, log_path=log_path, watch=watch, warn=console.warn, tally=tally
+    )
 
 
 def _fast_path(
@@ -280,7 +279,7 @@ def _fast_path(
     plan: preflight.Plan | None,
     sink: engine.Sink,
     watch: Watchdog,
-) -> engine.Summary:
+) -> Summary:
     """Nextcloud's fast path (rcwiz.transfer.bulk), then rclone for what it left, if anything.
 
     A sync's dry run already listed both sides: what it would send is taken from there
@@ -291,22 +290,25 @@ def _fast_path(
     console = ctx.console
     log_path = engine.new_log_path(opts.verb)
     wanted = set(plan.sends) if plan is not None else None
+    tally = Tally(opts.verb)
     phase = bulk.run(
-        ctx.rclone, acct, caps, opts, local, sink, log_path, wanted=wanted, warn=console.warn
+        ctx.rclone, acct, caps, opts, local, sink, log_path, tally, wanted, warn=console.warn
     )
-    if phase.requests and not phase.files:
+    if phase.requests and not tally.arrived:
         console.note("Nextcloud bulk upload sent nothing; rclone sends every file.")
-    elif phase.files:
-        console.note(_fast_path_note(phase))
-    rest = bulk.continued(sink, phase)
+    elif tally.arrived:
+        console.note(_fast_path_note(phase, tally))
     deletes = plan is not None and bool(plan.deletions or plan.removed_folders)
     if not (phase.left or phase.rclone_needed or deletes):
-        return engine.without_rclone(opts, rest, log_path)  # rclone has nothing left to do
+        return engine.without_rclone(opts, sink, log_path, tally)  # nothing left for rclone
     watch.started = time.monotonic()  # rclone's stall clock starts with rclone
     watch.locked.update(phase.locked)  # rclone retries them quietly: the watchdog names them
+    then = functools.partial(
+        engine.run, ctx.rclone, sink=sink, log_path=log_path, watch=watch, warn=console.warn
+    )
     if opts.verb != "copy" or phase.rclone_needed:
         # A sync's rclone deletes what the source lacks, so it must see every file.
-        return engine.run(ctx.rclone, opts, rest, log_path=log_path, watch=watch, warn=console.warn)
+        return then(opts=opts, tally=tally)
     with tempfile.TemporaryDirectory(prefix="rcwiz-") as folder:
         listing = Path(folder) / "files-from"
         names = [f.relative for f in phase.left]
@@ -314,20 +316,19 @@ def _fast_path(
             # A few files are cheaper to look up one by one than their folders to list.
             few = len(names) <= LOOK_UP_AT_MOST
             opts = replace(opts, only=str(listing), no_traverse=few)
-        return engine.run(ctx.rclone, opts, rest, log_path=log_path, watch=watch, warn=console.warn)
+        return then(opts=opts, tally=tally)
 
 
-def _fast_path_note(phase: bulk.Phase) -> str:
+def _fast_path_note(phase: bulk.Phase, tally: Tally) -> str:
     """What went which way: "150 small file(s) went by Nextcloud bulk upload in 2 request(s);
     rclone sends the rest." """
     ways = []
-    if phase.bulk_files:
+    if small := tally.sent_by("bulk"):
         ways.append(
-            f"{phase.bulk_files} small file(s) went by Nextcloud bulk upload in "
-            f"{phase.requests} request(s)"
+            f"{small} small file(s) went by Nextcloud bulk upload in {phase.requests} request(s)"
         )
-    if phase.chunked_files:
-        ways.append(f"{phase.chunked_files} big file(s) went in parallel chunks")
+    if big := tally.sent_by("chunked"):
+        ways.append(f"{big} big file(s) went in parallel chunks")
     rest = "rclone sends the rest" if phase.left else "nothing is left for rclone"
     return f"{' and '.join(ways)}; {rest}."
 

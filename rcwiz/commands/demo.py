@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rcwiz.counting import Expected
 from rcwiz.quota.report import CRIT_PERCENT, WARN_PERCENT, Row, state_of
 from rcwiz.rclone.about import about
 from rcwiz.rclone.config import list_remotes
@@ -122,7 +123,7 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
                 rclone,
                 opts,
                 make_sink(console, args.log_interval),
-                expected=engine.Expected(bytes=sample.bytes, files=sample.files),
+                expected=Expected(bytes=sample.bytes, files=sample.files),
                 log_path=workdir / "copy.jsonl",
             )
             remotes = list_remotes(rclone)

@@ -22,8 +22,8 @@ from datetime import datetime
 from typing import IO
 
 from rcwiz import files, paths, process
+from rcwiz.counting import Summary
 from rcwiz.jobs.model import Job, local_path
-from rcwiz.transfer.engine import Summary
 from rcwiz.ui.console import Console, escape, escape_control
 
 SHELL = "/bin/sh"

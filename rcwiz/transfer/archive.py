@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from rcwiz import errors, files
+from rcwiz.counting import Expected, Tally
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.archive import Archives, Batch, Failed, plan, server_major
 from rcwiz.nextcloud.bulk import safe_name
@@ -33,7 +34,7 @@ from rcwiz.rclone.lsjson import Listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer import fastpath, unzip
-from rcwiz.transfer.engine import Expected, Sink
+from rcwiz.transfer.engine import Sink
 from rcwiz.transfer.fastpath import Phase
 from rcwiz.transfer.walk import walk
 
@@ -115,9 +116,10 @@ def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared
     return Prepared(found, todo, replaced, extra, started, major[0], listed_by)
 
 
-def nothing_left(opts: TransferOptions, prepared: Prepared, phase: Phase) -> bool:
+def nothing_left(opts: TransferOptions, prepared: Prepared, tally: Tally) -> bool:
     """rclone would find nothing to do: every file came, and a sync has nothing to delete."""
-    return phase.files == len(prepared.todo) and (opts.verb == "copy" or not prepared.extra)
+    came = tally.sent_by("archive")
+    return came == len(prepared.todo) and (opts.verb == "copy" or not prepared.extra)
 
 
 def run(
@@ -127,17 +129,21 @@ def run(
     sink: Sink,
     log_path: Path,
     phase: Phase,
+    tally: Tally,
 ) -> None:
-    """Fetch PREPARED's small files by archive into the local folder; start SINK; count in
-    PHASE (what it holds stays true when this is stopped by an error or Ctrl-C)."""
+    """Fetch PREPARED's small files by archive into the local folder; start SINK; count the
+    files in TALLY, the requests in PHASE (both stay true when this is stopped by an error
+    or Ctrl-C)."""
+    tally.fast_path = True
     expected = Expected(bytes=prepared.bytes, files=len(prepared.todo))
-    phase.checked = len(prepared.listing.files) - len(prepared.todo)  # the same already here
+    tally.listed_same = len(prepared.listing.files) - len(prepared.todo)  # already here
     # rclone's flags are announced if and when rclone runs (engine.Continued)
     sink.start(
         replace(opts, tuning=()),
         ("archive-download", opts.source, opts.dest),
         expected,
         str(log_path),
+        tally,
     )
     listed = len(prepared.listing.files)
     small = prepared.small()
@@ -150,7 +156,7 @@ def run(
         return
     with dest, _journal(log_path) as log:
         counts = {"listed": listed, "todo": len(prepared.todo), "small": len(small)}
-        at = round(time.monotonic() - phase.started, 3)
+        at = round(time.monotonic() - tally.started, 3)
         _log(log, "archive-start", **counts, listed_by=prepared.listed_by, at=at)
         if small:
             archives = Archives(account, account.path_of(opts.source), prepared.major)
@@ -164,13 +170,13 @@ def run(
             with _Fetcher(archives, batches, folder) as fetcher:
 
                 def tick(in_flight: int) -> None:
-                    sink.progress(fastpath.progress(phase, expected, listed, in_flight))
+                    sink.progress(fastpath.progress(tally, expected, listed, in_flight))
 
                 for batch, answer, failure in fetcher.answers(tick):
                     phase.requests += 1
                     results = _unpack(batch, answer, dest, prepared) if answer else {}
-                    _report(batch, results, failure, prepared, phase, sink, log)
-                    sink.progress(fastpath.progress(phase, expected, listed))
+                    _report(batch, results, failure, prepared, (phase, tally), sink, log)
+                    sink.progress(fastpath.progress(tally, expected, listed))
         _folder_times(dest, prepared.listing)
 
 
@@ -234,13 +240,14 @@ def _report(
     results: dict[str, str | None],
     failure: str | None,
     prepared: Prepared,
-    phase: Phase,
+    counts: tuple[Phase, Tally],
     sink: Sink,
     log: IO[str],
 ) -> None:
     """Count, log and show what BATCH brought; what it did not is left to rclone."""
+    phase, tally = counts
     sizes = {"names": len(batch.names), "files": len(batch.entries), "bytes": batch.bytes}
-    at = round(time.monotonic() - phase.started, 3)
+    at = round(time.monotonic() - tally.started, 3)
     _log(log, "archive-request", folder=batch.folder, **sizes, failure=failure, at=at)
     left = []
     for rel in batch.entries.values():
@@ -248,10 +255,10 @@ def _report(
         why = failure or results.get(rel, "it did not come")
         fastpath.log_file(log, "archive", rel, size, why is None, why or "")
         if why is None:
-            phase.bytes += size
-            phase.files += 1
             outcome = "replaced" if rel in prepared.replaced else "new"
-            sink.file_done(FileDone(rel, outcome, size, None, "Copied from a Nextcloud archive"))
+            came = FileDone(rel, outcome, size, None, "Copied from a Nextcloud archive")
+            tally.add(came, "archive")
+            sink.file_done(came)
         else:
             left.append(rel)
             phase.refused.append(rel)

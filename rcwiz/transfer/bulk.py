@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO
 
 from rcwiz import errors, files
+from rcwiz.counting import Expected, Sender, Tally
 from rcwiz.nextcloud import bulk, chunked
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.capabilities import Capabilities
@@ -39,7 +40,7 @@ from rcwiz.rclone.events import FileDone, InFlight, LogLine
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer import batching, engine, fastpath
-from rcwiz.transfer.engine import Expected, Sink
+from rcwiz.transfer.engine import Sink
 from rcwiz.transfer.walk import LocalFile, Tree
 
 # Measured against a real Nextcloud 30 at a 30 ms round trip (benchmarks/README.md).
@@ -61,8 +62,6 @@ _STOPS = (errors.QuotaExceeded, errors.AuthenticationFailed, errors.Stalled)
 class Phase(fastpath.Phase):
     """What the upload fast path did (requests: bulk requests), and what it left to rclone."""
 
-    bulk_files: int = 0  # of `files`, those sent by bulk upload
-    chunked_files: int = 0  # of `files`, those sent in parallel chunks
     left: list[LocalFile] = field(default_factory=list)  # to send by rclone
     # rclone must run even if nothing is left: a sync's deletions, a source it must report on.
     rclone_needed: bool = False
@@ -137,9 +136,11 @@ class _Run:
         listed: int,
         log_path: str,
         warn: Callable[[str], None],
+        tally: Tally,
     ) -> None:
         self.opts = opts
         self.sink = sink
+        self.tally = tally
         self.log = log
         self.expected = expected
         self.listed = listed
@@ -154,18 +155,17 @@ class _Run:
         if self.log is not None:  # the log is a record, not the transfer: rclone's run warns
             fastpath.log_entry(self.log, {"rcwiz": "bulk", **entry})
 
-    def done(self, item: LocalFile, size: int, how: str) -> None:
-        self.phase.bytes += size
-        self.phase.files += 1
-        self.sink.file_done(FileDone(item.relative, "new", size, None, f"Copied (new) {how}"))
+    def done(self, item: LocalFile, size: int, sender: Sender, how: str) -> None:
+        done = FileDone(item.relative, "new", size, None, f"Copied (new) {how}")
+        self.tally.add(done, sender)
+        self.sink.file_done(done)
 
     def failed(self, items: list[LocalFile], exc: errors.RcwizError) -> None:
         """ITEMS did not arrive, and the run stops with EXC: each is an error of the run."""
         for item in items:
-            self.phase.failed += 1
-            self.sink.file_done(
-                FileDone(item.relative, "failed", item.size, exc.message, "Failed to copy")
-            )
+            failed = FileDone(item.relative, "failed", item.size, exc.message, "Failed to copy")
+            self.tally.add(failed, "bulk")
+            self.sink.file_done(failed)
             self.record(
                 {"object": item.relative, "size": item.size, "ok": False, "stop": exc.message}
             )
@@ -179,7 +179,7 @@ class _Run:
     def progress(self) -> None:
         self.sink.progress(
             fastpath.progress(
-                self.phase, self.expected, self.listed, self.extra_bytes, self.in_flight
+                self.tally, self.expected, self.listed, self.extra_bytes, self.in_flight
             )
         )
 
@@ -192,6 +192,7 @@ def run(
     tree: Tree,
     sink: Sink,
     log_path: Path,
+    tally: Tally,
     wanted: set[str] | None = None,
     warn: Callable[[str], None] = lambda text: None,
 ) -> Phase:
@@ -200,8 +201,9 @@ def run(
     WANTED, when given, names the files to send (a sync's dry run knows them: rclone's own
     decision); otherwise the destination is listed here and compared by size and time.
     A 507 or a refused login raises its error, and Ctrl-C Interrupted, with the summary of
-    what arrived shown and attached.
+    what arrived shown and attached. Files are counted in TALLY.
     """
+    tally.fast_path = True
     there: dict[str, tuple[int, float]] = {}
     if wanted is None:
         there = fastpath.remote_listing(rclone, account, opts.dest)[0].files
@@ -209,17 +211,21 @@ def run(
     expected = Expected(bytes=sum(f.size for f in to_send), files=len(to_send))
     # rclone's flags are announced if and when rclone runs (engine.Continued)
     sink.start(
-        replace(opts, tuning=()), ("bulk-upload", opts.source, opts.dest), expected, str(log_path)
+        replace(opts, tuning=()),
+        ("bulk-upload", opts.source, opts.dest),
+        expected,
+        str(log_path),
+        tally,
     )
     try:
         log: IO[str] | None = files.open_append(log_path)
     except OSError:
         log = None  # rclone's own run says that the log cannot be kept
     with contextlib.closing(log) if log is not None else contextlib.nullcontext():
-        state = _Run(opts, sink, log, expected, len(tree.files), str(log_path), warn)
+        state = _Run(opts, sink, log, expected, len(tree.files), str(log_path), warn, tally)
         state.phase.left = list(rest)
         if wanted is None:  # compared with the listing here, and found up to date
-            state.phase.checked = len(tree.files) - len(to_send)
+            tally.listed_same = len(tree.files) - len(to_send)
         # Files rclone reports on (an unreadable folder, say) are not in the walk: rclone must
         # run to say so, even when nothing is left to send.
         state.phase.rclone_needed = bool(tree.errors) or (
@@ -234,17 +240,11 @@ def run(
                 _send_big(state, account, uploader, big, *(_chunks(caps) or (CHUNK, 1)))
         except KeyboardInterrupt:  # the summary of what arrived, then the error
             stopped: errors.RcwizError = engine.interrupted(opts.verb)
-            engine.without_rclone(opts, continued(sink, state.phase), log_path, stopped)
+            engine.without_rclone(opts, sink, log_path, tally, stopped)
         except _STOPS as exc:
-            engine.without_rclone(opts, continued(sink, state.phase), log_path, exc)
+            engine.without_rclone(opts, sink, log_path, tally, exc)
     state.phase.left.sort(key=lambda f: f.relative)
     return state.phase
-
-
-def continued(sink: Sink, phase: Phase) -> engine.Continued:
-    """SINK for what follows the upload fast path (fastpath.continued)."""
-    kinds = {"bulk_files": phase.bulk_files, "chunked_files": phase.chunked_files}
-    return fastpath.continued(sink, phase, **kinds)
 
 
 def _make_folders(
@@ -357,8 +357,7 @@ def _results(state: _Run, batch: list[LocalFile], results: list[bulk.Result]) ->
         )
         item = by_name[result.relative]
         if result.ok:
-            state.phase.bulk_files += 1
-            state.done(item, result.size, "by bulk upload")
+            state.done(item, result.size, "bulk", "by bulk upload")
         else:
             state.phase.refused.append(result.relative)
             state.phase.left.append(item)
@@ -437,8 +436,7 @@ def _send_big(
             state.extra_bytes = 0
             state.in_flight = ()
         state.record({"object": item.relative, "size": item.size, "ok": True, "how": "chunks"})
-        state.phase.chunked_files += 1
-        state.done(item, item.size, "in parallel chunks")
+        state.done(item, item.size, "chunked", "in parallel chunks")
         state.progress()
 
 

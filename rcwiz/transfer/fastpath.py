@@ -16,11 +16,11 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
+from rcwiz.counting import Expected, Tally
 from rcwiz.rclone.events import InFlight, Progress
 from rcwiz.rclone.lsjson import Listing, listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer.engine import Continued, Expected, Sink
 
 if TYPE_CHECKING:
     from rcwiz.nextcloud.account import Account
@@ -80,30 +80,25 @@ def unchanged(size: int, mtime: float, there: tuple[int, float] | None) -> bool:
 
 @dataclass
 class Phase:
-    """What a fast path did before rclone."""
+    """What a fast path did before rclone, besides the files it counted (rcwiz.counting)."""
 
-    started: float = field(default_factory=time.monotonic)
-    bytes: int = 0
-    files: int = 0
     requests: int = 0
-    failed: int = 0  # files that failed for good (the run stops: a 507, a hung server)
-    checked: int = 0  # files the listing showed up to date (compared, nothing to send)
     refused: list[str] = field(default_factory=list)  # left to rclone
     reasons: list[str] = field(default_factory=list)  # why, once per request that failed
 
 
 def progress(
-    done: Phase,
+    tally: Tally,
     expected: Expected,
     listed: int,
     in_flight: int = 0,
     transferring: tuple[InFlight, ...] | None = None,
 ) -> Progress:
-    """A stats event for the phase so far; IN_FLIGHT bytes have come of requests not yet done,
-    shown as TRANSFERRING, or else as one transfer in flight (as rclone shows a file on its
-    way)."""
-    elapsed = time.monotonic() - done.started
-    moved = done.bytes + in_flight
+    """A stats event for the transfer so far, as TALLY counted it; IN_FLIGHT bytes have come
+    of requests not yet done, shown as TRANSFERRING, or else as one transfer in flight (as
+    rclone shows a file on its way)."""
+    elapsed = time.monotonic() - tally.started
+    moved = tally.bytes + in_flight
     speed = moved / elapsed if elapsed > 0 else 0.0
     left = expected.bytes - moved
     coming = InFlight("(archives on their way)", -1, in_flight, 0, speed, None)
@@ -112,7 +107,7 @@ def progress(
         total_bytes=expected.bytes,
         speed=speed,
         eta=left / speed if speed > 0 else None,
-        transfers=done.files,
+        transfers=len(tally.arrived),
         total_transfers=expected.files,
         checks=0,
         total_checks=0,
@@ -133,20 +128,6 @@ def in_flight(name: str, size: int, sent: int, started: float) -> InFlight:
     percentage = int(100 * sent / size) if size else 100
     eta = (size - sent) / speed if speed > 0 else None
     return InFlight(name, size, sent, percentage, speed, eta)
-
-
-def continued(sink: Sink, phase: Phase, **kinds: int) -> Continued:
-    """SINK for what follows a fast path (rclone, or the summary alone), with what PHASE did
-    added to it; KINDS say how its files went (bulk_files=, chunked_files=, archive_files=)."""
-    return Continued(
-        sink,
-        bytes=phase.bytes,
-        files=phase.files,
-        started=phase.started,
-        errors=phase.failed,
-        checked=phase.checked,
-        **kinds,
-    )
 
 
 def log_file(log: IO[str], kind: str, relative: str, size: int, ok: bool, message: str) -> None:

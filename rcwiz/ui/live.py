@@ -13,10 +13,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from rcwiz.counting import Expected, Summary, Tally
 from rcwiz.rclone.classify import reason
 from rcwiz.rclone.events import FileDone, LogLine, Progress
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer.engine import Expected, Summary
 from rcwiz.ui import format as fmt
 from rcwiz.ui.console import Console, escape, escape_control
 from rcwiz.ui.progress import GROWING, Meter, summary_text
@@ -30,14 +30,19 @@ class LiveSink:
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.meter = Meter(None)
+        self.meter = Meter(None, Tally("copy"))
         self.live: Live | None = None
         self.title = ""
 
     def start(
-        self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
+        self,
+        opts: TransferOptions,
+        argv: tuple[str, ...],
+        expected: Expected | None,
+        log_path: str,
+        tally: Tally,
     ) -> None:
-        self.meter = Meter(expected, opts.verb)
+        self.meter = Meter(expected, tally)
         self.title = f"{opts.verb}{' (dry run)' if opts.dry_run else ''}"
         self.tuning(opts.tuning)
         self.live = Live(
@@ -105,7 +110,6 @@ class LiveSink:
                 self.console.out.print(text)
 
     def file_done(self, d: FileDone) -> None:
-        self.meter.file_done(d)
         if d.outcome == "failed" and self.live is not None:
             name, why = escape(escape_control(d.name)), escape(reason(d.error))
             self.live.console.print(f"[red]failed[/] {name}: {why}")

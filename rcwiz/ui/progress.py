@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rcwiz.counting import Expected, Summary, Tally
 from rcwiz.rclone.classify import reason
 from rcwiz.rclone.events import FileDone, LogLine, Progress
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer.engine import Expected, Summary
 from rcwiz.ui import format as fmt
 from rcwiz.ui.console import Console, escape_control
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from rcwiz.ui.live import LiveSink
 
 
-DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
 PLAIN_WIDTH = 80  # a plain progress line fits a terminal of this width (and reads in a log)
 ESTIMATING = "estimating…"  # shown where an ETA would be, until a rate can be trusted
 FAST_PATHS = (("bulk-upload",), ("archive-download",))  # argv[0] a fast path starts a sink with
@@ -42,7 +41,8 @@ ETA_AGREE = 3.0
 
 
 class Meter:
-    """What a display shows of a transfer: rclone's stats, corrected by the files' results.
+    """What a display shows of a transfer: rclone's stats, corrected by the files' results
+    (counted in the transfer's Tally, which the Meter reads and never changes).
 
     * Bytes done are those of the files that arrived plus what files in flight have sent so
       far. rclone's own count also holds the bytes of files that failed (Nextcloud answers 507
@@ -52,16 +52,13 @@ class Meter:
     * rclone's totals grow while it lists; they count as final once `listed` stops changing.
     """
 
-    def __init__(self, expected: Expected | None, verb: str = "copy") -> None:
+    def __init__(self, expected: Expected | None, tally: Tally) -> None:
         self.expected = expected
-        self.verb = verb
+        self.tally = tally
         self._last_listed = -1
         self._steady = 0
         self._total_bytes = expected.bytes if expected else 0
         self._total_files = expected.files if expected else 0
-        self._arrived: dict[str, int | None] = {}
-        self._failed: set[str] = set()
-        self._results = 0  # files rclone has said anything about (done or failed)
         self.last: Progress | None = None
         self._samples: deque[tuple[float, int, int]] = deque()  # (elapsed, bytes, files)
 
@@ -76,7 +73,7 @@ class Meter:
             self._samples.popleft()  # keep one sample at or before the window's start
 
     def _files(self, p: Progress) -> int:
-        return max(len(self._arrived), p.transfers)
+        return max(len(self.tally.arrived), p.transfers)
 
     def eta(self, done: int, files: int, elapsed: float) -> float | None:
         """Seconds left, from the rates of the last ETA_WINDOW seconds, or None while no rate
@@ -100,27 +97,18 @@ class Meter:
         slow, fast = max(by_bytes, by_files), min(by_bytes, by_files)
         return slow if slow <= ETA_AGREE * max(fast, 1.0) else None
 
-    def file_done(self, d: FileDone) -> None:
-        self._results += 1
-        if d.outcome == "failed":
-            self._failed.add(d.name)
-        moved_aside = d.outcome == "moved" and self.verb != "move"  # --backup-dir
-        if (d.outcome in DONE_OUTCOMES and not moved_aside) or (
-            d.outcome == "skipped" and d.action in ("copy", "move")
-        ):
-            self._arrived[d.name] = d.size
-
     def known(self) -> bool:
         return self.expected is not None or self._steady >= 2
 
     def done_bytes(self, p: Progress, *, in_flight: bool = True) -> int:
         """Bytes of the files that arrived (and, while running, what files in flight sent)."""
-        sizes = self._arrived.values()
+        arrived = self.tally.arrived
+        sizes = arrived.values()
         if any(size is None for size in sizes):  # server-side moves carry no size
             return p.bytes
-        if not self._results and not p.transferring:  # nothing to go by but rclone's count
+        if not self.tally.results and not p.transferring:  # nothing but rclone's count
             return p.bytes
-        counted = self._arrived.keys() | self._failed
+        counted = arrived.keys() | self.tally.failed
         flight = sum(f.bytes for f in p.transferring if f.name not in counted) if in_flight else 0
         return sum(size or 0 for size in sizes) + flight
 
@@ -139,7 +127,7 @@ class Meter:
             speed=round(p.speed, 1),
             eta=None if eta is None else round(eta, 1),
             files=files,
-            total_files=max(self._total_files, len(self._arrived)),
+            total_files=max(self._total_files, len(self.tally.arrived)),
             errors=p.errors,
             elapsed=round(p.elapsed, 3),
         )
@@ -249,12 +237,17 @@ def _names(what: str, names: list[str], total: int) -> list[str]:
 class JsonSink:
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.meter = Meter(None)
+        self.meter = Meter(None, Tally("copy"))
 
     def start(
-        self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
+        self,
+        opts: TransferOptions,
+        argv: tuple[str, ...],
+        expected: Expected | None,
+        log_path: str,
+        tally: Tally,
     ) -> None:
-        self.meter = Meter(expected, opts.verb)
+        self.meter = Meter(expected, tally)
         self.console.emit_json(
             {
                 "event": "start",
@@ -281,7 +274,6 @@ class JsonSink:
         pass  # the JSON stream has no line for it; the log has the whole command
 
     def file_done(self, d: FileDone) -> None:
-        self.meter.file_done(d)
         doc: dict[str, object] = {
             "event": "file",
             "name": d.name,
@@ -316,7 +308,7 @@ class PlainSink:
     def __init__(self, console: Console, log_interval: float = 10.0) -> None:
         self.console = console
         self.interval = log_interval
-        self.meter = Meter(None)
+        self.meter = Meter(None, Tally("copy"))
         self._last_print = float("-inf")
         self._last: Progress | None = None
         self._printed = ""  # the last progress line printed
@@ -333,9 +325,14 @@ class PlainSink:
         self.console.out.print(f"{stamp} {text}", markup=False)
 
     def start(
-        self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
+        self,
+        opts: TransferOptions,
+        argv: tuple[str, ...],
+        expected: Expected | None,
+        log_path: str,
+        tally: Tally,
     ) -> None:
-        self.meter = Meter(expected, opts.verb)
+        self.meter = Meter(expected, tally)
         dry = " (dry run)" if opts.dry_run else ""
         source, dest = escape_control(opts.source), escape_control(opts.dest)
         self._say(f"start {opts.verb} {source} -> {dest}{dry}")
@@ -365,7 +362,6 @@ class PlainSink:
                 self._say(GROWING, dated=False)
 
     def file_done(self, d: FileDone) -> None:
-        self.meter.file_done(d)
         if d.outcome == "failed":
             self._say(f"error {escape_control(d.name)}: {reason(d.error)}", dated=False)
 

@@ -6,11 +6,12 @@ from dataclasses import replace
 
 import pytest
 
+from rcwiz.counting import Tally
 from rcwiz.rclone.config import Remote
+from rcwiz.rclone.events import FileDone
 from rcwiz.rclone.lsjson import Listing
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer import archive
-from rcwiz.transfer.fastpath import Phase
 
 NEXTCLOUD = Remote("nc", "webdav", vendor="nextcloud")
 DOWN = TransferOptions(source="nc:data", dest="/tmp/rcwiz-test-dest")
@@ -63,5 +64,7 @@ def test_only_small_files_with_plain_names_come_by_archive():
 def test_rclone_runs_when_files_are_left_or_a_sync_has_something_to_delete(verb, extra, done, left):
     found = prepared(a=(1, 0.0), b=(1, 0.0))
     found.extra = extra
-    phase = Phase(files=done)
-    assert archive.nothing_left(replace(DOWN, verb=verb), found, phase) is not left
+    tally = Tally(verb)
+    for name in list(found.todo)[:done]:
+        tally.add(FileDone(name, "new", 1, None, "Copied from a Nextcloud archive"), "archive")
+    assert archive.nothing_left(replace(DOWN, verb=verb), found, tally) is not left

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from rcwiz.counting import Tally
 from rcwiz.nextcloud import bulk
+from rcwiz.rclone.events import FileDone
 from rcwiz.transfer import batching
-from rcwiz.transfer.engine import Continued, Summary
 from rcwiz.transfer.walk import LocalFile
 from rcwiz.ui.progress import summary_text
 
@@ -60,16 +61,12 @@ def test_the_first_request_starts_even_alone_over_the_byte_bound():
 
 
 def test_the_summary_counts_the_files_rclone_sent_after_the_bulk_upload():
-    shown: list[Summary] = []
-
-    class Sink:
-        def finish(self, summary: Summary) -> None:
-            shown.append(summary)
-
-    phase = Continued(Sink(), bytes=999 * 2000, files=999, started=0.0, bulk_files=999)  # type: ignore[arg-type]
-    rclone = Summary(verb="copy", source="/src", dest="nc:dst", bytes=2000, files=1)
-    phase.finish(rclone)
-    summary = shown[0]
+    tally = Tally("copy", fast_path=True)
+    for n in range(999):
+        tally.add(FileDone(f"small/{n}", "new", 2000, None, "Copied (new)"), "bulk")
+    tally.rclone_starts()
+    tally.add(FileDone("left", "new", 2000, None, "Copied (new)"))
+    summary = tally.summary("/src", "nc:dst", log_path="")
     assert (summary.files, summary.bulk_files, summary.rclone_files) == (1000, 999, 1)
     text = summary_text(summary)
     assert "  999 by bulk upload" in "\n".join(text) and "  1 by rclone" in text

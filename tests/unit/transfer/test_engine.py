@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from rcwiz.counting import Tally
 from rcwiz.rclone.events import parse_line
-from rcwiz.transfer.engine import _Tally
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "rclone"
 
 
-def tally_of(scenario: str) -> tuple[_Tally, dict]:
+def tally_of(scenario: str) -> tuple[Tally, dict]:
     meta = json.loads((DATA / f"{scenario}.meta.json").read_text())
     verb = next(a for a in meta["argv"] if a in ("copy", "move", "sync", "copyto", "moveto"))
-    tally = _Tally(verb)
+    tally = Tally(verb)
     for line in (DATA / f"{scenario}.jsonl").read_text(encoding="utf-8").splitlines():
         event = parse_line(line)
         if event is not None:
@@ -27,7 +27,7 @@ def tally_of(scenario: str) -> tuple[_Tally, dict]:
 @pytest.mark.parametrize("scenario", ["small_files", "mixed", "big_files", "replaced"])
 def test_copied_files_are_counted_once(scenario):
     tally, expected = tally_of(scenario)
-    assert tally.done == set(expected["new"]) | set(expected["replaced"])
+    assert set(tally.arrived) == set(expected["new"]) | set(expected["replaced"])
     assert tally.errors == 0 and not tally.deleted
 
 
@@ -39,25 +39,25 @@ def test_retried_failures_count_once_per_file():
 
 def test_move_does_not_report_the_removed_sources_as_deletions():
     tally, expected = tally_of("move_local")
-    assert tally.done == set(expected["new"])
+    assert set(tally.arrived) == set(expected["new"])
     assert not tally.deleted
 
 
 def test_sync_counts_deletions_at_the_destination():
     tally, expected = tally_of("sync_delete")
     assert tally.deleted == set(expected["deleted"])
-    assert tally.done == set(expected["new"])
+    assert set(tally.arrived) == set(expected["new"])
 
 
 def test_dry_run_sync_counts_what_would_happen():
     tally, expected = tally_of("sync_dry_run")
-    assert tally.done == set(expected["skipped_copy"])
+    assert set(tally.arrived) == set(expected["skipped_copy"])
     assert tally.deleted == set(expected["skipped_delete"])
 
 
 def test_backup_dir_move_aside_is_not_a_transfer():
     tally, expected = tally_of("sync_backup_dir")
-    assert tally.done == set(expected["new"])
+    assert set(tally.arrived) == set(expected["new"])
 
 
 @pytest.mark.parametrize(
@@ -74,10 +74,10 @@ def test_bytes_are_the_sizes_of_the_files_that_arrived(scenario):
 def test_a_refused_upload_does_not_count_its_bytes():
     """Nextcloud answered 507 after the body was sent: rclone counts those bytes, rcwiz not."""
     path = DATA / "failures" / "nc_507.jsonl"
-    tally = _Tally("copy")
+    tally = Tally("copy")
     for line in path.read_text(encoding="utf-8").splitlines():
         if (event := parse_line(line)) is not None:
             tally.add(event)
     assert tally.last is not None and tally.last.bytes > tally.bytes
-    assert len(tally.done) == 2 and tally.bytes == 2 * 2_000_000
+    assert len(tally.arrived) == 2 and tally.bytes == 2 * 2_000_000
     assert len(tally.failed) == 4

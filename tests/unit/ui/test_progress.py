@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from rcwiz.counting import Expected, Tally
 from rcwiz.rclone.events import FileDone, InFlight, Progress, parse_line
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer.engine import Expected
 from rcwiz.ui.console import Console, Stream
 from rcwiz.ui.progress import Meter, PlainSink
 
@@ -41,7 +41,7 @@ def progress(**values: object) -> Progress:
 
 
 def test_after_a_507_the_bar_counts_only_what_arrived():
-    meter = Meter(None)
+    meter = Meter(None, Tally("copy"))
     last = None
     for line in (DATA / "failures" / "nc_507.jsonl").read_text().splitlines():
         event = parse_line(line)
@@ -49,7 +49,7 @@ def test_after_a_507_the_bar_counts_only_what_arrived():
             meter.progress(event)
             last = event
         elif isinstance(event, FileDone):
-            meter.file_done(event)
+            meter.tally.add(event)
     assert last is not None and last.bytes == last.total_bytes  # rclone says 100 %
     fields = meter.fields(last)
     assert fields.bytes == 4_000_000 and fields.total_bytes == 12_000_000
@@ -58,15 +58,15 @@ def test_after_a_507_the_bar_counts_only_what_arrived():
 
 
 def test_files_in_flight_count_what_they_sent_so_far():
-    meter = Meter(Expected(bytes=10_000, files=2))
-    meter.file_done(FileDone("a", "new", 4_000, None, "Copied (new)"))
+    meter = Meter(Expected(bytes=10_000, files=2), Tally("copy"))
+    meter.tally.add(FileDone("a", "new", 4_000, None, "Copied (new)"))
     flight = (InFlight("b", 6_000, 1_500, 25, 1.0, None), InFlight("a", 4_000, 4_000, 100, 0, 0))
     fields = meter.fields(progress(bytes=9_999, total_bytes=10_000, transferring=flight))
     assert fields.bytes == 5_500 and fields.percent == 55.0
 
 
 def test_the_phase_is_listing_only_before_the_first_byte():
-    meter = Meter(None)
+    meter = Meter(None, Tally("copy"))
     listing = progress(listed=10)
     meter.progress(listing)
     assert meter.fields(listing).phase == "listing"
@@ -91,7 +91,9 @@ def plain_lines(
     buffer = io.StringIO()
     console = Console(out=Stream(buffer), err=Stream(io.StringIO()))
     sink = PlainSink(console, log_interval=0)
-    sink.start(TransferOptions(f"/data/{name}", "nc:x"), ("rclone",), expected, "log")
+    sink.start(
+        TransferOptions(f"/data/{name}", "nc:x"), ("rclone",), expected, "log", Tally("copy")
+    )
     for _ in range(times):
         sink.progress(progress(**values))
     return buffer.getvalue().splitlines()
@@ -197,7 +199,7 @@ def replayed_rclone(name: str) -> tuple[list[Progress], float]:
 
 
 def etas(steps: list[Progress], expected: Expected | None) -> list[tuple[float, float | None]]:
-    meter = Meter(expected)
+    meter = Meter(expected, Tally("copy"))
     shown = []
     for step in steps:
         meter.progress(step)
@@ -243,9 +245,11 @@ def test_a_steady_run_gets_an_eta_after_a_few_seconds_and_not_before():
 
 
 def test_the_text_and_the_bar_show_the_same_percent():
-    fields = Meter(Expected(bytes=1000, files=1)).fields(progress(bytes=15, total_bytes=1000))
+    fields = Meter(Expected(bytes=1000, files=1), Tally("copy")).fields(
+        progress(bytes=15, total_bytes=1000)
+    )
     assert fields.percent == 1.5 and fields.line().startswith("1.5% ")
-    almost = Meter(Expected(bytes=10_000, files=1)).fields(progress(bytes=9_999))
+    almost = Meter(Expected(bytes=10_000, files=1), Tally("copy")).fields(progress(bytes=9_999))
     assert almost.percent == 99.9  # never "100" while something is left
 
 
