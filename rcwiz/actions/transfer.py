@@ -33,8 +33,7 @@ from rcwiz.rclone.transfer import (
     write_files_from,
 )
 from rcwiz.rclone.transfer import tuning_for as rclone_tuning
-from rcwiz.transfer import engine, preflight
-from rcwiz.transfer.fastpath import Phase
+from rcwiz.transfer import engine, fastpath, preflight
 from rcwiz.transfer.walk import Tree, empty_folders, walk
 from rcwiz.transfer.watchdog import Watchdog
 from rcwiz.ui import format as fmt
@@ -45,8 +44,7 @@ if TYPE_CHECKING:
     from rcwiz.cli import Context
     from rcwiz.nextcloud.account import Account
     from rcwiz.nextcloud.capabilities import Capabilities
-    from rcwiz.transfer import bulk
-    from rcwiz.transfer.archive import Prepared
+    from rcwiz.transfer.archive import Download
 
 SHOWN_DELETIONS = 20
 
@@ -121,7 +119,7 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> Summary:
             _confirm_deletions(ctx, opts, plan, yes=guard.yes)
         fetch = _listed_for_archives(ctx, opts, remotes, configured)
         if plan is None and fetch is not None:  # the listing says what a dry run would
-            plan = preflight.Plan(fetch.bytes, len(fetch.todo))
+            plan = preflight.Plan(fetch.expected.bytes, fetch.expected.files)
         if space is not None:
             _check_space(ctx, rclone, opts, plan, remotes, space, tree(), force=guard.force)
     if space is not None:  # the walk is done: say what rclone will leave out
@@ -143,7 +141,7 @@ def _note_empty_folders(ctx: Context, opts: TransferOptions, tree: Tree | None) 
 
 def _listed_for_archives(
     ctx: Context, opts: TransferOptions, remotes: dict[str, Remote], configured: Configured | None
-) -> Prepared | None:
+) -> Download | None:
     """For a download the archive fast path can take: the one listing it decides from."""
     source = remotes.get(remote_name(opts.source)) if is_remote(opts.source) else None
     if source is None or source.vendor != "nextcloud":
@@ -153,7 +151,7 @@ def _listed_for_archives(
 
     if archive.applies(opts, source):
         assert configured is not None  # a remote is involved, so rclone.conf was read
-        return archive.prepare(ctx.rclone, opts, account_of(source, configured, ctx.rclone.clock))
+        return archive.decide(ctx.rclone, opts, account_of(source, configured, ctx.rclone.clock))
     if not is_remote(opts.dest):
         _say_fast_path_off(ctx, opts, "download")
     return None
@@ -179,7 +177,7 @@ def _transfer(
     remotes: dict[str, Remote],
     configured: Configured | None,
     tree: Callable[[], Tree | None],
-    fetch: Prepared | None = None,
+    fetch: Download | None = None,
     plan: preflight.Plan | None = None,
 ) -> Summary:
     console = ctx.console
@@ -190,12 +188,8 @@ def _transfer(
         alive=_prober(remotes, rclone.clock),
         started=time.monotonic(),
     )
-    if fetch is not None:
-        assert configured is not None  # a remote is involved, so rclone.conf was read
-        source = remotes[remote_name(opts.source)]
-        return _download(
-            ctx, opts, sink, watch, account_of(source, configured, ctx.rclone.clock), fetch
-        )
+    if fetch is not None:  # the duration includes the listing
+        return _through(ctx, opts, fetch, sink, watch, Tally(opts.verb, fetch.prepared.started))
     dest = remotes.get(remote_name(opts.dest)) if is_remote(opts.dest) else None
     if dest is not None and dest.vendor == "nextcloud":
         # Imported here: only Nextcloud remotes need them (http.client and ssl cost start-up time).
@@ -211,8 +205,8 @@ def _transfer(
         if caps is not None and local is not None:
             _warn_refused(ctx, rclone, opts, local, caps)
         try:
-            if caps is not None and bulk.available(caps) and local:
-                if bulk.eligible(opts):
+            if caps is not None and bulk.offered(caps) and local:
+                if bulk.applies(opts):
                     return _fast_path(ctx, opts, acct(), caps, local, plan, sink, watch)
                 _say_fast_path_off(ctx, opts, "upload")
             return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
@@ -231,45 +225,6 @@ def account_of(remote: Remote, configured: Configured, clock: Clock) -> Account:
     return account_from(remote.name, configured.settings(remote.name), clock)
 
 
-def _download(
-    ctx: Context,
-    opts: TransferOptions,
-    sink: engine.Sink,
-    watch: Watchdog,
-    acct: Account,
-    fetch: Prepared,
-) -> Summary:
-    """The archive phase (rcwiz.transfer.archive), then rclone for whatever is left."""
-    from rcwiz.transfer import archive
-
-    console = ctx.console
-    log_path = engine.new_log_path(opts.verb)
-    phase = Phase()
-    tally = Tally(opts.verb, started=fetch.started)  # the duration includes the listing
-    try:
-        archive.run(acct, opts, fetch, sink, log_path, phase, tally)
-    except KeyboardInterrupt:
-        engine.without_rclone(opts, sink, log_path, tally, engine.interrupted(opts.verb))
-    except errors.RcwizError as exc:
-        engine.without_rclone(opts, sink, log_path, tally, exc)
-    left = not archive.nothing_left(opts, fetch, tally)
-    if came := tally.sent_by("archive"):
-        then = "rclone fetches the rest" if left else "nothing is left for rclone"
-        console.note(
-            f"{came} small file(s) came in {phase.requests} Nextcloud archive request(s); {then}."
-        )
-    if phase.refused:
-        console.note(
-            f"{len(phase.refused)} file(s) did not come by archive ({phase.reasons[0]}); "
-            "rclone fetches them."
-        )
-    if not left:
-        return engine.without_rclone(opts, sink, log_path, tally)
-    return engine.run(
-        ctx.rclone, opts, sink, log_path=log_path, watch=watch, warn=console.warn, tally=tally
-    )
-
-
 def _fast_path(
     ctx: Context,
     opts: TransferOptions,
@@ -280,57 +235,51 @@ def _fast_path(
     sink: engine.Sink,
     watch: Watchdog,
 ) -> Summary:
-    """Nextcloud's fast path (rcwiz.transfer.bulk), then rclone for what it left, if anything.
+    """Nextcloud's upload fast path (rcwiz.transfer.bulk), then rclone for what it left.
 
     A sync's dry run already listed both sides: what it would send is taken from there
     instead of a second listing.
     """
     from rcwiz.transfer import bulk
 
-    console = ctx.console
-    log_path = engine.new_log_path(opts.verb)
     wanted = set(plan.sends) if plan is not None else None
-    tally = Tally(opts.verb)
-    phase = bulk.run(
-        ctx.rclone, acct, caps, opts, local, sink, log_path, tally, wanted, warn=console.warn
-    )
-    if phase.requests and not tally.arrived:
-        console.note("Nextcloud bulk upload sent nothing; rclone sends every file.")
-    elif tally.arrived:
-        console.note(_fast_path_note(phase, tally))
     deletes = plan is not None and bool(plan.deletions or plan.removed_folders)
-    if not (phase.left or phase.rclone_needed or deletes):
-        return engine.without_rclone(opts, sink, log_path, tally)  # nothing left for rclone
-    watch.started = time.monotonic()  # rclone's stall clock starts with rclone
-    watch.locked.update(phase.locked)  # rclone retries them quietly: the watchdog names them
-    then = functools.partial(
-        engine.run, ctx.rclone, sink=sink, log_path=log_path, watch=watch, warn=console.warn
-    )
-    if opts.verb != "copy" or phase.rclone_needed:
-        # A sync's rclone deletes what the source lacks, so it must see every file.
-        return then(opts=opts, tally=tally)
-    with tempfile.TemporaryDirectory(prefix="rcwiz-") as folder:
-        listing = Path(folder) / "files-from"
-        names = [f.relative for f in phase.left]
-        if write_files_from(names, listing):
-            # A few files are cheaper to look up one by one than their folders to list.
-            few = len(names) <= LOOK_UP_AT_MOST
-            opts = replace(opts, only=str(listing), no_traverse=few)
-        return then(opts=opts, tally=tally)
+    tally = Tally(opts.verb)
+    upload = bulk.decide(ctx.rclone, acct, caps, opts, local, wanted, deletes)
+    return _through(ctx, opts, upload, sink, watch, tally)
 
 
-def _fast_path_note(phase: bulk.Phase, tally: Tally) -> str:
-    """What went which way: "150 small file(s) went by Nextcloud bulk upload in 2 request(s);
-    rclone sends the rest." """
-    ways = []
-    if small := tally.sent_by("bulk"):
-        ways.append(
-            f"{small} small file(s) went by Nextcloud bulk upload in {phase.requests} request(s)"
+def _through(
+    ctx: Context,
+    opts: TransferOptions,
+    path: fastpath.FastPath,
+    sink: engine.Sink,
+    watch: Watchdog,
+    tally: Tally,
+) -> Summary:
+    """PATH (a fast path), then rclone for what it left, if anything, under one display and
+    one summary, in one run log."""
+    console = ctx.console
+    with engine.open_log(opts.verb, console.warn) as log:
+        left = fastpath.run(path, opts, sink, log, tally, console.warn)
+        for note in left.notes:
+            console.note(note)
+        if left.nothing:
+            return engine.without_rclone(opts, sink, log, tally)  # rclone need not start
+        watch.started = time.monotonic()  # rclone's stall clock starts with rclone
+        watch.locked.update(left.locked)  # rclone retries them quietly: the watchdog names them
+        then = functools.partial(
+            engine.run, ctx.rclone, sink=sink, log=log, watch=watch, warn=console.warn, tally=tally
         )
-    if big := tally.sent_by("chunked"):
-        ways.append(f"{big} big file(s) went in parallel chunks")
-    rest = "rclone sends the rest" if phase.left else "nothing is left for rclone"
-    return f"{' and '.join(ways)}; {rest}."
+        if left.whole:  # a sync's rclone deletes what the source lacks: it sees every file
+            return then(opts=opts)
+        with tempfile.TemporaryDirectory(prefix="rcwiz-") as folder:
+            listing = Path(folder) / "files-from"
+            if write_files_from(list(left.names), listing):
+                # A few files are cheaper to look up one by one than their folders to list.
+                few = len(left.names) <= LOOK_UP_AT_MOST
+                opts = replace(opts, only=str(listing), no_traverse=few)
+            return then(opts=opts)
 
 
 def _remove_unfinished_uploads(

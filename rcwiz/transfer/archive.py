@@ -13,29 +13,26 @@ left (and a sync has nothing to delete), rclone does not run: a re-run costs one
 from __future__ import annotations
 
 import functools
-import io
 import queue
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from rcwiz import errors, files
+from rcwiz import errors
 from rcwiz.counting import Expected, Tally
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.archive import Archives, Batch, Failed, plan, server_major
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.rclone.config import Remote, is_remote
-from rcwiz.rclone.events import FileDone, LogLine
+from rcwiz.rclone.events import FileDone
 from rcwiz.rclone.lsjson import Listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer import fastpath, unzip
-from rcwiz.transfer.engine import Sink
-from rcwiz.transfer.fastpath import Phase
 from rcwiz.transfer.walk import walk
 
 SMALL_FILE = 4 * 1024 * 1024  # files below this come by archive (measured: README)
@@ -44,12 +41,12 @@ TICK = 0.5  # seconds between progress events while an archive is on its way
 
 
 def applies(opts: TransferOptions, source: Remote | None) -> bool:
-    """The fast path may run: a plain copy or sync (fastpath.plain) from a Nextcloud remote
+    """The fast path may run: a plain copy or sync (fastpath.applies) from a Nextcloud remote
     SOURCE to a local folder, on a system that can write without following links."""
     return (
         source is not None
         and source.vendor == "nextcloud"
-        and fastpath.plain(opts)
+        and fastpath.applies(opts)
         and not is_remote(opts.dest)
         and not Path(opts.dest).expanduser().is_file()
         and safe_name(opts.source.partition(":")[2])
@@ -122,76 +119,103 @@ def nothing_left(opts: TransferOptions, prepared: Prepared, tally: Tally) -> boo
     return came == len(prepared.todo) and (opts.verb == "copy" or not prepared.extra)
 
 
-def run(
-    account: Account,
-    opts: TransferOptions,
-    prepared: Prepared,
-    sink: Sink,
-    log_path: Path,
-    phase: Phase,
-    tally: Tally,
-) -> None:
-    """Fetch PREPARED's small files by archive into the local folder; start SINK; count the
-    files in TALLY, the requests in PHASE (both stay true when this is stopped by an error
-    or Ctrl-C)."""
-    tally.fast_path = True
-    expected = Expected(bytes=prepared.bytes, files=len(prepared.todo))
-    tally.listed_same = len(prepared.listing.files) - len(prepared.todo)  # already here
-    # rclone's flags are announced if and when rclone runs (engine.Continued)
-    sink.start(
-        replace(opts, tuning=()),
-        ("archive-download", opts.source, opts.dest),
-        expected,
-        str(log_path),
-        tally,
-    )
-    listed = len(prepared.listing.files)
-    small = prepared.small()
-    folder = Path(opts.dest).expanduser()
-    try:
-        dest = unzip.Destination(folder)
-    except OSError as exc:  # rclone says it better, for every file
-        phase.refused += list(small)
-        phase.reasons.append(f"the destination cannot be written ({exc.strerror or exc})")
-        return
-    with dest, _journal(log_path) as log:
-        counts = {"listed": listed, "todo": len(prepared.todo), "small": len(small)}
-        at = round(time.monotonic() - tally.started, 3)
-        _log(log, "archive-start", **counts, listed_by=prepared.listed_by, at=at)
-        if small:
-            archives = Archives(account, account.path_of(opts.source), prepared.major)
-            batches = plan(
-                small,
-                prepared.listing.files,
-                archives.room,
-                parallel=IN_FLIGHT,
-                root_name=archives.root_name,
+def decide(rclone: Rclone, opts: TransferOptions, account: Account) -> Download | None:
+    """The archive fast path for this download, from one listing (prepare); None when rclone
+    should judge alone."""
+    prepared = prepare(rclone, opts, account)
+    return Download(account, opts, prepared) if prepared is not None else None
+
+
+class Download:
+    """The archive fast path of one download (a fastpath.FastPath)."""
+
+    via = "archive-download"
+
+    def __init__(self, account: Account, opts: TransferOptions, prepared: Prepared) -> None:
+        self.account = account
+        self.opts = opts
+        self.prepared = prepared
+        self.phase = fastpath.Phase()
+        self.expected = Expected(bytes=prepared.bytes, files=len(prepared.todo))
+        self.up_to_date = len(prepared.listing.files) - len(prepared.todo)  # already here
+
+    def send(self, channel: fastpath.Channel) -> None:
+        """Fetch the small files by archive into the local folder; what did not come is
+        rclone's."""
+        prepared, phase = self.prepared, self.phase
+        small = prepared.small()
+        folder = Path(self.opts.dest).expanduser()
+        try:
+            dest = unzip.Destination(folder)
+        except OSError as exc:  # rclone says it better, for every file
+            phase.refused += list(small)
+            phase.reasons.append(f"the destination cannot be written ({exc.strerror or exc})")
+            return
+        with dest:
+            counts = {"listed": len(prepared.listing.files), "todo": len(prepared.todo)}
+            at = round(time.monotonic() - channel.tally.started, 3)
+            _log(
+                channel,
+                "archive-start",
+                **counts,
+                small=len(small),
+                listed_by=prepared.listed_by,
+                at=at,
             )
-            with _Fetcher(archives, batches, folder) as fetcher:
+            if small:
+                self._fetch(channel, small, dest)
+            _folder_times(dest, prepared.listing)
 
-                def tick(in_flight: int) -> None:
-                    sink.progress(fastpath.progress(tally, expected, listed, in_flight))
+    def _fetch(
+        self, channel: fastpath.Channel, small: dict[str, int], dest: unzip.Destination
+    ) -> None:
+        prepared, tally = self.prepared, channel.tally
+        listed = len(prepared.listing.files)
+        archives = Archives(self.account, self.account.path_of(self.opts.source), prepared.major)
+        batches = plan(
+            small,
+            prepared.listing.files,
+            archives.room,
+            parallel=IN_FLIGHT,
+            root_name=archives.root_name,
+        )
+        with _Fetcher(archives, batches, Path(self.opts.dest).expanduser()) as fetcher:
 
-                for batch, answer, failure in fetcher.answers(tick):
-                    phase.requests += 1
-                    results = _unpack(batch, answer, dest, prepared) if answer else {}
-                    _report(batch, results, failure, prepared, (phase, tally), sink, log)
-                    sink.progress(fastpath.progress(tally, expected, listed))
-        _folder_times(dest, prepared.listing)
+            def tick(in_flight: int) -> None:
+                channel.progress(fastpath.progress(tally, self.expected, listed, in_flight))
+
+            for batch, answer, failure in fetcher.answers(tick):
+                self.phase.requests += 1
+                results = _unpack(batch, answer, dest, prepared) if answer else {}
+                _report(batch, results, failure, prepared, self.phase, channel)
+                channel.progress(fastpath.progress(tally, self.expected, listed))
+
+    def left(self, tally: Tally) -> fastpath.Left:
+        """Nothing, or a whole rclone run (it lists the remote again and fetches the rest)."""
+        if nothing_left(self.opts, self.prepared, tally):
+            return fastpath.Left(notes=self._notes(tally, left=False))
+        missing = tuple(sorted(set(self.prepared.todo) - set(tally.arrived)))
+        return fastpath.Left(names=missing, whole=True, notes=self._notes(tally, left=True))
+
+    def _notes(self, tally: Tally, *, left: bool) -> tuple[str, ...]:
+        notes = []
+        if came := tally.sent_by("archive"):
+            then = "rclone fetches the rest" if left else "nothing is left for rclone"
+            notes.append(
+                f"{came} small file(s) came in {self.phase.requests} Nextcloud archive "
+                f"request(s); {then}."
+            )
+        if refused := self.phase.refused:
+            notes.append(
+                f"{len(refused)} file(s) did not come by archive ({self.phase.reasons[0]}); "
+                "rclone fetches them."
+            )
+        return tuple(notes)
 
 
-def _journal(path: Path) -> IO[str]:
-    """The run's log, or where it cannot be kept one that keeps nothing (rclone's run after
-    the phase says so)."""
-    try:
-        return files.open_append(path)
-    except OSError:
-        return io.StringIO()
-
-
-def _log(log: IO[str], kind: str, **fields: object) -> None:
+def _log(channel: fastpath.Channel, kind: str, **fields: object) -> None:
     """One line of the run's log about the phase itself."""
-    fastpath.log_entry(log, {"rcwiz": kind, **fields})
+    channel.record({"rcwiz": kind, **fields})
 
 
 def _unpack(
@@ -240,31 +264,29 @@ def _report(
     results: dict[str, str | None],
     failure: str | None,
     prepared: Prepared,
-    counts: tuple[Phase, Tally],
-    sink: Sink,
-    log: IO[str],
+    phase: fastpath.Phase,
+    channel: fastpath.Channel,
 ) -> None:
     """Count, log and show what BATCH brought; what it did not is left to rclone."""
-    phase, tally = counts
     sizes = {"names": len(batch.names), "files": len(batch.entries), "bytes": batch.bytes}
-    at = round(time.monotonic() - tally.started, 3)
-    _log(log, "archive-request", folder=batch.folder, **sizes, failure=failure, at=at)
+    at = round(time.monotonic() - channel.tally.started, 3)
+    _log(channel, "archive-request", folder=batch.folder, **sizes, failure=failure, at=at)
     left = []
     for rel in batch.entries.values():
         size = prepared.todo[rel][0]
         why = failure or results.get(rel, "it did not come")
-        fastpath.log_file(log, "archive", rel, size, why is None, why or "")
+        entry = {"object": rel, "size": size, "ok": why is None, "message": why or ""}
+        _log(channel, "archive", **entry)
         if why is None:
             outcome = "replaced" if rel in prepared.replaced else "new"
             came = FileDone(rel, outcome, size, None, "Copied from a Nextcloud archive")
-            tally.add(came, "archive")
-            sink.file_done(came)
+            channel.file_done(came, "archive")
         else:
             left.append(rel)
             phase.refused.append(rel)
     if left:
         reason = failure or next((r for r in results.values() if r), "it did not come")
-        sink.log(LogLine("notice", f"{len(left)} file(s) left to rclone: {reason}", left[0]))
+        channel.notice(f"{len(left)} file(s) left to rclone: {reason}", left[0])
         phase.reasons.append(reason)
 
 

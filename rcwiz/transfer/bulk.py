@@ -24,23 +24,19 @@ chunked upload it stops leaves no session on the server.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
-from rcwiz import errors, files
+from rcwiz import errors
 from rcwiz.counting import Expected, Sender, Tally
 from rcwiz.nextcloud import bulk, chunked
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.capabilities import Capabilities
-from rcwiz.rclone.events import FileDone, InFlight, LogLine
+from rcwiz.rclone.events import FileDone, InFlight
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer import batching, engine, fastpath
-from rcwiz.transfer.engine import Sink
+from rcwiz.transfer import batching, fastpath
 from rcwiz.transfer.walk import LocalFile, Tree
 
 # Measured against a real Nextcloud 30 at a 30 ms round trip (benchmarks/README.md).
@@ -63,14 +59,13 @@ class Phase(fastpath.Phase):
     """What the upload fast path did (requests: bulk requests), and what it left to rclone."""
 
     left: list[LocalFile] = field(default_factory=list)  # to send by rclone
-    # rclone must run even if nothing is left: a sync's deletions, a source it must report on.
-    rclone_needed: bool = False
     locked: list[str] = field(default_factory=list)  # of those left, files the server had locked
 
 
-def eligible(opts: TransferOptions) -> bool:
-    """The upload fast path may run: a plain copy or sync (fastpath.plain) of a local folder."""
-    return fastpath.plain(opts) and Path(opts.source).expanduser().is_dir()
+def applies(opts: TransferOptions) -> bool:
+    """The upload fast path may run: the options allow one (fastpath.applies) and the source
+    is a local folder."""
+    return fastpath.applies(opts) and Path(opts.source).expanduser().is_dir()
 
 
 def _carried(item: LocalFile, caps: Capabilities) -> bool:
@@ -80,7 +75,7 @@ def _carried(item: LocalFile, caps: Capabilities) -> bool:
     )
 
 
-def available(caps: Capabilities) -> bool:
+def offered(caps: Capabilities) -> bool:
     """The server takes what the fast path sends: bulk uploads, chunks in parallel, or both."""
     return bool(caps.bulkupload) or _chunks(caps) is not None
 
@@ -124,127 +119,146 @@ def choose(
     return to_send, small, big, [f for f in to_send if f.relative not in chosen]
 
 
+@dataclass
+class Upload:
+    """The upload fast path of one transfer (a fastpath.FastPath): what the one listing of the
+    destination decided to send, and how it went."""
+
+    account: Account
+    caps: Capabilities
+    tree: Tree
+    small: list[LocalFile]  # for bulk upload
+    big: list[LocalFile]  # for parallel chunks
+    expected: Expected
+    up_to_date: int
+    folders: set[str]  # known to exist at the destination ("" is itself)
+    # rclone must see the whole source even if nothing is left: a sync's deletions, a source
+    # it must report on (an unreadable folder, names the walk did not find).
+    whole: bool
+    phase: Phase
+    via: str = "bulk-upload"
+
+    def send(self, channel: fastpath.Channel) -> None:
+        state = _Run(channel, self.expected, len(self.tree.files), self.phase, self.folders)
+        uploader = bulk.Uploader(self.account, channel.opts.dest)
+        if self.small:
+            _send_small(state, uploader, self.small)
+        if self.big:
+            chunks = _chunks(self.caps) or (CHUNK, 1)
+            _send_big(state, self.account, uploader, self.big, *chunks)
+
+    def left(self, tally: Tally) -> fastpath.Left:
+        names = tuple(sorted(f.relative for f in self.phase.left))
+        return fastpath.Left(
+            names=names,
+            whole=self.whole or (tally.verb != "copy" and bool(names)),
+            locked=tuple(self.phase.locked),
+            notes=_notes(self.phase, tally, bool(names)),
+        )
+
+
+def decide(
+    rclone: Rclone,
+    account: Account,
+    caps: Capabilities,
+    opts: TransferOptions,
+    tree: Tree,
+    wanted: set[str] | None = None,
+    deletes: bool = False,
+) -> Upload:
+    """What the fast path sends of the walked source TREE, from one listing of the destination.
+
+    WANTED, when given, names the files to send (a sync's dry run knows them: rclone's own
+    decision, and DELETES whether it deletes anything); otherwise the destination is listed
+    here and compared by size and time.
+    """
+    there: dict[str, tuple[int, float]] = {}
+    if wanted is None:
+        there = fastpath.remote_listing(rclone, account, opts.dest)[0].files
+    to_send, small, big, rest = choose(tree, there, caps, wanted)
+    # Files rclone reports on (an unreadable folder, say) are not in the walk: rclone must
+    # run to say so, even when nothing is left to send.
+    whole = deletes or bool(tree.errors) or (wanted is not None and len(to_send) < len(wanted))
+    return Upload(
+        account,
+        caps,
+        tree,
+        small,
+        big,
+        expected=Expected(bytes=sum(f.size for f in to_send), files=len(to_send)),
+        # compared with the listing here, and found up to date (none: a dry run decided)
+        up_to_date=len(tree.files) - len(to_send) if wanted is None else 0,
+        folders=bulk.existing_folders(there),
+        whole=whole,
+        phase=Phase(left=list(rest)),
+    )
+
+
+def _notes(phase: Phase, tally: Tally, left: bool) -> tuple[str, ...]:
+    """What went which way: "150 small file(s) went by Nextcloud bulk upload in 2 request(s);
+    rclone sends the rest." """
+    if not tally.arrived:
+        sent_nothing = "Nextcloud bulk upload sent nothing; rclone sends every file."
+        return (sent_nothing,) if phase.requests else ()
+    ways = []
+    if small := tally.sent_by("bulk"):
+        ways.append(
+            f"{small} small file(s) went by Nextcloud bulk upload in {phase.requests} request(s)"
+        )
+    if big := tally.sent_by("chunked"):
+        ways.append(f"{big} big file(s) went in parallel chunks")
+    rest = "rclone sends the rest" if left else "nothing is left for rclone"
+    return (f"{' and '.join(ways)}; {rest}.",)
+
+
 class _Run:
-    """One fast-path run: the sink, the log and the running totals, on the calling thread."""
+    """One fast-path run: what it reports through, and its running totals, on the calling
+    thread."""
 
     def __init__(
         self,
-        opts: TransferOptions,
-        sink: Sink,
-        log: IO[str] | None,
+        channel: fastpath.Channel,
         expected: Expected,
         listed: int,
-        log_path: str,
-        warn: Callable[[str], None],
-        tally: Tally,
+        phase: Phase,
+        folders: set[str],
     ) -> None:
-        self.opts = opts
-        self.sink = sink
-        self.tally = tally
-        self.log = log
+        self.channel = channel
+        self.warn = channel.warn
         self.expected = expected
         self.listed = listed
-        self.log_path = log_path
-        self.warn = warn
-        self.phase = Phase()
+        self.phase = phase
         self.in_flight: tuple[InFlight, ...] = ()
         self.extra_bytes = 0  # of chunks in flight
-        self.folders: set[str] = set()  # known to exist at the destination ("" is itself)
+        self.folders = folders
 
     def record(self, entry: dict[str, object]) -> None:
-        if self.log is not None:  # the log is a record, not the transfer: rclone's run warns
-            fastpath.log_entry(self.log, {"rcwiz": "bulk", **entry})
+        self.channel.record({"rcwiz": "bulk", **entry})
 
     def done(self, item: LocalFile, size: int, sender: Sender, how: str) -> None:
         done = FileDone(item.relative, "new", size, None, f"Copied (new) {how}")
-        self.tally.add(done, sender)
-        self.sink.file_done(done)
+        self.channel.file_done(done, sender)
 
     def failed(self, items: list[LocalFile], exc: errors.RcwizError) -> None:
         """ITEMS did not arrive, and the run stops with EXC: each is an error of the run."""
         for item in items:
             failed = FileDone(item.relative, "failed", item.size, exc.message, "Failed to copy")
-            self.tally.add(failed, "bulk")
-            self.sink.file_done(failed)
+            self.channel.file_done(failed, "bulk")
             self.record(
                 {"object": item.relative, "size": item.size, "ok": False, "stop": exc.message}
             )
 
     def notice(self, text: str, name: str | None = None) -> None:
         """A fall-back to rclone: shown as a warning, and kept in the log."""
-        self.sink.log(LogLine("notice", text, name))
+        self.channel.notice(text, name)
         self.record({"notice": text, "object": name})
         self.warn(text)
 
     def progress(self) -> None:
-        self.sink.progress(
-            fastpath.progress(
-                self.tally, self.expected, self.listed, self.extra_bytes, self.in_flight
-            )
+        tally = self.channel.tally
+        self.channel.progress(
+            fastpath.progress(tally, self.expected, self.listed, self.extra_bytes, self.in_flight)
         )
-
-
-def run(
-    rclone: Rclone,
-    account: Account,
-    caps: Capabilities,
-    opts: TransferOptions,
-    tree: Tree,
-    sink: Sink,
-    log_path: Path,
-    tally: Tally,
-    wanted: set[str] | None = None,
-    warn: Callable[[str], None] = lambda text: None,
-) -> Phase:
-    """Send what the fast path can of the walked source TREE; start SINK; say what is left.
-
-    WANTED, when given, names the files to send (a sync's dry run knows them: rclone's own
-    decision); otherwise the destination is listed here and compared by size and time.
-    A 507 or a refused login raises its error, and Ctrl-C Interrupted, with the summary of
-    what arrived shown and attached. Files are counted in TALLY.
-    """
-    tally.fast_path = True
-    there: dict[str, tuple[int, float]] = {}
-    if wanted is None:
-        there = fastpath.remote_listing(rclone, account, opts.dest)[0].files
-    to_send, small, big, rest = choose(tree, there, caps, wanted)
-    expected = Expected(bytes=sum(f.size for f in to_send), files=len(to_send))
-    # rclone's flags are announced if and when rclone runs (engine.Continued)
-    sink.start(
-        replace(opts, tuning=()),
-        ("bulk-upload", opts.source, opts.dest),
-        expected,
-        str(log_path),
-        tally,
-    )
-    try:
-        log: IO[str] | None = files.open_append(log_path)
-    except OSError:
-        log = None  # rclone's own run says that the log cannot be kept
-    with contextlib.closing(log) if log is not None else contextlib.nullcontext():
-        state = _Run(opts, sink, log, expected, len(tree.files), str(log_path), warn, tally)
-        state.phase.left = list(rest)
-        if wanted is None:  # compared with the listing here, and found up to date
-            tally.listed_same = len(tree.files) - len(to_send)
-        # Files rclone reports on (an unreadable folder, say) are not in the walk: rclone must
-        # run to say so, even when nothing is left to send.
-        state.phase.rclone_needed = bool(tree.errors) or (
-            wanted is not None and len(to_send) < len(wanted)  # names the walk did not find
-        )
-        state.folders = bulk.existing_folders(there)
-        try:
-            uploader = bulk.Uploader(account, opts.dest)
-            if small:
-                _send_small(state, uploader, small)
-            if big:
-                _send_big(state, account, uploader, big, *(_chunks(caps) or (CHUNK, 1)))
-        except KeyboardInterrupt:  # the summary of what arrived, then the error
-            stopped: errors.RcwizError = engine.interrupted(opts.verb)
-            engine.without_rclone(opts, sink, log_path, tally, stopped)
-        except _STOPS as exc:
-            engine.without_rclone(opts, sink, log_path, tally, exc)
-    state.phase.left.sort(key=lambda f: f.relative)
-    return state.phase
 
 
 def _make_folders(
@@ -363,9 +377,7 @@ def _results(state: _Run, batch: list[LocalFile], results: list[bulk.Result]) ->
             state.phase.left.append(item)
             if result.message.endswith(" is locked"):  # Nextcloud's words for a 423
                 state.phase.locked.append(result.relative)
-            state.sink.log(
-                LogLine("notice", f"bulk upload refused it: {result.message}", item.relative)
-            )
+            state.channel.notice(f"bulk upload refused it: {result.message}", item.relative)
 
 
 def _fall_back(state: _Run, files: list[LocalFile], why: str) -> None:

@@ -67,29 +67,30 @@ def run(
     watch: Watch | None = None,
     warn: Callable[[str], None] = lambda text: None,
     tally: Tally | None = None,
+    log: RunLog | None = None,
 ) -> Summary:
     """Run the transfer OPTS describes; raise the named error if it fails or is interrupted.
 
     `watch` sees every event with the current monotonic time, and None every TICK seconds
     when rclone says nothing (a hung server stops rclone's output too); it may return an
     error to stop rclone early (the watchdog), raised after the summary is shown. rclone's
-    full log goes to LOG_PATH; where it cannot be written (a full or read-only state folder)
-    the transfer goes on without it, with one warning. Files are counted in TALLY (a fast
-    path's, when rclone runs after one: rcwiz.counting).
+    full log goes to LOG (the transfer's, after a fast path), else to one opened here at
+    LOG_PATH (open_log). Files are counted in TALLY (a fast path's, when rclone runs after
+    one: rcwiz.counting).
     """
     args = transfer_argv(opts, stats_interval=STATS_INTERVAL)
-    log_file = _open_log(log_path, opts.verb, warn)
-    shown_log = log_file.name if log_file is not None else ""
+    own = log is None
+    log = open_log(opts.verb, warn, log_path) if log is None else log
     tally = tally if tally is not None else Tally(opts.verb)
     tally.rclone_starts()
     outcome: RunOutcome = "ok"
     failure: errors.RcwizError | None = None
-    with _Log(log_file, warn) as log, rclone.start(args) as running:
+    with log if own else contextlib.nullcontext(log), rclone.start(args) as running:
         log.write(json.dumps({"rcwiz": "start", "argv": list(running.child.argv)}))
         if tally.fast_path:  # the fast path started the display: rclone's flags are news
             sink.tuning(opts.tuning)
         else:
-            sink.start(opts, running.child.argv, expected, shown_log, tally)
+            sink.start(opts, running.child.argv, expected, log.path, tally)
         try:
             for raw, event in _ticking(running):
                 if raw is not None:
@@ -116,7 +117,7 @@ def run(
                 f"The output was closed, so the {opts.verb} was stopped.",
                 "Run the same command again to resume: finished files are skipped.",
             )
-    summary = tally.summary(opts.source, opts.dest, log_path=shown_log, dry_run=opts.dry_run)
+    summary = tally.summary(opts.source, opts.dest, log_path=log.path, dry_run=opts.dry_run)
     return _conclude(sink, summary, failure, outcome)
 
 
@@ -131,13 +132,13 @@ def interrupted(verb: str) -> errors.Interrupted:
 def without_rclone(
     opts: TransferOptions,
     sink: Sink,
-    log_path: Path,
+    log: RunLog,
     tally: Tally,
     failure: errors.RcwizError | None = None,
 ) -> Summary:
     """End a transfer whose first phase left rclone nothing to do, or was stopped by FAILURE
     (raised once the summary is shown, with the summary attached)."""
-    summary = tally.summary(opts.source, opts.dest, log_path=str(log_path), rclone_ran=False)
+    summary = tally.summary(opts.source, opts.dest, log_path=log.path, rclone_ran=False)
     interrupt = isinstance(failure, errors.Interrupted)
     return _conclude(sink, summary, failure, "interrupted" if interrupt else "ok")
 
@@ -186,22 +187,29 @@ def _ticking(running: Running) -> Iterator[tuple[str | None, Event | None]]:
         yield item
 
 
-def _open_log(path: Path | None, verb: str, warn: Callable[[str], None]) -> IO[str] | None:
+def open_log(verb: str, warn: Callable[[str], None], path: Path | None = None) -> RunLog:
+    """The run's log, opened once per transfer (at PATH, else a fresh file under the state
+    folder); where it cannot be kept (a full or read-only state folder), one warning and a
+    log that keeps nothing: the transfer goes on without it."""
     try:
-        return files.open_append(path or new_log_path(verb))
+        return RunLog(files.open_append(path or new_log_path(verb)), warn)
     except OSError as exc:
         warn(f"rclone's log cannot be kept ({exc.strerror or exc}); going on without it.")
-        return None
+        return RunLog(None, warn)
 
 
-class _Log:
-    """The run's log file; a write that fails (the disk filled up) ends the log, not the run."""
+class RunLog:
+    """One transfer's log: rclone's JSON lines and rcwiz's own records (a fast path's), in
+    one file. Opened by the engine (open_log) and handed to every phase; a write that fails
+    (the disk filled up) ends the log, not the run."""
 
     def __init__(self, file: IO[str] | None, warn: Callable[[str], None]) -> None:
         self.file = file
         self.warn = warn
+        self.path = file.name if file is not None else ""  # "" when none is kept
 
     def write(self, line: str) -> None:
+        """One line as it is (rclone's JSON)."""
         if self.file is None:
             return
         try:
@@ -210,13 +218,17 @@ class _Log:
             self.warn(f"rclone's log stops here ({exc.strerror or exc}); the transfer goes on.")
             self.close()
 
+    def record(self, entry: dict[str, object]) -> None:
+        """One line of rcwiz's own (a fast path's file, request or notice), as JSON."""
+        self.write(json.dumps(entry))
+
     def close(self) -> None:
         if self.file is not None:
             with contextlib.suppress(OSError):
                 self.file.close()
             self.file = None
 
-    def __enter__(self) -> _Log:
+    def __enter__(self) -> RunLog:
         return self
 
     def __exit__(self, *exc: object) -> None:

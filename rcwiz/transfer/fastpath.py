@@ -1,26 +1,39 @@
-"""What both Nextcloud fast paths share: when one may run, what counts as changed, how its
-phase is counted, shown and logged.
+"""The fast-path interface, and what every fast path shares.
 
-A fast path (bulk upload: rcwiz.transfer.bulk; archive download: rcwiz.transfer.archive)
-moves the small new or changed files in a few requests before rclone runs, and leaves
-everything else to rclone, under one progress display and one summary. It decides from one
-listing of the remote (remote_listing), compared with the local tree the way rclone compares
-by default.
+A fast path is one of rcwiz's own ways of moving files before rclone runs: bulk upload to a
+Nextcloud (rcwiz.transfer.bulk.Upload), archive download from one
+(rcwiz.transfer.archive.Download); resumable transfers and verification are to be others.
+Each is one class implementing `FastPath`, made by its module's `decide` from ONE listing of
+the remote (compared with the local tree the way rclone compares by default: `unchanged`):
+
+1. decide  - `<module>.decide(...)` lists once and returns the FastPath (what it takes:
+             `expected`, and what the listing found up to date: `up_to_date`), or None;
+2. run     - `fastpath.run` (here, for every fast path alike) starts the display, calls
+             `FastPath.send` with a `Channel` (the display, the transfer's Tally, the run
+             log, warnings), and turns Ctrl-C or a failure that stops the transfer into the
+             summary of what arrived, raised with it;
+3. left    - `FastPath.left` says what rclone still has to do (`Left`): nothing, only some
+             files, or a whole run.
+
+`applies` is the one word for "may run": fastpath.applies (the user's options allow any fast
+path), bulk.applies, archive.applies (this transfer may take that one).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import time
-from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol
 
-from rcwiz.counting import Expected, Tally
-from rcwiz.rclone.events import InFlight, Progress
+from rcwiz import errors
+from rcwiz.counting import Expected, Sender, Tally
+from rcwiz.rclone.events import FileDone, InFlight, LogLine, Progress
 from rcwiz.rclone.lsjson import Listing, listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.transfer import engine
+from rcwiz.transfer.engine import RunLog, Sink
 
 if TYPE_CHECKING:
     from rcwiz.nextcloud.account import Account
@@ -40,8 +53,9 @@ def remote_listing(rclone: Rclone, account: Account, path: str) -> tuple[Listing
     return listing(rclone, path), "rclone"
 
 
-def plain(opts: TransferOptions) -> bool:
-    """A fast path keeps rclone's meaning only for a plain copy or sync.
+def applies(opts: TransferOptions) -> bool:
+    """The user's options allow a fast path: it keeps rclone's meaning only for a plain copy
+    or sync.
 
     Filters, --checksum (the comparison would be by hash; bulk-uploaded files carry no
     checksum on the server), --bwlimit (rcwiz's own requests would not keep to it), extra
@@ -80,7 +94,7 @@ def unchanged(size: int, mtime: float, there: tuple[int, float] | None) -> bool:
 
 @dataclass
 class Phase:
-    """What a fast path did before rclone, besides the files it counted (rcwiz.counting)."""
+    """What a fast path did, besides the files it counted (rcwiz.counting)."""
 
     requests: int = 0
     refused: list[str] = field(default_factory=list)  # left to rclone
@@ -130,12 +144,85 @@ def in_flight(name: str, size: int, sent: int, started: float) -> InFlight:
     return InFlight(name, size, sent, percentage, speed, eta)
 
 
-def log_file(log: IO[str], kind: str, relative: str, size: int, ok: bool, message: str) -> None:
-    """One line of the run's log (the file rclone's log goes to next) for one file."""
-    log_entry(log, {"rcwiz": kind, "object": relative, "size": size, "ok": ok, "message": message})
+@dataclass
+class Channel:
+    """What a running fast path reports through, handed to it by `run`: every file's result
+    goes to the transfer's Tally (counted) and then to the display (shown), in that order."""
+
+    opts: TransferOptions
+    sink: Sink
+    tally: Tally
+    log: RunLog
+    warn: Callable[[str], None]
+
+    def file_done(self, done: FileDone, sender: Sender) -> None:
+        """DONE (a file that arrived, or failed for good), sent by SENDER."""
+        self.tally.add(done, sender)
+        self.sink.file_done(done)
+
+    def progress(self, progress: Progress) -> None:
+        self.sink.progress(progress)
+
+    def notice(self, text: str, name: str | None = None) -> None:
+        """Something the display shows among the files (a file left to rclone, and why)."""
+        self.sink.log(LogLine("notice", text, name))
+
+    def record(self, entry: dict[str, object]) -> None:
+        """One line of the run's log."""
+        self.log.record(entry)
 
 
-def log_entry(log: IO[str], entry: dict[str, object]) -> None:
-    """One line of the run's log; one that cannot be written (a full disk) stops nothing."""
-    with contextlib.suppress(OSError):
-        log.write(json.dumps(entry) + "\n")
+@dataclass(frozen=True)
+class Left:
+    """What a fast path leaves to rclone."""
+
+    names: tuple[str, ...] = ()  # files rclone is still to send (relative to the source)
+    whole: bool = False  # rclone must see the whole source (a sync's deletions, its errors)
+    locked: tuple[str, ...] = ()  # of NAMES, files the server had locked (the watchdog's)
+    notes: tuple[str, ...] = ()  # what to tell people about the fast path, once it is done
+
+    @property
+    def nothing(self) -> bool:
+        """rclone has nothing to do: it need not start."""
+        return not self.names and not self.whole
+
+
+class FastPath(Protocol):
+    """One fast path, decided from the one listing (see the module's docstring)."""
+
+    via: str  # its name in the display and the log: "bulk-upload", "archive-download"
+    expected: Expected  # what it took: the bytes and files it is to move
+    up_to_date: int  # files the listing found the same on both sides: nothing to move
+
+    def send(self, channel: Channel) -> None:
+        """Move what it took, each file's result through CHANNEL. Raises an RcwizError only
+        where the whole transfer must stop (a full quota, a refused login, a hung server);
+        anything else it could not move is left to rclone."""
+
+    def left(self, tally: Tally) -> Left:
+        """What rclone still has to do, once `send` is done (TALLY: what arrived)."""
+
+
+def run(
+    path: FastPath, opts: TransferOptions, sink: Sink, log: RunLog, tally: Tally, warn: Warn
+) -> Left:
+    """Run PATH before rclone: start SINK, send, and say what rclone has left.
+
+    Ctrl-C and a failure that stops the transfer end it here, for every fast path alike: the
+    summary of what arrived is shown, then the error raised with it attached.
+    """
+    tally.fast_path = True
+    tally.listed_same = path.up_to_date
+    # rclone's flags are announced if and when rclone runs (engine.run after a fast path)
+    argv = (path.via, opts.source, opts.dest)
+    sink.start(replace(opts, tuning=()), argv, path.expected, log.path, tally)
+    try:
+        path.send(Channel(opts, sink, tally, log, warn))
+    except KeyboardInterrupt:
+        engine.without_rclone(opts, sink, log, tally, engine.interrupted(opts.verb))
+    except errors.RcwizError as exc:
+        engine.without_rclone(opts, sink, log, tally, exc)
+    return path.left(tally)
+
+
+Warn = Callable[[str], None]

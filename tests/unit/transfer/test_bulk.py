@@ -56,7 +56,7 @@ def test_a_listing_of_files_proves_their_folders_exist():
 
 def test_the_fast_path_is_off_where_rclone_alone_keeps_the_meaning(tmp_path):
     plain = TransferOptions(str(tmp_path), "nc:x")
-    assert bulk.eligible(plain)
+    assert bulk.applies(plain)
     for changed in (
         TransferOptions(str(tmp_path), "nc:x", bwlimit="1M"),
         TransferOptions(str(tmp_path), "nc:x", checksum=True),
@@ -66,4 +66,4 @@ def test_the_fast_path_is_off_where_rclone_alone_keeps_the_meaning(tmp_path):
         TransferOptions(str(tmp_path), "nc:x", dry_run=True),
         TransferOptions(str(tmp_path / "missing"), "nc:x"),
     ):
-        assert not bulk.eligible(changed), changed
+        assert not bulk.applies(changed), changed

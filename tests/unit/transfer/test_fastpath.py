@@ -33,5 +33,5 @@ PLAIN = TransferOptions(source="nc:a", dest="/tmp/b")
     ],
 )
 def test_filters_checksum_extra_flags_move_and_dry_runs_keep_the_fast_paths_off(changed):
-    assert fastpath.plain(PLAIN) and fastpath.plain(replace(PLAIN, verb="sync"))
-    assert not fastpath.plain(replace(PLAIN, **changed))
+    assert fastpath.applies(PLAIN) and fastpath.applies(replace(PLAIN, verb="sync"))
+    assert not fastpath.applies(replace(PLAIN, **changed))
