@@ -741,10 +741,10 @@ def replay_costs(rclone_log: Path, dataset: Dataset, folder: Path, reps: int) ->
 
 def breakdown(bench: Bench, reps: int) -> dict[str, object]:
     """Each fixed cost of `rcwiz copy`, timed alone (medians of REPS, in milliseconds)."""
-    from rcwiz.actions.transfer import remotes_involved
     from rcwiz.rclone.run import Rclone
     from rcwiz.rclone.transfer import TransferOptions
     from rcwiz.transfer import preflight
+    from rcwiz.transfer.endpoint import sides_of
 
     tools, env, conf = bench.tools, bench.env, str(bench.config)
     py, rclone = str(tools.python), str(tools.rclone)
@@ -775,9 +775,7 @@ def breakdown(bench: Bench, reps: int) -> dict[str, object]:
         "Rclone.locate (version check)": _in_process(
             lambda: Rclone.locate(tools.rclone, bench.config), reps
         ),
-        "remotes_involved (config dump)": _in_process(
-            lambda: remotes_involved(rc, src, opts.dest), reps
-        ),
+        "remotes_involved (config dump)": _in_process(lambda: sides_of(rc, src, opts.dest), reps),
         "preflight.check_space (about + local walk)": _in_process(
             lambda: preflight.check_space(rc, opts, None), reps
         ),

@@ -30,9 +30,8 @@ def check(
     cannot be read at all."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from rcwiz.actions.transfer import account_of, begin_configured_for, involved
     from rcwiz.nextcloud.archive import server_major
-    from rcwiz.transfer import fastpath
+    from rcwiz.transfer import endpoint, fastpath
     from rcwiz.transfer.verify import Content, Report, compare
     from rcwiz.transfer.walk import walk
 
@@ -46,13 +45,13 @@ def check(
         raise errors.DirectoryNotFound(
             f"The local folder was not found: {local_path}.", "Check the path (and its spelling)."
         )
-    configured = begin_configured_for(ctx.rclone, remote_path).result()
-    remote = involved(configured, remote_path).get(remote_name(remote_path))
-    if remote is None or configured is None:
+    side = endpoint.sides_of(ctx.rclone, remote_path, local_path).source
+    remote = side.remote
+    if remote is None:
         raise errors.RemoteNotFound(f"There is no remote named '{remote_name(remote_path)}'.")
-    if remote.vendor != "nextcloud":
+    if not side.nextcloud:
         raise errors.UsageError(f"'{remote.name}' is not a Nextcloud remote.", NOT_SUPPORTED_HINT)
-    account = account_of(remote, configured, ctx.rclone.clock)
+    account = side.account
     with ThreadPoolExecutor(1) as asking:  # the server's version meanwhile (its archive URL)
         major = asking.submit(server_major, account.client())
         listing, listed_by = fastpath.remote_listing(ctx.rclone, account, remote_path)

@@ -1,10 +1,15 @@
 """A copy, move or sync as rcwiz runs it: pre-flight, a watched transfer with progress, a summary.
 
-Shared by `rcwiz copy/move/sync` and `rcwiz job run`. The engine is rcwiz.transfer.engine;
-this module adds the tuning rcwiz chooses for the servers involved (shown, never hidden),
-runs the pre-flight checks, asks before a sync deletes anything, for a Nextcloud
-destination sends the small files by bulk upload first (rcwiz.transfer.bulk), and from a
-Nextcloud source fetches them in archives first (rcwiz.transfer.archive).
+Shared by `rcwiz copy/move/sync` and `rcwiz job run`. The pipeline, in the order it runs:
+
+1. both sides resolved once from one read of rclone.conf (rcwiz.transfer.endpoint), the
+   tuning rcwiz adds for their servers (shown, never hidden);
+2. the checks before the run (rcwiz.actions.transfer_checks): space, a sync's deletions
+   asked about, names the server will refuse;
+3. a fast path, where one applies, decided from one listing (rcwiz.transfer.fastpath):
+   archive download from a Nextcloud source, bulk upload to a Nextcloud destination;
+4. rclone for whatever is left (rcwiz.transfer.engine), under the same display, counted in
+   the same Tally (rcwiz.counting), watched by the watchdog.
 """
 
 from __future__ import annotations
@@ -18,35 +23,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rcwiz import errors, http, presets
-from rcwiz.actions.check import verify_problem
-from rcwiz.clock import INTERRUPTED, PROBE, Clock
+from rcwiz import errors, http
+from rcwiz.actions import transfer_checks as checks
+from rcwiz.clock import PROBE, Clock
 from rcwiz.counting import Summary, Tally
-from rcwiz.rclone.config import Configured, Remote, begin_configured, is_remote, remote_name
-from rcwiz.rclone.run import Pending, Rclone
-from rcwiz.rclone.transfer import (
-    LOOK_UP_AT_MOST,
-    NEXTCLOUD_CHUNK_BYTES,
-    TransferOptions,
-    option_flags,
-    transfer_argv,
-    write_files_from,
-)
-from rcwiz.rclone.transfer import tuning_for as rclone_tuning
-from rcwiz.transfer import engine, fastpath, preflight
-from rcwiz.transfer.walk import Tree, empty_folders, walk
+from rcwiz.rclone.config import Remote, is_remote
+from rcwiz.rclone.transfer import LOOK_UP_AT_MOST, TransferOptions, transfer_argv
+from rcwiz.rclone.transfer import write_files_from as files_from
+from rcwiz.transfer import endpoint, engine, fastpath, preflight
+from rcwiz.transfer.endpoint import Sides
+from rcwiz.transfer.walk import Tree, walk
 from rcwiz.transfer.watchdog import Watchdog
-from rcwiz.ui import format as fmt
-from rcwiz.ui.console import escape, escape_control, shell_join
+from rcwiz.ui.console import escape, shell_join
 from rcwiz.ui.progress import make_sink
 
 if TYPE_CHECKING:
     from rcwiz.cli import Context
-    from rcwiz.nextcloud.account import Account
-    from rcwiz.nextcloud.capabilities import Capabilities
     from rcwiz.transfer.archive import Download
-
-SHOWN_DELETIONS = 20
 
 
 @dataclass(frozen=True)
@@ -58,284 +51,133 @@ class Guard:
     log_interval: float = 10.0
 
 
-def remotes_involved(rclone: Rclone, *paths: str) -> dict[str, Remote]:
-    """The configured remotes named by PATHS (one rclone.conf read, none for local paths)."""
-    configured = begin_configured_for(rclone, *paths).result()
-    return involved(configured, *paths)
-
-
-def begin_configured_for(rclone: Rclone, *paths: str) -> Pending[Configured | None]:
-    """rclone.conf's remotes when PATHS name one (started now, read later); else None."""
-    if not any(is_remote(p) for p in paths):
-        return Pending(lambda: None, lambda: None)
-    return begin_configured(rclone).then(lambda found: found)
-
-
-def involved(configured: Configured | None, *paths: str) -> dict[str, Remote]:
-    """The configured remotes PATHS name, by name."""
-    names = {remote_name(p) for p in paths if is_remote(p)}
-    found = configured.remotes if configured is not None else []
-    return {r.name: r for r in found if r.name in names}
-
-
-def tuning_for(remotes: dict[str, Remote]) -> tuple[str, ...]:
-    """Flags rcwiz adds for the servers involved (shown by --dry-run and in the log)."""
-    return rclone_tuning({r.vendor for r in remotes.values()})
-
-
 def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> Summary:
     """Pre-flight, confirm a sync's deletions, then run OPTS watched, with progress.
 
     Raises the named error on failure (with the summary of what was done attached).
     """
-    console = ctx.console
+    checks.check_paths(opts)
     rclone = ctx.rclone
-    problem = verify_problem(opts)
-    if problem is not None:
-        raise errors.UsageError(problem, "rcwiz check compares a local and a Nextcloud folder.")
-    if not is_remote(opts.source) and not Path(opts.source).expanduser().exists():
-        raise errors.DirectoryNotFound(
-            f"The source was not found: {opts.source}.", "Check the path (and its spelling)."
-        )
     # The local source is walked at most once (when something needs it) and shared.
     tree = functools.cache(lambda: None if is_remote(opts.source) else walk(opts.source))
     with contextlib.ExitStack() as stack:
         # rclone's start-up is most of each pre-flight step: both runs go at once.
-        listing = stack.enter_context(begin_configured_for(rclone, opts.source, opts.dest))
+        conf = stack.enter_context(endpoint.begin(rclone, opts.source, opts.dest))
         space = None
         if not opts.dry_run:
             space = stack.enter_context(preflight.FreeSpace(rclone, opts.dest))
-        configured = listing.result()
-        remotes = involved(configured, opts.source, opts.dest)
+        sides = endpoint.resolve(conf.result(), opts.source, opts.dest, rclone.clock)
         if space is not None:
-            space.configured = configured  # a Nextcloud is asked through OCS
-        opts = replace(opts, tuning=tuning_for(remotes))
+            space.configured = sides.configured  # a Nextcloud is asked through OCS
+        opts = replace(opts, tuning=sides.tuning())
         if opts.dry_run:  # the exact command that runs (secrets masked), to copy and paste
             shown = rclone.shown(transfer_argv(opts, stats_interval=engine.STATS_INTERVAL))
-            console.note(f"[dim]{escape(shell_join(shown))}[/]")
+            ctx.console.note(f"[dim]{escape(shell_join(shown))}[/]")
         plan = None
         if opts.verb == "sync" and not opts.dry_run:
             plan = preflight.dry_run(rclone, opts)
-            _confirm_deletions(ctx, opts, plan, yes=guard.yes)
-        fetch = _listed_for_archives(ctx, opts, remotes, configured)
-        if plan is None and fetch is not None:  # the listing says what a dry run would
-            plan = preflight.Plan(fetch.expected.bytes, fetch.expected.files)
+            checks.confirm_deletions(ctx, opts, plan, yes=guard.yes)
+        download = _download(ctx, opts, sides)
+        if plan is None and download is not None:  # the listing says what a dry run would
+            plan = preflight.Plan(download.expected.bytes, download.expected.files)
         if space is not None:
-            _check_space(ctx, rclone, opts, plan, remotes, space, tree(), force=guard.force)
+            checks.check_space(ctx, opts, plan, sides.dest, space, tree(), force=guard.force)
     if space is not None:  # the walk is done: say what rclone will leave out
-        _note_empty_folders(ctx, opts, tree())
-    return _transfer(ctx, opts, guard, remotes, configured, tree, fetch, plan)
+        checks.note_empty_folders(ctx, opts, tree())
+    run = _Run(ctx, opts, make_sink(ctx.console, guard.log_interval), _watchdog(ctx, sides))
+    if download is not None:  # the duration includes the listing
+        return run.through(download, Tally(opts.verb, download.prepared.started))
+    if not sides.dest.nextcloud:
+        return run.rclone(opts)
+    return _upload(run, sides, tree(), plan)
 
 
-def _note_empty_folders(ctx: Context, opts: TransferOptions, tree: Tree | None) -> None:
-    """rclone creates no folder that holds no file, unless told to: said once, since a new
-    user takes a copy without its empty folders for a whole one."""
-    empty = empty_folders(tree) if tree is not None else []
-    if empty and "--create-empty-src-dirs" not in opts.extra:
-        ctx.console.note(
-            f"{len(empty)} empty folder(s), such as {escape(escape_control(empty[0]))}, are not "
-            "created at the destination (rclone's default); add '-- --create-empty-src-dirs' "
-            "to create them."
-        )
-
-
-def _listed_for_archives(
-    ctx: Context, opts: TransferOptions, remotes: dict[str, Remote], configured: Configured | None
-) -> Download | None:
-    """For a download the archive fast path can take: the one listing it decides from."""
-    source = remotes.get(remote_name(opts.source)) if is_remote(opts.source) else None
-    if source is None or source.vendor != "nextcloud":
+def _download(ctx: Context, opts: TransferOptions, sides: Sides) -> Download | None:
+    """The archive fast path, for a download it may take (decided from its one listing)."""
+    if not sides.source.nextcloud:
         return None
     # Imported here: only Nextcloud downloads need it (http.client and ssl cost start-up time).
     from rcwiz.transfer import archive
 
-    if archive.applies(opts, source):
-        assert configured is not None  # a remote is involved, so rclone.conf was read
-        return archive.decide(ctx.rclone, opts, account_of(source, configured, ctx.rclone.clock))
-    if not is_remote(opts.dest):
-        _say_fast_path_off(ctx, opts, "download")
+    if archive.applies(opts, sides.source.remote):
+        return archive.decide(ctx.rclone, opts, sides.source.account)
+    if sides.dest.local:
+        checks.say_fast_path_off(ctx, opts, "download")
     return None
 
 
-def _say_fast_path_off(ctx: Context, opts: TransferOptions, way: str) -> None:
-    """A note when the user's options keep Nextcloud's fast path off (it costs minutes on
-    many small files, and nothing else would say so)."""
-    from rcwiz.transfer.fastpath import off_because
-
-    why = off_because(opts)
-    if why is not None and opts.verb in ("copy", "sync") and not opts.dry_run:
-        ctx.console.note(
-            f"Nextcloud's fast {way} is off with {why}: rclone moves every file, one request "
-            "each (slower for many small files)."
-        )
-
-
-def _transfer(
-    ctx: Context,
-    opts: TransferOptions,
-    guard: Guard,
-    remotes: dict[str, Remote],
-    configured: Configured | None,
-    tree: Callable[[], Tree | None],
-    fetch: Download | None = None,
-    plan: preflight.Plan | None = None,
-) -> Summary:
-    console = ctx.console
-    rclone = ctx.rclone
-    sink = make_sink(console, guard.log_interval)
-    watch = Watchdog(
-        stall_timeout=rclone.clock.stall,
-        alive=_prober(remotes, rclone.clock),
-        started=time.monotonic(),
-    )
-    if fetch is not None:  # the duration includes the listing
-        return _through(ctx, opts, fetch, sink, watch, Tally(opts.verb, fetch.prepared.started))
-    dest = remotes.get(remote_name(opts.dest)) if is_remote(opts.dest) else None
-    if dest is not None and dest.vendor == "nextcloud":
-        # Imported here: only Nextcloud remotes need them (http.client and ssl cost start-up time).
-        from rcwiz.nextcloud.account import account_from
-        from rcwiz.transfer import bulk
-
-        assert configured is not None  # a remote is involved, so rclone.conf was read
-        acct = functools.cache(
-            lambda: account_from(dest.name, configured.settings(dest.name), rclone.clock)
-        )
-        caps = nextcloud_capabilities(dest.name, acct)
-        local = tree()
-        if caps is not None and local is not None:
-            _warn_refused(ctx, rclone, opts, local, caps)
-        try:
-            if caps is not None and bulk.offered(caps) and local:
-                if bulk.applies(opts):
-                    return _fast_path(ctx, opts, acct(), caps, local, plan, sink, watch)
-                _say_fast_path_off(ctx, opts, "upload")
-            return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
-        except (errors.RcwizError, KeyboardInterrupt) as exc:
-            if local is not None:
-                stopping = isinstance(exc, KeyboardInterrupt)
-                _remove_unfinished_uploads(ctx, acct(), opts, local, stopping)
-            raise
-    return engine.run(rclone, opts, sink, watch=watch, warn=console.warn)
-
-
-def account_of(remote: Remote, configured: Configured, clock: Clock) -> Account:
-    """The Nextcloud account behind REMOTE (its password read from rclone.conf's dump)."""
-    from rcwiz.nextcloud.account import account_from
-
-    return account_from(remote.name, configured.settings(remote.name), clock)
-
-
-def _fast_path(
-    ctx: Context,
-    opts: TransferOptions,
-    acct: Account,
-    caps: Capabilities,
-    local: Tree,
-    plan: preflight.Plan | None,
-    sink: engine.Sink,
-    watch: Watchdog,
-) -> Summary:
-    """Nextcloud's upload fast path (rcwiz.transfer.bulk), then rclone for what it left.
-
-    A sync's dry run already listed both sides: what it would send is taken from there
-    instead of a second listing.
-    """
+def _upload(run: _Run, sides: Sides, local: Tree | None, plan: preflight.Plan | None) -> Summary:
+    """To a Nextcloud: the bulk-upload fast path where it applies, then rclone; what a stopped
+    upload left on the server is removed. A sync's dry run already listed both sides: what it
+    would send is taken from there instead of a second listing."""
+    # Imported here: only Nextcloud remotes need it (http.client and ssl cost start-up time).
     from rcwiz.transfer import bulk
 
-    wanted = set(plan.sends) if plan is not None else None
-    deletes = plan is not None and bool(plan.deletions or plan.removed_folders)
-    tally = Tally(opts.verb)
-    upload = bulk.decide(ctx.rclone, acct, caps, opts, local, wanted, deletes)
-    return _through(ctx, opts, upload, sink, watch, tally)
+    ctx, opts, caps = run.ctx, run.opts, sides.dest.capabilities
+    if caps is not None and local is not None:
+        checks.warn_refused(ctx, ctx.rclone, opts, local, caps)
+    try:
+        if caps is None or not bulk.offered(caps) or not local:
+            return run.rclone(opts)
+        if not bulk.applies(opts):
+            checks.say_fast_path_off(ctx, opts, "upload")
+            return run.rclone(opts)
+        wanted = set(plan.sends) if plan is not None else None
+        deletes = plan is not None and bool(plan.deletions or plan.removed_folders)
+        upload = bulk.decide(ctx.rclone, sides.dest.account, caps, opts, local, wanted, deletes)
+        return run.through(upload, Tally(opts.verb))
+    except (errors.RcwizError, KeyboardInterrupt) as exc:
+        if local is not None:
+            stopping = isinstance(exc, KeyboardInterrupt)
+            checks.remove_unfinished_uploads(ctx, sides.dest.account, opts, local, stopping)
+        raise
 
 
-def _through(
-    ctx: Context,
-    opts: TransferOptions,
-    path: fastpath.FastPath,
-    sink: engine.Sink,
-    watch: Watchdog,
-    tally: Tally,
-) -> Summary:
-    """PATH (a fast path), then rclone for what it left, if anything, under one display and
-    one summary, in one run log."""
-    console = ctx.console
-    with engine.open_log(opts.verb, console.warn) as log:
-        left = fastpath.run(path, opts, sink, log, tally, console.warn)
-        for note in left.notes:
-            console.note(note)
-        if left.nothing:
-            return engine.without_rclone(opts, sink, log, tally)  # rclone need not start
-        watch.started = time.monotonic()  # rclone's stall clock starts with rclone
-        watch.locked.update(left.locked)  # rclone retries them quietly: the watchdog names them
-        then = functools.partial(
-            engine.run, ctx.rclone, sink=sink, log=log, watch=watch, warn=console.warn, tally=tally
-        )
-        if left.whole:  # a sync's rclone deletes what the source lacks: it sees every file
-            return then(opts=opts)
-        with tempfile.TemporaryDirectory(prefix="rcwiz-") as folder:
-            listing = Path(folder) / "files-from"
-            if write_files_from(list(left.names), listing):
-                # A few files are cheaper to look up one by one than their folders to list.
-                few = len(left.names) <= LOOK_UP_AT_MOST
-                opts = replace(opts, only=str(listing), no_traverse=few)
-            return then(opts=opts)
+@dataclass
+class _Run:
+    """One transfer's run: its display and its watchdog, for rclone alone or after a fast path."""
 
+    ctx: Context
+    opts: TransferOptions
+    sink: engine.Sink
+    watch: Watchdog
 
-def _remove_unfinished_uploads(
-    ctx: Context, acct: Account, opts: TransferOptions, local: Tree, stopping: bool
-) -> None:
-    """After a stopped or refused upload: remove the chunked uploads it left on the server
-    (after Ctrl-C, STOPPING, waiting for each answer only a moment)."""
-    from rcwiz.nextcloud.uploads import remove_sessions
-
-    root = opts.dest.partition(":")[2].strip("/")
-    big = [f.relative for f in local.files if f.size >= NEXTCLOUD_CHUNK_BYTES]
-    if not big:
-        return
-    paths = [f"{root}/{rel}" if root else rel for rel in big]
-    removed = remove_sessions(acct, paths, acct.clock.at_most(INTERRUPTED) if stopping else None)
-    if removed:
-        size = fmt.size(sum(r.bytes for r in removed))
-        ctx.console.note(
-            f"Removed {len(removed)} unfinished upload(s) ({size}) from the server, which "
-            "would otherwise keep them out of sight until its cleanup job runs."
+    def rclone(
+        self, opts: TransferOptions, tally: Tally | None = None, log: engine.RunLog | None = None
+    ) -> Summary:
+        warn = self.ctx.console.warn
+        return engine.run(
+            self.ctx.rclone, opts, self.sink, watch=self.watch, warn=warn, tally=tally, log=log
         )
 
+    def through(self, path: fastpath.FastPath, tally: Tally) -> Summary:
+        """PATH (a fast path), then rclone for what it left, if anything, under one display,
+        one summary and one run log."""
+        console, opts = self.ctx.console, self.opts
+        with engine.open_log(opts.verb, console.warn) as log:
+            left = fastpath.run(path, opts, self.sink, log, tally, console.warn)
+            for note in left.notes:
+                console.note(note)
+            if left.nothing:
+                return engine.without_rclone(opts, self.sink, log, tally)  # rclone need not start
+            self.watch.started = time.monotonic()  # rclone's stall clock starts with rclone
+            self.watch.locked.update(left.locked)  # rclone retries them quietly: named
+            if left.whole:  # a sync's rclone deletes what the source lacks: it sees every file
+                return self.rclone(opts, tally, log)
+            with tempfile.TemporaryDirectory(prefix="rcwiz-") as folder:
+                listing = Path(folder) / "files-from"
+                if files_from(list(left.names), listing):
+                    # A few files are cheaper to look up one by one than their folders to list.
+                    few = len(left.names) <= LOOK_UP_AT_MOST
+                    opts = replace(opts, only=str(listing), no_traverse=few)
+                return self.rclone(opts, tally, log)
 
-def nextcloud_capabilities(remote: str, acct: Callable[[], Account]) -> Capabilities | None:
-    """The server's capabilities, cached since setup (fetched now if missing; None if unknown)."""
-    from rcwiz.nextcloud import capabilities
 
-    found = capabilities.cached(remote)
-    if found is None:
-        try:
-            found = capabilities.fetch(acct().client())
-        except errors.RcwizError:
-            return None
-        capabilities.save(remote, found)
-    return found
-
-
-def _warn_refused(
-    ctx: Context, rclone: Rclone, opts: TransferOptions, local: Tree, caps: Capabilities
-) -> None:
-    from rcwiz.nextcloud.capabilities import refused_files
-
-    refused = refused_files(local, caps)
-    if refused and (opts.filtered or opts.extra):
-        # Only what rclone will send counts: ask it which files pass the filters (only here,
-        # where a refused name is found: rare, and one more walk of the source).
-        from rcwiz.rclone.lsjson import passing_filters
-
-        flags = [*option_flags(opts), *opts.extra]
-        sent = set(passing_filters(rclone, opts.source, flags))
-        refused = [(name, reason) for name, reason in refused if name in sent]
-    if not refused:
-        return
-    ctx.console.warn(f"The server will refuse {len(refused)} file(s); they will fail:")
-    for name, reason in refused[:SHOWN_DELETIONS]:
-        ctx.console.warn(f"  {name}: {reason}")
+def _watchdog(ctx: Context, sides: Sides) -> Watchdog:
+    """The watchdog of this transfer, on the run's clock."""
+    clock = ctx.rclone.clock
+    alive = _prober(sides.remotes, clock)
+    return Watchdog(stall_timeout=clock.stall, alive=alive, started=time.monotonic())
 
 
 def _prober(remotes: dict[str, Remote], clock: Clock) -> Callable[[], bool] | None:
@@ -345,63 +187,3 @@ def _prober(remotes: dict[str, Remote], clock: Clock) -> Callable[[], bool] | No
         return None
     probe = clock.at_most(PROBE)
     return lambda: all(http.answers(url, probe) for url in urls)
-
-
-def _check_space(
-    ctx: Context,
-    rclone: Rclone,
-    opts: TransferOptions,
-    plan: preflight.Plan | None,
-    remotes: dict[str, Remote],
-    started: preflight.FreeSpace,
-    tree: Tree | None,
-    *,
-    force: bool,
-) -> None:
-    space = preflight.check_space(rclone, opts, plan, started, tree)
-    dest = remotes.get(remote_name(opts.dest)) if is_remote(opts.dest) else None
-    preset = presets.for_url(dest.url) if dest and dest.url else None
-    if preset and preset.large_data_bytes and space.needed > preset.large_data_bytes:
-        ctx.console.warn(
-            f"{fmt.size(space.needed)} is more than this service is meant for. "
-            f"{preset.large_data_advice or ''}"
-        )
-    if space.fits:
-        return
-    refusal = preflight.refuse(space)
-    if not force:
-        raise refusal
-    ctx.console.warn(f"{refusal.message} Going ahead anyway (--force).")
-    if plan is None or plan.files:  # files may be replaced
-        ctx.console.warn(
-            "When the server refuses to replace a file for lack of space, rclone deletes the "
-            "old copy at the destination (Nextcloud keeps it in its trash bin)."
-        )
-
-
-def _confirm_deletions(
-    ctx: Context, opts: TransferOptions, plan: preflight.Plan, *, yes: bool
-) -> None:
-    if not plan.deletions:
-        return
-    console = ctx.console
-    out = console.err if console.json else console.out
-    shown = [f"- {name}" for name in sorted(plan.deletions)[:SHOWN_DELETIONS]]
-    if len(plan.deletions) > SHOWN_DELETIONS:
-        shown.append(f"… and {len(plan.deletions) - SHOWN_DELETIONS} more")
-    out.print(f"sync will delete {len(plan.deletions)} file(s) at {escape(opts.dest)}:")
-    for line in shown:
-        out.print(f"  {escape(line)}")
-    if yes:
-        return
-    from rcwiz.ui.wizard import Wizard, terminal_available  # only a sync that deletes asks
-
-    wizard = Wizard(console, interactive=terminal_available())
-    if not wizard.interactive:
-        raise errors.UsageError(
-            f"sync would delete {len(plan.deletions)} file(s) and there is no terminal to ask.",
-            "Check the list, then add --yes to go ahead (or use copy, which never deletes).",
-            items=shown if console.json else None,  # a JSON reader gets the list in the error
-        )
-    if not wizard.confirm("Delete these files at the destination?", default=False):
-        raise errors.Declined("Nothing was changed.")

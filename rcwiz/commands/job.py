@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from rcwiz import errors, paths, process
 from rcwiz.actions import job_add, job_run, job_schedule
-from rcwiz.actions.transfer import Guard, remotes_involved, tuning_for
+from rcwiz.actions.transfer import Guard
 from rcwiz.commands import add_guard_options, add_transfer_options, transfer_settings
 from rcwiz.jobs import history, schedule, schema, store
 from rcwiz.jobs.model import DELETING_MODES, MODES
 from rcwiz.jobs.templates import templates
 from rcwiz.rclone.config import list_remotes
 from rcwiz.rclone.transfer import transfer_argv
+from rcwiz.transfer.endpoint import sides_of
 from rcwiz.transfer.engine import STATS_INTERVAL
 from rcwiz.ui.console import Console, escape, shell_join
 from rcwiz.ui.output import Output
@@ -138,8 +139,7 @@ def run_list(ctx: Context, args: argparse.Namespace) -> Output:
 def run_show(ctx: Context, args: argparse.Namespace) -> Output:
     path = _path(ctx)
     job = store.get(path, args.name)
-    remotes = remotes_involved(ctx.rclone, job.source, job.dest)
-    opts = job.options(tuning=tuning_for(remotes))
+    opts = job.options(tuning=sides_of(ctx.rclone, job.source, job.dest).tuning())
     argv = ctx.rclone.shown(transfer_argv(opts, stats_interval=STATS_INTERVAL))
     profile = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(job).items()}
 
