@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
-from rcwiz.rclone.events import Event, FileDone, Progress
+from rcwiz.rclone.events import Event, FileDone, FileOutcome, Progress
 
 Verb = Literal["copy", "move", "sync"]
 RunOutcome = Literal["ok", "failed", "interrupted"]
@@ -27,7 +27,7 @@ Sender = Literal["rclone", "bulk", "chunked", "archive"]
 DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
 # A dry run's skipped action -> the outcome it stands for; a move into --backup-dir is
 # neither a file sent nor one deleted, as when it happens ("backed_up").
-_WOULD = {"copy": "new", "move": "new", "delete": "deleted"}
+_WOULD: dict[str, FileOutcome] = {"copy": "new", "move": "new", "delete": "deleted"}
 SHOWN_NAMES = 20  # a dry run names this many files of each kind; the log has them all
 
 

@@ -13,18 +13,22 @@ import contextlib
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rcwiz import errors, files, process
 from rcwiz.actions.check import verify_after
 from rcwiz.actions.transfer import Guard, perform
-from rcwiz.counting import Summary
+from rcwiz.counting import RunOutcome, Summary
 from rcwiz.jobs import history, lock, store
 from rcwiz.jobs.hooks import environment, run_hook, show_output, show_would_run
 from rcwiz.jobs.model import Job
 
 if TYPE_CHECKING:
     from rcwiz.cli import Context
+
+
+# Where a run is: its hooks, the transfer, the share link (each named in an interruption).
+Stage = Literal["before", "transfer", "share", "after", "on_failure"]
 
 
 @dataclass
@@ -34,12 +38,12 @@ class _Run:
     job: Job
     dry_run: bool
     started: float
-    stage: str = "before"  # before, transfer, share, after, on_failure
+    stage: Stage = "before"
     summary: Summary | None = None
     failure: errors.RcwizError | None = None
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> RunOutcome:
         if self.failure is None:
             return "ok"
         return "interrupted" if isinstance(self.failure, errors.Interrupted) else "failed"

@@ -7,9 +7,9 @@ import shlex
 from dataclasses import dataclass
 
 from rcwiz.rclone.config import is_remote
-from rcwiz.rclone.transfer import Settings, TransferOptions, settings_of
+from rcwiz.rclone.transfer import Settings, TransferOptions, Verb, settings_of
 
-MODES = ("copy", "sync", "move")
+MODES: tuple[Verb, ...] = ("copy", "sync", "move")
 # sync deletes at the destination and move deletes the sources: a profile must say it knows.
 DELETING_MODES = ("sync", "move")
 
@@ -27,7 +27,7 @@ class _Profile:
     name: str
     source: str
     dest: str
-    mode: str = "copy"
+    mode: Verb = "copy"
     allow_deletes: bool = False
 
 

@@ -39,7 +39,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 # rclone reported an ETA of 9223372036 s (int64 max nanoseconds) during an outage; anything
 # beyond a year is not an estimate.
@@ -97,18 +97,23 @@ class Progress:
         return max(0.0, min(100.0, 100.0 * self.bytes / self.total_bytes))
 
 
+# What became of one file, by rclone's words (the table above).
+FileOutcome = Literal[
+    "new", "replaced", "copied", "moved", "deleted", "backed_up", "skipped", "failed"
+]
+
+
 @dataclass(frozen=True)
 class FileDone:
     """rclone finished with one file: copied, replaced, moved, deleted, skipped or failed."""
 
     name: str  # rclone's "object": the path relative to the side the message is about
-    # "new", "replaced", "copied", "moved", "deleted", "backed_up", "skipped" or "failed"
-    outcome: str
+    outcome: FileOutcome
     size: int | None  # None when rclone does not say (Deleted, Moved lines carry no size)
     error: str | None
     message: str
     dest: str | None = None  # the destination name when it differs ("Copied (new) to: NAME")
-    action: str | None = None  # for "skipped": what was not done ("copy", "move", "delete")
+    action: str | None = None  # for "skipped": what was not done (_SKIPPED_FILE_ACTIONS)
     object_type: str | None = None  # rclone's objectType, e.g. "*local.Object"
 
 
@@ -123,7 +128,7 @@ class LogLine:
 Event = Progress | FileDone | LogLine
 
 # The message (before any " to: NAME") of a finished file -> outcome.
-_OUTCOMES = {
+_OUTCOMES: dict[str, FileOutcome] = {
     "Copied (new)": "new",
     "Copied (replaced existing)": "replaced",
     "Multi-thread Copied (new)": "new",

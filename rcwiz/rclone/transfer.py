@@ -17,11 +17,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rcwiz import files
 
-TRANSFER_VERBS = ("copy", "move", "sync")
+Verb = Literal["copy", "move", "sync"]  # what a transfer does
+TRANSFER_VERBS: tuple[Verb, ...] = ("copy", "move", "sync")
 MAX_TRANSFERS = 256
 # Measured on a real Nextcloud 30: a 200 MB file took 2.6 s with 64M chunks, 6.1 s with
 # rclone's default 10M (see shared/RCLONE-FACTS.md); at a 30 ms round trip, a 300 MB file
@@ -140,7 +141,7 @@ def settings_of(value: Settings) -> dict[str, Any]:
 class _Route:
     source: str
     dest: str
-    verb: str = "copy"
+    verb: Verb = "copy"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.archive import Archives, Batch, Failed, plan, server_major
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.rclone.config import Remote, is_remote
-from rcwiz.rclone.events import FileDone
+from rcwiz.rclone.events import FileDone, FileOutcome
 from rcwiz.rclone.lsjson import Listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
@@ -278,7 +278,7 @@ def _report(
         entry = {"object": rel, "size": size, "ok": why is None, "message": why or ""}
         _log(channel, "archive", **entry)
         if why is None:
-            outcome = "replaced" if rel in prepared.replaced else "new"
+            outcome: FileOutcome = "replaced" if rel in prepared.replaced else "new"
             came = FileDone(rel, outcome, size, None, "Copied from a Nextcloud archive")
             channel.file_done(came, "archive")
         else:
