@@ -63,7 +63,7 @@ from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud import bulk as protocol
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer import bulk
-from rcwiz.counting import Expected
+from rcwiz.events import Expected
 from rcwiz.transfer.walk import walk
 
 server, user, password, source, dest, in_flight = sys.argv[1:7]

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
-from rcwiz.rclone.events import Event, FileDone, FileOutcome, Progress
+from rcwiz.events import Event, FileDone, FileOutcome, Progress
 
 Verb = Literal["copy", "move", "sync"]
 RunOutcome = Literal["ok", "failed", "interrupted"]
@@ -29,14 +29,6 @@ DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
 # neither a file sent nor one deleted, as when it happens ("backed_up").
 _WOULD: dict[str, FileOutcome] = {"copy": "new", "move": "new", "delete": "deleted"}
 SHOWN_NAMES = 20  # a dry run names this many files of each kind; the log has them all
-
-
-@dataclass(frozen=True)
-class Expected:
-    """Totals known before the run (from a pre-flight size), so the bar is right from the start."""
-
-    bytes: int
-    files: int
 
 
 @dataclass

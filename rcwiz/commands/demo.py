@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rcwiz.counting import Expected
+from rcwiz.events import Expected
 from rcwiz.quota.report import CRIT_PERCENT, WARN_PERCENT, Row, state_of
 from rcwiz.rclone.about import about
 from rcwiz.rclone.config import list_remotes

@@ -16,9 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from http import HTTPStatus
 
 from rcwiz import errors
+
+# rclone's words read for people and for their HTTP status (rcwiz.events), used here too
+from rcwiz.events import reason as reason
+from rcwiz.events import status_in as status_in
+from rcwiz.events import statuses_in as statuses_in
 from rcwiz.rclone.events import Event, FileDone, LogLine
 
 # Exit codes rclone documents (rclone.org/docs/#exit-code).
@@ -48,22 +52,6 @@ TLS_MARKS = ("x509:", "tls:", "certificate", "server gave http response to https
 CERTIFICATE_MARKS = ("x509:", "certificate")
 ABOUT_UNSUPPORTED = "doesn't support about"
 _QUOTA_WORDS = ("insufficient storage", "insufficient space")
-# rclone quotes a status with the server's reason: "507 Insufficient Storage", and from some
-# servers "401 Not Authorized" (rclone serve webdav) rather than the standard phrase.
-_STATUS = re.compile(r"(?<![\d.])([1-5]\d\d) [A-Z]")
-_KNOWN = frozenset(int(status) for status in HTTPStatus) | {507}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def statuses_in(text: str | None) -> list[int]:
-    """The HTTP statuses rclone quotes in TEXT ("... 507 Insufficient Storage"), in order."""
-    return [int(m[1]) for m in _STATUS.finditer(text or "") if int(m[1]) in _KNOWN]
-
-
-def status_in(text: str | None) -> int | None:
-    """The last HTTP status quoted in TEXT (the server's own answer comes last), if any."""
-    found = statuses_in(text)
-    return found[-1] if found else None
 
 
 def is_quota(text: str | None) -> bool:
@@ -75,23 +63,6 @@ def is_quota(text: str | None) -> bool:
 def is_disk_full(text: str | None) -> bool:
     lowered = (text or "").lower()
     return any(mark in lowered for mark in DISK_FULL_MARKS)
-
-
-_TEXT_LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d [A-Z]+\s*: ")
-
-
-def reason(text: str | None, limit: int = 160) -> str:
-    """TEXT as one short line for people: a quoted HTTP status rather than a server's page."""
-    text = text or ""
-    status = status_in(text)
-    if status is not None:
-        head = text.split("\n", 1)[0].split(":", 1)[0].strip()
-        phrase = f"HTTP {status} {HTTPStatus(status).phrase}"
-        return f"{head}: {phrase}" if head and not head.startswith(str(status)) else phrase
-    flat = " ".join(re.sub(r"<[^>]*>", " ", text).split())
-    flat = _TEXT_LOG_PREFIX.sub("", flat)  # rclone's text log: "2026/12/01 11:49:23 CRITICAL: "
-    flat = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", flat)  # never raw bytes on a terminal
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def refusal(name: str | None, text: str | None) -> errors.RcwizError | None:

@@ -38,8 +38,15 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
+
+# The event types live in rcwiz.events (the displays read them without this layer).
+from rcwiz.events import Event as Event
+from rcwiz.events import FileDone as FileDone
+from rcwiz.events import FileOutcome as FileOutcome
+from rcwiz.events import InFlight as InFlight
+from rcwiz.events import LogLine as LogLine
+from rcwiz.events import Progress as Progress
 
 # rclone reported an ETA of 9223372036 s (int64 max nanoseconds) during an outage; anything
 # beyond a year is not an estimate.
@@ -48,84 +55,6 @@ MAX_ETA_SECONDS = 365 * 24 * 3600
 # rclone's counters are int64; clamping keeps arithmetic on hostile input finite.
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
-
-@dataclass(frozen=True)
-class InFlight:
-    """One file being transferred right now (an entry of stats.transferring)."""
-
-    name: str
-    size: int  # -1 when rclone does not know it (a stream)
-    bytes: int
-    percentage: int
-    speed: float
-    eta: float | None
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One stats line. Totals grow while rclone is still listing; after a failed transfer
-    rclone drops that file from both bytes totals (a failed run can end at "100%")."""
-
-    bytes: int
-    total_bytes: int
-    speed: float
-    eta: float | None
-    transfers: int
-    total_transfers: int
-    checks: int
-    total_checks: int
-    listed: int
-    errors: int
-    elapsed: float
-    fatal_error: bool
-    retry_error: bool
-    last_error: str | None
-    transferring: tuple[InFlight, ...]
-    deletes: int = 0  # files deleted (or, with --dry-run, that would be)
-    deleted_dirs: int = 0
-    renames: int = 0  # files moved (server-side moves, or local files removed by `move`)
-    server_side_copies: int = 0
-    server_side_copy_bytes: int = 0
-    server_side_moves: int = 0
-    server_side_move_bytes: int = 0
-
-    @property
-    def percent(self) -> float:
-        """Bytes done as a share of the total so far, between 0 and 100."""
-        if self.total_bytes <= 0:
-            return 0.0
-        return max(0.0, min(100.0, 100.0 * self.bytes / self.total_bytes))
-
-
-# What became of one file, by rclone's words (the table above).
-FileOutcome = Literal[
-    "new", "replaced", "copied", "moved", "deleted", "backed_up", "skipped", "failed"
-]
-
-
-@dataclass(frozen=True)
-class FileDone:
-    """rclone finished with one file: copied, replaced, moved, deleted, skipped or failed."""
-
-    name: str  # rclone's "object": the path relative to the side the message is about
-    outcome: FileOutcome
-    size: int | None  # None when rclone does not say (Deleted, Moved lines carry no size)
-    error: str | None
-    message: str
-    dest: str | None = None  # the destination name when it differs ("Copied (new) to: NAME")
-    action: str | None = None  # for "skipped": what was not done (_SKIPPED_FILE_ACTIONS)
-    object_type: str | None = None  # rclone's objectType, e.g. "*local.Object"
-
-
-@dataclass(frozen=True)
-class LogLine:
-    level: str  # rclone's level (debug, info, notice, warning, error, critical) or "text"
-    message: str
-    object: str | None = None
-    source: str | None = None
-
-
-Event = Progress | FileDone | LogLine
 
 # The message (before any " to: NAME") of a finished file -> outcome.
 _OUTCOMES: dict[str, FileOutcome] = {

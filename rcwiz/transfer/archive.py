@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import IO
 
 from rcwiz import errors
-from rcwiz.counting import Expected, Tally
+from rcwiz.counting import Tally
+from rcwiz.events import Expected
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.archive import Archives, Batch, Failed, plan, server_major
 from rcwiz.nextcloud.bulk import safe_name

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rcwiz import errors
-from rcwiz.counting import Expected, Sender, Tally
+from rcwiz.counting import Sender, Tally
+from rcwiz.events import Expected
 from rcwiz.nextcloud import bulk, chunked
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.capabilities import Capabilities

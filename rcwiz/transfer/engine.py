@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from rcwiz import errors, files, paths
-from rcwiz.counting import Expected, RunOutcome, Summary, Tally
+from rcwiz.counting import RunOutcome, Summary, Tally
+from rcwiz.events import Expected, Start
 from rcwiz.rclone.events import Event, FileDone, LogLine, Progress
 from rcwiz.rclone.run import Rclone, Running
 from rcwiz.rclone.transfer import TransferOptions, transfer_argv
-from rcwiz.ui.console import drop_stdout
 
 STATS_INTERVAL = 0.5
 
@@ -31,19 +31,14 @@ class Sink(Protocol):
     """What the engine tells the display. Implementations live in rcwiz.ui.progress; they
     read the transfer's numbers from TALLY (given at start) and never change them."""
 
-    def start(
-        self,
-        opts: TransferOptions,
-        argv: tuple[str, ...],
-        expected: Expected | None,
-        log_path: str,
-        tally: Tally,
-    ) -> None: ...
+    def start(self, start: Start, expected: Expected | None, tally: Tally) -> None: ...
     def progress(self, progress: Progress) -> None: ...
     def tuning(self, flags: tuple[str, ...]) -> None: ...
     def file_done(self, done: FileDone) -> None: ...
     def log(self, line: LogLine) -> None: ...
     def finish(self, summary: Summary) -> None: ...
+    def closed(self) -> None:
+        """Whoever read the display went away (`| head`): write nothing more to it."""
 
 
 def new_log_path(verb: str) -> Path:
@@ -90,7 +85,7 @@ def run(
         if tally.fast_path:  # the fast path started the display: rclone's flags are news
             sink.tuning(opts.tuning)
         else:
-            sink.start(opts, running.child.argv, expected, log.path, tally)
+            sink.start(started(opts, running.child.argv, log.path), expected, tally)
         try:
             for raw, event in _ticking(running):
                 if raw is not None:
@@ -110,7 +105,7 @@ def run(
             running.stop()
             outcome, failure = "interrupted", interrupted(opts.verb)
         except BrokenPipeError:  # whoever read the progress went away (`| head`)
-            drop_stdout()
+            sink.closed()
             running.stop()
             outcome = "interrupted"
             failure = errors.OutputClosed(
@@ -119,6 +114,11 @@ def run(
             )
     summary = tally.summary(opts.source, opts.dest, log_path=log.path, dry_run=opts.dry_run)
     return _conclude(sink, summary, failure, outcome)
+
+
+def started(opts: TransferOptions, argv: tuple[str, ...], log_path: str) -> Start:
+    """What a display is told when the run OPTS describes begins (ARGV: what runs)."""
+    return Start(opts.verb, opts.source, opts.dest, opts.dry_run, opts.tuning, argv, log_path)
 
 
 def interrupted(verb: str) -> errors.Interrupted:

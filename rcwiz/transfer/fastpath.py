@@ -27,7 +27,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from rcwiz import errors
-from rcwiz.counting import Expected, Sender, Tally
+from rcwiz.counting import Sender, Tally
+from rcwiz.events import Expected
 from rcwiz.rclone.events import FileDone, InFlight, LogLine, Progress
 from rcwiz.rclone.lsjson import Listing, listing
 from rcwiz.rclone.run import Rclone
@@ -215,7 +216,7 @@ def run(
     tally.listed_same = path.up_to_date
     # rclone's flags are announced if and when rclone runs (engine.run after a fast path)
     argv = (path.via, opts.source, opts.dest)
-    sink.start(replace(opts, tuning=()), argv, path.expected, log.path, tally)
+    sink.start(engine.started(replace(opts, tuning=()), argv, log.path), path.expected, tally)
     try:
         path.send(Channel(opts, sink, tally, log, warn))
     except KeyboardInterrupt:

@@ -13,13 +13,11 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from rcwiz.counting import Expected, Summary, Tally
-from rcwiz.rclone.classify import reason
-from rcwiz.rclone.events import FileDone, LogLine, Progress
-from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.counting import Summary, Tally
+from rcwiz.events import Expected, FileDone, LogLine, Progress, Start, reason
 from rcwiz.ui import format as fmt
-from rcwiz.ui.console import Console, escape, escape_control
-from rcwiz.ui.progress import GROWING, Meter, summary_text
+from rcwiz.ui.console import Console, drop_stdout, escape, escape_control
+from rcwiz.ui.meter import GROWING, Meter, summary_text
 
 MAX_FILE_LINES = 6
 FILE_BAR = 12
@@ -34,17 +32,10 @@ class LiveSink:
         self.live: Live | None = None
         self.title = ""
 
-    def start(
-        self,
-        opts: TransferOptions,
-        argv: tuple[str, ...],
-        expected: Expected | None,
-        log_path: str,
-        tally: Tally,
-    ) -> None:
+    def start(self, start: Start, expected: Expected | None, tally: Tally) -> None:
         self.meter = Meter(expected, tally)
-        self.title = f"{opts.verb}{' (dry run)' if opts.dry_run else ''}"
-        self.tuning(opts.tuning)
+        self.title = f"{start.verb}{' (dry run)' if start.dry_run else ''}"
+        self.tuning(start.tuning)
         self.live = Live(
             self._render(None), console=self.console.out.rich, refresh_per_second=8, transient=True
         )
@@ -117,6 +108,9 @@ class LiveSink:
     def log(self, line: LogLine) -> None:
         if line.level in ("error", "critical") and self.live is not None and not line.object:
             self.live.console.print(f"[red]error[/] {escape(reason(line.message))}")
+
+    def closed(self) -> None:
+        drop_stdout()  # the reader went away (`| head`): nothing more is written there
 
     def finish(self, s: Summary) -> None:
         if self.live is not None:

@@ -7,7 +7,7 @@ from rcwiz.nextcloud import bulk
 from rcwiz.rclone.events import FileDone
 from rcwiz.transfer import batching
 from rcwiz.transfer.walk import LocalFile
-from rcwiz.ui.progress import summary_text
+from rcwiz.ui.meter import summary_text
 
 
 def files(*spec: tuple[str, int], size: int = 2000) -> list[LocalFile]:

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from rcwiz.counting import Expected, Tally
+from rcwiz.counting import Tally
+from rcwiz.events import Expected
 from rcwiz.rclone.events import FileDone, InFlight, Progress, parse_line
 from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.transfer.engine import started
 from rcwiz.ui.console import Console, Stream
-from rcwiz.ui.progress import Meter, PlainSink
+from rcwiz.ui.meter import Meter
+from rcwiz.ui.progress import PlainSink
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "rclone"
 GiB = 2**30
@@ -91,9 +94,8 @@ def plain_lines(
     buffer = io.StringIO()
     console = Console(out=Stream(buffer), err=Stream(io.StringIO()))
     sink = PlainSink(console, log_interval=0)
-    sink.start(
-        TransferOptions(f"/data/{name}", "nc:x"), ("rclone",), expected, "log", Tally("copy")
-    )
+    opts = TransferOptions(f"/data/{name}", "nc:x")
+    sink.start(started(opts, ("rclone",), "log"), expected, Tally("copy"))
     for _ in range(times):
         sink.progress(progress(**values))
     return buffer.getvalue().splitlines()
