@@ -429,21 +429,7 @@ def _send_big(
             raise
         except errors.RcwizError as exc:
             _left_session(state, upload)
-            state.phase.left.append(item)
-            state.record(
-                {
-                    "object": item.relative,
-                    "size": item.size,
-                    "ok": False,
-                    "how": "chunks",
-                    "message": exc.message,
-                }
-            )
-            state.notice(
-                f"the chunked upload of {item.relative} failed ({exc.message}); rclone will "
-                "send it",
-                item.relative,
-            )
+            _chunks_failed(state, item, exc)
             continue
         finally:
             state.extra_bytes = 0
@@ -451,6 +437,17 @@ def _send_big(
         state.record({"object": item.relative, "size": item.size, "ok": True, "how": "chunks"})
         state.done(item, item.size, "chunked", "in parallel chunks")
         state.progress()
+
+
+def _chunks_failed(state: _Run, item: LocalFile, exc: errors.RcwizError) -> None:
+    """ITEM's chunked upload failed with EXC (not one that stops the run): rclone sends it."""
+    state.phase.left.append(item)
+    entry = {"object": item.relative, "size": item.size, "ok": False, "how": "chunks"}
+    state.record({**entry, "message": exc.message})
+    state.notice(
+        f"the chunked upload of {item.relative} failed ({exc.message}); rclone will send it",
+        item.relative,
+    )
 
 
 def _left_session(state: _Run, upload: chunked.Upload) -> None:

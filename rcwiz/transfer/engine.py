@@ -87,15 +87,7 @@ def run(
         else:
             sink.start(started(opts, running.child.argv, log.path), expected, tally)
         try:
-            for raw, event in _ticking(running):
-                if raw is not None:
-                    log.write(raw)
-                if event is not None:
-                    tally.add(event)
-                    _dispatch(sink, event, tally)
-                if watch is not None and (failure := watch(event, time.monotonic())):
-                    running.stop()
-                    break
+            failure = _follow(running, log, tally, sink, watch)
             code = running.wait()
             if code == 0:
                 tally.failed.clear()  # a later attempt succeeded: rclone's word is final
@@ -114,6 +106,23 @@ def run(
             )
     summary = tally.summary(opts.source, opts.dest, log_path=log.path, dry_run=opts.dry_run)
     return _conclude(sink, summary, failure, outcome)
+
+
+def _follow(
+    running: Running, log: RunLog, tally: Tally, sink: Sink, watch: Watch | None
+) -> errors.RcwizError | None:
+    """Every line of RUNNING to LOG, every event counted in TALLY and then shown on SINK, and
+    to WATCH; the error WATCH stops rclone with, if it does."""
+    for raw, event in _ticking(running):
+        if raw is not None:
+            log.write(raw)
+        if event is not None:
+            tally.add(event)
+            _dispatch(sink, event, tally)
+        if watch is not None and (failure := watch(event, time.monotonic())):
+            running.stop()
+            return failure
+    return None
 
 
 def started(opts: TransferOptions, argv: tuple[str, ...], log_path: str) -> Start:
