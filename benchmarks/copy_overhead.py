@@ -732,7 +732,7 @@ def replay_costs(rclone_log: Path, dataset: Dataset, folder: Path, reps: int) ->
                 opts,
                 make(),  # type: ignore[arg-type]
                 log_path=folder / "replay.jsonl",
-                watch=Watchdog(),
+                watch=Watchdog(stall_timeout=stand_in.clock.stall),
             )
 
         result[name] = _in_process(once, reps)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rcwiz import errors
-from rcwiz.clock import STALL_TIMEOUT
 from rcwiz.rclone import classify
 from rcwiz.rclone.events import Event, FileDone, LogLine, Progress
 
@@ -42,7 +41,7 @@ class Watchdog:
     listing is caught the same way.
     """
 
-    stall_timeout: float = STALL_TIMEOUT  # the run's clock's (rcwiz.clock), given by the caller
+    stall_timeout: float  # the run's Clock.stall (rcwiz.clock): given, never defaulted here
     alive: Callable[[], bool] | None = None
     probe_every: float = 5.0
     started: float | None = None
