@@ -1,0 +1,105 @@
+"""One Tally counts a transfer: the summary and the displays read it, and never change it."""
+
+from __future__ import annotations
+
+import copy
+import io
+
+from rcwiz.counting import Tally
+from rcwiz.events import FileDone, InFlight, Progress
+from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.transfer.engine import started
+from rcwiz.ui.console import Console, Stream
+from rcwiz.ui.meter import Meter
+from rcwiz.ui.progress import JsonSink, PlainSink
+
+
+def stats(**values: object) -> Progress:
+    base = dict(
+        bytes=0,
+        total_bytes=0,
+        speed=0.0,
+        eta=None,
+        transfers=0,
+        total_transfers=0,
+        checks=0,
+        total_checks=0,
+        listed=0,
+        errors=0,
+        elapsed=1.0,
+        fatal_error=False,
+        retry_error=False,
+        last_error=None,
+        transferring=(),
+    )
+    return Progress(**{**base, **values})  # type: ignore[arg-type]
+
+
+def skipped(name: str, action: str) -> FileDone:
+    return FileDone(
+        name, "skipped", 10, None, f"Skipped {action} as --dry-run is set", action=action
+    )
+
+
+def test_a_dry_run_is_counted_once_for_the_summary_and_the_display():
+    tally = Tally("sync")
+    for event in (
+        skipped("send", "copy"),
+        skipped("gone", "delete"),
+        skipped("aside", "move into backup dir"),  # neither sent nor deleted
+    ):
+        tally.add(event)
+    summary = tally.summary("/src", "nc:dst", log_path="", dry_run=True)
+    assert (summary.files, summary.deleted, summary.would_send) == (1, 1, ["send"])
+    fields = Meter(None, tally).fields(stats(transfers=0, total_transfers=1))
+    assert (fields.files, fields.bytes) == (1, 10)
+
+
+def test_rclone_after_a_fast_path_adds_to_what_the_fast_path_counted():
+    tally = Tally("copy", fast_path=True, listed_same=5)
+    for name in ("a", "b"):
+        tally.add(FileDone(name, "new", 100, None, "Copied (new) by bulk upload"), "bulk")
+    tally.rclone_starts()
+    shown = tally.seen_by_all(stats(bytes=30, total_bytes=50, transfers=0, total_transfers=1))
+    assert (shown.bytes, shown.total_bytes, shown.transfers, shown.total_transfers) == (
+        230,
+        250,
+        2,
+        3,
+    )
+    tally.add(FileDone("c", "new", 50, None, "Copied (new)"))
+    tally.add(stats(bytes=50, checks=3, transfers=1))  # rclone also checked a and b
+    summary = tally.summary("/src", "nc:dst", log_path="log")
+    assert (summary.files, summary.bytes, summary.bulk_files, summary.rclone_files) == (
+        3,
+        250,
+        2,
+        1,
+    )
+    assert summary.checked == 5  # the listing's, not rclone's checks of the files just sent
+
+
+def test_a_failure_retried_to_success_is_no_error():
+    tally = Tally("copy")
+    tally.add(FileDone("x", "failed", 5, "HTTP 423 Locked", "Failed to copy"))
+    assert tally.errors == 1
+    tally.add(FileDone("x", "new", 5, None, "Copied (new)"))
+    assert tally.errors == 0 and list(tally.arrived) == ["x"]
+
+
+def test_a_display_never_changes_the_summary_it_shows():
+    tally = Tally("copy")
+    tally.add(FileDone("a", "new", 7, None, "Copied (new)"))
+    last = stats(bytes=7, transfers=1, transferring=(InFlight("b", 9, 3, 33, 1.0, None),))
+    tally.add(last)
+    summary = tally.summary("/src", "/dst", log_path="log")
+    before = copy.deepcopy(summary)
+    for make in (PlainSink, JsonSink):
+        console = Console(
+            out=Stream(io.StringIO()), err=Stream(io.StringIO()), json_stream=io.StringIO()
+        )
+        sink = make(console)
+        sink.start(started(TransferOptions("/src", "/dst"), ("rclone",), "log"), None, tally)
+        sink.progress(last)
+        sink.finish(summary)
+        assert summary == before
