@@ -100,7 +100,10 @@ class Tally:
     last: Progress | None = None  # rclone's last stats line, as rclone gave it
     fast_path: bool = False  # a fast path ran first: rclone's numbers are added to its
     before: Before | None = None  # set when rclone starts after a fast path
-    # Bytes a resumed transfer had sent in an earlier run go here (branches resume-up/-down).
+    # Resumed transfers (branches resume-up, resume-down) count here too: a file finished now
+    # is added as any other (`add`, with its Sender); the bytes an earlier run had already
+    # sent of it belong in a field of their own beside these (say `resumed: int`), read by
+    # `summary` into a Summary field beside `bytes`, so that no other place counts them.
 
     def add(self, event: Event, sender: Sender = "rclone") -> None:
         """Count EVENT (a stats line or a file's result); other events count nothing."""

@@ -32,8 +32,9 @@ class Start:
     dest: str
     dry_run: bool
     tuning: tuple[str, ...]  # the flags rcwiz adds to rclone (announced when rclone runs)
-    argv: tuple[str, ...]  # rclone's, or (fast path's name, source, dest) for a fast path
+    argv: tuple[str, ...]  # rclone's command line; () when a fast path starts the run
     log_path: str  # "" when no log is kept
+    via: str = "rclone"  # or the fast path that starts the run ("bulk-upload", ...)
 
 
 @dataclass(frozen=True)

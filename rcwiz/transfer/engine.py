@@ -125,9 +125,12 @@ def _follow(
     return None
 
 
-def started(opts: TransferOptions, argv: tuple[str, ...], log_path: str) -> Start:
-    """What a display is told when the run OPTS describes begins (ARGV: what runs)."""
-    return Start(opts.verb, opts.source, opts.dest, opts.dry_run, opts.tuning, argv, log_path)
+def started(
+    opts: TransferOptions, argv: tuple[str, ...], log_path: str, via: str = "rclone"
+) -> Start:
+    """What a display is told when the run OPTS describes begins (ARGV: rclone's; VIA: a
+    fast path's name when one starts the run)."""
+    return Start(opts.verb, opts.source, opts.dest, opts.dry_run, opts.tuning, argv, log_path, via)
 
 
 def interrupted(verb: str) -> errors.Interrupted:

@@ -39,6 +39,7 @@ from rcwiz.transfer.engine import RunLog, Sink
 if TYPE_CHECKING:
     from rcwiz.nextcloud.account import Account
 
+Warn = Callable[[str], None]  # says one warning to people (the console's)
 MODIFY_WINDOW = 1.0  # seconds: Nextcloud keeps whole seconds, so rclone compares within 1 s
 
 
@@ -154,7 +155,7 @@ class Channel:
     sink: Sink
     tally: Tally
     log: RunLog
-    warn: Callable[[str], None]
+    warn: Warn
 
     def file_done(self, done: FileDone, sender: Sender) -> None:
         """DONE (a file that arrived, or failed for good), sent by SENDER."""
@@ -215,8 +216,8 @@ def run(
     tally.fast_path = True
     tally.listed_same = path.up_to_date
     # rclone's flags are announced if and when rclone runs (engine.run after a fast path)
-    argv = (path.via, opts.source, opts.dest)
-    sink.start(engine.started(replace(opts, tuning=()), argv, log.path), path.expected, tally)
+    start = engine.started(replace(opts, tuning=()), (), log.path, via=path.via)
+    sink.start(start, path.expected, tally)
     try:
         path.send(Channel(opts, sink, tally, log, warn))
     except KeyboardInterrupt:
@@ -224,6 +225,3 @@ def run(
     except errors.RcwizError as exc:
         engine.without_rclone(opts, sink, log, tally, exc)
     return path.left(tally)
-
-
-Warn = Callable[[str], None]

@@ -20,9 +20,6 @@ if TYPE_CHECKING:
     from rcwiz.ui.live import LiveSink
 
 
-FAST_PATHS = (("bulk-upload",), ("archive-download",))  # argv[0] a fast path starts a sink with
-
-
 class JsonSink:
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -39,8 +36,8 @@ class JsonSink:
                 "dry_run": start.dry_run,
                 # A fast path starts the run without rclone: no argv to show (its log has
                 # rclone's, if rclone runs after it).
-                "via": start.argv[0] if start.argv[:1] in FAST_PATHS else "rclone",
-                "rclone_argv": None if start.argv[:1] in FAST_PATHS else list(start.argv[1:]),
+                "via": start.via,
+                "rclone_argv": list(start.argv[1:]) if start.via == "rclone" else None,
                 "log_path": start.log_path,
                 "expected_bytes": expected.bytes if expected else None,
                 "expected_files": expected.files if expected else None,
