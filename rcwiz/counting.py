@@ -2,7 +2,7 @@
 
 One `Tally` per transfer, made before its first phase and handed down: a fast path (bulk
 upload, archive download) and then rclone record into the same Tally, the progress displays
-read it (rcwiz.ui.progress.Meter), and the Summary the engine returns is made from it
+read it (rcwiz.ui.meter.Meter), and the Summary the engine returns is made from it
 (`Tally.summary`). No other code counts files, bytes, failures or checks of a transfer, and a
 display never changes what was counted.
 
