@@ -10,7 +10,7 @@ from rcwiz import errors
 from rcwiz.rclone.config import is_remote, remote_name
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
     from rcwiz.rclone.transfer import TransferOptions
     from rcwiz.transfer.verify import Report
 
@@ -30,8 +30,9 @@ def check(
     cannot be read at all."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from rcwiz.actions.transfer import account_of, begin_configured_for, involved
+    from rcwiz.nextcloud.account import account_from
     from rcwiz.nextcloud.archive import server_major
+    from rcwiz.rclone.config import begin_configured
     from rcwiz.transfer import fastpath
     from rcwiz.transfer.verify import Content, Report, compare
     from rcwiz.transfer.walk import walk
@@ -46,13 +47,13 @@ def check(
         raise errors.DirectoryNotFound(
             f"The local folder was not found: {local_path}.", "Check the path (and its spelling)."
         )
-    configured = begin_configured_for(ctx.rclone, remote_path).result()
-    remote = involved(configured, remote_path).get(remote_name(remote_path))
-    if remote is None or configured is None:
-        raise errors.RemoteNotFound(f"There is no remote named '{remote_name(remote_path)}'.")
+    configured = begin_configured(ctx.rclone).result()  # one `config dump`
+    remote = configured.remote(remote_name(remote_path))
+    if remote is None:  # cli names the nearest configured one
+        raise errors.no_remote(remote_name(remote_path))
     if remote.vendor != "nextcloud":
         raise errors.UsageError(f"'{remote.name}' is not a Nextcloud remote.", NOT_SUPPORTED_HINT)
-    account = account_of(remote, configured, ctx.rclone.clock)
+    account = account_from(remote.name, configured.settings(remote.name), ctx.rclone.clock)
     with ThreadPoolExecutor(1) as asking:  # the server's version meanwhile (its archive URL)
         major = asking.submit(server_major, account.client())
         listing, listed_by = fastpath.remote_listing(ctx.rclone, account, remote_path)

@@ -24,7 +24,7 @@ from rcwiz.jobs.model import Job
 from rcwiz.transfer.engine import Summary
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 
 @dataclass

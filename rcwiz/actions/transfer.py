@@ -41,7 +41,7 @@ from rcwiz.ui.console import escape, escape_control, shell_join
 from rcwiz.ui.progress import make_sink
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
     from rcwiz.nextcloud.account import Account
     from rcwiz.nextcloud.capabilities import Capabilities
     from rcwiz.transfer import bulk
