@@ -12,12 +12,14 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rcwiz import errors
-from rcwiz.clock import STALL_TIMEOUT, Clock
-from rcwiz.context import Context, error_document
 from rcwiz.parser import CommandLine, build_parser, chosen_command, parse
 from rcwiz.ui.console import Console, drop_stdout, escape, make_console
+
+if TYPE_CHECKING:  # imported once a command runs: --help and --version need neither
+    from rcwiz.context import Context
 
 
 def _ca_cert(given: str | None) -> str | None:
@@ -113,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _context(args: argparse.Namespace, console: Console, command: str) -> Context:
     """The run's Context from the global options. The certificate authority of --ca-cert
     (else RCLONE_CA_CERT) rides on the clock, which every request rcwiz makes is handed."""
+    from rcwiz.clock import STALL_TIMEOUT, Clock
+    from rcwiz.context import Context
+
     ca_cert = _ca_cert(args.ca_cert)
     return Context(
         console=console,
@@ -211,6 +216,8 @@ def _failed(console: Console, command: str, exc: errors.RcwizError, debug: bool)
     else:
         console.error(exc.message, exc.hint, exc.items)
     if console.json:
+        from rcwiz.context import error_document
+
         try:
             console.emit_json(error_document(command, exc))
         except BrokenPipeError:

@@ -13,7 +13,6 @@ import argparse
 import functools
 import importlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from rcwiz import __version__
@@ -26,12 +25,13 @@ if TYPE_CHECKING:
 Action = Callable[["Context", argparse.Namespace], "Output"]
 
 
-@dataclass
 class CommandLine:
-    """What main() was given, as every parser of one run sees it."""
+    """What main() was given, as every parser of one run sees it (a plain class: see
+    rcwiz.ui.console.Console for why not a dataclass)."""
 
-    argv: list[str] = field(default_factory=list)  # before `--` (the rest goes to rclone)
-    parsers: dict[str, Parser] = field(default_factory=dict)  # "copy", "job run": their parser
+    def __init__(self, argv: Sequence[str] = ()) -> None:
+        self.argv = list(argv)  # before `--` (the rest goes to rclone)
+        self.parsers: dict[str, Parser] = {}  # "copy", "job run": each command's parser
 
     @property
     def json(self) -> bool:
