@@ -1,6 +1,7 @@
 """The command line: parse, build the context, call one command, render what it returns.
 
-A command (rcwiz.commands.*) returns an Output; this module prints it as text or as JSON.
+The grammar is rcwiz.parser's, what a command is handed rcwiz.context's. A command
+(rcwiz.commands.*) returns an Output; this module prints it as text or as JSON.
 This is also the only place an RcwizError becomes output and an exit code (see rcwiz.errors
 and the README's exit-code table).
 """
@@ -56,7 +57,7 @@ def _setup_logging(debug: bool, console: Console) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command line (sys.argv's, else ARGV) and return its exit code: every error is
+    """Run one command line (ARGV, else sys.argv's) and return its exit code: every error is
     reported here, once, as a sentence and a hint (and a JSON document with --json)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # Everything after `--` goes to rclone unchanged (transfer commands only).
