@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor bench-verify clean
+.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor bench-verify bench-startup clean
 
 ## help: this list of targets
 help:
@@ -78,6 +78,13 @@ bench-nextcloud: $(STAMP)
 ## bench-verify: rcwiz check against rclone check --download (about 10 minutes)
 bench-verify: $(STAMP)
 	$(BIN)/python benchmarks/verify_speed.py $(BENCH_ARGS)
+
+# The CPU time of rcwiz --version, --help, copy --help and rcwiz alone, median of 20 each
+# (goal: under 60 ms for the first two); BENCH_ARGS="--against OTHER/rcwiz" times another
+# rcwiz interleaved with this one.
+## bench-startup: start-up CPU of --version, --help, copy --help and rcwiz alone (about a minute)
+bench-startup: $(STAMP)
+	$(BIN)/python benchmarks/startup.py $(BENCH_ARGS)
 
 ## clean: remove .venv, build output and every cache (pytest, ruff, mypy, hypothesis, __pycache__)
 clean:

@@ -6,6 +6,12 @@ rclone gets it (Rclone.clock, for the runs it bounds), every Nextcloud account a
 gets it (Account.clock, Client.clock), and each request rcwiz makes itself takes a `Watch`
 from it. No layer keeps a number of its own.
 
+The clock also carries the certificate authority of --ca-cert (or RCLONE_CA_CERT) that
+rcwiz's own https requests trust (`ca_cert`, read by rcwiz.http.tls_context). Not because it
+is about time: the clock is the one thing made once per run from the global options and
+handed from the command line to every request, so what every request must obey travels
+with it rather than in a module global or a parameter added to each layer.
+
 What counts as progress (the answer to "is this server slow, or only pretending?"): a request
 moves when at least PROGRESS_BYTES more bytes have gone out or come in since it last moved.
 It must move, or finish, within the stall timeout of its start or its last move. So a trickle
@@ -30,10 +36,12 @@ INTERRUPTED = 1.0  # seconds a clean-up after Ctrl-C or SIGTERM may wait for a s
 
 @dataclass(frozen=True)
 class Clock:
-    """The run's stall timeout; `watch` starts one request's deadline."""
+    """The run's stall timeout; `watch` starts one request's deadline. CA_CERT: the PEM file
+    of the authority rcwiz's https requests trust instead of the system's (module docstring)."""
 
     stall: float = STALL_TIMEOUT
     now: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    ca_cert: str | None = None
 
     def watch(self) -> Watch:
         """A deadline for one request, starting now."""
@@ -41,7 +49,7 @@ class Clock:
 
     def at_most(self, seconds: float) -> Clock:
         """This clock, with a stall timeout no longer than SECONDS (a probe, a clean-up)."""
-        return Clock(min(self.stall, seconds), self.now)
+        return Clock(min(self.stall, seconds), self.now, self.ca_cert)
 
 
 class Watch:

@@ -41,15 +41,13 @@ if TYPE_CHECKING:
 
 MAX_BODY = 16 * 1024 * 1024  # an answer read whole (JSON, a small listing) is never bigger
 READ = 256 * 1024  # bytes asked of the socket at a time when an answer is read whole
-# The certificate authority (a PEM file) servers are checked against instead of the system's:
-# set by rcwiz.cli from --ca-cert or RCLONE_CA_CERT, the same file rclone is given.
-CA_CERT: str | None = None
 
 
-def tls_context(verify: bool = True) -> ssl.SSLContext:
+def tls_context(ca_cert: str | None, verify: bool = True) -> ssl.SSLContext:
     """The TLS settings of every https request rcwiz makes: the system's authorities, or only
-    CA_CERT's when one is given (as rclone's --ca-cert does); VERIFY False checks nothing
-    (doctor's reading of a clock, which sends no credentials)."""
+    CA_CERT's when one is given (a PEM file: --ca-cert's or RCLONE_CA_CERT's, the one rclone
+    trusts too; it travels on the run's Clock); VERIFY False checks nothing (doctor's reading
+    of a clock, which sends no credentials)."""
     import ssl
 
     if not verify:
@@ -58,11 +56,11 @@ def tls_context(verify: bool = True) -> ssl.SSLContext:
         context.verify_mode = ssl.CERT_NONE
         return context
     try:
-        return ssl.create_default_context(cafile=CA_CERT)
+        return ssl.create_default_context(cafile=ca_cert)
     except (OSError, ssl.SSLError) as exc:
         why = getattr(exc, "strerror", None) or exc
         raise errors.UsageError(
-            f"The certificate file {CA_CERT} cannot be used: {why}.",
+            f"The certificate file {ca_cert} cannot be used: {why}.",
             "Give --ca-cert the PEM file of your institution's certificate authority.",
         ) from exc
 
@@ -121,7 +119,7 @@ class Client:
                     base.hostname or "",
                     base.port,
                     timeout=self.clock.stall,
-                    context=tls_context(self.verify),
+                    context=tls_context(self.clock.ca_cert, self.verify),
                 )
             else:
                 connection = http.client.HTTPConnection(

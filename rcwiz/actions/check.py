@@ -10,7 +10,7 @@ from rcwiz import errors
 from rcwiz.rclone.config import is_remote, remote_name
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
     from rcwiz.rclone.transfer import TransferOptions
     from rcwiz.transfer.verify import Report
 
@@ -48,7 +48,7 @@ def check(
     side = endpoint.sides_of(ctx.rclone, remote_path, local_path).source
     remote = side.remote
     if remote is None:
-        raise errors.RemoteNotFound(f"There is no remote named '{remote_name(remote_path)}'.")
+        raise errors.no_remote(remote_name(remote_path))  # cli names the nearest one
     if not side.nextcloud:
         raise errors.UsageError(f"'{remote.name}' is not a Nextcloud remote.", NOT_SUPPORTED_HINT)
     account = side.account

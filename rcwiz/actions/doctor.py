@@ -49,7 +49,7 @@ from rcwiz.rclone.run import Rclone
 from rcwiz.ui import format as fmt
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 

@@ -15,7 +15,7 @@ from rcwiz.rclone.config import is_remote, list_remotes, remote_name
 from rcwiz.ui.wizard import Answers, Question, Wizard
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 
 def _profile_name(value: str, answers: Answers) -> str:

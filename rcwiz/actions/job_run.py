@@ -24,7 +24,7 @@ from rcwiz.jobs.hooks import environment, run_hook, show_output, show_would_run
 from rcwiz.jobs.model import Job
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 
 # Where a run is: its hooks, the transfer, the share link (each named in an interruption).

@@ -19,7 +19,7 @@ from rcwiz.rclone.binary import beside_python as rclone_beside_python
 from rcwiz.rclone.config import config_path
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 
 @dataclass
@@ -65,7 +65,7 @@ def plan(
         via, warning = "cron", schedule.none_here(name, reasons)
     elif (reason := schedule.missing(via)) is not None:
         warning = f"{reason}: the text above is for a machine that has it (--install needs it)."
-    ca_cert = ctx.ca_cert or os.environ.get("RCLONE_CA_CERT")
+    ca_cert = ctx.clock.ca_cert  # --ca-cert, else RCLONE_CA_CERT (cli)
     argv = schedule.command(name, path, _config_in_use(ctx), _rclone_given(ctx), ca_cert)
     units: dict[str, str] = {}
     if via == "systemd":

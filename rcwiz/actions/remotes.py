@@ -15,7 +15,7 @@ from rcwiz.rclone.config_edit import remove_remote
 from rcwiz.ui.wizard import Wizard, terminal_available
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 
 def jobs_using(ctx: Context, name: str) -> list[str]:

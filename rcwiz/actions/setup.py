@@ -34,8 +34,8 @@ from rcwiz.ui.console import escape
 from rcwiz.ui.wizard import Answers, Wizard, terminal_available
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
     from rcwiz.clock import Clock
+    from rcwiz.context import Context
     from rcwiz.ui.console import Console
 
 LOGIN_FLOW_MARK = "app password from rcwiz login flow"

@@ -37,9 +37,10 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def handshake(url: str, timeout: float) -> Handshake:
-    """Try a TLS handshake with URL's host (no request, no credentials) and say what came
-    back; a certificate that cannot be trusted is CertificateFailed."""
+def handshake(url: str, clock: Clock) -> Handshake:
+    """Try a TLS handshake with URL's host (no request, no credentials) within the clock's
+    stall timeout and say what came back; a certificate that cannot be trusted (by the
+    clock's certificate authority, else the system's) is CertificateFailed."""
     import socket
     import ssl
 
@@ -47,8 +48,8 @@ def handshake(url: str, timeout: float) -> Handshake:
     host = parts.hostname or ""
     try:
         with (
-            socket.create_connection((host, parts.port or 443), timeout=timeout) as raw,
-            http.tls_context().wrap_socket(raw, server_hostname=host),
+            socket.create_connection((host, parts.port or 443), timeout=clock.stall) as raw,
+            http.tls_context(clock.ca_cert).wrap_socket(raw, server_hostname=host),
         ):
             return "tls"
     except ConnectionRefusedError:
@@ -73,7 +74,7 @@ def settle(server: str, guessed: bool, clock: Clock) -> tuple[str, str | None]:
                 f"{server} is plain http: the password and every file travel unencrypted."
             )
         return server, None
-    found = handshake(server, clock.stall)
+    found = handshake(server, clock)
     if found in ("tls", "unknown"):
         return server, None
     plain = "http://" + server.removeprefix("https://")

@@ -38,7 +38,7 @@ from rcwiz.ui.console import escape, shell_join
 from rcwiz.ui.progress import make_sink
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
     from rcwiz.transfer.archive import Download
 
 

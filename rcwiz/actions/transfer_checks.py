@@ -21,7 +21,7 @@ from rcwiz.ui import format as fmt
 from rcwiz.ui.console import escape, escape_control
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
     from rcwiz.nextcloud.account import Account
     from rcwiz.nextcloud.capabilities import Capabilities
 

@@ -30,7 +30,7 @@ from rcwiz.ui.output import Output
 from rcwiz.ui.progress import make_sink
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 REMOTE = "demo"
 USER = "demo"

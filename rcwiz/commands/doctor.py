@@ -18,7 +18,7 @@ from rcwiz.ui.console import Console, escape
 from rcwiz.ui.output import Output
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,10 +40,8 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
 def _show(console: Console, rows: Sequence[Check]) -> None:
     failed = [row for row in rows if row.status == FAIL]
     warned = [row for row in rows if row.status == WARN]
-    from rcwiz.ui.tables import CHECK_STYLE, checks_table
-
     out = console.out
-    out.print(checks_table(rows))
+    out.print(_checks_table(rows))
     for row in [*failed, *warned]:
         if row.hint:
             out.print(f"[{CHECK_STYLE[row.status]}]{escape(row.check)}:[/] {escape(row.hint)}")
@@ -54,3 +52,22 @@ def _show(console: Console, rows: Sequence[Check]) -> None:
     if warned:
         summary += f", {len(warned)} warning{'' if len(warned) == 1 else 's'}"
     out.print(summary + ".", markup=False)
+
+
+CHECK_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def _checks_table(rows: Sequence[Check]) -> object:
+    """One row per check (rich, imported only when the table is drawn)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from rcwiz.ui.tables import Fitted
+
+    out = Table(header_style="bold")
+    out.add_column("check", no_wrap=True)
+    out.add_column("status")
+    out.add_column("detail", overflow="fold")
+    for row in rows:
+        out.add_row(row.check, Text(row.status, style=CHECK_STYLE[row.status]), row.detail)
+    return Fitted(out, prose={"check", "detail"})

@@ -31,7 +31,7 @@ from rcwiz.ui.output import Output
 from rcwiz.ui.wizard import Wizard, terminal_available
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 AddCommand = Callable[..., argparse.ArgumentParser]
 
@@ -129,7 +129,7 @@ def run_list(ctx: Context, args: argparse.Namespace) -> Output:
         if not jobs:
             console.out.print(f"No jobs in {path}. Add one with 'rcwiz job add'.", markup=False)
             return
-        from rcwiz.ui.tables import jobs_table
+        from rcwiz.commands.job_tables import jobs_table
 
         console.out.print(jobs_table(jobs, last))
 
@@ -360,7 +360,7 @@ def run_history(ctx: Context, args: argparse.Namespace) -> Output:
         if not runs:
             console.out.print("No runs recorded yet.", markup=False)
             return
-        from rcwiz.ui.tables import runs_table
+        from rcwiz.commands.job_tables import runs_table
 
         console.out.print(runs_table(runs))
 

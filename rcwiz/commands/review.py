@@ -21,7 +21,7 @@ from rcwiz.quota.report import STATES, state_of
 from rcwiz.ui.output import Output
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 FOLDERS = 5  # the biggest folders shown
 
@@ -68,7 +68,7 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
             for f in found.findings or []
         ],
     }
-    from rcwiz.ui.review_show import show_review
+    from rcwiz.commands.review_show import show_review
 
     return Output(
         data,

@@ -23,7 +23,7 @@ from rcwiz.ui.console import Console, escape
 from rcwiz.ui.output import Output
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

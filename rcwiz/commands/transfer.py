@@ -17,7 +17,7 @@ from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.ui.output import Output
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 
 def add_arguments(parser: argparse.ArgumentParser, verb: str) -> None:

@@ -20,7 +20,7 @@ from rcwiz.nextcloud.account import account
 from rcwiz.ui.output import Output
 
 if TYPE_CHECKING:
-    from rcwiz.cli import Context
+    from rcwiz.context import Context
 
 DEPTH = 2
 COUNT = 5
@@ -69,6 +69,6 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         older_than=before,
     )
     data = review.usage_data(found, args.count)
-    from rcwiz.ui.review_show import show_usage
+    from rcwiz.commands.review_show import show_usage
 
     return Output(data, lambda console: show_usage(console, found, args.count, args.target))

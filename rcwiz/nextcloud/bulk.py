@@ -18,15 +18,15 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from rcwiz import errors
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.http import Client, raise_for_status
 from rcwiz.nextcloud.urls import files_path
-from rcwiz.transfer.walk import LocalFile
 
 ENDPOINT = "/remote.php/dav/bulk"
 SMALL_FILE = 1024 * 1024  # files below this go through bulk upload
@@ -34,6 +34,24 @@ BATCH_FILES = 100  # what Nextcloud's desktop client sends per request
 BATCH_BYTES = 16 * 1024 * 1024  # each part is held in server memory: bound the request too
 SPLIT_FROM = 25  # files per request at least, when a batch is split to keep requests in flight
 MIN_MTIME = 86401  # the server rejects X-File-Mtime values of 86400 or less
+
+
+class Sendable(Protocol):
+    """A local file as a bulk upload needs it: rcwiz.transfer.walk.LocalFile is one. Named
+    here by what it offers, so Nextcloud's protocol knows nothing of how the local side was
+    walked (nextcloud is below transfer: it must not import it)."""
+
+    @property
+    def relative(self) -> str: ...  # POSIX path under the folder sent ("sub/file.txt")
+    @property
+    def path(self) -> str: ...  # the path to open
+    @property
+    def size(self) -> int: ...
+    @property
+    def mtime(self) -> float: ...
+
+
+File = TypeVar("File", bound=Sendable)
 
 
 @dataclass(frozen=True)
@@ -64,13 +82,13 @@ def safe_name(relative: str) -> bool:
     return not _UNSAFE.search(relative) and unicodedata.normalize("NFC", relative) == relative
 
 
-def batches(files: Iterable[LocalFile], parts: int = 1) -> Iterator[list[LocalFile]]:
+def batches(files: Iterable[File], parts: int = 1) -> Iterator[list[File]]:
     """Groups of at most BATCH_FILES files and about BATCH_BYTES bytes, and PARTS groups at
     least where each still gets SPLIT_FROM files (requests in flight need something to carry;
     a request has a cost of its own on the server)."""
     files = list(files)
     most = files_per_batch(len(files), parts)
-    batch: list[LocalFile] = []
+    batch: list[File] = []
     size = 0
     for item in files:
         if batch and (len(batch) >= most or size + item.size > BATCH_BYTES):
@@ -121,7 +139,7 @@ def existing_folders(there: Iterable[str]) -> set[str]:
     return found
 
 
-def folders_to_make(files: Iterable[LocalFile], existing: Iterable[str]) -> list[list[str]]:
+def folders_to_make(files: Iterable[Sendable], existing: Iterable[str]) -> list[list[str]]:
     """The folders (relative to the destination, "" for itself) FILES need that EXISTING
     (folders known to be there) lacks, grouped by depth: each group can be made at once."""
     there = set(existing)
@@ -167,7 +185,7 @@ class Uploader:
         if reply.status not in (201, 405):
             raise_for_status(reply, self.account.server)
 
-    def upload(self, batch: list[LocalFile]) -> list[Result]:
+    def upload(self, batch: Sequence[Sendable]) -> list[Result]:
         """Send one batch (its folders made already); a result per file (per-file failures
         arrive with HTTP 200). A file that cannot be read is refused here, not sent."""
         results: dict[str, Result] = {}
@@ -206,7 +224,7 @@ class Uploader:
 
 
 def _result(
-    item: LocalFile, size: int, answers: dict[str, object], server_path: Callable[[str], str]
+    item: Sendable, size: int, answers: dict[str, object], server_path: Callable[[str], str]
 ) -> Result:
     path = server_path(item.relative)
     entry = answers.get(path) or answers.get(path.lstrip("/"))

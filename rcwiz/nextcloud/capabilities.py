@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rcwiz import files, paths
 from rcwiz.nextcloud.http import Client
-from rcwiz.transfer.walk import Tree
+
+if TYPE_CHECKING:
+    from rcwiz.nextcloud.bulk import Sendable
 
 API = "/ocs/v2.php/cloud/capabilities"
 
@@ -112,7 +115,17 @@ def cached(remote: str) -> Capabilities | None:
         return None
 
 
-def refused_files(tree: Tree, caps: Capabilities, limit: int = 1000) -> list[tuple[str, str]]:
+class LocalTree(Protocol):
+    """A walked local folder as the refusal check reads it (rcwiz.transfer.walk.Tree is one;
+    nextcloud is below transfer and names what it needs instead of importing it)."""
+
+    @property
+    def files(self) -> Sequence[Sendable]: ...
+    @property
+    def folders(self) -> Sequence[str]: ...  # POSIX paths under the root
+
+
+def refused_files(tree: LocalTree, caps: Capabilities, limit: int = 1000) -> list[tuple[str, str]]:
     """Paths in a walked local TREE the server will refuse, with the reason (at most LIMIT).
 
     A refused folder is named once (its files are not listed again).

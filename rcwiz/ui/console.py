@@ -13,12 +13,10 @@ tests/unit/test_console.py checks it against rich).
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -176,13 +174,19 @@ class Stream:
         file.flush()
 
 
-@dataclass
 class Console:
-    out: Stream
-    err: Stream
-    json: bool = False
-    # Where --json documents go; kept separate so they are never wrapped or styled.
-    json_stream: IO[str] = field(default_factory=lambda: sys.stdout)
+    """The run's stdout and stderr, and whether --json was asked. A plain class, not a
+    dataclass: `rcwiz --version` and `--help` make one, and `dataclasses` would be the
+    biggest import they pay for (benchmarks/startup.py)."""
+
+    def __init__(
+        self, out: Stream, err: Stream, json: bool = False, json_stream: IO[str] | None = None
+    ) -> None:
+        self.out = out
+        self.err = err
+        self.json = json
+        # Where --json documents go; kept separate so they are never wrapped or styled.
+        self.json_stream: IO[str] = sys.stdout if json_stream is None else json_stream
 
     @property
     def interactive(self) -> bool:
@@ -191,6 +195,8 @@ class Console:
 
     def emit_json(self, document: Any) -> None:
         """Write one JSON document (one line) to stdout."""
+        import json
+
         self.json_stream.write(json.dumps(document, sort_keys=False) + "\n")
         self.json_stream.flush()
 

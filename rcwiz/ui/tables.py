@@ -23,9 +23,6 @@ from rcwiz.quota.report import CRIT_PERCENT, WARN_PERCENT
 from rcwiz.ui import format as fmt
 
 if TYPE_CHECKING:
-    from rcwiz.actions.doctor import Check
-    from rcwiz.jobs.history import Run
-    from rcwiz.jobs.model import Job
     from rcwiz.nextcloud.shares import Share
     from rcwiz.quota.history import Sample
     from rcwiz.quota.report import Row
@@ -110,9 +107,6 @@ class Fitted:
 
 
 # How doctor's statuses are shown (the text and the hints in the same colour).
-CHECK_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
-
-
 def remotes_table(remotes: Sequence[Remote], title: str | None = None) -> Fitted:
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in ("name", "type", "vendor", "url", "user"):
@@ -182,17 +176,6 @@ def quota_table(
     return Fitted(table, prose={"usage"})
 
 
-def checks_table(rows: Sequence[Check]) -> Fitted:
-    """rcwiz doctor: one row per check."""
-    out = Table(header_style="bold")
-    out.add_column("check", no_wrap=True)
-    out.add_column("status")
-    out.add_column("detail", overflow="fold")
-    for row in rows:
-        out.add_row(row.check, Text(row.status, style=CHECK_STYLE[row.status]), row.detail)
-    return Fitted(out, prose={"check", "detail"})
-
-
 def shares_table(found: Sequence[Share], *, incoming: bool = False) -> Fitted:
     """rcwiz share --list: one row per share, with its path (the list spans folders);
     INCOMING (shared with this account): who shares it instead of with whom."""
@@ -211,51 +194,6 @@ def shares_table(found: Sequence[Share], *, incoming: bool = False) -> Fitted:
             "yes" if share.password_protected else "-",
         )
     return Fitted(table, prose={"permissions", "expires"})
-
-
-def jobs_table(jobs: Mapping[str, Job], last: Mapping[str, Run]) -> Fitted:
-    """rcwiz job list: each profile and its last run."""
-    table = Table(header_style="bold")
-    for column in ("name", "mode", "source", "dest", "last run"):
-        table.add_column(column, overflow="fold")
-    for name, job in jobs.items():
-        table.add_row(name, job.mode, job.source, job.dest, _last_run_text(last.get(name)))
-    return Fitted(table, prose={"last run"})
-
-
-def _last_run_text(run: Run | None) -> str:
-    if run is None:
-        return "never"
-    when = datetime.fromtimestamp(run.start).strftime("%Y-%m-%d %H:%M")
-    if run.dry_run:  # nothing was sent: what it found is what a run would send
-        sent = f"would send {fmt.size(run.bytes)}"
-        return f"{run.outcome} (dry run) {when} ({fmt.duration(run.duration)}, {sent})"
-    return f"{run.outcome} {when} ({fmt.duration(run.duration)}, {fmt.size(run.bytes)})"
-
-
-_OUTCOME_STYLE = {"ok": "green", "failed": "red", "interrupted": "yellow"}
-
-
-def runs_table(runs: Sequence[Run]) -> Fitted:
-    """rcwiz job history: one row per run."""
-    table = Table(header_style="bold")
-    for column in ("job", "started", "duration", "outcome", "bytes", "files", "errors"):
-        table.add_column(column)
-    for run in runs:
-        outcome = Text(run.outcome, style=_OUTCOME_STYLE.get(run.outcome, ""))
-        sizes = [fmt.size(run.bytes), str(run.files)]
-        if run.dry_run:  # it sent nothing: its numbers, in brackets, are what a run would send
-            outcome.append(" (dry run: nothing sent)")
-            sizes = [f"({value})" for value in sizes]
-        table.add_row(
-            run.job,
-            datetime.fromtimestamp(run.start).strftime("%Y-%m-%d %H:%M:%S"),
-            fmt.duration(run.duration),
-            outcome,
-            *sizes,
-            str(run.errors),
-        )
-    return Fitted(table, prose={"outcome", "started"})
 
 
 def quota_history_table(

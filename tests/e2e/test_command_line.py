@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from helpers import rcwiz
 
-from rcwiz.cli import COMMANDS
+from rcwiz.parser import COMMANDS
 
 CONF = (
     "[nextcloud]\ntype = webdav\nurl = http://127.0.0.1:9/remote.php/dav/files/a/\n"
@@ -64,6 +64,7 @@ def test_an_unknown_option_is_named_when_arguments_are_missing_too():
     "command",
     [
         ["copy", ".", "nextclod:x"],
+        ["check", ".", "nextclod:x"],
         ["quota", "nextclod:"],
         ["share", "nextclod:x", "--list"],
         ["remotes", "rm", "nextclod"],

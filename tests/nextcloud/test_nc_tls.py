@@ -93,6 +93,37 @@ def test_ca_cert_makes_setup_quota_and_the_bulk_upload_work_through_tls(front, n
     assert front.tls_requests > 0 and front.plain_credentials == []
 
 
+def test_rclone_ca_cert_in_the_environment_is_trusted_by_rcwiz_as_by_rclone(
+    front, nc_user, tmp_path
+):
+    """RCLONE_CA_CERT, rclone's own variable, serves rcwiz's requests too (the bulk upload
+    and the listing): the authority rides on the run's clock, not in a module global."""
+    conf = tmp_path / "rclone.conf"
+    trusted = {"RCLONE_CA_CERT": str(front.ca)}
+    done = rcwiz(
+        "--config",
+        str(conf),
+        "setup",
+        *("--preset", "nextcloud", "--server", front.bare, "--user", nc_user.name),
+        *("--password-stdin", "--name", "nc", "--yes"),
+        input=nc_user.password + "\n",
+        env=trusted,
+    )
+    assert done.returncode == 0, done.stderr
+    source = tmp_path / "src"
+    source.mkdir()
+    for n in range(3):
+        (source / f"e{n}.txt").write_text(f"file {n}\n")
+    sent = rcwiz("--config", str(conf), "--json", "copy", str(source), "nc:env", env=trusted)
+    assert sent.returncode == 0, sent.stderr
+    assert sorted(p.name for p in (nc_user.files / "env").iterdir()) == [
+        "e0.txt",
+        "e1.txt",
+        "e2.txt",
+    ]
+    assert front.tls_requests > 0 and front.plain_credentials == []
+
+
 def test_a_missing_ca_cert_file_is_a_usage_error(tmp_path):
     done = rcwiz("--ca-cert", str(tmp_path / "none.pem"), "remotes")
     assert done.returncode == 2 and "certificate file" in done.stderr, done.stderr

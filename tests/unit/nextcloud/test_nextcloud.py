@@ -10,7 +10,7 @@ from rcwiz.nextcloud import bulk
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.capabilities import Capabilities, refused_files
 from rcwiz.nextcloud.urls import split_dav_url
-from rcwiz.transfer.walk import walk
+from rcwiz.transfer.walk import LocalFile, walk
 
 
 def test_split_dav_url():
@@ -50,9 +50,9 @@ def test_multipart_body_follows_the_documented_format():
 
 
 def test_batches_are_bounded_by_count_and_bytes():
-    files = [bulk.LocalFile(f"f{i}", Path("x"), 10, 0) for i in range(250)]
+    files = [LocalFile(f"f{i}", Path("x"), 10, 0) for i in range(250)]
     assert [len(b) for b in bulk.batches(files)] == [100, 100, 50]
-    big = [bulk.LocalFile(f"f{i}", Path("x"), bulk.BATCH_BYTES // 3, 0) for i in range(7)]
+    big = [LocalFile(f"f{i}", Path("x"), bulk.BATCH_BYTES // 3, 0) for i in range(7)]
     assert [len(b) for b in bulk.batches(big)] == [3, 3, 1]
 
 
@@ -85,11 +85,11 @@ def test_capabilities_and_refused_files(tmp_path):
 
 
 def test_batches_give_requests_in_flight_something_to_carry():
-    files = [bulk.LocalFile(f"f{i}", Path("x"), 10, 0) for i in range(100)]
+    files = [LocalFile(f"f{i}", Path("x"), 10, 0) for i in range(100)]
     assert [len(b) for b in bulk.batches(files, parts=3)] == [34, 34, 32]
     assert [len(b) for b in bulk.batches(files[:60], parts=3)] == [25, 25, 10]
     assert [len(b) for b in bulk.batches(files[:6], parts=3)] == [6]  # not worth a request
-    many = [bulk.LocalFile(f"f{i}", Path("x"), 10, 0) for i in range(1000)]
+    many = [LocalFile(f"f{i}", Path("x"), 10, 0) for i in range(1000)]
     assert {len(b) for b in bulk.batches(many, parts=3)} == {bulk.BATCH_FILES}
 
 
@@ -100,7 +100,7 @@ def test_multipart_pieces_are_the_body_unjoined():
 
 
 def test_folders_to_make_skip_known_ones_and_come_by_depth():
-    files = [bulk.LocalFile(n, Path(n), 1, 0) for n in ("a/b/c/1", "a/b/2", "d/3", "4")]
+    files = [LocalFile(n, Path(n), 1, 0) for n in ("a/b/c/1", "a/b/2", "d/3", "4")]
     assert bulk.folders_to_make(files, set()) == [[""], ["a", "d"], ["a/b"], ["a/b/c"]]
     assert bulk.folders_to_make(files, {"", "a", "a/b"}) == [["d"], ["a/b/c"]]
     assert bulk.folders_to_make(files[3:], {""}) == []

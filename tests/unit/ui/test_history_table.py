@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
+from rcwiz.commands.job_tables import jobs_table, runs_table
 from rcwiz.jobs.history import Run
 from rcwiz.ui.console import Stream
-from rcwiz.ui.tables import jobs_table, runs_table
 
 
 def shown(renderable: object) -> str:

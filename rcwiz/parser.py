@@ -1,0 +1,283 @@
+"""The command line's grammar: the argparse tree, the global options, a bad line named.
+
+Building it is cheap on purpose: a command's module (rcwiz.commands.*) is imported only for
+the command being run, and none for `--help`, `--version` or `rcwiz` alone, which print the
+top-level parser and nothing more. What main() was given (its argv: --version's --json, the
+words a command did not take) travels with the parsers in a CommandLine, not in globals, so
+main() can run many times in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from rcwiz import __version__
+from rcwiz.errors import UsageError
+
+if TYPE_CHECKING:
+    from rcwiz.context import Context
+    from rcwiz.ui.output import Output
+
+Action = Callable[["Context", argparse.Namespace], "Output"]
+
+
+class CommandLine:
+    """What main() was given, as every parser of one run sees it (a plain class: see
+    rcwiz.ui.console.Console for why not a dataclass)."""
+
+    def __init__(self, argv: Sequence[str] = ()) -> None:
+        self.argv = list(argv)  # before `--` (the rest goes to rclone)
+        self.parsers: dict[str, Parser] = {}  # "copy", "job run": each command's parser
+
+    @property
+    def json(self) -> bool:
+        """--json anywhere on the line (also for --version, which stops the parse early)."""
+        return "--json" in self.argv
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises a UsageError (so --json gets a JSON document) instead of exiting,
+    with the run's CommandLine handed on to every subparser (nested ones too)."""
+
+    def __init__(self, *args: Any, line: CommandLine | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line = line if line is not None else CommandLine()
+
+    def add_subparsers(self, **kwargs: Any) -> argparse._SubParsersAction:
+        kwargs.setdefault("parser_class", functools.partial(Parser, line=self.line))
+        return super().add_subparsers(**kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        raise _BadCommandLine(self, named(self, message))
+
+
+def _nearest(word: str, choices: Sequence[str]) -> str:
+    """' (did you mean X?)' for the choice closest to WORD, or nothing."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def named(parser: Parser, message: str) -> str:
+    """MESSAGE with the nearest command or option named, and an unknown option that argparse
+    left out named too (`copy -x` otherwise says only that SRC and DST are required)."""
+    import re
+
+    choice = re.match(r"argument \S+: invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+    if choice:
+        names = re.findall(r"'([^']*)'", choice[2])
+        return f"there is no command '{choice[1]}'{_nearest(choice[1], names)}"
+    words = message.removeprefix("unrecognized arguments: ").split()
+    if message.startswith("unrecognized arguments: "):
+        return "; ".join(_unknown_word(parser, word) for word in words)
+    if message.startswith("the following arguments are required"):
+        given = [w for w in parser.line.argv if w.startswith("-") and w != "-"]
+        strange = [w for w in given if w.split("=")[0] not in parser._option_string_actions]
+        if strange:
+            return "; ".join([*(_unknown_word(parser, w) for w in strange), message])
+    return message
+
+
+def _unknown_word(parser: argparse.ArgumentParser, word: str) -> str:
+    import difflib
+
+    if not word.startswith("-"):
+        return f"unexpected argument '{word}'"
+    options = {o.lstrip("-"): o for o in parser._option_string_actions if o.startswith("--")}
+    close = difflib.get_close_matches(word.split("=")[0].lstrip("-"), list(options), 1, 0.75)
+    maybe = f" (did you mean '{options[close[0]]}'?)" if close else ""
+    return f"unknown option '{word}'{maybe}"
+
+
+class _BadCommandLine(UsageError):
+    """A command line argparse refused: the message, the parser's usage, how to ask for help."""
+
+    def __init__(self, parser: Parser, message: str) -> None:
+        import os
+
+        hint = f"See '{parser.prog} --help'."
+        # A path that starts with a dash reads as an option: say how to name it.
+        dashed = next(
+            (a for a in parser.line.argv if a.startswith("-") and os.path.exists(a)), None
+        )
+        if dashed is not None:
+            hint = f"To name the path {dashed}, write ./{dashed}. {hint}"
+        super().__init__(f"{parser.prog}: {message}.", hint)
+        self.usage = parser.format_usage()
+
+
+def parse(parser: Parser, argv: Sequence[str]) -> argparse.Namespace:
+    """ARGV parsed; words that no parser took are refused by the command's own parser (its
+    usage, not rcwiz's)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        own = parser.line.parsers.get(getattr(args, "command_name", ""), parser)
+        raise _BadCommandLine(own, named(own, f"unrecognized arguments: {' '.join(unknown)}"))
+    return args
+
+
+def _seconds(text: str) -> float:
+    """--stall-timeout's type: rcwiz.commands.positive_float, imported only when a value is
+    given (rcwiz.commands holds the option table, which --help and --version do not need)."""
+    from rcwiz.commands import positive_float
+
+    return positive_float(text)
+
+
+# The global options: (flag, metavar, help) of those with a value, (flag, help) of switches.
+_GLOBAL_VALUES = (
+    ("--config", "FILE", "rclone.conf to use (default: RCLONE_CONFIG, else rclone's own)"),
+    ("--jobs", "FILE", "jobs file (default: RCWIZ_JOBS, else $XDG_CONFIG_HOME/rcwiz/jobs.yaml)"),
+    ("--rclone", "PATH", "rclone binary (default: RCLONE_BINARY, beside Python, then PATH)"),
+    (
+        "--ca-cert",
+        "FILE",
+        "trust servers signed by this certificate authority (PEM), for rclone and rcwiz "
+        "alike (default: RCLONE_CA_CERT, else the system's)",
+    ),
+    (
+        "--stall-timeout",
+        "SECONDS",
+        "give up on a server that has not answered, or a transfer "
+        "that has not moved, for this long (default 60); exit 6",
+    ),
+)
+_GLOBAL_SWITCHES = (
+    ("--json", "machine-readable JSON on stdout"),
+    ("--debug", "log every rclone command (secrets masked); tracebacks on errors"),
+    ("--no-color", "no colours (also when NO_COLOR is set)"),
+)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Options accepted before or after the subcommand: `rcwiz --json quota` = `rcwiz quota --json`.
+
+    On subcommands the defaults are suppressed so a value given before the subcommand stays.
+    """
+    group = parser.add_argument_group("global options")
+    for flag, metavar, help in _GLOBAL_VALUES:
+        no_value = argparse.SUPPRESS if suppress else None
+        kind = _seconds if flag == "--stall-timeout" else str
+        group.add_argument(flag, metavar=metavar, default=no_value, help=help, type=kind)
+    for flag, help in _GLOBAL_SWITCHES:
+        off = argparse.SUPPRESS if suppress else False
+        group.add_argument(flag, action="store_true", default=off, help=help)
+
+
+def add_command(
+    sub: argparse._SubParsersAction, name: str, help: str, action: Action | None
+) -> Parser:
+    """A subcommand that also takes the global options (and runs ACTION, if given)."""
+    p: Parser = sub.add_parser(name, help=help, description=help)
+    p.set_defaults(command_name=p.prog.removeprefix("rcwiz "))  # "copy", "job run"
+    p.line.parsers[p.prog.removeprefix("rcwiz ")] = p
+    _global_options(p, suppress=True)
+    p.add_argument("--version", action=_Version, help="show rcwiz's version and exit")
+    if action is not None:
+        p.set_defaults(action=action)
+    return p
+
+
+# Each command: (name, help, module in rcwiz.commands). Modules are imported only for the
+# command being run (their imports cost ~100 ms at every start).
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("setup", "create a Nextcloud or WebDAV remote, verified before it is saved", "setup"),
+    ("remotes", "list the configured remotes (never passwords); rm NAME removes one", "remotes"),
+    ("quota", "used and free space of every remote, thresholds, history", "quota"),
+    ("usage", "where the space goes on a Nextcloud: biggest folders and files", "usage"),
+    ("copy", "copy files with live progress (never deletes)", "transfer"),
+    ("move", "move files: copy, then delete each source file once it arrived", "transfer"),
+    ("sync", "make DST like SRC, deleting at DST (shows the deletions and asks first)", "transfer"),
+    ("check", "prove DST holds what SRC holds: by hash, else by content (Nextcloud)", "check"),
+    ("job", "named transfer profiles in YAML", "job"),
+    ("share", "Nextcloud share links and shares with users or groups", "share"),
+    ("trash", "Nextcloud's trash bin: list, restore, delete, empty", "trash"),
+    ("uploads", "Nextcloud upload sessions left behind by interrupted uploads", "uploads"),
+    ("versions", "a Nextcloud file's older versions; restore one", "versions"),
+    (
+        "review",
+        "what to clean up on a Nextcloud: quota, folders, trash, leftovers, shares",
+        "review",
+    ),
+    ("doctor", "check rclone, the config and each remote", "doctor"),
+    ("demo", "a copy to a local WebDAV server; no account needed", "demo"),
+)
+_VALUE_OPTIONS = {flag for flag, _, _ in _GLOBAL_VALUES}
+_TOP_OPTIONS = ("--help", "--version", *_VALUE_OPTIONS, *(flag for flag, _ in _GLOBAL_SWITCHES))
+# Commands whose actions are subcommands of their own (`job run`, `trash empty`).
+_NESTED = ("job", "trash", "uploads")
+
+
+def _takes_value(word: str) -> bool:
+    """WORD is a global option that takes the next word as its value: its full name, or a
+    prefix of only that option (argparse accepts `--conf FILE` for `--config FILE`)."""
+    if word in _VALUE_OPTIONS:
+        return True
+    if not word.startswith("--") or "=" in word:
+        return False
+    matches = [option for option in _TOP_OPTIONS if option.startswith(word)]
+    return len(matches) == 1 and matches[0] in _VALUE_OPTIONS
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ARGV (skipping global options and their values), if any."""
+    names = {name for name, _, _ in COMMANDS}
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif _takes_value(arg):
+            skip = True
+        elif arg in names:
+            return arg
+        elif not arg.startswith("-"):
+            return None
+    return None
+
+
+class _Version(argparse.Action):
+    """--version, as text or (with --json anywhere on the line) as a JSON document."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        if isinstance(parser, Parser) and parser.line.json:
+            import json
+
+            from rcwiz.context import envelope
+
+            print(json.dumps(envelope("version", 0, {"rcwiz": __version__})), flush=True)
+        else:
+            print(f"rcwiz {__version__}", flush=True)
+        parser.exit()
+
+
+def build_parser(only: str | None = None, line: CommandLine | None = None) -> Parser:
+    """The whole command line. With ONLY, just that command gets its arguments (and imports
+    its module); ONLY "" gives none of them any (--help lists the commands all the same)."""
+    parser = Parser(
+        prog="rcwiz",
+        description="Move research data to and from Nextcloud (or any WebDAV) with rclone.",
+        line=line,
+    )
+    parser.add_argument("--version", action=_Version, help="show rcwiz's version and exit")
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help, module_name in COMMANDS:
+        if only is not None and name != only:
+            add_command(sub, name, help, None)  # listed in --help; never parsed this time
+            continue
+        module = importlib.import_module(f"rcwiz.commands.{module_name}")
+        if module_name in _NESTED:
+            module.add_arguments(add_command(sub, name, help, None), add_command)
+        elif module_name == "transfer":
+            module.add_arguments(add_command(sub, name, help, module.run), name)
+        else:
+            module.add_arguments(add_command(sub, name, help, module.run))
+    return parser
