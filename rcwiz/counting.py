@@ -51,6 +51,9 @@ class Summary:
     bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
     chunked_files: int = 0  # of `files`, those rcwiz sent in parallel chunks (SHA-1 kept)
     archive_files: int = 0  # of `files`, those fetched in Nextcloud archives
+    # Of the files that arrived, bytes an interrupted earlier run had already moved (a chunked
+    # upload's session kept on the server, a download's partial file): not in `bytes`.
+    resumed_bytes: int = 0
     rclone_files: int = 0  # of `files`, those rclone sent after a fast path (0 without one)
     checked: int = 0  # files compared with the destination and found up to date
     rclone_ran: bool = True  # False when a fast path left rclone nothing (the log is rcwiz's)
@@ -100,10 +103,10 @@ class Tally:
     last: Progress | None = None  # rclone's last stats line, as rclone gave it
     fast_path: bool = False  # a fast path ran first: rclone's numbers are added to its
     before: Before | None = None  # set when rclone starts after a fast path
-    # Resumed transfers (branches resume-up, resume-down) count here too: a file finished now
-    # is added as any other (`add`, with its Sender); the bytes an earlier run had already
-    # sent of it belong in a field of their own beside these (say `resumed: int`), read by
-    # `summary` into a Summary field beside `bytes`, so that no other place counts them.
+    # A resumed file (an upload's kept session, a download's partial file) is added as any
+    # other when it arrives (`add`, with its Sender); what an earlier run had already moved of
+    # it is said first (`resumed`) and is not in `bytes` (Summary.resumed_bytes).
+    earlier: dict[str, int] = field(default_factory=dict)  # name -> bytes moved before this run
 
     def add(self, event: Event, sender: Sender = "rclone") -> None:
         """Count EVENT (a stats line or a file's result); other events count nothing."""
@@ -126,6 +129,16 @@ class Tally:
         elif outcome == "failed" and name not in self.arrived:
             self.failed.add(name)
 
+    def resumed(self, name: str, size: int) -> None:
+        """SIZE bytes of NAME were moved by an earlier, interrupted run (counted apart from
+        `bytes`, and only once NAME has arrived)."""
+        self.earlier[name] = size
+
+    @property
+    def resumed_bytes(self) -> int:
+        """Of the files that arrived, bytes an earlier run had moved."""
+        return sum(size for name, size in self.earlier.items() if name in self.arrived)
+
     def rclone_starts(self) -> None:
         """rclone starts now: after a fast path, what was counted so far is its (Before)."""
         if self.fast_path:
@@ -146,7 +159,8 @@ class Tally:
 
     @property
     def bytes(self) -> int:
-        """Bytes of the files that arrived, never of those that failed or were in flight.
+        """Bytes of the files that arrived, never of those that failed or were in flight, nor
+        what an earlier run had moved of a resumed one.
 
         rclone's own count includes a refused upload's bytes (a 507 after the body was sent)
         and what a file in flight had sent when the run stopped. Only server-side moves are
@@ -156,7 +170,7 @@ class Tally:
         if any(size is None for size in sizes):
             before = self.before.bytes if self.before is not None else 0
             return before + (self.last.bytes if self.last is not None else 0)
-        return sum(size or 0 for size in sizes)
+        return sum(size or 0 for size in sizes) - self.resumed_bytes
 
     @property
     def errors(self) -> int:
@@ -206,6 +220,7 @@ class Tally:
             bulk_files=self.sent_by("bulk"),
             chunked_files=self.sent_by("chunked"),
             archive_files=self.sent_by("archive"),
+            resumed_bytes=self.resumed_bytes,
             rclone_files=self.sent_by("rclone") if self.fast_path else 0,
             checked=self.checked,
             rclone_ran=rclone_ran,

@@ -10,7 +10,7 @@ from rcwiz.events import FileDone, InFlight, Progress
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer.engine import started
 from rcwiz.ui.console import Console, Stream
-from rcwiz.ui.meter import Meter
+from rcwiz.ui.meter import Meter, summary_text
 from rcwiz.ui.progress import JsonSink, PlainSink
 
 
@@ -103,3 +103,16 @@ def test_a_display_never_changes_the_summary_it_shows():
         sink.progress(last)
         sink.finish(summary)
         assert summary == before
+
+
+def test_bytes_an_earlier_run_moved_are_counted_apart_and_only_for_files_that_arrived():
+    tally = Tally("copy")
+    tally.resumed("big.bin", 700)
+    tally.resumed("other.bin", 300)  # said, but it never arrived this run
+    tally.add(FileDone("big.bin", "new", 1000, None, "Copied (new)"), "chunked")
+    tally.add(FileDone("small.txt", "new", 10, None, "Copied (new)"), "bulk")
+    summary = tally.summary("src", "dst", log_path="")
+    assert (summary.bytes, summary.resumed_bytes, summary.files) == (310, 700, 2)
+    text = "\n".join(summary_text(summary))
+    assert "700 B resumed from an earlier run (not sent again)" in text
+    assert "transferred 310 B in 2 file(s)" in text
