@@ -68,7 +68,7 @@ def remotes_involved(rclone: Rclone, *paths: str) -> dict[str, Remote]:
 def begin_configured_for(rclone: Rclone, *paths: str) -> Pending[Configured | None]:
     """rclone.conf's remotes when PATHS name one (started now, read later); else None."""
     if not any(is_remote(p) for p in paths):
-        return Pending(lambda: None, lambda: None)
+        return Pending.ready(None)
     return begin_configured(rclone).then(lambda found: found)
 
 
@@ -105,7 +105,7 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> engine.Summary
         listing = stack.enter_context(begin_configured_for(rclone, opts.source, opts.dest))
         space = None
         if not opts.dry_run:
-            space = stack.enter_context(preflight.FreeSpace(rclone, opts.dest))
+            space = stack.enter_context(preflight.FreeSpace(rclone, opts.dest, listing))
         configured = listing.result()
         remotes = involved(configured, opts.source, opts.dest)
         if space is not None:
