@@ -133,11 +133,9 @@ def section(rclone: Rclone, name: str) -> dict[str, str]:
 
 
 def config_path(rclone: Rclone) -> str:
-    """The rclone.conf rclone uses (it may not exist yet)."""
-    if rclone.config is not None:
-        return str(rclone.config)
-    out = rclone.run(["config", "file"]).stdout.strip().splitlines()
-    return out[-1].strip() if out else ""
+    """The rclone.conf rclone uses (it may not exist yet), found by rclone's rule without
+    running it (Rclone.config_file)."""
+    return str(rclone.config_file())
 
 
 def is_remote(path: str) -> bool:
