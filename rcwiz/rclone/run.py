@@ -99,9 +99,10 @@ U = TypeVar("U")
 class Pending(Generic[T]):
     """The result of an rclone run that is still going: `result()` waits for it (once).
 
-    Pre-flight starts its rclone runs (`config dump`, `about`) together and reads them when
-    needed, so their ~70 ms start-ups overlap. Use as a context manager, or call `close()`,
-    so a run whose result is not wanted after all does not go on.
+    When rclone.conf must be read by rclone (an encrypted file), pre-flight starts its rclone
+    runs (`config dump`, `about`) together and reads them when needed, so their ~70 ms
+    start-ups overlap; `Pending.ready` holds a result read in-process. Use as a context
+    manager, or call `close()`, so a run whose result is not wanted after all does not go on.
     """
 
     def __init__(self, finish: Callable[[], T], close: Callable[[], None]) -> None:
