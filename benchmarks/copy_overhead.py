@@ -186,10 +186,23 @@ def clean_env(state: Path) -> dict[str, str]:
     return env
 
 
-def capture(argv: Sequence[str], env: dict[str, str], stdin: str | None = None) -> str:
-    done = subprocess.run(
-        list(argv), input=stdin, capture_output=True, text=True, env=env, timeout=60, check=False
-    )
+def capture(
+    argv: Sequence[str], env: dict[str, str], stdin: str | None = None, timeout: float = 300
+) -> str:
+    """ARGV's stdout (a failure or TIMEOUT seconds is a BenchError; pip on a busy machine
+    takes minutes)."""
+    try:
+        done = subprocess.run(
+            list(argv),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"{' '.join(argv[:3])} took longer than {timeout:.0f} s") from exc
     if done.returncode != 0:
         raise BenchError(f"{' '.join(argv[:3])} failed: {done.stderr.strip()[-500:]}")
     return done.stdout

@@ -8,17 +8,17 @@ temporary folder, makes a user with no quota, writes FILES small files straight 
 user's folder on the server's disk and has the server index them (`occ files:scan`), as
 nextcloud_review.py does (its `seed`: 100 folders of 10 subfolders, 100 to 400 bytes each),
 and writes the same tree locally with each file's modification time set to the server copy's,
-so that both sides hold the same files. Then ROUNDS times, the two tools in turn (each goes
-first in every other round):
+so that both sides hold the same files. Then ROUNDS times, the two tools in turn (rcwiz first
+in odd rounds, rclone in even ones), case by case:
 
 * **nothing to do**: `rclone copy LOCAL bench:data` and `rcwiz copy LOCAL bench:data`; the
   server must be left as it was (no file count change, no new upload);
-* **1 % changed**: before each run, 1 % of the local files (a fresh set for every run) get new
-  bytes of another length and a new time; each copy must leave exactly those bytes on the
-  server's disk;
 * **the listing**: `rclone lsjson -R --files-only bench:data` against rcwiz's own listing of
   the same folder (rcwiz.transfer.fastpath.remote_listing in a child Python: Nextcloud's one
-  PROPFIND, else rclone's), each must count FILES files.
+  PROPFIND, else rclone's), each must count FILES files;
+* **1 % changed**: before each run, 1 % of the local files (a fresh set for every run) get new
+  bytes of another length and a new time; each copy must leave exactly those bytes on the
+  server's disk.
 
 Each run is one child process, timed from start to exit; its peak resident memory (VmHWM,
 polled every 50 ms by nextcloud_speed.PeakRss) is taken for the process itself (rcwiz's
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"occ files:scan took {time.perf_counter() - started:.1f} s", flush=True)
             mirror_times(server_files, local)
             bench = Bench(tools, env, conf, work)
-            order = ("rclone", "rcwiz")
+            order = ("rcwiz", "rclone")  # rcwiz's runs are the short ones: first in round 1
             for round_ in range(args.rounds):
                 tools_now = order if round_ % 2 == 0 else order[::-1]
                 print(f"round {round_ + 1} ({tools_now[0]} first)", flush=True)
@@ -251,15 +251,15 @@ def main(argv: list[str] | None = None) -> int:
                     bench.run("nothing", tool, local)
                     if count_files(server_files) != args.files:
                         raise BenchError(f"{tool} changed the server's file count")
-                for i, tool in enumerate(tools_now):
-                    changed = change_share(local, 2 * round_ + i)
-                    bench.run("changed", tool, local)
-                    check_arrived(server_files, changed)
                 for tool in tools_now:
                     _, out = bench.run("listing", tool, local)
                     listed = len(json.loads(out)) if tool == "rclone" else int(out.split()[0])
                     if listed != args.files:
                         raise BenchError(f"{tool} listed {listed} files, not {args.files}")
+                for i, tool in enumerate(tools_now):
+                    changed = change_share(local, 2 * round_ + i)
+                    bench.run("changed", tool, local)
+                    check_arrived(server_files, changed)
         except KeyboardInterrupt:
             return 130
         except BenchError as exc:
