@@ -65,7 +65,7 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> Summary:
         conf = stack.enter_context(endpoint.begin(rclone, opts.source, opts.dest))
         space = None
         if not opts.dry_run:
-            space = stack.enter_context(preflight.FreeSpace(rclone, opts.dest))
+            space = stack.enter_context(preflight.FreeSpace(rclone, opts.dest, conf))
         sides = endpoint.resolve(conf.result(), opts.source, opts.dest, rclone.clock)
         if space is not None:
             space.configured = sides.configured  # a Nextcloud is asked through OCS

@@ -1,8 +1,8 @@
 """From an rclone remote to a Nextcloud account: server address, user, password.
 
-The password is the remote's own (no second store): read obscured from rclone.conf through
-`rclone config dump` and revealed in-process (rcwiz.rclone.obscure), so it never appears in
-any process's argv.
+The password is the remote's own (no second store): read obscured from rclone.conf
+(rcwiz.rclone.config: in-process, or `rclone config dump` for an encrypted file) and revealed
+in-process (rcwiz.rclone.obscure), so it never appears in any process's argv.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Account:
 
 
 def account(rclone: Rclone, remote: str) -> Account:
-    """The Nextcloud account behind REMOTE ("name" or "name:"): one `config dump`."""
+    """The Nextcloud account behind REMOTE ("name" or "name:"), from rclone.conf."""
     name = remote.rstrip(":").split(":")[0]
     return account_from(name, section(rclone, name), rclone.clock)
 

@@ -6,6 +6,7 @@ rcwiz.quota.usage). A remote that cannot be asked is a row with the reason, not 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -84,10 +85,28 @@ def usage_of(rclone: Rclone, name: str, configured: Configured | None) -> Usage:
     """The used and free space of remote NAME as the server knows it now.
 
     A Nextcloud remote is asked through OCS (rcwiz.nextcloud.account.usage: WebDAV's figures,
-    which `rclone about` reads, are cached for minutes on production servers); `rclone about`
-    answers for every other remote, and for a Nextcloud whose API gives no figures.
+    which `rclone about` reads, are cached for minutes on production servers); a plain WebDAV
+    remote by rcwiz's own PROPFIND (webdav_usage); `rclone about` answers for every other
+    remote, and whenever those two cannot.
     """
-    return nextcloud_usage(name, configured, rclone.clock) or about(rclone, f"{name}:")
+    return (
+        nextcloud_usage(name, configured, rclone.clock)
+        or webdav_usage(rclone, name, configured)
+        or about(rclone, f"{name}:")
+    )
+
+
+def webdav_usage(rclone: Rclone, name: str, configured: Configured | None) -> Usage | None:
+    """Remote NAME's usage by rcwiz's own PROPFIND (rcwiz.quota.webdav: what `rclone about`
+    asks a WebDAV server, without starting rclone); None when rclone must ask."""
+    if configured is None or configured.remote(name) is None:
+        return None
+    from rcwiz.quota import webdav
+
+    settings = configured.settings(name)
+    if not webdav.askable(name, settings, {**os.environ, **rclone.env}):
+        return None
+    return webdav.usage(name, settings, rclone.clock)
 
 
 def nextcloud_usage(name: str, configured: Configured | None, clock: Clock) -> Usage | None:

@@ -1,16 +1,20 @@
 """`rclone listremotes`, `config dump`, `config file`: the remotes, without their secrets.
 
-Reading goes through rclone itself, so an encrypted rclone.conf works whenever
-RCLONE_CONFIG_PASS unlocks it, and remotes defined in the environment
-(RCLONE_CONFIG_NAME_TYPE=...) are listed too. Writing is rcwiz.rclone.config_edit's.
-Also rclone's rule for which paths name a remote (`is_remote`).
+rclone.conf is read in-process by rclone's own rules (rcwiz.rclone.conf_read: no rclone
+start, ~70 ms each, before a copy); a file that reader leaves to rclone (encrypted, unlocked
+by RCLONE_CONFIG_PASS; one rclone would refuse) is read through rclone itself, as it always
+was. Remotes defined in the environment (RCLONE_CONFIG_NAME_TYPE=...) are listed either way.
+Writing is rcwiz.rclone.config_edit's. Also rclone's rule for which paths name a remote
+(`is_remote`).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 
 from rcwiz import errors
+from rcwiz.rclone import conf_read
 from rcwiz.rclone.run import Pending, Rclone, Result
 
 # Only these keys of a remote ever leave this module: everything else (pass, token,
@@ -66,20 +70,43 @@ def _dump(result: Result) -> dict[str, dict[str, str]]:
     }
 
 
+def read_here(rclone: Rclone) -> tuple[conf_read.ConfFile, dict[str, str]] | None:
+    """rclone.conf as RCLONE would read it, with the environment it would see; None when the
+    file is for rclone to read (conf_read.Unreadable: encrypted, refused, unreadable)."""
+    environ = {**os.environ, **rclone.env}
+    try:
+        conf = conf_read.load(rclone.config_file())
+        conf_read.dump(conf, environ)  # every value expands (a loop is rclone's to report)
+    except (conf_read.Unreadable, RecursionError):
+        return None
+    return conf, environ
+
+
+def _from_dump(sections: dict[str, dict[str, str]]) -> Configured:
+    return Configured([_shown(name, s) for name, s in sections.items()], sections)
+
+
 def begin_configured(rclone: Rclone) -> Pending[Configured]:
-    """The remotes in rclone.conf (one `config dump`), started now and read later."""
+    """The remotes in rclone.conf (what `config dump` says), read now in-process, or by
+    `config dump` started now and read later."""
+    here = read_here(rclone)
+    if here is not None:
+        return Pending.ready(_from_dump(conf_read.dump(*here)))
+    return rclone.begin(["config", "dump"]).then(lambda result: _from_dump(_dump(result)))
 
-    def configured(result: Result) -> Configured:
-        sections = _dump(result)
-        return Configured([_shown(name, s) for name, s in sections.items()], sections)
 
-    return rclone.begin(["config", "dump"]).then(configured)
+def _listed_and_dumped(rclone: Rclone) -> tuple[object, dict[str, dict[str, str]]]:
+    """`listremotes --json` and `config dump` as rclone prints them (in-process when it can)."""
+    here = read_here(rclone)
+    if here is not None:
+        return conf_read.listed(*here), conf_read.dump(*here)
+    listed = rclone.run(["listremotes", "--json"]).json("listremotes")
+    return listed, _dump(rclone.run(["config", "dump"]))
 
 
 def read_configured(rclone: Rclone) -> Configured:
     """Every configured remote, those defined in the environment included, in rclone's order."""
-    listed = rclone.run(["listremotes", "--json"]).json("listremotes")
-    sections = _dump(rclone.run(["config", "dump"]))
+    listed, sections = _listed_and_dumped(rclone)
     remotes = []
     for entry in listed if isinstance(listed, list) else []:
         if not isinstance(entry, dict) or not entry.get("name"):
@@ -102,19 +129,13 @@ def section(rclone: Rclone, name: str) -> dict[str, str]:
     For code that must use a secret (rcwiz.nextcloud.account); anything shown to people goes
     through list_remotes, which drops secrets.
     """
-    dumped = rclone.run(["config", "dump"]).json("config dump")
-    settings = dumped.get(name) if isinstance(dumped, dict) else None
-    if not isinstance(settings, dict):
-        raise errors.no_remote(name)
-    return {str(k): str(v) for k, v in settings.items()}
+    return begin_configured(rclone).result().settings(name)
 
 
 def config_path(rclone: Rclone) -> str:
-    """The rclone.conf rclone uses (it may not exist yet)."""
-    if rclone.config is not None:
-        return str(rclone.config)
-    out = rclone.run(["config", "file"]).stdout.strip().splitlines()
-    return out[-1].strip() if out else ""
+    """The rclone.conf rclone uses (it may not exist yet), found by rclone's rule without
+    running it (Rclone.config_file)."""
+    return str(rclone.config_file())
 
 
 def is_remote(path: str) -> bool:

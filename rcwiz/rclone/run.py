@@ -99,9 +99,10 @@ U = TypeVar("U")
 class Pending(Generic[T]):
     """The result of an rclone run that is still going: `result()` waits for it (once).
 
-    Pre-flight starts its rclone runs (`config dump`, `about`) together and reads them when
-    needed, so their ~70 ms start-ups overlap. Use as a context manager, or call `close()`,
-    so a run whose result is not wanted after all does not go on.
+    When rclone.conf must be read by rclone (an encrypted file), pre-flight starts its rclone
+    runs (`config dump`, `about`) together and reads them when needed, so their ~70 ms
+    start-ups overlap; `Pending.ready` holds a result read in-process. Use as a context
+    manager, or call `close()`, so a run whose result is not wanted after all does not go on.
     """
 
     def __init__(self, finish: Callable[[], T], close: Callable[[], None]) -> None:
@@ -120,9 +121,25 @@ class Pending(Generic[T]):
             raise value  # type: ignore[misc]
         return value  # type: ignore[return-value]
 
+    @classmethod
+    def ready(cls, value: T) -> Pending[T]:
+        """A Pending whose result is already known (nothing runs: read in-process)."""
+        known: Pending[T] = cls(lambda: value, lambda: None)
+        known._outcome = (True, value)
+        return known
+
+    @property
+    def done(self) -> bool:
+        """True when result() would not wait (no rclone is running for it)."""
+        return self._outcome is not None
+
     def then(self, convert: Callable[[T], U]) -> Pending[U]:
         """A Pending of CONVERT(result) (conversion errors surface from result())."""
-        return Pending(lambda: convert(self.result()), self._close)
+        converted = Pending(lambda: convert(self.result()), self._close)
+        if self.done:  # nothing to wait for: convert now (a failure is kept for result())
+            with contextlib.suppress(errors.RcwizError):
+                converted.result()
+        return converted
 
     def close(self) -> None:
         self._close()

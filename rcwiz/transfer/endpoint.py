@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 def begin(rclone: Rclone, *paths: str) -> Pending[Configured | None]:
     """rclone.conf's remotes when PATHS name one (started now, read later); else None."""
     if not any(is_remote(p) for p in paths):
-        return Pending(lambda: None, lambda: None)
+        return Pending.ready(None)
     return begin_configured(rclone).then(lambda found: found)
 
 

@@ -1,6 +1,7 @@
 """Before the first byte: will the transfer fit, and what would a sync delete?
 
-Cheap first: the destination's free space (`rclone about`, or psutil for a local folder)
+Cheap first: the destination's free space (Nextcloud's OCS, a WebDAV server's own quota
+properties, else `rclone about`; psutil for a local folder)
 against the size of a local source (walked in-process). Only when that does not obviously
 fit, or for a sync (which must show its deletions), rclone itself is asked with --dry-run,
 which gives the exact bytes it would send and the files it would delete.
@@ -13,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rcwiz import errors
-from rcwiz.quota.report import nextcloud_usage
-from rcwiz.rclone.about import begin_about
-from rcwiz.rclone.config import Configured, is_remote, remote_name
+from rcwiz.quota.report import nextcloud_usage, webdav_usage
+from rcwiz.rclone.about import Usage, begin_about
+from rcwiz.rclone.config import Configured, begin_configured, is_remote, remote_name
 from rcwiz.rclone.events import FileDone, LogLine
-from rcwiz.rclone.run import Rclone, bounded_flags
+from rcwiz.rclone.run import Pending, Rclone, bounded_flags
 from rcwiz.rclone.transfer import TransferOptions, transfer_argv
 from rcwiz.transfer.walk import Tree, walk
 from rcwiz.ui import format as fmt
@@ -94,28 +95,43 @@ class Space:
 
 
 class FreeSpace:
-    """The free space at a destination, asked for as early as possible.
+    """The free space at a destination, asked for as early as possible, rclone last.
 
-    For a remote, `rclone about` starts when this is created and runs while rcwiz does other
-    work; `bytes()` waits for it. Use as a context manager so an unread `about` is stopped.
+    A Nextcloud is asked through OCS, a plain WebDAV remote by rcwiz's own PROPFIND
+    (rcwiz.quota.report.webdav_usage), both once rclone.conf's remotes are known
+    (`configured`); `rclone about` only for other backends or when those cannot answer. When
+    rclone.conf is itself being read by rclone (LISTING still running: an encrypted file),
+    `about` starts at once, so the two rclone start-ups overlap as before. Use as a context
+    manager so an unread `about` is stopped.
     """
 
-    def __init__(self, rclone: Rclone, dest: str) -> None:
+    def __init__(
+        self, rclone: Rclone, dest: str, listing: Pending[Configured | None] | None = None
+    ) -> None:
         self.dest = dest
+        self.rclone = rclone
         self.clock = rclone.clock
-        self._about = (
-            begin_about(rclone, f"{remote_name(dest)}:", target=dest) if is_remote(dest) else None
-        )
+        self._about: Pending[Usage] | None = None
+        if is_remote(dest) and (listing is None or not listing.done):
+            self._about = self._begin_about()
         self.configured: Configured | None = None  # set once known: Nextcloud is asked by OCS
+
+    def _begin_about(self) -> Pending[Usage]:
+        return begin_about(self.rclone, f"{remote_name(self.dest)}:", target=self.dest)
 
     def bytes(self) -> int | None:
         """Free bytes at the destination; None when the backend cannot say."""
-        if self._about is None:
+        if not is_remote(self.dest):
             return local_free(self.dest)
-        current = nextcloud_usage(remote_name(self.dest), self.configured, self.clock)
-        if current is not None and current.free is not None:
-            self._about.close()  # not needed: the server's own figure is fresher
+        name = remote_name(self.dest)
+        current = nextcloud_usage(name, self.configured, self.clock)
+        if current is None or current.free is None:  # not Nextcloud, or OCS has no figure
+            current = webdav_usage(self.rclone, name, self.configured)
+        if current is not None:
+            self.close()  # not needed: the server's own figure is fresher
             return current.free
+        if self._about is None:
+            self._about = self._begin_about()
         try:
             return self._about.result().free
         except errors.AboutUnsupported:
@@ -144,7 +160,13 @@ def check_space(
     TREE is the local source, walked already (walked here when not given).
     """
     if space is None:
-        with FreeSpace(rclone, opts.dest) as started:
+        listing: Pending[Configured | None] = (
+            begin_configured(rclone).then(lambda found: found)
+            if is_remote(opts.dest)
+            else Pending.ready(None)
+        )
+        with listing, FreeSpace(rclone, opts.dest, listing) as started:
+            started.configured = listing.result()
             return check_space(rclone, opts, plan, started, tree)
     where = opts.dest
     if plan is not None:
