@@ -20,7 +20,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rcwiz import __version__, errors, process
 from rcwiz.clock import STALL_TIMEOUT, Clock
@@ -28,6 +28,9 @@ from rcwiz.commands import positive_float
 from rcwiz.rclone.run import Rclone
 from rcwiz.ui.console import Console, drop_stdout, escape, make_console
 from rcwiz.ui.output import Output
+
+if TYPE_CHECKING:
+    from rcwiz.environment import Environment
 
 Action = Callable[["Context", argparse.Namespace], Output]
 
@@ -315,8 +318,12 @@ def _setup_logging(debug: bool, console: Console) -> None:
     logging.getLogger("rcwiz").setLevel(logging.DEBUG)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if env is not None:  # its own streams, variables and folder (rcwiz/environment.py)
+        from rcwiz.environment import run_in
+
+        return run_in(env, main, argv)
     # Everything after `--` goes to rclone unchanged (transfer commands only).
     passthrough: list[str] = []
     if "--" in argv:
