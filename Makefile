@@ -29,12 +29,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/rcwiz demo
 
+# The suite runs on two workers (pytest-xdist): much of it waits on servers and rclone, and
+# each worker has its own servers. The production-like Nextcloud's tests go to one worker
+# together (--dist loadgroup), so it is started once. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+
 ## test: ruff, mypy and the whole test suite (what CI runs)
 test: $(STAMP)
 	$(BIN)/ruff check rcwiz tests benchmarks
 	$(BIN)/ruff format --check --quiet rcwiz tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 ## lint: ruff and mypy only
 lint: $(STAMP)

@@ -21,6 +21,7 @@ from rcwiz.ui.console import Console, drop_stdout, escape, make_console
 
 if TYPE_CHECKING:  # imported once a command runs: --help and --version need neither
     from rcwiz.context import Context
+    from rcwiz.environment import Environment
 
 
 def _ca_cert(given: str | None) -> str | None:
@@ -56,10 +57,16 @@ def _setup_logging(debug: bool, console: Console) -> None:
     logging.getLogger("rcwiz").setLevel(logging.DEBUG)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     """Run one command line (ARGV, else sys.argv's) and return its exit code: every error is
-    reported here, once, as a sentence and a hint (and a JSON document with --json)."""
+    reported here, once, as a sentence and a hint (and a JSON document with --json). ENV,
+    when given, is the streams, variables and folder it runs with (the tests' in-process
+    runs, rcwiz/environment.py)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if env is not None:  # its own streams, variables and folder (rcwiz/environment.py)
+        from rcwiz.environment import run_in
+
+        return run_in(env, main, argv)
     # Everything after `--` goes to rclone unchanged (transfer commands only).
     passthrough: list[str] = []
     if "--" in argv:

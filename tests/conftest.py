@@ -14,13 +14,11 @@ Servers:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import queue
 import re
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +30,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+
+from rcwiz.process import _child_setup as child_setup
 
 pytest_plugins = ["standin.conftest_plugin", "realnc", "prodnc"]
 MiB = 1024 * 1024
@@ -94,12 +94,6 @@ def _new_password() -> str:
 # --------------------------------------------------------------------------- process helpers
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def _popen(argv: list[str], env: Mapping[str, str], *, stderr: IO[Any] | int) -> subprocess.Popen:
     """Start a server child that is killed if pytest itself dies."""
     return subprocess.Popen(
@@ -110,7 +104,9 @@ def _popen(argv: list[str], env: Mapping[str, str], *, stderr: IO[Any] | int) ->
         env={**os.environ, **env},
         text=True,
         bufsize=1,
-        preexec_fn=_die_with_parent,  # one syscall: safe enough with threads
+        # rcwiz's own: PR_SET_PDEATHSIG through prctl looked up once, before any fork (a
+        # dlopen() between fork and exec can hang on a lock another thread held at the fork).
+        preexec_fn=child_setup,
     )
 
 

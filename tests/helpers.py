@@ -5,13 +5,25 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import IO
 
 # The installed `rcwiz` command (the console script beside this Python), as a user runs it.
 _SCRIPT = Path(sys.executable).parent / "rcwiz"
 RCWIZ = [str(_SCRIPT)] if os.access(_SCRIPT, os.X_OK) else [sys.executable, "-m", "rcwiz"]
+
+
+# RCWIZ_TEST_SUBPROCESS=1 runs every rcwiz() case as its own process, as before the in-process
+# runner (to compare, or to rule the runner out when a test fails).
+_ALWAYS_A_PROCESS = os.environ.get("RCWIZ_TEST_SUBPROCESS") == "1"
+
+
+class _Deadline(BaseException):
+    """A case ran past its timeout (not an Exception: rcwiz's main reports those as its own)."""
 
 
 def rcwiz(
@@ -20,20 +32,72 @@ def rcwiz(
     timeout: float = 120,
     env: dict[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    umask: int | None = None,
+    process: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the rcwiz command as a user would (a separate process, in CWD), capturing its output."""
+    """Run the rcwiz command line ARGS with its own streams, variables, folder (CWD) and umask,
+    and capture its output.
+
+    In-process by default (cli.main with an injected Environment: no Python start-up per case);
+    PROCESS=True runs the installed command as a separate process, for what only a process
+    shows (the entry point, signals, exit without teardown). Without INPUT stdin is empty.
+    """
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run(
-        [*RCWIZ, *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-        cwd=cwd,
-        check=False,
-    )
+    if process or _ALWAYS_A_PROCESS:
+        return subprocess.run(
+            [*RCWIZ, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=full_env,
+            cwd=cwd,
+            check=False,
+            preexec_fn=None if umask is None else lambda: os.umask(umask),  # one syscall
+        )
+    previous = os.umask(umask) if umask is not None else None
+    try:
+        return _in_process(list(args), input or "", timeout, full_env, cwd)
+    finally:
+        if previous is not None:
+            os.umask(previous)
+
+
+def _in_process(
+    args: list[str],
+    input: str,
+    timeout: float,
+    environ: dict[str, str],
+    cwd: str | os.PathLike[str] | None,
+) -> subprocess.CompletedProcess[str]:
+    """cli.main(ARGS, env=...) on temporary files, read back as subprocess.run(text=True)
+    would (universal newlines), ended by SIGALRM after TIMEOUT like a process's timeout."""
+    from rcwiz import cli
+    from rcwiz.environment import Environment
+
+    def expired(signum: int, frame: object) -> None:
+        raise _Deadline
+
+    def stream() -> IO[str]:
+        return tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+
+    with stream() as stdin, stream() as stdout, stream() as stderr:
+        stdin.write(input)
+        stdin.seek(0)
+        env = Environment(stdin=stdin, stdout=stdout, stderr=stderr, environ=environ, cwd=cwd)
+        previous = signal.signal(signal.SIGALRM, expired)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            code = cli.main(args, env=env)
+        except _Deadline:
+            raise subprocess.TimeoutExpired([*RCWIZ, *args], timeout) from None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        stdout.seek(0)
+        stderr.seek(0)
+        return subprocess.CompletedProcess([*RCWIZ, *args], code, stdout.read(), stderr.read())
 
 
 def json_lines(text: str) -> list[dict]:
@@ -53,6 +117,29 @@ def json_result(text: str, command: str | None = None) -> dict:
     if command is not None:
         assert doc["command"] == command
     return doc
+
+
+def small_tree(folder: Path, count: int, size: int = 2000) -> Path:
+    """COUNT files of about SIZE random bytes in four sub-folders of FOLDER."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        sub = folder / f"set-{i % 4}"
+        sub.mkdir(exist_ok=True)
+        (sub / f"sample-{i:04d}.txt").write_bytes(os.urandom(size + i))
+    return folder
+
+
+def make_source(folder: Path, small: int = 30, big_mib: tuple[int, ...] = (4, 9)) -> Path:
+    """A new FOLDER of SMALL small files in three sub-folders (d0/small-00.csv, ...) and one
+    file of each size in BIG_MIB at its top (big-4.bin: 4 MiB of random bytes)."""
+    folder.mkdir(parents=True)
+    for i in range(small):
+        sub = folder / f"d{i % 3}"
+        sub.mkdir(exist_ok=True)
+        (sub / f"small-{i:02d}.csv").write_bytes(os.urandom(200 + 91 * i))
+    for mib in big_mib:
+        (folder / f"big-{mib}.bin").write_bytes(os.urandom(mib * 2**20))
+    return folder
 
 
 def tree_size(folder: Path) -> tuple[int, int]:

@@ -31,11 +31,15 @@ FIXTURES = ("prod_nextcloud", "prod_user", "prod_remote")
 TARBALL = SHARED_NEXTCLOUD / "nextcloud-30.0.1-trimmed.tar.xz"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that uses the production-like Nextcloud (`-m nextcloud_prod`)."""
+    """Mark every test that uses the production-like Nextcloud (`-m nextcloud_prod`), and
+    send them all to one worker of a parallel run: its PostgreSQL, Redis and install (~8 s)
+    are made once."""
     for item in items:
         if set(FIXTURES) & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.nextcloud_prod)
+            item.add_marker(pytest.mark.xdist_group("nextcloud_prod"))
 
 
 class ProdNextcloud(RealNextcloud):

@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ports import PortTaken, on_a_free_port
+
 PG_BIN = Path(os.environ.get("RCWIZ_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_ACCOUNT = "postgres"  # who runs PostgreSQL when we are root (Debian's package makes it)
 DATABASE = "nextcloud"
@@ -72,12 +74,6 @@ def _as_db_user(argv: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return argv
     return ["setpriv", f"--reuid={PG_ACCOUNT}", f"--regid={PG_ACCOUNT}", "--clear-groups", *argv]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait(ready: object, proc: subprocess.Popen, log: Path, what: str) -> None:
@@ -127,8 +123,11 @@ class Services:
         )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stdout}{done.stderr}")
-        self.pg_port = free_port()
-        argv = [str(PG_BIN / "postgres"), "-D", str(data), "-p", str(self.pg_port)]
+        on_a_free_port(lambda port: self._start_postgres_on(port, data, log))
+        self._psql_tool("createdb", DATABASE)
+
+    def _start_postgres_on(self, port: int, data: Path, log: Path) -> None:
+        argv = [str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port)]
         argv += ["-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={data}"]
         with open(log, "ab") as out:
             proc = subprocess.Popen(
@@ -138,8 +137,13 @@ class Services:
                 stderr=subprocess.STDOUT,
             )
         self._procs.append(proc)
-        _wait(self._pg_ready, proc, log, "PostgreSQL")
-        self._psql_tool("createdb", DATABASE)
+        self.pg_port = port
+        try:
+            _wait(self._pg_ready, proc, log, "PostgreSQL")
+        except RuntimeError as exc:
+            if "Address already in use" in str(exc):  # PostgreSQL's own bind refused the port
+                raise PortTaken(str(exc)) from None
+            raise
 
     def _psql_tool(self, tool: str, *args: str) -> str:
         argv = [str(PG_BIN / tool), "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres"]

@@ -25,7 +25,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ports import PortTaken, on_a_free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_NEXTCLOUD = Path(
@@ -62,12 +62,6 @@ def unavailable() -> str | None:
     if shutil.which("php") is None:
         return f"PHP is missing; install it with: {APT_LINE}"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -159,10 +153,18 @@ class RealNextcloud:
             if installed.returncode != 0:
                 raise RuntimeError(f"serve.sh --install: {installed.stderr.strip()}")
             self.occ("config:system:set", "memcache.local", "--value", memcache)
-        self.port = _free_port()
-        done = self._serve(str(self.workdir), str(self.port))
+        return on_a_free_port(self._start_on)
+
+    def _start_on(self, port: int) -> RealNextcloud:
+        done = self._serve(str(self.workdir), str(port))
+        # serve.sh's own check (exit 4), or php -S failing to bind after it (exit 6).
+        if (done.returncode == 4 and "in use" in done.stderr) or (
+            done.returncode == 6 and "Address already in use" in done.stderr
+        ):
+            raise PortTaken(done.stderr.strip())
         if done.returncode != 0:
             raise RuntimeError(f"serve.sh exited {done.returncode}: {done.stderr.strip()}")
+        self.port = port
         self.url = done.stdout.strip().splitlines()[-1].rstrip("/")
         return self
 
@@ -288,11 +290,20 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
 # --------------------------------------------------------------------------- pytest
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that uses the real Nextcloud, so `-m nextcloud` selects it."""
+    """Mark every test that uses the real Nextcloud, so `-m nextcloud` selects it.
+
+    Every worker of a parallel run (`make test`: pytest-xdist, --dist loadgroup) starts its own
+    real Nextcloud; the tests of the second one with APCu go to one worker together, so it is
+    started once.
+    """
     for item in items:
-        if set(FIXTURES) & set(getattr(item, "fixturenames", ())):
+        used = set(getattr(item, "fixturenames", ()))
+        if set(FIXTURES) & used:
             item.add_marker(pytest.mark.nextcloud)
+        if "cached_nextcloud" in used:
+            item.add_marker(pytest.mark.xdist_group("cached_nextcloud"))
 
 
 def _skip_or_fail(reason: str | None) -> None:

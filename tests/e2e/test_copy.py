@@ -12,18 +12,15 @@ import time
 import pexpect
 import psutil
 import pytest
-from helpers import RCWIZ, json_lines, rclone_children, rcwiz, running_until, tree_size
-
-
-def make_source(folder, small=30, big_mib=(4, 9)):
-    folder.mkdir(parents=True)
-    for i in range(small):
-        sub = folder / f"d{i % 3}"
-        sub.mkdir(exist_ok=True)
-        (sub / f"small-{i:02d}.csv").write_bytes(os.urandom(200 + 91 * i))
-    for mib in big_mib:
-        (folder / f"big-{mib}.bin").write_bytes(os.urandom(mib * 2**20))
-    return folder
+from helpers import (
+    RCWIZ,
+    json_lines,
+    make_source,
+    rclone_children,
+    rcwiz,
+    running_until,
+    tree_size,
+)
 
 
 @pytest.fixture

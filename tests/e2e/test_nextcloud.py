@@ -8,10 +8,8 @@ in cases rcwiz avoids before sending (a missing folder, a forbidden name), so th
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from helpers import json_lines, rcwiz, tree_size
+from helpers import json_lines, rcwiz, small_tree, tree_size
 
 
 @pytest.fixture
@@ -32,15 +30,6 @@ def nc_conf(tmp_path, rclone_conf):
         )
 
     return make
-
-
-def small_tree(folder, count, size=2000):
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        sub = folder / f"set-{i % 4}"
-        sub.mkdir(exist_ok=True)
-        (sub / f"sample-{i:04d}.txt").write_bytes(os.urandom(size + i))
-    return folder
 
 
 def test_a_file_the_bulk_request_refuses_is_sent_by_rclone(nextcloud, nc_conf, tmp_path):

@@ -15,13 +15,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import RCWIZ
+from helpers import rcwiz
 
 
 def under_umask(mask: int, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    """`rcwiz ARGS` started with umask MASK, as a user whose shell sets it."""
-    argv = ["sh", "-c", f'umask {mask:03o} && exec "$@"', "sh", *RCWIZ, *args]
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120)
+    """`rcwiz ARGS` run with umask MASK, as for a user whose shell sets it (what it starts,
+    rclone and the hooks, inherit it)."""
+    return rcwiz(*args, input=stdin, umask=mask)
 
 
 def modes_under(home: Path, before: set[Path]) -> dict[str, str]:
@@ -88,13 +88,11 @@ def job_with_hook(tmp_path, quota_server, rclone_conf):
 
 
 def run_job(conf: Path, jobs: Path) -> subprocess.CompletedProcess:
-    argv = [*RCWIZ, "--config", str(conf), "--jobs", str(jobs), "job", "run", "up"]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    return rcwiz("--config", str(conf), "--jobs", str(jobs), "job", "run", "up")
 
 
 def doctor(conf: Path, jobs: Path) -> subprocess.CompletedProcess:
-    argv = [*RCWIZ, "--config", str(conf), "--jobs", str(jobs), "doctor"]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    return rcwiz("--config", str(conf), "--jobs", str(jobs), "doctor")
 
 
 @pytest.mark.parametrize("which", ["jobs file", "jobs folder", "rclone.conf", "config folder"])

@@ -11,13 +11,17 @@ import psutil
 from helpers import RCWIZ
 
 
-def _sample_argv(secrets: list[str], stop: threading.Event, leaks: list, seen: list) -> None:
+def _sample_argv(
+    secrets: list[str], ours: str, stop: threading.Event, leaks: list, seen: list
+) -> None:
+    """Every process's argv, again and again: those holding a secret go to LEAKS, this test's
+    rclones (OURS in their argv: another test may run rclone at the same time) to SEEN."""
     while not stop.is_set():
         for proc in psutil.process_iter(["name", "cmdline"]):
             line = " ".join(proc.info["cmdline"] or [])
             if any(s in line for s in secrets):
                 leaks.append(line)
-            if proc.info["name"] == "rclone":
+            if proc.info["name"] == "rclone" and ours in line:
                 seen.append(line)
 
 
@@ -51,7 +55,7 @@ def test_password_absent_from_argv_logs_history_and_json(
         [*base, "copy", str(source), "q:plain", "--log-interval", "0.1"],
     ]
     stop, leaks, seen = threading.Event(), [], []
-    sampler = threading.Thread(target=_sample_argv, args=(secrets, stop, leaks, seen))
+    sampler = threading.Thread(target=_sample_argv, args=(secrets, str(conf), stop, leaks, seen))
     sampler.start()
     outputs = []
     try:

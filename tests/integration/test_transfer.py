@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 
 import pytest
-from helpers import tree_size
+from helpers import make_source, tree_size
 
 from rcwiz import errors
 from rcwiz.rclone.run import Rclone
@@ -18,16 +17,6 @@ from rcwiz.ui.console import Console, Stream
 from rcwiz.ui.progress import JsonSink, PlainSink
 
 ESCAPE = re.compile(r"\x1b\[")
-
-
-def make_source(folder, small=25, big_mib=(3, 6)):
-    folder.mkdir()
-    for i in range(small):
-        (folder / f"small-{i:02d}.txt").write_bytes(os.urandom(100 + 37 * i))
-    (folder / "big").mkdir()
-    for mib in big_mib:
-        (folder / "big" / f"{mib}.bin").write_bytes(os.urandom(mib * 2**20))
-    return folder
 
 
 def captured_console(json_mode=False):
@@ -45,7 +34,7 @@ def target(tmp_path, rclone_conf, quota_server_factory):
 
 def test_json_summary_matches_the_source(tmp_path, target):
     server, rclone = target
-    source = make_source(tmp_path / "src")
+    source = make_source(tmp_path / "src", small=25, big_mib=(3, 6))
     files, size = tree_size(source)
     console, buffer = captured_console(json_mode=True)
     summary = transfer.run(

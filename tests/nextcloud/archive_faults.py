@@ -79,9 +79,14 @@ class ArchiveFaults:
             do_GET = do_PUT = do_POST = do_PROPFIND = do_MKCOL = do_MOVE = _any
             do_DELETE = do_HEAD = do_OPTIONS = do_PROPPATCH = do_COPY = _any
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = self.make_server(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def make_server(self, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+        """The listening server on a port of its own choosing (tls_front's also speaks TLS)."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        return server
 
     def __enter__(self) -> ArchiveFaults:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -11,16 +11,6 @@ MB = 1000 * 1000
 MiB = 1024 * 1024
 
 
-def small_tree(folder: Path, count: int, size: int = 2000) -> Path:
-    """COUNT files of about SIZE random bytes in four sub-folders of FOLDER."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        sub = folder / f"set-{i % 4}"
-        sub.mkdir(exist_ok=True)
-        (sub / f"sample-{i:04d}.txt").write_bytes(os.urandom(size + i))
-    return folder
-
-
 def big_file(path: Path, size: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:

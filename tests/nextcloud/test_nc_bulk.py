@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from conftest import MiB, big_file, files_of, same_bytes, small_tree
-from helpers import json_lines, rcwiz
+from conftest import MiB, big_file, files_of, same_bytes
+from helpers import json_lines, rcwiz, small_tree
 
 
 def posts_to_bulk(requests):

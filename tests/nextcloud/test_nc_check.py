@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import test_nc_download
-from conftest import big_file, rclone_check, small_tree
-from helpers import json_result, rcwiz
+from conftest import big_file, rclone_check
+from helpers import json_result, rcwiz, small_tree
 
 from rcwiz.transfer.bulk import BIG_FILE
 

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import MB, MiB, big_file, files_of, rclone_check, same_bytes, small_tree
-from helpers import RCWIZ, json_lines, json_result, rcwiz, running_until
+from conftest import MB, MiB, big_file, files_of, rclone_check, same_bytes
+from helpers import RCWIZ, json_lines, json_result, rcwiz, running_until, small_tree
 
 # rcwiz uploads to Nextcloud in 64 MiB chunks: a file above that goes as a chunked upload.
 CHUNK = 64 * MiB

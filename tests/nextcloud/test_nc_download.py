@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from archive_faults import HOSTILE, LEGACY, ArchiveFaults
-from conftest import MiB, big_file, files_of, same_bytes, small_tree
-from helpers import RCWIZ, json_lines, rcwiz
+from conftest import MiB, big_file, files_of, same_bytes
+from helpers import RCWIZ, json_lines, rcwiz, small_tree
 
 
 def upload(conf: Path, source: Path, folder: str) -> None:

@@ -11,8 +11,8 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-from conftest import MiB, big_file, rclone_check, same_bytes, small_tree
-from helpers import RCWIZ, json_lines, rcwiz
+from conftest import MiB, big_file, rclone_check, same_bytes
+from helpers import RCWIZ, json_lines, rcwiz, small_tree
 from realnc import wait_for
 
 from rcwiz.nextcloud.chunked import chunk_size_for

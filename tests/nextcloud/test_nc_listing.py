@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from archive_faults import ArchiveFaults
-from conftest import same_bytes, small_tree
-from helpers import json_lines, rcwiz
+from conftest import same_bytes
+from helpers import json_lines, rcwiz, small_tree
 
 from rcwiz.nextcloud.http import Client
 from rcwiz.nextcloud.listing import tree

@@ -17,8 +17,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from conftest import small_tree
-from helpers import rcwiz
+from helpers import rcwiz, small_tree
 
 STALL = 3.0
 STARTUP = 5.0  # Python, the pre-flight and rclone starting, on a loaded 2-core machine

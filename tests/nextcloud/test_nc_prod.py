@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import rclone_check, small_tree
-from helpers import json_lines, rcwiz
+from conftest import rclone_check
+from helpers import json_lines, rcwiz, small_tree
 
 
 def test_it_runs_on_postgresql_with_redis_locking_and_apcu(prod_nextcloud, prod_user):

@@ -13,8 +13,8 @@ import os
 
 import pytest
 from archive_faults import ArchiveFaults, collisions
-from conftest import same_bytes, small_tree
-from helpers import json_lines, rcwiz
+from conftest import same_bytes
+from helpers import json_lines, rcwiz, small_tree
 
 FILES = 1000
 LOCK_RUNS = int(os.environ.get("RCWIZ_LOCK_RUNS", "1"))

@@ -5,8 +5,7 @@ folders rclone leaves out are said once."""
 
 from __future__ import annotations
 
-from conftest import small_tree
-from helpers import json_lines, rcwiz
+from helpers import json_lines, rcwiz, small_tree
 
 
 def test_an_upload_re_run_says_what_it_compared(real_nextcloud, nc_remote, tmp_path):

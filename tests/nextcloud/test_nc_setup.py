@@ -30,6 +30,21 @@ def stored_password(conf, name="nc"):
     return reveal(next(line.split(" = ", 1)[1] for line in lines if line.startswith("pass = ")))
 
 
+def login_flow_setup(server, user, conf):
+    """`rcwiz setup --login-flow` as its own process, with USER granting the link it prints
+    (in a browser, for a person); the finished process (stdout holds what came after the link)."""
+    argv = [*RCWIZ, "--config", str(conf), "setup", "--preset", "nextcloud"]
+    argv += ["--server", server.url, "--login-flow", "--name", "nc", "--yes"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        login_url = next((line.strip() for line in proc.stdout if "/login/v2/flow/" in line), None)
+        assert login_url is not None, proc.stderr.read() if proc.stderr else ""
+        assert login_url.startswith(f"{server.url}/index.php/login/v2/flow/")
+        server.approve(login_url, user)
+        out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
 def test_setup_by_password_saves_a_remote_that_plain_rclone_uses(
     real_nextcloud, nc_user, tmp_path, rclone_bin
 ):
@@ -142,32 +157,9 @@ def test_setup_by_login_flow_gets_an_app_password_that_works(
     real_nextcloud, nc_user, tmp_path, rclone_bin
 ):
     conf = tmp_path / "rclone.conf"
-    argv = [
-        *RCWIZ,
-        "--config",
-        str(conf),
-        "setup",
-        "--preset",
-        "nextcloud",
-        "--server",
-        real_nextcloud.url,
-        "--login-flow",
-        "--name",
-        "nc",
-        "--yes",
-    ]
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None
-        login_url = None
-        for line in proc.stdout:
-            if "/login/v2/flow/" in line:
-                login_url = line.strip()
-                break
-        assert login_url is not None, proc.stderr.read() if proc.stderr else ""
-        assert login_url.startswith(f"{real_nextcloud.url}/index.php/login/v2/flow/")
-        real_nextcloud.approve(login_url, nc_user)
-        out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    done = login_flow_setup(real_nextcloud, nc_user, conf)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     assert f"Signed in as {nc_user.name}" in out
     app_password = stored_password(conf)
     assert app_password != nc_user.password and len(app_password) > 20
@@ -184,26 +176,7 @@ def test_setup_by_login_flow_gets_an_app_password_that_works(
 
 def test_login_flow_remove_with_revoke_kills_the_app_password(real_nextcloud, nc_user, tmp_path):
     conf = tmp_path / "rclone.conf"
-    argv = [
-        *RCWIZ,
-        "--config",
-        str(conf),
-        "setup",
-        "--preset",
-        "nextcloud",
-        "--server",
-        real_nextcloud.url,
-        "--login-flow",
-        "--name",
-        "nc",
-        "--yes",
-    ]
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None
-        login_url = next(line.strip() for line in proc.stdout if "/login/v2/flow/" in line)
-        real_nextcloud.approve(login_url, nc_user)
-        proc.communicate(timeout=120)
-    assert proc.returncode == 0
+    assert login_flow_setup(real_nextcloud, nc_user, conf).returncode == 0
     app_password = stored_password(conf)
     removed = rcwiz("--config", str(conf), "remotes", "rm", "nc", "--revoke")
     assert removed.returncode == 0, removed.stderr
@@ -280,25 +253,7 @@ def test_login_flow_remove_without_a_terminal_keeps_the_app_password_and_says_so
     real_nextcloud, nc_user, tmp_path
 ):
     conf = tmp_path / "rclone.conf"
-    argv = [
-        *RCWIZ,
-        "--config",
-        str(conf),
-        "setup",
-        "--preset",
-        "nextcloud",
-        "--server",
-        real_nextcloud.url,
-        "--login-flow",
-        "--name",
-        "nc",
-        "--yes",
-    ]
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None
-        login_url = next(line.strip() for line in proc.stdout if "/login/v2/flow/" in line)
-        real_nextcloud.approve(login_url, nc_user)
-        proc.communicate(timeout=120)
+    login_flow_setup(real_nextcloud, nc_user, conf)
     app_password = stored_password(conf)
     removed = rcwiz("--config", str(conf), "remotes", "rm", "nc")
     assert removed.returncode == 0, removed.stderr

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import MiB, big_file, files_of, same_bytes, small_tree
-from helpers import RCWIZ, rcwiz
+from conftest import MiB, big_file, files_of, same_bytes
+from helpers import RCWIZ, rcwiz, small_tree
 from request_faults import FAULTS, KINDS, RequestFaults
 
 from rcwiz.transfer.bulk import BIG_FILE

@@ -1,9 +1,10 @@
 """https with a certificate rcwiz cannot trust, in front of the real Nextcloud 30.
 
-The front (tests/tlsfront.py) speaks TLS with a self-signed certificate and plain HTTP on the
-same loopback port, and counts every password that reaches it in plain HTTP: a bare host whose
-certificate fails must never be retried over http. With --ca-cert the same front works, for
-rclone and for rcwiz's own requests (the bulk upload) alike.
+The front (tests/nextcloud/tls_front.py, the fault proxy behind TLS) speaks TLS with a
+self-signed certificate and plain HTTP on the same loopback port, and counts every password
+that reaches it in plain HTTP: a bare host whose certificate fails must never be retried over
+http. With --ca-cert the same front works, for rclone and for rcwiz's own requests (the bulk
+upload) alike.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import socket
 
 import pytest
 from helpers import rcwiz
-from tlsfront import TlsFront, certificate
+from tls_front import TlsFront, certificate
 
 from rcwiz.actions.setup_scheme import is_loopback, settle
 from rcwiz.clock import Clock

@@ -76,7 +76,6 @@ from rcwiz.demo.quota import (
     _QuotaGate,
     _QuotaProvider,
 )
-from rcwiz.demo.server import _free_port
 
 _log = logging.getLogger(__name__)
 
@@ -400,12 +399,12 @@ class NextcloudStandin:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> NextcloudStandin:
-        """Bind a free port (chosen first, so cheroot sets SO_REUSEADDR) and serve."""
-        self.port = _free_port("127.0.0.1")
-        server = cheroot_wsgi.Server(("127.0.0.1", self.port), self._wsgi, numthreads=16)
+        """Bind port 0 (the kernel picks a free one, in the bind itself) and serve."""
+        server = cheroot_wsgi.Server(("127.0.0.1", 0), self._wsgi, numthreads=16)
         server.error_log = lambda *a, **k: None  # clients hanging up are not errors here
         server.expiration_interval = 0.1
         server.prepare()
+        self.port = int(server.bind_addr[1])  # the port the bind got
         self._server = server
         self._thread = threading.Thread(target=server.serve, name="nextcloud-standin", daemon=True)
         self._thread.start()

@@ -1,8 +1,13 @@
 """The wheel ships every rcwiz package and the templates (pyproject lists packages by hand)."""
 
+import sys
 from pathlib import Path
 
-import tomllib
+# tomllib is Python 3.11's; on 3.10 (still supported) the test extra installs tomli, its origin.
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,11 +1,12 @@
-"""A loopback port that speaks TLS (with a certificate made here by the `openssl` command) and
-plain HTTP alike, in front of a real server, and records what reached it in plain HTTP.
+"""The fault proxy (archive_faults.py) as a loopback port that speaks TLS (with a certificate
+made here by the `openssl` command) and plain HTTP alike, and records what reached it in plain
+HTTP.
 
 It stands for a server whose https has a certificate rcwiz cannot trust, and whose plain http
 would take whatever is sent to it: `plain_credentials` lists every Authorization header that
-arrived without TLS (the password in base64). Requests that come over TLS go on to TARGET
-(the real Nextcloud), so with the authority's certificate given (`--ca-cert`) the whole of
-rcwiz works through it.
+arrived without TLS (the password in base64). Requests that come over TLS are passed on to
+TARGET (the real Nextcloud) as the proxy passes them, with the Host they were sent to, so with
+the authority's certificate given (`--ca-cert`) the whole of rcwiz works through it.
 
     with TlsFront(real_nextcloud.url, certificate(tmp_path)) as front:
         front.url        # https://127.0.0.1:PORT
@@ -14,17 +15,15 @@ rcwiz works through it.
 
 from __future__ import annotations
 
-import http.client
 import socket
 import ssl
 import subprocess
-import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
-HOP_BY_HOP = ("connection", "transfer-encoding", "content-length", "keep-alive")
+from archive_faults import ArchiveFaults
+
 TLS_HANDSHAKE = 0x16  # the first byte of a TLS record that opens a handshake
 
 
@@ -51,25 +50,22 @@ def certificate(folder: Path) -> Certificate:
     return Certificate(cert, key)
 
 
-class TlsFront:
+class TlsFront(ArchiveFaults):
+    """The proxy in mode "pass" behind TLS; plain HTTP is answered 401 (a taker), not passed."""
+
     def __init__(self, target: str, cert: Certificate) -> None:
-        self.target = urlsplit(target)
+        self.cert = cert
         self.plain_credentials: list[str] = []  # Authorization headers seen without TLS
         self.plain_requests = 0
         self.tls_requests = 0
+        super().__init__(target, "pass")
+        port = self.server.server_address[1]
+        self.url = f"https://127.0.0.1:{port}"
+        self.bare = f"127.0.0.1:{port}"
+
+    def make_server(self, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert.cert, cert.key)
-        front = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _any(self) -> None:
-                front.handle(self)
-
-            do_GET = do_PUT = do_POST = do_PROPFIND = do_MKCOL = do_MOVE = _any
-            do_DELETE = do_HEAD = do_OPTIONS = do_PROPPATCH = do_COPY = _any
+        context.load_cert_chain(self.cert.cert, self.cert.key)
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
@@ -83,51 +79,25 @@ class TlsFront:
                         request = context.wrap_socket(request, server_side=True)
                 except (OSError, ssl.SSLError):
                     return  # a client that gave up on the certificate: nothing to serve
-                Handler(request, client_address, self)
+                handler(request, client_address, self)
 
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # a client that hangs up mid-answer is no news here
 
-        self.server = Server(("127.0.0.1", 0), Handler)
-        port = self.server.server_address[1]
-        self.url = f"https://127.0.0.1:{port}"
-        self.bare = f"127.0.0.1:{port}"
-
-    def __enter__(self) -> TlsFront:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return Server(("127.0.0.1", 0), handler)
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else None
         if not isinstance(handler.connection, ssl.SSLSocket):
             self.plain_requests += 1
             if handler.headers.get("Authorization"):
                 self.plain_credentials.append(handler.headers["Authorization"])
+            handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
             handler.send_response(401)  # a taker: asks for the password
             handler.send_header("WWW-Authenticate", 'Basic realm="x"')
             handler.send_header("Content-Length", "0")
             handler.end_headers()
             return
         self.tls_requests += 1
-        headers = {k: v for k, v in handler.headers.items() if k.lower() != "host"}
-        headers["Host"] = handler.headers.get("Host", "")
-        connection = http.client.HTTPConnection(self.target.hostname, self.target.port, timeout=120)
-        try:
-            connection.request(handler.command, handler.path, body=body, headers=headers)
-            reply = connection.getresponse()
-            data = reply.read()
-            handler.send_response(reply.status)
-            for key, value in reply.getheaders():
-                if key.lower() not in HOP_BY_HOP:
-                    handler.send_header(key, value)
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            if handler.command != "HEAD":
-                handler.wfile.write(data)
-        finally:
-            connection.close()
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else None
+        self.answer(handler, dict(handler.headers.items()), body)  # Host kept: the front's
