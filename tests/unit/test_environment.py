@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from rcwiz import cli, http
+from rcwiz import cli
 from rcwiz.environment import Environment
 
 
@@ -48,12 +48,9 @@ def test_the_run_sees_its_variables_and_folder_and_says_its_errors_on_its_stderr
 
 
 def test_what_a_run_sets_for_the_process_is_put_back(tmp_path):
-    ca = tmp_path / "ca.pem"
-    ca.write_text("not a certificate\n", encoding="utf-8")
     env = _env(tmp_path, {"HOME": str(tmp_path)})
     handlers = logging.getLogger().handlers[:]
-    cli.main(["--debug", "--ca-cert", str(ca), "quota"], env=env)
-    assert http.CA_CERT is None
+    cli.main(["--debug", "quota"], env=env)
     assert logging.getLogger().handlers == handlers
     assert not any(type(h).__name__ == "RichHandler" for h in logging.getLogger().handlers), (
         "--debug's handler outlived its run"
