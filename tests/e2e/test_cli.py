@@ -23,6 +23,11 @@ JOB_ACTIONS = ["list", "show", "add", "edit", "rm", "validate", "run", "history"
 NESTED = {"trash": {"list", "restore", "rm", "empty"}, "uploads": {"list", "rm"}}
 
 
+# The demos run on one worker of a parallel run, one after the other: a test looks for any
+# demo's rclone left running, and another worker's demo would be one.
+DEMOS = pytest.mark.xdist_group("demo")
+
+
 def every_command() -> list[list[str]]:
     """Every command and subcommand, read from the parser itself (so none is forgotten)."""
     import argparse
@@ -188,6 +193,7 @@ def _sample_size() -> tuple[int, int]:
     return SMALL_FILES + len(BIG_FILES), small + sum(m * 2**20 for m in BIG_FILES)
 
 
+@DEMOS
 def test_demo_runs_in_under_a_minute_and_shows_progress_remote_and_quota():
     start = time.monotonic()
     done = rcwiz("demo", timeout=90)
@@ -203,6 +209,7 @@ def test_demo_runs_in_under_a_minute_and_shows_progress_remote_and_quota():
     assert "256.0 MiB" in out  # the quota report's total
 
 
+@DEMOS
 def test_demo_json_reports_exact_numbers():
     done = rcwiz("--json", "demo", timeout=90)
     assert done.returncode == 0, done.stderr
@@ -227,6 +234,7 @@ def _rclones_of(marker: str) -> list[psutil.Process]:
     return found
 
 
+@DEMOS
 def test_sigint_mid_copy_exits_130_and_leaves_no_rclone():
     with running_until([*RCWIZ, "demo", "--log-interval", "0.2"], " progress ") as proc:
         children = rclone_children(proc.pid)
@@ -241,6 +249,7 @@ def test_sigint_mid_copy_exits_130_and_leaves_no_rclone():
     assert not _rclones_of("rcwiz-demo-")
 
 
+@DEMOS
 def test_sigkill_of_rcwiz_takes_rclone_down_too():
     argv = [*RCWIZ, "demo", "--log-interval", "0.2"]
     with running_until(argv, " progress ", stderr=subprocess.DEVNULL) as proc:
