@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from rcwiz.cli import Context
     from rcwiz.nextcloud.account import Account
     from rcwiz.nextcloud.capabilities import Capabilities
-    from rcwiz.transfer import bulk
+    from rcwiz.transfer import bigfiles, bulk
     from rcwiz.transfer.archive import Prepared
 
 SHOWN_DELETIONS = 20
@@ -250,17 +250,21 @@ def _download(
 
     try:
         archive.run(acct, opts, fetch, sink, log_path, phase)
+        big = _big_files(acct, opts, fetch, sink, log_path, phase)
     except KeyboardInterrupt:
         engine.without_rclone(opts, rest(), log_path, engine.interrupted(opts.verb))
     except errors.RcwizError as exc:
         engine.without_rclone(opts, rest(), log_path, exc)
     left = not archive.nothing_left(opts, fetch, phase)
-    if phase.files:
+    came = phase.files - big.files  # by archive
+    if came:
         then = "rclone fetches the rest" if left else "nothing is left for rclone"
         console.note(
-            f"{phase.files} small file(s) came in {phase.requests} Nextcloud archive "
-            f"request(s); {then}."
+            f"{came} small file(s) came in {phase.requests} Nextcloud archive request(s); {then}."
         )
+    if big.files:
+        resumed = f" ({fmt.size(big.resumed)} resumed)" if big.resumed else ""
+        console.note(f"{big.files} big file(s) came in byte ranges{resumed}.")
     if phase.refused:
         console.note(
             f"{len(phase.refused)} file(s) did not come by archive ({phase.reasons[0]}); "
@@ -269,6 +273,24 @@ def _download(
     if not left:
         return engine.without_rclone(opts, rest(), log_path)
     return engine.run(ctx.rclone, opts, rest(), log_path=log_path, watch=watch, warn=console.warn)
+
+
+def _big_files(
+    acct: Account,
+    opts: TransferOptions,
+    fetch: Prepared,
+    sink: engine.Sink,
+    log_path: Path,
+    phase: Phase,
+) -> bigfiles.Result:
+    """The big-file phase (rcwiz.transfer.bigfiles): what the archives did not take, in byte
+    ranges, resumable; its `resumed` bytes are not in PHASE's count."""
+    from rcwiz.transfer import bigfiles
+
+    small = set(fetch.small())
+    big = bigfiles.chosen(fetch.todo, small)
+    checksums = fetch.listing.checksums
+    return bigfiles.run(acct, opts, fetch.todo, big, checksums, sink, log_path, phase)
 
 
 def _fast_path(

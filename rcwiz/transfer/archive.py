@@ -32,7 +32,7 @@ from rcwiz.rclone.events import FileDone, LogLine
 from rcwiz.rclone.lsjson import Listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer import fastpath, unzip
+from rcwiz.transfer import fastpath, partials, unzip
 from rcwiz.transfer.engine import Expected, Sink
 from rcwiz.transfer.fastpath import Phase
 from rcwiz.transfer.walk import walk
@@ -101,6 +101,7 @@ def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared
         return None
     tree = walk(Path(opts.dest).expanduser().resolve())  # a link to a folder: the folder
     local = {f.relative: (f.size, f.mtime) for f in tree.files} if tree else {}
+    local = {rel: entry for rel, entry in local.items() if not partials.is_partial(rel)}
     todo = {
         rel: entry
         for rel, entry in found.files.items()

@@ -1,0 +1,390 @@
+"""The download phase for big files from Nextcloud: byte ranges several at a time, resumable.
+
+Runs after the archive phase (rcwiz.transfer.archive, which takes the small files) and before
+rclone (which gets whatever is left). Each big new or changed file is fetched in PIECE-sized
+ranges, STREAMS at once (one TCP stream is often the limit on a distant server), into its
+partial file beside the destination (rcwiz.transfer.partial_file), whose record in rcwiz's
+state folder (rcwiz.transfer.partials) is brought up to date every SAVE_EVERY seconds and
+whenever the run stops. An interrupted run (Ctrl-C, SIGTERM, SIGHUP, SIGKILL, a hung or dead
+server) leaves both, and the next run of the same transfer continues from the bytes on disk
+when the server still holds the same version; a file changed on the server starts again from
+zero (never a mix of two versions). A file is renamed into place only when whole and checked.
+
+What this phase counts: `Result.bytes` came in this run, `Result.resumed` were on disk already
+(neither sent again nor counted twice: the progress total leaves them out).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import io
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from rcwiz import errors, files
+from rcwiz.http import Client
+from rcwiz.nextcloud import ranged
+from rcwiz.nextcloud.account import Account
+from rcwiz.nextcloud.bulk import safe_name
+from rcwiz.rclone.events import FileDone, LogLine
+from rcwiz.rclone.transfer import TransferOptions
+from rcwiz.transfer import fastpath, partials, unzip
+from rcwiz.transfer.engine import Expected, Sink
+from rcwiz.transfer.fastpath import Phase
+from rcwiz.transfer.partial_file import Download, Spoiled
+from rcwiz.transfer.partials import Span
+
+PIECE = 8 * 1024 * 1024  # bytes per ranged request
+STREAMS = 4  # ranged requests at once (benchmarks/resume_download.py)
+SAVE_EVERY = 0.25  # seconds between records: what a SIGKILL can cost
+RETRIES = 3  # a cut connection: the piece's rest is asked again, this often per file
+
+
+@dataclass
+class Result:
+    """What the phase did (added to the run's Phase as files and bytes, except `resumed`)."""
+
+    files: int = 0
+    bytes: int = 0  # came in this run
+    resumed: int = 0  # were on disk from an earlier run, kept (not fetched, not counted again)
+    restarted: int = 0  # files whose partial could not be kept (changed on the server, ...)
+    left: list[str] = field(default_factory=list)  # to rclone
+    reasons: list[str] = field(default_factory=list)
+
+
+def chosen(todo: dict[str, tuple[int, float]], small: set[str]) -> dict[str, tuple[int, float]]:
+    """The files of TODO this phase takes: not SMALL (the archive's), with a name rclone keeps
+    as it is and that stays inside the destination."""
+    return {
+        rel: entry
+        for rel, entry in todo.items()
+        if rel not in small and safe_name(rel) and unzip.safe_entry(rel)
+    }
+
+
+def tidy(folder: Path, root: str, todo: dict[str, tuple[int, float]]) -> int:
+    """Remove stale partials (partials.sweep), and this transfer's own (destination under
+    FOLDER, remote under ROOT) whose file is no longer to fetch: gone from the server, or here
+    whole already. Returns how many went."""
+    removed = len(partials.sweep())
+    base = str(folder) + os.sep
+    prefix = root.rstrip("/") + "/"
+    for record in partials.found():
+        if not (record.destination.startswith(base) and record.remote.startswith(prefix)):
+            continue
+        relative = record.destination[len(base) :].replace(os.sep, "/")
+        if relative not in todo:
+            record.forget()
+            removed += 1
+    return removed
+
+
+def run(
+    account: Account,
+    opts: TransferOptions,
+    todo: dict[str, tuple[int, float]],
+    big: dict[str, tuple[int, float]],
+    checksums: dict[str, str],
+    sink: Sink,
+    log_path: Path,
+    phase: Phase,
+) -> Result:
+    """Fetch BIG (relative path -> size, mtime; part of TODO, the run's new or changed files)
+    into OPTS.dest; count in PHASE and the Result. Raises what stops the run (a hung or dead
+    server, Ctrl-C) after recording every partial."""
+    folder = Path(opts.dest).expanduser().resolve()
+    root = account.path_of(opts.source)
+    result = Result()
+    tidy(folder, root, todo)
+    if not big:
+        return result
+    downloads = [
+        Download(
+            rel, f"{root.rstrip('/')}/{rel}", str(folder / rel), size, mtime, checksums.get(rel, "")
+        )
+        for rel, (size, mtime) in big.items()
+    ]
+    total = sum(size for size, _ in todo.values())
+    with unzip.Destination(folder) as dest, _journal(log_path) as log:
+        streams = _Streams(account, dest, downloads)
+        _Loop(streams, result, phase, sink, log, (total, len(todo))).run()
+    return result
+
+
+def _journal(path: Path) -> IO[str]:
+    """The run's log (or one that keeps nothing where it cannot be written)."""
+    try:
+        return files.open_append(path)
+    except OSError:
+        return io.StringIO()
+
+
+_Event = tuple[str, Download, Span | None, BaseException | None]
+
+
+class _Streams:
+    """STREAMS threads that take pieces in file order, opening each file when its turn comes."""
+
+    def __init__(self, account: Account, dest: unzip.Destination, downloads: list[Download]):
+        self.client: Client = account.client()
+        self.dav_user = account.dav_user
+        self.dest = dest
+        self.waiting = collections.deque(downloads)
+        self.pieces: collections.deque[tuple[Download, Span]] = collections.deque()
+        self.events: queue.Queue[_Event] = queue.Queue()
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(STREAMS)]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def again(self, download: Download, span: Span | None = None) -> None:
+        """Queue DOWNLOAD's piece SPAN first (a cut connection), or DOWNLOAD itself (afresh)."""
+        with self.lock:
+            if span is not None:
+                self.pieces.appendleft((download, span))
+            else:
+                self.waiting.appendleft(download)
+
+    def _next(self) -> tuple[Download, Span] | None:
+        with self.lock:
+            while not self.stop.is_set():
+                while self.pieces:
+                    download, span = self.pieces.popleft()
+                    if not download.stop.is_set():
+                        return download, span
+                if not self.waiting:
+                    return None
+                download = self.waiting.popleft()
+                try:
+                    gaps = download.open(self.dest, self.client, self.dav_user)
+                except BaseException as exc:  # the main thread decides
+                    self.events.put(("open", download, None, exc))
+                    continue
+                pieces = [
+                    (a, min(a + PIECE, end))
+                    for start, end in gaps
+                    for a in range(start, end, PIECE)
+                ]
+                self.pieces.extend((download, p) for p in pieces)
+                self.events.put(("opened", download, (len(pieces), 0), None))
+            return None
+
+    def _work(self) -> None:
+        while (item := self._next()) is not None:
+            download, span = item
+            assert download.record is not None
+            version = ranged.Version(download.record.etag, download.size)
+            write = lambda at, data, d=download, s=span: d.write(s[0], at, data)  # noqa: E731
+            failure: BaseException | None = None
+            try:
+                ranged.fetch(
+                    self.client, self.dav_user, download.remote, span, version, write, download.stop
+                )
+            except BaseException as exc:  # the main thread decides
+                failure = exc
+            download.piece_ended(span)
+            self.events.put(("piece", download, span, failure))
+
+    def end(self) -> None:
+        """Stop every thread (cutting their requests) and wait for them briefly."""
+        self.stop.set()
+        self.client.abort()
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+class _Loop:
+    """The main thread's side: each event decided, records saved, progress shown."""
+
+    def __init__(
+        self,
+        streams: _Streams,
+        result: Result,
+        phase: Phase,
+        sink: Sink,
+        log: IO[str],
+        todo: tuple[int, int],
+    ) -> None:
+        self.streams = streams
+        self.result = result
+        self.phase = phase
+        self.sink = sink
+        self.log = log
+        self.todo = todo
+        self.active: dict[int, Download] = {}  # id -> a file on its way
+        self.pending: dict[int, int] = {}  # id -> its pieces not ended
+        self.retries: dict[str, int] = {}  # relative -> pieces asked again
+        self.saved = time.monotonic()
+
+    def run(self) -> None:
+        self.streams.start()
+        try:
+            while (
+                any(t.is_alive() for t in self.streams.threads) or not self.streams.events.empty()
+            ):
+                event = self._next_event()
+                if event is not None:
+                    self._decide(event)
+                self._tick()
+        except BaseException:
+            self.streams.end()
+            self._save_all()
+            raise
+        finally:
+            for download in self.active.values():
+                download.close()
+
+    def _next_event(self) -> _Event | None:
+        """The next event, or None when SAVE_EVERY passed without one."""
+        try:
+            return self.streams.events.get(timeout=SAVE_EVERY)
+        except queue.Empty:
+            return None
+
+    def _decide(self, event: _Event) -> None:
+        kind, download, span, exc = event
+        key = id(download)
+        if kind == "open":
+            self._not_opened(download, exc)
+        elif kind == "opened":
+            assert span is not None
+            self.active[key] = download
+            self.pending[key] = span[0]
+            self.result.resumed += download.resumed
+            if download.resumed:
+                self._say(download, f"resumed at {download.resumed} of {download.size} bytes")
+            if not span[0]:
+                self._finish(download)
+        elif key in self.active:
+            assert span is not None
+            self.pending[key] -= 1
+            if exc is not None:
+                self._failed(download, span, exc)
+            elif not self.pending[key] and download.whole:
+                self._finish(download)
+
+    def _not_opened(self, download: Download, exc: BaseException | None) -> None:
+        assert exc is not None
+        if isinstance(exc, errors.ServerUnreachable) or not isinstance(
+            exc, (errors.RcwizError, OSError)
+        ):
+            raise exc
+        if isinstance(exc, (ranged.Changed, errors.NotFound)) and download.record is None:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(os.path.dirname(download.destination), download.temp))
+            old = partials.load(download.destination)
+            if old is not None:
+                old.forget()
+        self._leave(download, _why(exc))
+
+    def _failed(self, download: Download, span: Span, exc: BaseException) -> None:
+        """A piece failed: ask its rest again (a cut connection), start the file again (it
+        changed on the server), or leave it to rclone; a hung server or a bug stops the run."""
+        if isinstance(exc, ranged.Changed):
+            self._drop(download)
+            self.result.restarted += 1
+            fresh = download.afresh()
+            if self.retries.get(download.relative, 0) <= RETRIES:
+                self.retries[download.relative] = self.retries.get(download.relative, 0) + 1
+                self._say(download, "changed on the server: starting again from zero")
+                self.streams.again(fresh)
+            else:
+                self._leave(download, _why(exc))
+            return
+        if isinstance(exc, errors.ServerUnreachable) and not isinstance(exc, errors.Stalled):
+            count = self.retries.get(download.relative, 0) + 1
+            self.retries[download.relative] = count
+            rest = download.left(span)
+            if count <= RETRIES and rest is not None:
+                self.pending[id(download)] += 1
+                self.streams.again(download, rest)
+                return
+            if rest is None and not self.pending[id(download)] and download.whole:
+                self._finish(download)
+                return
+        if isinstance(exc, errors.ServerUnreachable) or not isinstance(
+            exc, (errors.RcwizError, OSError)
+        ):
+            raise exc
+        download.stop.set()
+        download.save()
+        self._forget(download)
+        self._leave(download, _why(exc))
+
+    def _finish(self, download: Download) -> None:
+        try:
+            download.finish()
+        except (Spoiled, OSError) as exc:
+            self._forget(download)
+            download.discard()
+            self._leave(download, _why(exc))
+            return
+        self._forget(download)
+        self.result.files += 1
+        self.result.bytes += download.moved
+        self.phase.files += 1
+        self.phase.bytes += download.moved
+        kept = f", {download.resumed} bytes resumed" if download.resumed else ""
+        fastpath.log_file(self.log, "ranged", download.relative, download.size, True, kept)
+        message = f"Copied in byte ranges from Nextcloud{kept}"
+        self.sink.file_done(FileDone(download.relative, "new", download.size, None, message))
+
+    def _drop(self, download: Download) -> None:
+        self._forget(download)
+        download.discard()
+
+    def _forget(self, download: Download) -> None:
+        self.active.pop(id(download), None)
+        self.pending.pop(id(download), None)
+
+    def _leave(self, download: Download, why: str) -> None:
+        self.result.left.append(download.relative)
+        self.result.reasons.append(why)
+        self.phase.refused.append(download.relative)
+        self.phase.reasons.append(why)
+        fastpath.log_file(self.log, "ranged", download.relative, download.size, False, why)
+        self.sink.log(LogLine("notice", f"left to rclone: {why}", download.relative))
+
+    def _say(self, download: Download, what: str) -> None:
+        fastpath.log_entry(
+            self.log, {"rcwiz": "ranged-note", "object": download.relative, "message": what}
+        )
+        self.sink.log(LogLine("info", what, download.relative))
+
+    def _tick(self) -> None:
+        """Save every record that is due, and show the progress."""
+        now = time.monotonic()
+        if now - self.saved >= SAVE_EVERY:
+            self._save_all()
+            self.saved = now
+        coming = sum(d.moved for d in self.active.values())
+        shown = tuple(
+            fastpath.in_flight(d.relative, d.size, d.done_bytes, d.started)
+            for d in self.active.values()
+        )
+        total, count = self.todo
+        expected = Expected(bytes=total - self.result.resumed, files=count)
+        self.sink.progress(fastpath.progress(self.phase, expected, count, coming, shown))
+
+    def _save_all(self) -> None:
+        for download in list(self.active.values()):
+            with contextlib.suppress(OSError):  # a full disk: the next save may succeed
+                download.save()
+
+
+def _why(exc: BaseException | None) -> str:
+    """Why a file was left to rclone, in a few words."""
+    if isinstance(exc, errors.RcwizError):
+        return exc.message.rstrip(".")
+    if isinstance(exc, OSError):
+        return f"it could not be written ({exc.strerror or exc})"
+    return "it did not come"
