@@ -239,18 +239,21 @@ def _download(
     fetch: Prepared,
 ) -> engine.Summary:
     """The archive phase (rcwiz.transfer.archive), then rclone for whatever is left."""
-    from rcwiz.transfer import archive
+    from rcwiz.transfer import archive, bigfiles
 
     console = ctx.console
     log_path = engine.new_log_path(opts.verb)
     phase = Phase(started=fetch.started)  # the summary's duration includes the listing
 
+    big = bigfiles.Result()
+
     def rest() -> engine.Continued:
-        return fastpath.continued(sink, phase, archive_files=phase.files)
+        came = phase.files - big.files  # by archive
+        return fastpath.continued(sink, phase, archive_files=came, resumed=big.resumed)
 
     try:
         archive.run(acct, opts, fetch, sink, log_path, phase)
-        big = _big_files(acct, opts, fetch, sink, log_path, phase)
+        _big_files(acct, opts, fetch, sink, log_path, phase, big)
     except KeyboardInterrupt:
         engine.without_rclone(opts, rest(), log_path, engine.interrupted(opts.verb))
     except errors.RcwizError as exc:
@@ -282,15 +285,16 @@ def _big_files(
     sink: engine.Sink,
     log_path: Path,
     phase: Phase,
-) -> bigfiles.Result:
+    result: bigfiles.Result,
+) -> None:
     """The big-file phase (rcwiz.transfer.bigfiles): what the archives did not take, in byte
-    ranges, resumable; its `resumed` bytes are not in PHASE's count."""
+    ranges, resumable; counted in PHASE, except its RESULT.resumed (bytes kept from before)."""
     from rcwiz.transfer import bigfiles
 
     small = set(fetch.small())
     big = bigfiles.chosen(fetch.todo, small)
     checksums = fetch.listing.checksums
-    return bigfiles.run(acct, opts, fetch.todo, big, checksums, sink, log_path, phase)
+    bigfiles.run(acct, opts, fetch.todo, big, checksums, sink, log_path, phase, result)
 
 
 def _fast_path(

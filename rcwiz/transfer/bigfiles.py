@@ -94,16 +94,16 @@ def run(
     sink: Sink,
     log_path: Path,
     phase: Phase,
-) -> Result:
+    result: Result,
+) -> None:
     """Fetch BIG (relative path -> size, mtime; part of TODO, the run's new or changed files)
-    into OPTS.dest; count in PHASE and the Result. Raises what stops the run (a hung or dead
-    server, Ctrl-C) after recording every partial."""
+    into OPTS.dest; count in PHASE and RESULT (true so far when this raises). Raises what
+    stops the run (a hung or dead server, Ctrl-C) after recording every partial."""
     folder = Path(opts.dest).expanduser().resolve()
     root = account.path_of(opts.source)
-    result = Result()
     tidy(folder, root, todo)
     if not big:
-        return result
+        return
     downloads = [
         Download(
             rel, f"{root.rstrip('/')}/{rel}", str(folder / rel), size, mtime, checksums.get(rel, "")
@@ -114,7 +114,6 @@ def run(
     with unzip.Destination(folder) as dest, _journal(log_path) as log:
         streams = _Streams(account, dest, downloads)
         _Loop(streams, result, phase, sink, log, (total, len(todo))).run()
-    return result
 
 
 def _journal(path: Path) -> IO[str]:
@@ -224,6 +223,7 @@ class _Loop:
         self.pending: dict[int, int] = {}  # id -> its pieces not ended
         self.retries: dict[str, int] = {}  # relative -> pieces asked again
         self.saved = time.monotonic()
+        self.failure: BaseException | None = None  # what stops the run once pieces on their way end
 
     def run(self) -> None:
         self.streams.start()
@@ -235,6 +235,8 @@ class _Loop:
                 if event is not None:
                     self._decide(event)
                 self._tick()
+            if self.failure is not None:
+                raise self.failure
         except BaseException:
             self.streams.end()
             self._save_all()
@@ -311,9 +313,13 @@ class _Loop:
             if rest is None and not self.pending[id(download)] and download.whole:
                 self._finish(download)
                 return
-        if isinstance(exc, errors.ServerUnreachable) or not isinstance(
-            exc, (errors.RcwizError, OSError)
-        ):
+        if isinstance(exc, errors.ServerUnreachable):
+            # A dead or hung server: no new piece starts, those on their way may still end
+            # well (and be kept); then the run stops with this error.
+            self.failure = self.failure or exc
+            self.streams.stop.set()
+            return
+        if not isinstance(exc, (errors.RcwizError, OSError)):
             raise exc
         download.stop.set()
         download.save()

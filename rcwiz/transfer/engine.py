@@ -45,6 +45,7 @@ class Summary:
     bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
     chunked_files: int = 0  # of `files`, those rcwiz sent in parallel chunks (SHA-1 kept)
     archive_files: int = 0  # of `files`, those fetched in Nextcloud archives
+    resumed_bytes: int = 0  # kept from an earlier run's partial downloads (not in `bytes`)
     rclone_files: int = 0  # of `files`, those rclone sent after a fast path (0 without one)
     checked: int = 0  # files compared with the destination and found up to date
     rclone_ran: bool = True  # False when a fast path left rclone nothing (the log is rcwiz's)
@@ -356,6 +357,7 @@ class Continued:
         archive_files: int = 0,
         errors: int = 0,
         checked: int = 0,
+        resumed: int = 0,
     ) -> None:
         self.sink = sink
         self.checked = checked  # files the first phase's listing found up to date
@@ -366,6 +368,7 @@ class Continued:
         self.bulk_files = bulk_files
         self.chunked_files = chunked_files
         self.archive_files = archive_files
+        self.resumed = resumed  # bytes of partial downloads kept (rcwiz.transfer.bigfiles)
 
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
@@ -401,6 +404,7 @@ class Continued:
         summary.bulk_files = self.bulk_files
         summary.chunked_files = self.chunked_files
         summary.archive_files = self.archive_files
+        summary.resumed_bytes = self.resumed
         # The first phase's failures for good stop the run before rclone (a 507, a hung
         # server), so they are the run's errors when there are any.
         summary.errors = max(summary.errors, self.errors)

@@ -4,7 +4,7 @@ Used by rcwiz.transfer.bigfiles, which runs several of these at once. A `Downloa
 continues) `.NAME.rcwiz-partial` beside the destination (0600, no link followed: the folder is
 opened through unzip.Destination), asks the server which version it holds now
 (rcwiz.nextcloud.ranged.version) and keeps the bytes on disk only when its record
-(rcwiz.transfer.partials) came from that very version, of the same size, from the same server;
+(rcwiz.transfer.partials) came from that very version (path, ETag, size);
 otherwise it starts from zero. Its ranges are written where they belong (pwrite) by any thread;
 `save` syncs them and then records them; `finish` checks the whole file (size, and the server's
 checksum where it keeps one) and renames it into place with the listing's time.
@@ -76,7 +76,7 @@ class Download:
         if now.size != self.size:
             raise ranged.Changed(f"{self.remote} changed on the server since it was listed.")
         old = partials.load(self.destination)
-        good = self._kept(old, now, client.server)
+        good = self._kept(old, now)
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
         if not good:
             with contextlib.suppress(FileNotFoundError):
@@ -92,14 +92,10 @@ class Download:
         self.save()
         return partials.missing(good, self.size, 1 << 62)
 
-    def _kept(self, old: Record | None, now: ranged.Version, server: str) -> list[Span]:
-        """The good ranges of the partial on disk, if it is the version NOW of this file."""
-        if old is None or (old.remote, old.server, old.etag, old.size) != (
-            self.remote,
-            server,
-            now.etag,
-            now.size,
-        ):
+    def _kept(self, old: Record | None, now: ranged.Version) -> list[Span]:
+        """The good ranges of the partial on disk, if it is the version NOW of this file (the
+        same path, ETag and size; the server's address may differ: a proxy, another name)."""
+        if old is None or (old.remote, old.etag, old.size) != (self.remote, now.etag, now.size):
             return []
         try:
             there = os.stat(self.temp, dir_fd=self._folder, follow_symlinks=False)

@@ -66,7 +66,7 @@ class Record:
     destination: str  # absolute path of the file it becomes
     partial: str  # absolute path of the partial file
     remote: str  # the file's path on the server, relative to the user's home
-    server: str  # the server's base URL (a record is only ever resumed from the same one)
+    server: str  # the server's base URL it came from (shown; the ETag decides)
     etag: str
     size: int
     good: list[Span] = field(default_factory=list)  # ranges on disk, merged, in order
