@@ -1,8 +1,8 @@
 """The download phase for big files from Nextcloud: byte ranges several at a time, resumable.
 
 Runs after the archive phase (rcwiz.transfer.archive, which takes the small files) and before
-rclone (which gets whatever is left). Each big new or changed file is fetched in PIECE-sized
-ranges, STREAMS at once (one TCP stream is often the limit on a distant server), into its
+rclone (which gets whatever is left). Each big new or changed file is fetched in ranges
+(piece_size), STREAMS at once (one TCP stream is often the limit on a distant server), into its
 partial file beside the destination (rcwiz.transfer.partial_file), whose record in rcwiz's
 state folder (rcwiz.transfer.partials) is brought up to date every SAVE_EVERY seconds and
 whenever the run stops. An interrupted run (Ctrl-C, SIGTERM, SIGHUP, SIGKILL, a hung or dead
@@ -40,7 +40,11 @@ from rcwiz.transfer.fastpath import Phase
 from rcwiz.transfer.partial_file import Download, Spoiled
 from rcwiz.transfer.partials import Span
 
-PIECE = 8 * 1024 * 1024  # bytes per ranged request
+# Bytes per ranged request: the file shared among the STREAMS, within these bounds. Each request
+# costs the server a start-up of Nextcloud (measured: ~0.1 s on a quiet server, ~1 s on a
+# loaded one), so pieces are big; what a piece had written when a run stopped is kept anyway.
+MIN_PIECE = 8 * 1024 * 1024
+MAX_PIECE = 64 * 1024 * 1024  # as rclone's --multi-thread-chunk-size
 STREAMS = 4  # ranged requests at once (benchmarks/resume_download.py)
 SAVE_EVERY = 0.25  # seconds between records: what a SIGKILL can cost
 RETRIES = 3  # a cut connection: the piece's rest is asked again, this often per file
@@ -56,6 +60,14 @@ class Result:
     restarted: int = 0  # files whose partial could not be kept (changed on the server, ...)
     left: list[str] = field(default_factory=list)  # to rclone
     reasons: list[str] = field(default_factory=list)
+
+
+def piece_size(size: int) -> int:
+    """Bytes per ranged request for a file of SIZE: at most MAX_PIECE, and as many pieces as
+    make a multiple of STREAMS (no stream left alone with the last one), at least MIN_PIECE."""
+    count = -(-size // MAX_PIECE)
+    count = -(-count // STREAMS) * STREAMS
+    return max(MIN_PIECE, -(-size // count))
 
 
 def chosen(todo: dict[str, tuple[int, float]], small: set[str]) -> dict[str, tuple[int, float]]:
@@ -139,11 +151,27 @@ class _Streams:
         self.events: queue.Queue[_Event] = queue.Queue()
         self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(STREAMS)]
+        self.threads: list[threading.Thread] = []
+        self.running = 0  # threads that have not found the queue empty (changed under lock)
 
     def start(self) -> None:
-        for thread in self.threads:
+        with self.lock:
+            self._top_up()
+
+    def _top_up(self) -> None:
+        """Start threads until STREAMS run (the lock held): a thread that found nothing to do
+        has ended, and work queued again after that needs one."""
+        while self.running < STREAMS:
+            thread = threading.Thread(target=self._work, daemon=True)
+            self.threads.append(thread)
+            self.running += 1
             thread.start()
+
+    @property
+    def busy(self) -> bool:
+        """Some thread may still take work or report on it."""
+        with self.lock:
+            return self.running > 0
 
     def again(self, download: Download, span: Span | None = None) -> None:
         """Queue DOWNLOAD's piece SPAN first (a cut connection), or DOWNLOAD itself (afresh)."""
@@ -152,6 +180,8 @@ class _Streams:
                 self.pieces.appendleft((download, span))
             else:
                 self.waiting.appendleft(download)
+            if not self.stop.is_set():
+                self._top_up()
 
     def _next(self) -> tuple[Download, Span] | None:
         with self.lock:
@@ -161,20 +191,22 @@ class _Streams:
                     if not download.stop.is_set():
                         return download, span
                 if not self.waiting:
-                    return None
+                    break
                 download = self.waiting.popleft()
                 try:
                     gaps = download.open(self.dest, self.client, self.dav_user)
                 except BaseException as exc:  # the main thread decides
                     self.events.put(("open", download, None, exc))
                     continue
+                piece = piece_size(download.size)
                 pieces = [
-                    (a, min(a + PIECE, end))
+                    (a, min(a + piece, end))
                     for start, end in gaps
-                    for a in range(start, end, PIECE)
+                    for a in range(start, end, piece)
                 ]
                 self.pieces.extend((download, p) for p in pieces)
                 self.events.put(("opened", download, (len(pieces), 0), None))
+            self.running -= 1  # its events are all queued: the main thread sees them first
             return None
 
     def _work(self) -> None:
@@ -228,15 +260,17 @@ class _Loop:
     def run(self) -> None:
         self.streams.start()
         try:
-            while (
-                any(t.is_alive() for t in self.streams.threads) or not self.streams.events.empty()
-            ):
+            while self.streams.busy or not self.streams.events.empty():
                 event = self._next_event()
                 if event is not None:
                     self._decide(event)
                 self._tick()
             if self.failure is not None:
                 raise self.failure
+            for download in list(self.active.values()):  # never the case; never silently
+                download.save()
+                self._forget(download)
+                self._leave(download, "it did not come")
         except BaseException:
             self.streams.end()
             self._save_all()

@@ -31,10 +31,11 @@ from request_faults import RANGE, RequestFaults
 
 from rcwiz.http import Client
 from rcwiz.nextcloud import ranged
-from rcwiz.transfer.bigfiles import PIECE
+from rcwiz.transfer.bigfiles import piece_size
 
-SIZE = 48 * MiB  # six pieces
-SPARE = 3  # ranged requests that arrive before the fault
+SIZE = 96 * MiB
+PIECE = piece_size(SIZE)
+SPARE = 3  # ranged requests that arrive before the fault (of four at once)
 KEPT = SPARE * PIECE
 
 
