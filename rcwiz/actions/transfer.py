@@ -255,8 +255,10 @@ def _download(
         archive.run(acct, opts, fetch, sink, log_path, phase)
         _big_files(acct, opts, fetch, sink, log_path, phase, big)
     except KeyboardInterrupt:
+        _kept(ctx, big)
         engine.without_rclone(opts, rest(), log_path, engine.interrupted(opts.verb))
     except errors.RcwizError as exc:
+        _kept(ctx, big)
         engine.without_rclone(opts, rest(), log_path, exc)
     left = not archive.nothing_left(opts, fetch, phase)
     came = phase.files - big.files  # by archive
@@ -295,6 +297,15 @@ def _big_files(
     big = bigfiles.chosen(fetch.todo, small)
     checksums = fetch.listing.checksums
     bigfiles.run(acct, opts, fetch.todo, big, checksums, sink, log_path, phase, result)
+
+
+def _kept(ctx: Context, big: bigfiles.Result) -> None:
+    """Say what a stopped run left for the next one to continue (rcwiz.transfer.bigfiles)."""
+    if big.kept:
+        ctx.console.note(
+            f"{fmt.size(big.kept)} of big files kept in partial files: the same command "
+            "continues from there."
+        )
 
 
 def _fast_path(

@@ -23,7 +23,7 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -58,6 +58,7 @@ class Result:
     bytes: int = 0  # came in this run
     resumed: int = 0  # were on disk from an earlier run, kept (not fetched, not counted again)
     restarted: int = 0  # files whose partial could not be kept (changed on the server, ...)
+    kept: int = 0  # bytes left in partial files when the run stopped (for the next run)
     left: list[str] = field(default_factory=list)  # to rclone
     reasons: list[str] = field(default_factory=list)
 
@@ -80,10 +81,10 @@ def chosen(todo: dict[str, tuple[int, float]], small: set[str]) -> dict[str, tup
     }
 
 
-def tidy(folder: Path, root: str, todo: dict[str, tuple[int, float]]) -> int:
+def tidy(folder: Path, root: str, big: dict[str, tuple[int, float]]) -> int:
     """Remove stale partials (partials.sweep), and this transfer's own (destination under
-    FOLDER, remote under ROOT) whose file is no longer to fetch: gone from the server, or here
-    whole already. Returns how many went."""
+    FOLDER, remote under ROOT) whose file this phase no longer fetches (BIG): gone from the
+    server, here whole already, or small enough for the archives now. Returns how many went."""
     removed = len(partials.sweep())
     base = str(folder) + os.sep
     prefix = root.rstrip("/") + "/"
@@ -91,7 +92,7 @@ def tidy(folder: Path, root: str, todo: dict[str, tuple[int, float]]) -> int:
         if not (record.destination.startswith(base) and record.remote.startswith(prefix)):
             continue
         relative = record.destination[len(base) :].replace(os.sep, "/")
-        if relative not in todo:
+        if relative not in big:
             record.forget()
             removed += 1
     return removed
@@ -113,7 +114,7 @@ def run(
     stops the run (a hung or dead server, Ctrl-C) after recording every partial."""
     folder = Path(opts.dest).expanduser().resolve()
     root = account.path_of(opts.source)
-    tidy(folder, root, todo)
+    tidy(folder, root, big)
     if not big:
         return
     downloads = [
@@ -274,6 +275,7 @@ class _Loop:
         except BaseException:
             self.streams.end()
             self._save_all()
+            self.result.kept = sum(d.done_bytes for d in self.active.values())
             raise
         finally:
             for download in self.active.values():
@@ -295,7 +297,6 @@ class _Loop:
             assert span is not None
             self.active[key] = download
             self.pending[key] = span[0]
-            self.result.resumed += download.resumed
             if download.resumed:
                 self._say(download, f"resumed at {download.resumed} of {download.size} bytes")
             if not span[0]:
@@ -371,6 +372,7 @@ class _Loop:
         self._forget(download)
         self.result.files += 1
         self.result.bytes += download.moved
+        self.result.resumed += download.resumed  # only now: a spoiled partial is no resume
         self.phase.files += 1
         self.phase.bytes += download.moved
         kept = f", {download.resumed} bytes resumed" if download.resumed else ""
@@ -402,17 +404,23 @@ class _Loop:
 
     def _tick(self) -> None:
         """Save every record that is due, and show the progress."""
+        for download in list(self.active.values()):
+            download.hash_some()
         now = time.monotonic()
         if now - self.saved >= SAVE_EVERY:
             self._save_all()
             self.saved = now
         coming = sum(d.moved for d in self.active.values())
         shown = tuple(
-            fastpath.in_flight(d.relative, d.size, d.done_bytes, d.started)
+            replace(  # the bar: what is on disk; the speed: what came in this run
+                fastpath.in_flight(d.relative, d.size, d.done_bytes, d.started),
+                speed=fastpath.in_flight(d.relative, d.size, d.moved, d.started).speed,
+            )
             for d in self.active.values()
         )
         total, count = self.todo
-        expected = Expected(bytes=total - self.result.resumed, files=count)
+        kept = self.result.resumed + sum(d.resumed for d in self.active.values())
+        expected = Expected(bytes=total - kept, files=count)
         self.sink.progress(fastpath.progress(self.phase, expected, count, coming, shown))
 
     def _save_all(self) -> None:

@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from rcwiz import errors
 from rcwiz.http import Client
@@ -27,6 +28,7 @@ from rcwiz.transfer.partials import Record, Span
 from rcwiz.transfer.verify import checksums
 
 HASH_READ = 4 * 1024 * 1024
+HASH_STEP = 64 * 1024 * 1024  # bytes hashed at most between two events
 
 
 class Spoiled(errors.RcwizError):
@@ -48,6 +50,9 @@ class Download:
     moved: int = 0  # bytes that came in this run
     started: float = field(default_factory=time.monotonic)
     stop: threading.Event = field(default_factory=threading.Event)
+    _hash: Any = None  # the hashlib object for the server's checksum, if it keeps one
+    _expected: str = ""
+    _hashed: int = 0  # bytes from 0 on that went into _hash
     _fd: int = -1
     _folder: int = -1
     _writing: dict[int, int] = field(default_factory=dict)  # piece start -> written up to
@@ -85,6 +90,9 @@ class Download:
         self._fd = os.open(self.temp, flags, partials.files.FILE_MODE, dir_fd=self._folder)
         os.fchmod(self._fd, partials.files.FILE_MODE)
         self.resumed = sum(end - start for start, end in good)
+        for algorithm, expected in checksums(self.checksum).items():  # the best one only
+            self._hash, self._expected = hashlib.new(algorithm), expected
+            break
         partial = os.path.join(os.path.dirname(self.destination), self.temp)
         self.record = Record(
             self.destination, partial, self.remote, client.server, now.etag, self.size, good
@@ -161,11 +169,10 @@ class Download:
         problem = None
         if length != self.size:
             problem = f"{length} bytes arrived, the server has {self.size}"
-        else:
-            for algorithm, expected in checksums(self.checksum).items():
-                if self._digest(algorithm) != expected:
-                    problem = f"its {algorithm.upper()} is not the one the server keeps"
-                break
+        elif self._hash is not None:
+            self.hash_some(self.size)
+            if self._hash.hexdigest() != self._expected:
+                problem = f"its {self._hash.name.upper()} is not the one the server keeps"
         if problem is not None:
             self.discard()
             raise Spoiled(f"{self.relative}: {problem}.")
@@ -177,13 +184,22 @@ class Download:
         self.close()
         self.record.forget(partial=False)
 
-    def _digest(self, algorithm: str) -> str:
-        digest = hashlib.new(algorithm)
-        at = 0
-        while piece := os.pread(self._fd, HASH_READ, at):
-            digest.update(piece)
-            at += len(piece)
-        return digest.hexdigest()
+    def hash_some(self, budget: int = HASH_STEP) -> None:
+        """Hash up to BUDGET more bytes of the part on disk from byte 0 on (the main thread,
+        between events: the file's checksum is ready when its last piece lands, instead of
+        costing a second read of the whole file then)."""
+        if self._hash is None or self.record is None or self._fd < 0:
+            return
+        with self._lock:
+            first = self.record.good[0] if self.record.good else (0, 0)
+        end = first[1] if first[0] == 0 else 0
+        while self._hashed < end and budget > 0:
+            piece = os.pread(self._fd, min(HASH_READ, end - self._hashed, budget), self._hashed)
+            if not piece:
+                return
+            self._hash.update(piece)
+            self._hashed += len(piece)
+            budget -= len(piece)
 
     def discard(self) -> None:
         """Drop the partial and its record (a changed or spoiled file)."""

@@ -31,6 +31,7 @@ from request_faults import RANGE, RequestFaults
 
 from rcwiz.http import Client
 from rcwiz.nextcloud import ranged
+from rcwiz.transfer import partials
 from rcwiz.transfer.bigfiles import piece_size
 
 SIZE = 96 * MiB
@@ -160,7 +161,9 @@ def test_an_interrupted_download_resumes_from_the_bytes_on_disk(
 ):
     data = served(os.urandom(SIZE))
     back = tmp_path / "back"
-    _interrupted(faulty("hung"), back, how)
+    err = _interrupted(faulty("hung"), back, how)
+    if how != signal.SIGKILL:
+        assert "kept in partial files: the same command continues from there" in err
     partial = _partial(back)
     assert partial.stat().st_mode & 0o777 == 0o600
     assert not (back / "big.bin").exists()  # never the real name while partial
@@ -269,3 +272,29 @@ def test_a_partial_whose_file_left_the_server_is_removed_and_doctor_names_partia
     nc_user.dav("DELETE", "down/big.bin")
     _rerun(nc_remote, back)
     assert not _partial(back).exists() and _records() == []
+
+
+def test_a_partial_that_is_not_the_servers_file_is_never_renamed_into_place(
+    nc_user, nc_remote, rclone_bin, tmp_path
+):
+    """A record that vouches for bytes that are not the server's (zeros): the SHA-1 the server
+    keeps for a file rclone uploaded catches it, and rclone fetches the file instead."""
+    source = tmp_path / "src"
+    source.mkdir()
+    data = os.urandom(SIZE)
+    (source / "big.bin").write_bytes(data)
+    up = [str(rclone_bin), "--config", str(nc_remote), "copy", str(source), "nc:down"]
+    subprocess.run(up, check=True, capture_output=True)
+    client = Client(nc_user.server.url, nc_user.name, nc_user.password)
+    version = ranged.version(client, nc_user.name, "down/big.bin")
+    back = tmp_path / "back"
+    back.mkdir()
+    zeros = _partial(back)
+    zeros.write_bytes(b"\0" * SIZE)
+    destination = str(back.resolve() / "big.bin")
+    partials.Record(
+        destination, str(zeros), "/down/big.bin", "", version.etag, SIZE, [(0, SIZE)]
+    ).save()
+    summary = _rerun(nc_remote, back)
+    assert summary["resumed_bytes"] == 0 and summary["rclone_files"] == 1
+    _whole(back, data, nc_user)
