@@ -6,7 +6,11 @@ import os
 import time
 
 from rcwiz.transfer import partials
+from rcwiz.transfer.engine import Continued, Summary
 from rcwiz.transfer.partials import Record, add_span, clipped, missing
+from rcwiz.ui.progress import summary_text
+
+MiB = 1024 * 1024
 
 
 def test_spans_merge_in_order_whatever_order_they_end_in():
@@ -75,3 +79,20 @@ def test_sweep_removes_stale_records_with_their_partials(tmp_path, monkeypatch):
 def test_a_bad_max_age_falls_back_to_the_default(monkeypatch):
     monkeypatch.setenv("RCWIZ_PARTIAL_DAYS", "soon")
     assert partials.max_age() == partials.MAX_AGE_DAYS * 86400
+
+
+def test_resumed_bytes_are_shown_apart_and_never_added_to_what_moved():
+    shown: list[Summary] = []
+
+    class Sink:
+        def finish(self, summary: Summary) -> None:
+            shown.append(summary)
+
+    after = Continued(Sink(), bytes=30 * MiB, files=1, started=0.0, resumed=70 * MiB)  # type: ignore[arg-type]
+    after.finish(Summary(verb="copy", source="nc:d", dest="/back"))
+    summary = shown[0]
+    assert (summary.bytes, summary.resumed_bytes) == (30 * MiB, 70 * MiB)
+    assert summary.as_dict()["resumed_bytes"] == 70 * MiB
+    text = "\n".join(summary_text(summary))
+    assert "transferred 30.0 MiB" in text
+    assert "70.0 MiB resumed from an earlier run (not sent again)" in text
