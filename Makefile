@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor bench-verify bench-startup clean
+.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor bench-verify bench-startup bench-resume-down clean
 
 ## help: this list of targets
 help:
@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/nextcloud_speed.py --tree $(BENCH_ARGS)
 	$(BIN)/python benchmarks/floor_speed.py --slow-seconds 150
 	$(BIN)/python benchmarks/verify_speed.py
+	$(BIN)/python benchmarks/resume_download.py
 
 # rcwiz against the floor, tuned rclone and nextcloudcmd on both servers (about 40 minutes).
 ## bench-floor: rcwiz against the floor, tuned rclone and nextcloudcmd, both servers (about 40 minutes)
@@ -85,6 +86,10 @@ bench-verify: $(STAMP)
 ## bench-startup: start-up CPU of --version, --help, copy --help and rcwiz alone (about a minute)
 bench-startup: $(STAMP)
 	$(BIN)/python benchmarks/startup.py $(BENCH_ARGS)
+
+## bench-resume-down: a 1 GB download interrupted at 70 % (SIGTERM, SIGKILL) and re-run, rcwiz against rclone (about 10 minutes)
+bench-resume-down: $(STAMP)
+	$(BIN)/python benchmarks/resume_download.py $(BENCH_ARGS)
 
 ## clean: remove .venv, build output and every cache (pytest, ruff, mypy, hypothesis, __pycache__)
 clean:
