@@ -37,7 +37,7 @@ from rcwiz.nextcloud import ranged
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.rclone.events import FileDone, LogLine
-from rcwiz.transfer import archive, fastpath, partials, unzip
+from rcwiz.transfer import archive, engine, fastpath, partials, unzip
 from rcwiz.transfer.partial_file import Download, Spoiled
 from rcwiz.transfer.partials import Span
 
@@ -108,18 +108,27 @@ class BigFiles:
         self.kept = 0  # bytes left in partial files when the run stopped (for the next run)
 
     def send(self, channel: fastpath.Channel) -> None:
-        """The archive path's small files, then the big ones; a stopped run says what it kept
-        for the next one."""
+        """The archive path's small files, then the big ones. A stopped run's error says what
+        it kept for the next one (under its message: shown once the display is gone)."""
         self.first.send(channel)
         try:
             self._fetch(channel)
-        except BaseException:
+        except KeyboardInterrupt:
+            if not self.kept:
+                raise
+            stopped = engine.interrupted(self.first.opts.verb)
+            stopped.items.append(self._kept())
+            raise stopped from None
+        except errors.RcwizError as exc:
             if self.kept:
-                channel.warn(
-                    f"{_mib(self.kept)} of big files kept in partial files: the same "
-                    "command continues from there."
-                )
+                exc.items.append(self._kept())
             raise
+
+    def _kept(self) -> str:
+        return (
+            f"{_mib(self.kept)} of big files kept in partial files: the same command continues "
+            "from there."
+        )
 
     def _fetch(self, channel: fastpath.Channel) -> None:
         """Fetch the big files into the destination (stale partials removed first)."""
@@ -157,12 +166,8 @@ class BigFiles:
 
     def _notes(self, tally: Tally) -> tuple[str, ...]:
         notes = []
-        if came := tally.sent_by("ranged"):
-            kept = sum(
-                n for name, n in tally.earlier.items() if tally.senders.get(name) == "ranged"
-            )
-            resumed = f" ({_mib(kept)} resumed)" if kept else ""
-            notes.append(f"{came} big file(s) came in byte ranges{resumed}.")
+        if came := tally.sent_by("ranged"):  # what was resumed: the summary's line (Tally)
+            notes.append(f"{came} big file(s) came in byte ranges.")
         if refused := self.phase.refused:
             notes.append(
                 f"{len(refused)} big file(s) did not come in byte ranges "
