@@ -70,23 +70,6 @@ def chosen(todo: dict[str, tuple[int, float]], small: set[str]) -> dict[str, tup
     }
 
 
-def tidy(folder: Path, root: str, big: dict[str, tuple[int, float]]) -> int:
-    """Remove stale partials (partials.sweep), and this transfer's own (destination under
-    FOLDER, remote under ROOT) whose file this phase no longer fetches (BIG): gone from the
-    server, here whole already, or small enough for the archives now. Returns how many went."""
-    removed = len(partials.sweep())
-    base = str(folder) + os.sep
-    prefix = root.rstrip("/") + "/"
-    for record in partials.found():
-        if not (record.destination.startswith(base) and record.remote.startswith(prefix)):
-            continue
-        relative = record.destination[len(base) :].replace(os.sep, "/")
-        if relative not in big:
-            record.forget()
-            removed += 1
-    return removed
-
-
 def decide(first: archive.Download) -> BigFiles:
     """The big-file fast path of a download whose archive path FIRST is decided: the big
     files of the same listing, fetched after FIRST's small ones."""
@@ -135,7 +118,7 @@ class BigFiles:
         opts, account = self.first.opts, self.first.account
         folder = Path(opts.dest).expanduser().resolve()
         root = account.path_of(opts.source)
-        tidy(folder, root, self.big)
+        partials.tidy(folder, root, self.big)
         if not self.big:
             return
         checksums = self.prepared.listing.checksums

@@ -159,3 +159,21 @@ def clipped(spans: list[Span], length: int) -> list[Span]:
     """SPANS within the first LENGTH bytes (a partial truncated on disk keeps what it still
     holds; pure)."""
     return [(start, min(end, length)) for start, end in spans if start < length]
+
+
+def tidy(folder: Path, root: str, big: dict[str, tuple[int, float]]) -> int:
+    """Remove stale partials (sweep), and this transfer's own (destination under FOLDER,
+    remote under ROOT) whose file the big-file download (rcwiz.transfer.bigfiles) no longer
+    fetches (BIG): gone from the server, here whole already, or small enough for the archives
+    now. Returns how many went."""
+    removed = len(sweep())
+    base = str(folder) + os.sep
+    prefix = root.rstrip("/") + "/"
+    for record in found():
+        if not (record.destination.startswith(base) and record.remote.startswith(prefix)):
+            continue
+        relative = record.destination[len(base) :].replace(os.sep, "/")
+        if relative not in big:
+            record.forget()
+            removed += 1
+    return removed
