@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor bench-verify bench-startup bench-scale clean
+.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor bench-verify bench-startup bench-scale bench-resume bench-resume-down clean
 
 ## help: this list of targets
 help:
@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/nextcloud_speed.py --tree $(BENCH_ARGS)
 	$(BIN)/python benchmarks/floor_speed.py --slow-seconds 150
 	$(BIN)/python benchmarks/verify_speed.py
+	$(BIN)/python benchmarks/resume_download.py
 
 # rcwiz against the floor, tuned rclone and nextcloudcmd on both servers (about 40 minutes).
 ## bench-floor: rcwiz against the floor, tuned rclone and nextcloudcmd, both servers (about 40 minutes)
@@ -96,6 +97,10 @@ bench-startup: $(STAMP)
 ## bench-scale: a 10^5-file tree, re-runs and the listing against rclone (about 30 minutes, mostly indexing)
 bench-scale: $(STAMP)
 	$(BIN)/python benchmarks/scale.py $(BENCH_ARGS)
+
+## bench-resume-down: a 1 GB download interrupted at 70 % (SIGTERM, SIGKILL) and re-run, rcwiz against rclone (about 10 minutes)
+bench-resume-down: $(STAMP)
+	$(BIN)/python benchmarks/resume_download.py $(BENCH_ARGS)
 
 ## clean: remove .venv, build output and every cache (pytest, ruff, mypy, hypothesis, __pycache__)
 clean:

@@ -22,7 +22,7 @@ from rcwiz.events import Event, FileDone, FileOutcome, Progress
 Verb = Literal["copy", "move", "sync"]
 RunOutcome = Literal["ok", "failed", "interrupted"]
 # Who sent a file: rclone, or one of rcwiz's own ways (rcwiz.transfer.phases).
-Sender = Literal["rclone", "bulk", "chunked", "archive"]
+Sender = Literal["rclone", "bulk", "chunked", "archive", "ranged"]
 # rclone's outcomes of a file that arrived (FileDone.outcome; "moved" only for a move).
 DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
 # A dry run's skipped action -> the outcome it stands for; a move into --backup-dir is

@@ -454,4 +454,24 @@ def checks(ctx: Context, names: list[str]) -> list[Check]:
     rows.append(check_disk("disk: temporary folder", tempfile.gettempdir()))
     rows.append(check_jobs(ctx.jobs))
     rows += _writable_check("jobs file", store.jobs_path(ctx.jobs))
+    rows.append(check_partials())
     return rows
+
+
+def check_partials() -> Check:
+    """Partial downloads kept for a resume (rcwiz.transfer.partials): each named, a warning
+    (they hold disk space until the transfer runs again, or they grow stale and are removed)."""
+    from rcwiz.transfer import partials
+
+    found = partials.found()
+    if not found:
+        return Check("partial downloads", OK, "none kept")
+    names = "; ".join(
+        f"{r.partial} ({fmt.size(r.good_bytes)} of {fmt.size(r.size)})" for r in found
+    )
+    days = partials.max_age() / 86400
+    hint = (
+        "Run the same transfer again to finish them; they are removed when the file is gone "
+        f"from the server, or after {days:g} days unused (RCWIZ_PARTIAL_DAYS)."
+    )
+    return Check("partial downloads", WARN, f"{len(found)} kept: {names}", hint)

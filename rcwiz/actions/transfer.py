@@ -39,7 +39,7 @@ from rcwiz.ui.progress import make_sink
 
 if TYPE_CHECKING:
     from rcwiz.context import Context
-    from rcwiz.transfer.archive import Download
+    from rcwiz.transfer.bigfiles import BigFiles
 
 
 @dataclass(frozen=True)
@@ -92,15 +92,18 @@ def perform(ctx: Context, opts: TransferOptions, guard: Guard) -> Summary:
     return _upload(run, sides, tree(), plan)
 
 
-def _download(ctx: Context, opts: TransferOptions, sides: Sides) -> Download | None:
-    """The archive fast path, for a download it may take (decided from its one listing)."""
+def _download(ctx: Context, opts: TransferOptions, sides: Sides) -> BigFiles | None:
+    """The download fast path, for a download it may take, decided from one listing: small
+    files by archive (rcwiz.transfer.archive), then big ones in byte ranges, resumable
+    (rcwiz.transfer.bigfiles)."""
     if not sides.source.nextcloud:
         return None
-    # Imported here: only Nextcloud downloads need it (http.client and ssl cost start-up time).
-    from rcwiz.transfer import archive
+    # Imported here: only Nextcloud downloads need them (http.client and ssl cost start-up time).
+    from rcwiz.transfer import archive, bigfiles
 
     if archive.applies(opts, sides.source.remote):
-        return archive.decide(ctx.rclone, opts, sides.source.account)
+        first = archive.decide(ctx.rclone, opts, sides.source.account)
+        return bigfiles.decide(first) if first is not None else None
     if sides.dest.local:
         checks.say_fast_path_off(ctx, opts, "download")
     return None

@@ -115,8 +115,9 @@ def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared
 
 
 def nothing_left(opts: TransferOptions, prepared: Prepared, tally: Tally) -> bool:
-    """rclone would find nothing to do: every file came, and a sync has nothing to delete."""
-    came = tally.sent_by("archive")
+    """rclone would find nothing to do: every file came (by archive or in byte ranges), and a
+    sync has nothing to delete."""
+    came = sum(1 for rel in prepared.todo if rel in tally.arrived)
     return came == len(prepared.todo) and (opts.verb == "copy" or not prepared.extra)
 
 

@@ -2,7 +2,9 @@
 
 A fast path is one of rcwiz's own ways of moving files before rclone runs: bulk upload to a
 Nextcloud (rcwiz.transfer.bulk.Upload), archive download from one
-(rcwiz.transfer.archive.Download); resumable transfers and verification are to be others.
+(rcwiz.transfer.archive.Download), extended by big files in resumable byte ranges
+(rcwiz.transfer.bigfiles.BigFiles, which runs the archive path first); verification is to be
+another.
 Each is one class implementing `FastPath`, made by its module's `decide` from ONE listing of
 the remote (compared with the local tree the way rclone compares by default: `unchanged`):
 

@@ -16,6 +16,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rcwiz.transfer import partials
+
 
 @dataclass(frozen=True)
 class LocalFile:
@@ -66,6 +68,8 @@ def walk(root: str | os.PathLike[str]) -> Tree | None:
             except OSError:
                 tree.errors += 1
                 continue
+            if partials.is_partial(entry.name):
+                continue  # rcwiz's own partial download, never the user's: neither side sends it
             if stat.S_ISDIR(mode.st_mode):
                 tree.folders.append(relative)
                 pending.append((f"{relative}/", entry.path))

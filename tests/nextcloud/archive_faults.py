@@ -157,7 +157,11 @@ class ArchiveFaults:
         for key, value in found:
             if key.lower() not in HOP_BY_HOP:
                 handler.send_header(key, value)
-        handler.send_header("Content-Length", str(len(data)))
+        # A HEAD's answer has no body but the length of the GET's (rcwiz's ranged download
+        # reads a file's size there).
+        said = [v for k, v in found if k.lower() == "content-length"]
+        head = handler.command == "HEAD" and said
+        handler.send_header("Content-Length", said[0] if head else str(len(data)))
         handler.end_headers()
         if handler.command != "HEAD":
             handler.wfile.write(data)

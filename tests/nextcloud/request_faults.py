@@ -3,7 +3,10 @@ makes itself, in front of the real Nextcloud: everything else passes to the real
 
 Kinds: "listing" (PROPFIND Depth: infinity), "status" (/status.php), "ocs" (/ocs/...),
 "bulk" (POST /remote.php/dav/bulk), "chunk" (PUT or MOVE of rcwiz's own chunked upload, not
-rclone's), "archive" (ajax/download.php). Faults:
+rclone's), "archive" (ajax/download.php), "range" (a GET of a file with a Range header: rcwiz's
+resumable big-file download). The first `spare` requests of the kind pass untouched (a
+download interrupted at a known point: so many ranges arrived, the next ones meet the fault).
+Faults:
 
 * "hung": the request is read and never answered (until the client goes away);
 * "trickle": the real server's answer, one byte every TRICKLE seconds; its status line and
@@ -36,6 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 from archive_faults import HOP_BY_HOP, LEGACY, ArchiveFaults
 
 KINDS = ("listing", "status", "ocs", "bulk", "chunk", "archive")
+RANGE = "range"  # not in KINDS: test_nc_stops's cases are KINDS; test_nc_resume_down has its own
 FAULTS = ("hung", "trickle", "endless", "reset")
 TRICKLE = 1.0  # seconds between two bytes of a trickled answer
 BLOCK = 64 * 1024
@@ -62,18 +66,21 @@ def kind_of(method: str, path: str, headers: dict[str, str]) -> str | None:
         return "chunk"
     if method == "GET" and (parts.path == LEGACY or parse_qs(parts.query).get("accept") == ["zip"]):
         return "archive"
+    if method == "GET" and "range" in {k.lower() for k in headers}:
+        return "range"
     return None
 
 
 class RequestFaults(ArchiveFaults):
     """The proxy: FAULT for every request of KIND, the real server for the rest."""
 
-    def __init__(self, target: str, kind: str, fault: str) -> None:
-        assert kind in KINDS and fault in FAULTS, (kind, fault)
+    def __init__(self, target: str, kind: str, fault: str, spare: int = 0) -> None:
+        assert kind in (*KINDS, RANGE) and fault in FAULTS, (kind, fault)
         super().__init__(target, "pass")
         self.kind, self.fault = kind, fault
-        self.seen = {k: threading.Event() for k in KINDS}
-        self.answering = {k: threading.Event() for k in KINDS}
+        self.spare = spare  # requests of KIND that pass before the fault starts
+        self.seen = {k: threading.Event() for k in (*KINDS, RANGE)}
+        self.answering = {k: threading.Event() for k in (*KINDS, RANGE)}
         self.began: dict[str, float] = {}
         self.lasted: dict[str, float] = {}
         self.sent: Counter[str] = Counter()
@@ -83,7 +90,10 @@ class RequestFaults(ArchiveFaults):
         self, handler: BaseHTTPRequestHandler, headers: dict[str, str], body: bytes | None
     ) -> None:
         kind = kind_of(handler.command, handler.path, headers)
-        if kind != self.kind:
+        with self._lock:
+            spared = kind == self.kind and self.spare > 0
+            self.spare -= spared
+        if kind != self.kind or spared:
             return super().answer(handler, headers, body)
         began = time.monotonic()
         with self._lock:

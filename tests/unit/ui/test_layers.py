@@ -36,7 +36,9 @@ def test_the_live_display_and_the_other_sinks_do_not_import_each_other():
     assert not {n for n in imported(RCWIZ / "ui" / "meter.py") if "progress" in n or "live" in n}
 
 
-@pytest.mark.parametrize("module", ["engine.py", "fastpath.py", "bulk.py", "archive.py"])
+@pytest.mark.parametrize(
+    "module", ["engine.py", "fastpath.py", "bulk.py", "archive.py", "bigfiles.py"]
+)
 def test_the_engine_and_the_fast_paths_import_no_display(module):
     assert not {n for n in imported(RCWIZ / "transfer" / module) if n.startswith("rcwiz.ui")}
 

@@ -1,0 +1,454 @@
+"""The download phase for big files from Nextcloud: byte ranges several at a time, resumable.
+
+Runs after the archive phase (rcwiz.transfer.archive, which takes the small files) and before
+rclone (which gets whatever is left). Each big new or changed file is fetched in ranges
+(piece_size), STREAMS at once (one TCP stream is often the limit on a distant server), into its
+partial file beside the destination (rcwiz.transfer.partial_file), whose record in rcwiz's
+state folder (rcwiz.transfer.partials) is brought up to date every SAVE_EVERY seconds and
+whenever the run stops. An interrupted run (Ctrl-C, SIGTERM, SIGHUP, SIGKILL, a hung or dead
+server) leaves both, and the next run of the same transfer continues from the bytes on disk
+when the server still holds the same version; a file changed on the server starts again from
+zero (never a mix of two versions). A file is renamed into place only when whole and checked.
+
+A fast path (rcwiz.transfer.fastpath) that extends the archive path of the same download:
+`decide` takes the big files from the archive path's one listing, `send` runs the archive path
+and then fetches them, `left` is the archive path's (whatever did not arrive is rclone's). Each
+file is counted through the Channel into the one Tally when it is whole (Sender "ranged"), and
+the bytes an earlier run had kept of it go to `Tally.resumed` (neither sent again nor counted
+as moved this run).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import queue
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from rcwiz import errors
+from rcwiz.counting import Tally
+from rcwiz.events import Expected, FileOutcome
+from rcwiz.http import Client
+from rcwiz.nextcloud import ranged
+from rcwiz.nextcloud.account import Account
+from rcwiz.nextcloud.bulk import safe_name
+from rcwiz.rclone.events import FileDone, LogLine
+from rcwiz.transfer import archive, engine, fastpath, partials, unzip
+from rcwiz.transfer.partial_file import Download, Spoiled
+from rcwiz.transfer.partials import Span
+
+# Bytes per ranged request: the file shared among the STREAMS, within these bounds. Each request
+# costs the server a start-up of Nextcloud (measured: ~0.1 s on a quiet server, ~1 s on a
+# loaded one), so pieces are big; what a piece had written when a run stopped is kept anyway.
+MIN_PIECE = 8 * 1024 * 1024
+MAX_PIECE = 64 * 1024 * 1024  # as rclone's --multi-thread-chunk-size
+STREAMS = 4  # ranged requests at once (benchmarks/resume_download.py)
+SAVE_EVERY = 0.25  # seconds between records: what a SIGKILL can cost
+MIB = 1024 * 1024
+RETRIES = 3  # a cut connection: the piece's rest is asked again, this often per file
+
+
+def piece_size(size: int) -> int:
+    """Bytes per ranged request for a file of SIZE: at most MAX_PIECE, and as many pieces as
+    make a multiple of STREAMS (no stream left alone with the last one), at least MIN_PIECE."""
+    count = -(-size // MAX_PIECE)
+    count = -(-count // STREAMS) * STREAMS
+    return max(MIN_PIECE, -(-size // count))
+
+
+def chosen(todo: dict[str, tuple[int, float]], small: set[str]) -> dict[str, tuple[int, float]]:
+    """The files of TODO this phase takes: not SMALL (the archive's), with a name rclone keeps
+    as it is and that stays inside the destination."""
+    return {
+        rel: entry
+        for rel, entry in todo.items()
+        if rel not in small and safe_name(rel) and unzip.safe_entry(rel)
+    }
+
+
+def decide(first: archive.Download) -> BigFiles:
+    """The big-file fast path of a download whose archive path FIRST is decided: the big
+    files of the same listing, fetched after FIRST's small ones."""
+    return BigFiles(first)
+
+
+class BigFiles:
+    """The archive path FIRST, then the big files in byte ranges (a fastpath.FastPath): what
+    FIRST's listing found, with FIRST's display name and totals (they cover every file)."""
+
+    def __init__(self, first: archive.Download) -> None:
+        self.first = first
+        self.prepared = first.prepared
+        self.via = first.via
+        self.expected = first.expected
+        self.up_to_date = first.up_to_date
+        self.big = chosen(self.prepared.todo, set(self.prepared.small()))
+        self.phase = fastpath.Phase()  # the big files left to rclone, and why
+        self.kept = 0  # bytes left in partial files when the run stopped (for the next run)
+
+    def send(self, channel: fastpath.Channel) -> None:
+        """The archive path's small files, then the big ones. A stopped run's error says what
+        it kept for the next one (under its message: shown once the display is gone)."""
+        self.first.send(channel)
+        try:
+            self._fetch(channel)
+        except KeyboardInterrupt:
+            if not self.kept:
+                raise
+            stopped = engine.interrupted(self.first.opts.verb)
+            stopped.items.append(self._kept())
+            raise stopped from None
+        except errors.RcwizError as exc:
+            if self.kept:
+                exc.items.append(self._kept())
+            raise
+
+    def _kept(self) -> str:
+        return (
+            f"{_mib(self.kept)} of big files kept in partial files: the same command continues "
+            "from there."
+        )
+
+    def _fetch(self, channel: fastpath.Channel) -> None:
+        """Fetch the big files into the destination (stale partials removed first)."""
+        opts, account = self.first.opts, self.first.account
+        folder = Path(opts.dest).expanduser().resolve()
+        root = account.path_of(opts.source)
+        partials.tidy(folder, root, self.big)
+        if not self.big:
+            return
+        checksums = self.prepared.listing.checksums
+        downloads = [
+            Download(
+                rel,
+                f"{root.rstrip('/')}/{rel}",
+                str(folder / rel),
+                size,
+                mtime,
+                checksums.get(rel, ""),
+            )
+            for rel, (size, mtime) in self.big.items()
+        ]
+        try:
+            dest = unzip.Destination(folder)
+        except OSError as exc:  # rclone says it better, for every file
+            self.phase.refused += list(self.big)
+            self.phase.reasons.append(f"the destination cannot be written ({exc.strerror or exc})")
+            return
+        with dest:
+            _Loop(_Streams(account, dest, downloads), self, channel).run()
+
+    def left(self, tally: Tally) -> fastpath.Left:
+        """The archive path's: nothing, or a whole rclone run; and what the big files did."""
+        left = self.first.left(tally)
+        return replace(left, notes=left.notes + self._notes(tally))
+
+    def _notes(self, tally: Tally) -> tuple[str, ...]:
+        notes = []
+        if came := tally.sent_by("ranged"):  # what was resumed: the summary's line (Tally)
+            notes.append(f"{came} big file(s) came in byte ranges.")
+        if refused := self.phase.refused:
+            notes.append(
+                f"{len(refused)} big file(s) did not come in byte ranges "
+                f"({self.phase.reasons[0]}); rclone fetches them."
+            )
+        return tuple(notes)
+
+
+_Event = tuple[str, Download, Span | None, BaseException | None]
+
+
+class _Streams:
+    """STREAMS threads that take pieces in file order, opening each file when its turn comes."""
+
+    def __init__(self, account: Account, dest: unzip.Destination, downloads: list[Download]):
+        self.client: Client = account.client()
+        self.dav_user = account.dav_user
+        self.dest = dest
+        self.waiting = collections.deque(downloads)
+        self.pieces: collections.deque[tuple[Download, Span]] = collections.deque()
+        self.events: queue.Queue[_Event] = queue.Queue()
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads: list[threading.Thread] = []
+        self.running = 0  # threads that have not found the queue empty (changed under lock)
+
+    def start(self) -> None:
+        with self.lock:
+            self._top_up()
+
+    def _top_up(self) -> None:
+        """Start threads until STREAMS run (the lock held): a thread that found nothing to do
+        has ended, and work queued again after that needs one."""
+        while self.running < STREAMS:
+            thread = threading.Thread(target=self._work, daemon=True)
+            self.threads.append(thread)
+            self.running += 1
+            thread.start()
+
+    @property
+    def busy(self) -> bool:
+        """Some thread may still take work or report on it."""
+        with self.lock:
+            return self.running > 0
+
+    def again(self, download: Download, span: Span | None = None) -> None:
+        """Queue DOWNLOAD's piece SPAN first (a cut connection), or DOWNLOAD itself (afresh)."""
+        with self.lock:
+            if span is not None:
+                self.pieces.appendleft((download, span))
+            else:
+                self.waiting.appendleft(download)
+            if not self.stop.is_set():
+                self._top_up()
+
+    def _next(self) -> tuple[Download, Span] | None:
+        with self.lock:
+            while not self.stop.is_set():
+                while self.pieces:
+                    download, span = self.pieces.popleft()
+                    if not download.stop.is_set():
+                        return download, span
+                if not self.waiting:
+                    break
+                download = self.waiting.popleft()
+                try:
+                    gaps = download.open(self.dest, self.client, self.dav_user)
+                except BaseException as exc:  # the main thread decides
+                    self.events.put(("open", download, None, exc))
+                    continue
+                piece = piece_size(download.size)
+                pieces = [
+                    (a, min(a + piece, end))
+                    for start, end in gaps
+                    for a in range(start, end, piece)
+                ]
+                self.pieces.extend((download, p) for p in pieces)
+                self.events.put(("opened", download, (len(pieces), 0), None))
+            self.running -= 1  # its events are all queued: the main thread sees them first
+            return None
+
+    def _work(self) -> None:
+        while (item := self._next()) is not None:
+            download, span = item
+            assert download.record is not None
+            version = ranged.Version(download.record.etag, download.size)
+            write = lambda at, data, d=download, s=span: d.write(s[0], at, data)  # noqa: E731
+            failure: BaseException | None = None
+            try:
+                ranged.fetch(
+                    self.client, self.dav_user, download.remote, span, version, write, download.stop
+                )
+            except BaseException as exc:  # the main thread decides
+                failure = exc
+            download.piece_ended(span)
+            self.events.put(("piece", download, span, failure))
+
+    def end(self) -> None:
+        """Stop every thread (cutting their requests) and wait for them briefly."""
+        self.stop.set()
+        self.client.abort()
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+class _Loop:
+    """The main thread's side: each event decided, records saved, progress shown."""
+
+    def __init__(self, streams: _Streams, path: BigFiles, channel: fastpath.Channel) -> None:
+        self.streams = streams
+        self.path = path
+        self.channel = channel
+        self.active: dict[int, Download] = {}  # id -> a file on its way
+        self.pending: dict[int, int] = {}  # id -> its pieces not ended
+        self.retries: dict[str, int] = {}  # relative -> pieces asked again
+        self.saved = time.monotonic()
+        self.failure: BaseException | None = None  # what stops the run once pieces on their way end
+
+    def run(self) -> None:
+        self.streams.start()
+        try:
+            while self.streams.busy or not self.streams.events.empty():
+                event = self._next_event()
+                if event is not None:
+                    self._decide(event)
+                self._tick()
+            if self.failure is not None:
+                raise self.failure
+            for download in list(self.active.values()):  # never the case; never silently
+                download.save()
+                self._forget(download)
+                self._leave(download, "it did not come")
+        except BaseException:
+            self.streams.end()
+            self._save_all()
+            self.path.kept = sum(d.done_bytes for d in self.active.values())
+            raise
+        finally:
+            for download in self.active.values():
+                download.close()
+
+    def _next_event(self) -> _Event | None:
+        """The next event, or None when SAVE_EVERY passed without one."""
+        try:
+            return self.streams.events.get(timeout=SAVE_EVERY)
+        except queue.Empty:
+            return None
+
+    def _decide(self, event: _Event) -> None:
+        kind, download, span, exc = event
+        key = id(download)
+        if kind == "open":
+            self._not_opened(download, exc)
+        elif kind == "opened":
+            assert span is not None
+            self.active[key] = download
+            self.pending[key] = span[0]
+            if download.resumed:
+                self._say(download, f"resumed at {download.resumed} of {download.size} bytes")
+            if not span[0]:
+                self._finish(download)
+        elif key in self.active:
+            assert span is not None
+            self.pending[key] -= 1
+            if exc is not None:
+                self._failed(download, span, exc)
+            elif not self.pending[key] and download.whole:
+                self._finish(download)
+
+    def _not_opened(self, download: Download, exc: BaseException | None) -> None:
+        assert exc is not None
+        if isinstance(exc, errors.ServerUnreachable) or not isinstance(
+            exc, (errors.RcwizError, OSError)
+        ):
+            raise exc
+        if isinstance(exc, (ranged.Changed, errors.NotFound)) and download.record is None:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(os.path.dirname(download.destination), download.temp))
+            old = partials.load(download.destination)
+            if old is not None:
+                old.forget()
+        self._leave(download, _why(exc))
+
+    def _failed(self, download: Download, span: Span, exc: BaseException) -> None:
+        """A piece failed: ask its rest again (a cut connection), start the file again (it
+        changed on the server), or leave it to rclone; a hung server or a bug stops the run."""
+        if isinstance(exc, ranged.Changed):
+            self._drop(download)
+            fresh = download.afresh()
+            if self.retries.get(download.relative, 0) <= RETRIES:
+                self.retries[download.relative] = self.retries.get(download.relative, 0) + 1
+                self._say(download, "changed on the server: starting again from zero")
+                self.streams.again(fresh)
+            else:
+                self._leave(download, _why(exc))
+            return
+        if isinstance(exc, errors.ServerUnreachable) and not isinstance(exc, errors.Stalled):
+            count = self.retries.get(download.relative, 0) + 1
+            self.retries[download.relative] = count
+            rest = download.left(span)
+            if count <= RETRIES and rest is not None:
+                self.pending[id(download)] += 1
+                self.streams.again(download, rest)
+                return
+            if rest is None and not self.pending[id(download)] and download.whole:
+                self._finish(download)
+                return
+        if isinstance(exc, errors.ServerUnreachable):
+            # A dead or hung server: no new piece starts, those on their way may still end
+            # well (and be kept); then the run stops with this error.
+            self.failure = self.failure or exc
+            self.streams.stop.set()
+            return
+        if not isinstance(exc, (errors.RcwizError, OSError)):
+            raise exc
+        download.stop.set()
+        download.save()
+        self._forget(download)
+        self._leave(download, _why(exc))
+
+    def _finish(self, download: Download) -> None:
+        try:
+            download.finish()
+        except (Spoiled, OSError) as exc:
+            self._forget(download)
+            download.discard()
+            self._leave(download, _why(exc))
+            return
+        self._forget(download)
+        rel, size = download.relative, download.size
+        kept = f", {download.resumed} bytes resumed" if download.resumed else ""
+        self._record(download, ok=True, message=kept.lstrip(", "))
+        if download.resumed:  # only now: a spoiled partial is no resume
+            self.channel.tally.resumed(rel, download.resumed)
+        outcome: FileOutcome = "replaced" if rel in self.path.prepared.replaced else "new"
+        message = f"Copied in byte ranges from Nextcloud{kept}"
+        self.channel.file_done(FileDone(rel, outcome, size, None, message), "ranged")
+
+    def _drop(self, download: Download) -> None:
+        self._forget(download)
+        download.discard()
+
+    def _forget(self, download: Download) -> None:
+        self.active.pop(id(download), None)
+        self.pending.pop(id(download), None)
+
+    def _leave(self, download: Download, why: str) -> None:
+        self.path.phase.refused.append(download.relative)
+        self.path.phase.reasons.append(why)
+        self._record(download, ok=False, message=why)
+        self.channel.notice(f"left to rclone: {why}", download.relative)
+
+    def _record(self, download: Download, *, ok: bool, message: str) -> None:
+        """One line of the run's log about DOWNLOAD's end."""
+        entry = {"object": download.relative, "size": download.size, "ok": ok}
+        self.channel.record({"rcwiz": "ranged", **entry, "message": message})
+
+    def _say(self, download: Download, what: str) -> None:
+        self.channel.record({"rcwiz": "ranged-note", "object": download.relative, "message": what})
+        self.channel.sink.log(LogLine("info", what, download.relative))
+
+    def _tick(self) -> None:
+        """Save every record that is due, and show the progress."""
+        for download in list(self.active.values()):
+            download.hash_some()
+        now = time.monotonic()
+        if now - self.saved >= SAVE_EVERY:
+            self._save_all()
+            self.saved = now
+        coming = sum(d.moved for d in self.active.values())
+        shown = tuple(
+            replace(  # the bar: what is on disk; the speed: what came in this run
+                fastpath.in_flight(d.relative, d.size, d.done_bytes, d.started),
+                speed=fastpath.in_flight(d.relative, d.size, d.moved, d.started).speed,
+            )
+            for d in self.active.values()
+        )
+        tally, everything = self.channel.tally, self.path.expected
+        kept = tally.resumed_bytes + sum(d.resumed for d in self.active.values())
+        expected = Expected(bytes=everything.bytes - kept, files=everything.files)
+        listed = len(self.path.prepared.listing.files)
+        self.channel.progress(fastpath.progress(tally, expected, listed, coming, shown))
+
+    def _save_all(self) -> None:
+        for download in list(self.active.values()):
+            with contextlib.suppress(OSError):  # a full disk: the next save may succeed
+                download.save()
+
+
+def _mib(count: int) -> str:
+    """COUNT bytes in MiB, for a note (the display's formats are not this layer's)."""
+    return f"{count / MIB:.1f} MiB"
+
+
+def _why(exc: BaseException | None) -> str:
+    """Why a file was left to rclone, in a few words."""
+    if isinstance(exc, errors.RcwizError):
+        return exc.message.rstrip(".")
+    if isinstance(exc, OSError):
+        return f"it could not be written ({exc.strerror or exc})"
+    return "it did not come"
