@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor bench-verify bench-startup bench-scale bench-resume bench-resume-down clean
+.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor bench-verify bench-startup bench-scale bench-resume-down clean
 
 ## help: this list of targets
 help:
