@@ -328,6 +328,8 @@ def _fast_path_note(phase: bulk.Phase) -> str:
         )
     if phase.chunked_files:
         ways.append(f"{phase.chunked_files} big file(s) went in parallel chunks")
+    if phase.resumed:
+        ways[-1] += f" ({fmt.size(phase.resumed)} of them resumed, not sent again)"
     rest = "rclone sends the rest" if phase.left else "nothing is left for rclone"
     return f"{' and '.join(ways)}; {rest}."
 

@@ -38,7 +38,7 @@ from rcwiz.nextcloud.capabilities import Capabilities
 from rcwiz.rclone.events import FileDone, InFlight, LogLine
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer import batching, engine, fastpath
+from rcwiz.transfer import batching, engine, fastpath, resumable
 from rcwiz.transfer.engine import Expected, Sink
 from rcwiz.transfer.walk import LocalFile, Tree
 
@@ -63,6 +63,7 @@ class Phase(fastpath.Phase):
 
     bulk_files: int = 0  # of `files`, those sent by bulk upload
     chunked_files: int = 0  # of `files`, those sent in parallel chunks
+    resumed: int = 0  # bytes of those the server held from an interrupted run (not in `bytes`)
     left: list[LocalFile] = field(default_factory=list)  # to send by rclone
     # rclone must run even if nothing is left: a sync's deletions, a source it must report on.
     rclone_needed: bool = False
@@ -228,6 +229,7 @@ def run(
         state.folders = bulk.existing_folders(there)
         try:
             uploader = bulk.Uploader(account, opts.dest)
+            resumable.sweep(state, account, uploader, there)  # sessions stale or not needed
             if small:
                 _send_small(state, uploader, small)
             if big:
@@ -243,7 +245,11 @@ def run(
 
 def continued(sink: Sink, phase: Phase) -> engine.Continued:
     """SINK for what follows the upload fast path (fastpath.continued)."""
-    kinds = {"bulk_files": phase.bulk_files, "chunked_files": phase.chunked_files}
+    kinds = {
+        "bulk_files": phase.bulk_files,
+        "chunked_files": phase.chunked_files,
+        "resumed_bytes": phase.resumed,
+    }
     return fastpath.continued(sink, phase, **kinds)
 
 
@@ -402,13 +408,21 @@ def _send_big(
             parallel=parallel,
         )
 
-        def tick(sent: int, item: LocalFile = item, started: float = time.monotonic()) -> None:
+        def tick(
+            sent: int,
+            item: LocalFile = item,
+            upload: chunked.Upload = upload,
+            started: float = time.monotonic(),
+        ) -> None:
             state.extra_bytes = sent
-            state.in_flight = (fastpath.in_flight(item.relative, item.size, sent, started),)
+            state.in_flight = (resumable.in_flight(item, upload, started),)
             state.progress()
 
         try:
             upload.run(tick)
+        except KeyboardInterrupt:
+            _left_session(state, upload)  # kept for a resume: say so
+            raise
         except _STOPS as exc:
             if isinstance(exc, errors.QuotaExceeded):
                 exc.message = f"{exc.message.rstrip('.')}: {item.relative} did not fit."
@@ -438,14 +452,16 @@ def _send_big(
             state.in_flight = ()
         state.record({"object": item.relative, "size": item.size, "ok": True, "how": "chunks"})
         state.phase.chunked_files += 1
-        state.done(item, item.size, "in parallel chunks")
+        resumable.count(state, item, upload)  # bytes sent, and those resumed, apart
         state.progress()
 
 
 def _left_session(state: _Run, upload: chunked.Upload) -> None:
     """Say where a chunked upload that could not be removed is (its parts count against the
-    quota until the server's clean-up job removes them)."""
-    if upload.left_session is not None:
+    quota until the server's clean-up job removes them), or that it is kept for a resume."""
+    if upload.kept:
+        state.warn(resumable.kept_note(upload))
+    elif upload.left_session is not None:
         state.warn(
             f"the unfinished upload of {upload.source.path} could not be removed from the "
             f"server: {upload.left_session} (its parts count against your quota until the "

@@ -45,6 +45,7 @@ class Summary:
     bulk_files: int = 0  # of `files`, those sent by Nextcloud's bulk upload (no checksum kept)
     chunked_files: int = 0  # of `files`, those rcwiz sent in parallel chunks (SHA-1 kept)
     archive_files: int = 0  # of `files`, those fetched in Nextcloud archives
+    resumed_bytes: int = 0  # not in `bytes`: held on the server from an interrupted upload
     rclone_files: int = 0  # of `files`, those rclone sent after a fast path (0 without one)
     checked: int = 0  # files compared with the destination and found up to date
     rclone_ran: bool = True  # False when a fast path left rclone nothing (the log is rcwiz's)
@@ -354,6 +355,7 @@ class Continued:
         bulk_files: int = 0,
         chunked_files: int = 0,
         archive_files: int = 0,
+        resumed_bytes: int = 0,
         errors: int = 0,
         checked: int = 0,
     ) -> None:
@@ -366,6 +368,7 @@ class Continued:
         self.bulk_files = bulk_files
         self.chunked_files = chunked_files
         self.archive_files = archive_files
+        self.resumed_bytes = resumed_bytes  # rcwiz.transfer.resumable
 
     def start(
         self, opts: TransferOptions, argv: tuple[str, ...], expected: Expected | None, log_path: str
@@ -401,6 +404,7 @@ class Continued:
         summary.bulk_files = self.bulk_files
         summary.chunked_files = self.chunked_files
         summary.archive_files = self.archive_files
+        summary.resumed_bytes = self.resumed_bytes
         # The first phase's failures for good stop the run before rclone (a 507, a hung
         # server), so they are the run's errors when there are any.
         summary.errors = max(summary.errors, self.errors)
