@@ -63,9 +63,11 @@ class Record:
         bytes are compared by the chunks' hashes as they are read again)."""
         return (self.source, self.size, self.mtime) == (source, size, mtime)
 
-    def stale(self, now: float | None = None) -> bool:
-        """Too old to trust the server still has it (or soon will not): MAX_AGE."""
-        return (time.time() if now is None else now) - self.created > max_age()
+    def stale(self, now: float | None = None, limit: float | None = None) -> bool:
+        """Too old to trust the server still has it (or soon will not): older than LIMIT,
+        max_age() unless given."""
+        age = (time.time() if now is None else now) - self.created
+        return age > (max_age() if limit is None else limit)
 
     def confirmed_bytes(self, lengths: dict[int, int]) -> int:
         return sum(lengths.get(n, 0) for n in self.chunks)
@@ -178,9 +180,10 @@ def discard(acct: Account, record: Record, wait: float = 5.0) -> bool:
 
 def sweep(acct: Account, arrived: Callable[[Record], bool] = lambda r: False) -> list[Record]:
     """Discard ACCT's sessions that are stale, or whose file ARRIVED another way; return them.
-    No request at all when there are none (the common case)."""
-    now = time.time()
-    gone = [r for r in records(acct) if r.stale(now) or arrived(r)]
+    No request at all when there are none (the common case). A bad RCWIZ_RESUME_MAX_AGE is
+    a UsageError here, before anything is sent."""
+    now, limit = time.time(), max_age()
+    gone = [r for r in records(acct) if r.stale(now, limit) or arrived(r)]
     return [r for r in gone if discard(acct, r)]
 
 

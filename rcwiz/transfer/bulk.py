@@ -18,7 +18,8 @@ time are skipped (as rclone decides), so a re-run costs that listing and nothing
 
 A failure of the fast path (other than a full quota or a refused login, which rclone would meet
 too) leaves the files concerned to rclone, with a notice; Ctrl-C or a 507 stops the run, and a
-chunked upload it stops leaves no session on the server.
+chunked upload it stops keeps its session for the next run to resume, or leaves none
+(rcwiz.nextcloud.chunked; rcwiz.transfer.resumable).
 """
 
 from __future__ import annotations
