@@ -80,8 +80,15 @@ def run_list(ctx: Context, args: argparse.Namespace) -> Output:
         from rcwiz.ui.review_tables import sessions_table
 
         console.out.print(sessions_table(found, states, now))
+        kept = [s for s in found if uploads.kept_for_resume(s)]
+        resumes = (
+            f" {len(kept)} of them rcwiz keeps to resume an interrupted upload (the next run "
+            "of the same command continues it; `rm` removes it only when named)."
+            if kept
+            else ""
+        )
         console.out.print(
-            f"{len(found)} session(s) hold {fmt.size(total)} (not counted in the quota). "
+            f"{len(found)} session(s) hold {fmt.size(total)} (not counted in the quota).{resumes} "
             f"Remove them with: rcwiz uploads rm {acct.remote}",
             markup=False,
         )

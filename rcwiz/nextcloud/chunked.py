@@ -165,6 +165,8 @@ class Upload:
         self.record: resume.Record | None = None  # the ledger's, when it could be written
         self._held: dict[int, str] = {}  # chunks skipped as held: number -> recorded SHA-1
         self._hashes: dict[int, str] = {}  # chunks sent now: number -> SHA-1 of the bytes
+        # The ledger names the file wherever the next run starts from.
+        self._where = os.path.abspath(source.path)
 
     @property
     def sent(self) -> int:
@@ -204,9 +206,7 @@ class Upload:
     def _continuable(self, old: resume.Record) -> dict[int, str] | None:
         """The chunks of OLD's session to trust, or None (then it is deleted): the same file
         by path, size and time, not stale, and still on the server with chunks that agree."""
-        if old.same_source(self.source.path, self.source.size, self.source.mtime) and (
-            not old.stale()
-        ):
+        if old.same_source(self._where, self.source.size, self.source.mtime) and (not old.stale()):
             on_server = resume.held(self.client, self.account.dav_user, self.name)
             lengths = {n: length for n, _, length in chunks(self.source.size, old.chunk)}
             trusted = resume.trusted(old, on_server or {}, lengths)
@@ -221,7 +221,7 @@ class Upload:
             self.account.dav_user,
             self.server_path,
             self.name,
-            self.source.path,
+            self._where,
             self.source.size,
             self.source.mtime,
             self.chunk,

@@ -151,6 +151,7 @@ class _Run:
         self.in_flight: tuple[InFlight, ...] = ()
         self.extra_bytes = 0  # of chunks in flight
         self.folders: set[str] = set()  # known to exist at the destination ("" is itself)
+        self.later: list[str] = []  # warnings for after the summary (the run stops)
 
     def record(self, entry: dict[str, object]) -> None:
         if self.log is not None:  # the log is a record, not the transfer: rclone's run warns
@@ -237,9 +238,11 @@ def run(
                 _send_big(state, account, uploader, big, *(_chunks(caps) or (CHUNK, 1)))
         except KeyboardInterrupt:  # the summary of what arrived, then the error
             stopped: errors.RcwizError = engine.interrupted(opts.verb)
-            engine.without_rclone(opts, continued(sink, state.phase), log_path, stopped)
+            with resumable.warned_after(state):
+                engine.without_rclone(opts, continued(sink, state.phase), log_path, stopped)
         except _STOPS as exc:
-            engine.without_rclone(opts, continued(sink, state.phase), log_path, exc)
+            with resumable.warned_after(state):
+                engine.without_rclone(opts, continued(sink, state.phase), log_path, exc)
     state.phase.left.sort(key=lambda f: f.relative)
     return state.phase
 
@@ -422,13 +425,13 @@ def _send_big(
         try:
             upload.run(tick)
         except KeyboardInterrupt:
-            _left_session(state, upload)  # kept for a resume: say so
+            _left_session(state, upload, stopping=True)  # kept for a resume: say so
             raise
         except _STOPS as exc:
             if isinstance(exc, errors.QuotaExceeded):
                 exc.message = f"{exc.message.rstrip('.')}: {item.relative} did not fit."
             state.failed([item], exc)
-            _left_session(state, upload)
+            _left_session(state, upload, stopping=True)
             raise
         except errors.RcwizError as exc:
             _left_session(state, upload)
@@ -457,11 +460,11 @@ def _send_big(
         state.progress()
 
 
-def _left_session(state: _Run, upload: chunked.Upload) -> None:
+def _left_session(state: _Run, upload: chunked.Upload, stopping: bool = False) -> None:
     """Say where a chunked upload that could not be removed is (its parts count against the
     quota until the server's clean-up job removes them), or that it is kept for a resume."""
-    if upload.kept:
-        state.warn(resumable.kept_note(upload))
+    if upload.kept:  # said after the summary when the run STOPPING shows one now
+        (state.later.append if stopping else state.warn)(resumable.kept_note(upload))
     elif upload.left_session is not None:
         state.warn(
             f"the unfinished upload of {upload.source.path} could not be removed from the "

@@ -9,6 +9,8 @@ and ETA from what is sent.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from rcwiz.nextcloud import chunked, resume
@@ -66,3 +68,14 @@ def kept_note(upload: chunked.Upload) -> str:
         f"{fmt.size(upload.source.size)} on the server; rcwiz keeps that for the next run of "
         "the same command, which sends only the rest (see: rcwiz uploads list)"
     )
+
+
+@contextlib.contextmanager
+def warned_after(state: _Run) -> Iterator[None]:
+    """The warnings kept for later (a session kept for a resume) said once this ends: after
+    the summary, below the progress display (a warning printed while it is drawn is cut)."""
+    try:
+        yield
+    finally:
+        for text in state.later:
+            state.warn(text)
