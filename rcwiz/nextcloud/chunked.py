@@ -226,6 +226,7 @@ class Upload:
             self.source.mtime,
             self.chunk,
             time.time(),
+            url=f"{self.account.server}{self.session}",
         )
         # Recorded first: a run killed at any moment after this leaves no session untracked.
         self.record = record if resume.save(record) else None

@@ -57,6 +57,7 @@ class Record:
     chunk: int  # the chunk size the session was made with
     created: float  # when the session was made (wall clock)
     chunks: dict[int, str] = field(default_factory=dict)  # number -> SHA-1 of what was sent
+    url: str = ""  # the session folder's URL (for people reading the ledger; not trusted)
 
     def same_source(self, source: str, size: int, mtime: float) -> bool:
         """The file is the one the session was made for, unchanged by size and time (its
