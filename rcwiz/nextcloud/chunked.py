@@ -309,12 +309,19 @@ class Upload:
             try:
                 self._run(tick)
             except _Mixed:
+                if self.record is not None:
+                    resume.forget(self.record)  # never trusted again, even if not deleted
                 self._discard()
                 self.record, self._held, self._hashes = None, {}, {}
                 self.resumed, self._sent = 0, 0
                 self._stop.clear()
                 self.client = self.account.client()
-                self._run(tick)
+                try:
+                    self._run(tick)  # a new session: nothing in it is from before
+                except _Mixed as exc:
+                    raise errors.SourceChanged(
+                        f"{self.source.path} changed while it was sent."
+                    ) from exc
 
     def _run(self, tick: Callable[[int], None] | None) -> None:
         digest: concurrent.futures.Future[Digest] = concurrent.futures.Future()
