@@ -29,7 +29,7 @@ from request_faults import HELD, RequestFaults
 from rcwiz.nextcloud.chunked import chunk_size_for, chunks, session_name
 from rcwiz.transfer.bulk import CHUNK, CHUNKS_IN_FLIGHT
 
-SIZE = 60 * MiB + 12345
+SIZE = 40 * MiB + 12345
 PIECE = chunk_size_for(SIZE, CHUNK, CHUNKS_IN_FLIGHT)
 LENGTHS = {n: length for n, _, length in chunks(SIZE, PIECE)}
 K = 3  # chunks that reach the server before the run is stopped
