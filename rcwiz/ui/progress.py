@@ -230,7 +230,7 @@ def summary_text(s: Summary) -> list[str]:
         )
     if s.chunked_files:
         lines.append(f"  {s.chunked_files} in parallel chunks (SHA-1 kept, as rclone does)")
-    if s.resumed_bytes:  # README, "Nothing left behind": not sent again, not in `transferred`
+    if s.resumed_bytes:  # README, "Big uploads resume": not sent again, not in `transferred`
         lines.append(f"  resumed: {fmt.size(s.resumed_bytes)} were on the server already")
     if s.rclone_files and (s.bulk_files or s.chunked_files):  # every file counted, whoever sent it
         lines.append(f"  {s.rclone_files} by rclone")
