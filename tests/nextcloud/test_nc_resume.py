@@ -291,3 +291,21 @@ def test_a_session_the_server_lost_starts_over(real_nextcloud, nc_user, proxied,
     summary, sent = resumed_run(real_nextcloud, nc_user, conf, source)
     assert_started_over(summary, sent)
     assert sent == sorted(LENGTHS)
+
+
+def test_a_session_whose_file_arrived_another_way_is_removed_by_the_next_run(
+    real_nextcloud, nc_user, proxied, tmp_path
+):
+    _, conf, source, record = _interrupted(nc_user, proxied, tmp_path)
+    mtime = str(int(source.stat().st_mtime))
+    status, _ = nc_user.dav("PUT", "dest/big.bin", source.read_bytes(), {"X-OC-Mtime": mtime})
+    assert status == 201  # sent whole by another client, its time kept
+    os.utime(source, (int(mtime), int(mtime)))  # what the server keeps: whole seconds
+    mark = real_nextcloud.log_mark()
+    done = rcwiz("--json", "--config", str(conf), "copy", str(source.parent), "nc:dest")
+    assert done.returncode == 0, done.stderr
+    assert json_lines(done.stdout)[-1]["files"] == 0  # up to date: nothing sent
+    seen = uploads_of(real_nextcloud.requests_since(mark), nc_user)
+    assert seen == [("DELETE", 204, "")]  # only the kept session, removed
+    assert list(nc_user.uploads.iterdir()) == [] and ledger() == []
+    assert record["session"] == session_name("dest/big.bin")
