@@ -56,7 +56,7 @@ class ArchiveFaults:
     """The proxy: `url`, the archive requests it saw (`archive_requests`), and for "stall"
     an event set once an archive is on its way (`stalled`) and one that lets it go on."""
 
-    def __init__(self, target: str, mode: str) -> None:
+    def __init__(self, target: str, mode: str, *, port: int = 0) -> None:
         assert mode in MODES, mode
         self.target = urlsplit(target)
         self.mode = mode
@@ -79,7 +79,7 @@ class ArchiveFaults:
             do_GET = do_PUT = do_POST = do_PROPFIND = do_MKCOL = do_MOVE = _any
             do_DELETE = do_HEAD = do_OPTIONS = do_PROPPATCH = do_COPY = _any
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 

@@ -11,7 +11,15 @@ rclone's), "archive" (ajax/download.php). Faults:
   body, so the client is reading the body when the trickle starts;
 * "endless": an answer that never ends, at full speed: for a listing, the real listing
   followed by valid file entries for ever; for the others, bytes for ever;
-* "reset": the request is read, then the connection reset (RST), with no answer.
+* "reset": the request is read, then the connection reset (RST), with no answer;
+* "held": the request waits until `let_go` is set, then goes to the real server (a chunk
+  that arrives after the server changed: its quota, say).
+
+AFTER lets that many requests of the kind through to the real server before the fault starts
+(`passed` counts them; `passing` is set once they are all through): a chunked upload gets some
+chunks on the server, then meets the fault. `heal()` lets every later request through (the
+server is back). PORT, when given, is the port to listen on (a proxy that went away comes back
+at the same address).
 
 `seen[kind]` is set once a faulted request arrived (`began[kind]`: when, by time.monotonic),
 `answering[kind]` once its first byte went out; `lasted[kind]` is how long the first one lasted
@@ -36,7 +44,8 @@ from urllib.parse import parse_qs, urlsplit
 from archive_faults import HOP_BY_HOP, LEGACY, ArchiveFaults
 
 KINDS = ("listing", "status", "ocs", "bulk", "chunk", "archive")
-FAULTS = ("hung", "trickle", "endless", "reset")
+FAULTS = ("hung", "trickle", "endless", "reset")  # what every kind of request is tested with
+HELD = "held"  # for the resume tests (test_nc_resume.py)
 TRICKLE = 1.0  # seconds between two bytes of a trickled answer
 BLOCK = 64 * 1024
 ENTRY = (
@@ -68,10 +77,15 @@ def kind_of(method: str, path: str, headers: dict[str, str]) -> str | None:
 class RequestFaults(ArchiveFaults):
     """The proxy: FAULT for every request of KIND, the real server for the rest."""
 
-    def __init__(self, target: str, kind: str, fault: str) -> None:
-        assert kind in KINDS and fault in FAULTS, (kind, fault)
-        super().__init__(target, "pass")
+    def __init__(
+        self, target: str, kind: str, fault: str, *, after: int = 0, port: int = 0
+    ) -> None:
+        assert kind in KINDS and fault in (*FAULTS, HELD), (kind, fault)
+        super().__init__(target, "pass", port=port)
         self.kind, self.fault = kind, fault
+        self.after, self.passed, self.healed = after, 0, False
+        self.passing = threading.Event()
+        self.let_go = threading.Event()
         self.seen = {k: threading.Event() for k in KINDS}
         self.answering = {k: threading.Event() for k in KINDS}
         self.began: dict[str, float] = {}
@@ -83,7 +97,13 @@ class RequestFaults(ArchiveFaults):
         self, handler: BaseHTTPRequestHandler, headers: dict[str, str], body: bytes | None
     ) -> None:
         kind = kind_of(handler.command, handler.path, headers)
-        if kind != self.kind:
+        with self._lock:
+            let_through = self.healed or kind != self.kind or self.passed < self.after
+            if kind == self.kind and not self.healed and self.passed < self.after:
+                self.passed += 1
+                if self.passed == self.after:
+                    self.passing.set()
+        if let_through:
             return super().answer(handler, headers, body)
         began = time.monotonic()
         with self._lock:
@@ -95,6 +115,11 @@ class RequestFaults(ArchiveFaults):
         with self._lock:
             self.lasted.setdefault(kind, time.monotonic() - began)
 
+    def heal(self) -> None:
+        """Every request from now on goes to the real server (requests held stay held)."""
+        with self._lock:
+            self.healed = True
+
     # ------------------------------------------------------------------ the faults
 
     def _hung(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
@@ -103,6 +128,12 @@ class RequestFaults(ArchiveFaults):
             readable, _, _ = select.select([connection], [], [], 0.1)
             if readable and not connection.recv(1, socket.MSG_PEEK):
                 return  # closed by the client
+
+    def _held(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        while not (self.let_go.wait(0.1) or self.release.is_set()):
+            pass
+        if self.let_go.is_set():
+            ArchiveFaults.answer(self, handler, headers, body)
 
     def _reset(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
         handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
