@@ -10,9 +10,9 @@ import time
 import pytest
 
 from rcwiz import errors
+from rcwiz.counting import Summary
 from rcwiz.nextcloud import resume
 from rcwiz.nextcloud.account import Account
-from rcwiz.counting import Summary
 from rcwiz.ui.meter import summary_text
 
 MiB = 1024 * 1024
