@@ -98,6 +98,9 @@ def left_session(state: _Run, upload: chunked.Upload, stopping: bool = False) ->
     removed is (its parts count against the quota until the server's clean-up job removes
     them)."""
     if upload.kept:
+        held = upload.resumed + upload.sent
+        entry = {"object": upload.source.path, "session": upload.name, "held": held}
+        state.record({"resume": "kept", **entry})  # the run's log says why the next resumes
         note = kept_note(upload)
         if stopping:
             state.channel.later.append(note)

@@ -150,6 +150,10 @@ def test_a_signalled_upload_resumes_from_the_chunks_the_server_holds(
     record = kept_session(nc_user, source)
     if how != signal.SIGKILL:
         assert "rcwiz keeps that for the next run" in err
+        logs = sorted((Path(os.environ["XDG_STATE_HOME"]) / "rcwiz" / "logs").glob("*.jsonl"))
+        entries = [json.loads(line) for line in logs[-1].read_text().splitlines()]
+        kept = [e for e in entries if e.get("resume") == "kept"]
+        assert [e["session"] for e in kept] == [record["session"]], entries
     proxy.heal()
     summary, sent = resumed_run(real_nextcloud, nc_user, conf, source)
     assert_resumed(summary, sent, record)
