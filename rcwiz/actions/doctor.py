@@ -373,8 +373,12 @@ def check_upload_sessions(
         found = uploads.sessions(account(rclone, name))
     except errors.RcwizError as exc:
         return [Check(label, WARN, f"not read: {exc.message}", exc.hint or None)]
-    held = sum(s.bytes for s in found)
-    detail = f"{len(found)} left, holding {fmt.size(held)}" if found else "none left"
+    kept = [s for s in found if uploads.kept_for_resume(s)]  # rcwiz resumes or removes them
+    left = [s for s in found if not uploads.kept_for_resume(s)]
+    held = sum(s.bytes for s in left)
+    detail = f"{len(left)} left, holding {fmt.size(held)}" if left else "none left"
+    if kept:
+        detail += f"; {len(kept)} kept to resume an upload ({fmt.size(sum(s.bytes for s in kept))})"
     if held <= uploads.WARN_BYTES:
         return [Check(label, OK, detail)]
     hint = (

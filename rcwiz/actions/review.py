@@ -44,6 +44,11 @@ class Gathered:
     def session_bytes(self) -> int:
         return sum(s.bytes for s in self.sessions)
 
+    @property
+    def resumable(self) -> list[uploads.Session]:
+        """The sessions rcwiz keeps to resume an upload (it removes them when done or stale)."""
+        return [s for s in self.sessions if uploads.kept_for_resume(s)]
+
 
 def gather(
     acct: Account,

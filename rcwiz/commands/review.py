@@ -61,7 +61,11 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
         "crit": args.crit,
         "usage": review.usage_data(found, FOLDERS),
         "trash": {"items": len(found.trash), "bytes": found.trash_bytes},
-        "uploads": {"sessions": len(found.sessions), "bytes": found.session_bytes},
+        "uploads": {
+            "sessions": len(found.sessions),
+            "bytes": found.session_bytes,
+            "kept_for_resume": len(found.resumable),
+        },
         "shares": len(found.shares or []),
         "risks": [
             {"id": f.share.id, "path": f.share.path, "risk": f.risk, "text": f.text, "fix": f.fix}
@@ -90,7 +94,7 @@ def judge(found: review.Gathered, warn: float, crit: float) -> tuple[str, list[s
         state = state_of(quota, warn, crit)
         if state != "ok":
             reasons.append(f"the quota is {quota.percent_used:.1f}% used")
-    if found.session_bytes > uploads.WARN_BYTES:
+    if found.session_bytes - sum(s.bytes for s in found.resumable) > uploads.WARN_BYTES:
         reasons.append("upload sessions left behind hold space")
     if found.findings:
         reasons.append("public links to check")

@@ -144,7 +144,12 @@ def show_review(
     if found.sessions:
         line(
             f"Upload sessions left behind: {len(found.sessions)}, "
-            f"{fmt.size(found.session_bytes)} (not in the quota).",
+            f"{fmt.size(found.session_bytes)} (not in the quota)"
+            + (
+                f"; {len(found.resumable)} kept by rcwiz to resume an upload."
+                if found.resumable
+                else "."
+            ),
             f"rcwiz uploads list {remote}   (then: rcwiz uploads rm {remote})",
         )
     else:

@@ -6,7 +6,8 @@ together; a run that stops first leaves them there, using space the user cannot 
 the server's background job removes them (never, where cron does not run). `list` shows each
 session with its size and last change; `rm` removes them (all, or those named), asking first.
 A session a running rcwiz of this user is writing is never removed, and one another program
-changed in the last RECENT seconds only when named.
+changed in the last RECENT seconds only when named; one rcwiz keeps to resume an interrupted
+upload (listed with its file) only when named or stale.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def state(session: uploads.Session, now: float) -> str:
     """Why SESSION is kept by `rm` ("" when nothing keeps it)."""
     if session.writer is not None:
         return f"being written by rcwiz (pid {session.writer})"
+    if uploads.kept_for_resume(session):
+        return f"kept to resume the upload of {session.resumes}"
     if uploads.may_be_written(session, now):
         return "recent: may still be written (name it to remove)"
     return ""
@@ -77,8 +80,15 @@ def run_list(ctx: Context, args: argparse.Namespace) -> Output:
         from rcwiz.ui.review_tables import sessions_table
 
         console.out.print(sessions_table(found, states, now))
+        kept = [s for s in found if uploads.kept_for_resume(s)]
+        resumes = (
+            f" {len(kept)} of them rcwiz keeps to resume an interrupted upload (the next run "
+            "of the same command continues it; `rm` removes it only when named)."
+            if kept
+            else ""
+        )
         console.out.print(
-            f"{len(found)} session(s) hold {fmt.size(total)} (not counted in the quota). "
+            f"{len(found)} session(s) hold {fmt.size(total)} (not counted in the quota).{resumes} "
             f"Remove them with: rcwiz uploads rm {acct.remote}",
             markup=False,
         )
@@ -100,7 +110,10 @@ def run_rm(ctx: Context, args: argparse.Namespace) -> Output:
     for name in args.names or sorted(found):
         session = found[name]
         # A running rcwiz's session is never removed; a recent one only when named.
-        if session.writer is not None or (not args.names and uploads.may_be_written(session, now)):
+        named = bool(args.names)
+        if session.writer is not None or (
+            not named and (uploads.may_be_written(session, now) or uploads.kept_for_resume(session))
+        ):
             kept.append((session, state(session, now)))
         else:
             chosen.append(session)

@@ -16,7 +16,8 @@ exactly from the files it was sending: only those are removed, never another run
 the state folder while it writes (`claim`: a file naming the session and rcwiz's process), so
 `rcwiz uploads rm` never removes one a running rcwiz of this user is writing; a session of
 another program that changed within RECENT seconds may still be written, and is kept unless
-asked for by name.
+asked for by name. A session rcwiz keeps for a resume (rcwiz.nextcloud.resume: an upload
+that was interrupted) names the file it belongs to, and is kept unless named or stale.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from urllib.parse import quote
 
 from rcwiz import errors, files, paths
 from rcwiz.clock import Clock
-from rcwiz.nextcloud import dav
+from rcwiz.nextcloud import dav, resume
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.http import raise_for_status
 from rcwiz.nextcloud.urls import uploads_path
@@ -105,6 +106,8 @@ class Session:
     chunks: int
     changed: float | None  # the newest chunk's time (the folder's own, when it has none)
     writer: int | None = None  # the pid of the running rcwiz writing it, if one is
+    resumes: str | None = None  # the local file it is kept for, to resume its upload
+    stale: bool = False  # kept for a resume, but too old to trust (rcwiz removes it)
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -137,6 +140,7 @@ def sessions(acct: Account) -> list[Session]:
         if entry.path.rstrip("/").startswith(top) and inside:
             found.setdefault(inside.split("/")[0], []).append(entry)
     writers = claimed(acct)
+    ledger = resume.kept(acct)
     listed = []
     for name, parts in found.items():
         chunks = [e for e in parts if not e.folder and e.name != ".file"]
@@ -144,17 +148,38 @@ def sessions(acct: Account) -> list[Session]:
         own = [t for e in parts if e.folder and (t := e.time()) is not None]
         changed = max(times or own) if times or own else None
         size = sum(e.number(f"{dav.D}getcontentlength") or 0 for e in chunks)
-        listed.append(Session(name, maker_of(name), size, len(chunks), changed, writers.get(name)))
+        record = ledger.get(name)
+        listed.append(
+            Session(
+                name,
+                maker_of(name),
+                size,
+                len(chunks),
+                changed,
+                writers.get(name),
+                record.source if record else None,
+                record.stale() if record else False,
+            )
+        )
     return sorted(listed, key=lambda s: (-s.bytes, s.name))
 
 
 def remove(acct: Account, name: str) -> None:
-    """Delete the session NAME and its chunks (NotFound when it is not there)."""
+    """Delete the session NAME and its chunks (NotFound when it is not there), and its record
+    in the resume ledger (its upload starts afresh next time)."""
     client = acct.client()
     reply = client.request("DELETE", f"{uploads_path(acct.dav_user)}{quote(name)}/")
+    record = resume.kept(acct).get(name)
+    if record is not None and reply.status in (200, 204, 404):
+        resume.forget(record)
     if reply.status == 404:
         raise errors.NotFound(f"There is no upload session {name}.")
     raise_for_status(reply, client.server)
+
+
+def kept_for_resume(session: Session) -> bool:
+    """SESSION is kept to resume an upload: `uploads rm` without names leaves it."""
+    return session.resumes is not None and not session.stale
 
 
 def may_be_written(session: Session, now: float) -> bool:

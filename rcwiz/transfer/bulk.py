@@ -18,13 +18,13 @@ time are skipped (as rclone decides), so a re-run costs that listing and nothing
 
 A failure of the fast path (other than a full quota or a refused login, which rclone would meet
 too) leaves the files concerned to rclone, with a notice; Ctrl-C or a 507 stops the run, and a
-chunked upload it stops leaves no session on the server.
+chunked upload it stops keeps its session for the next run to resume, or leaves none
+(rcwiz.nextcloud.chunked; rcwiz.transfer.resumable).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from rcwiz.nextcloud.capabilities import Capabilities
 from rcwiz.rclone.events import FileDone, InFlight
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer import batching, fastpath
+from rcwiz.transfer import batching, fastpath, resumable
 from rcwiz.transfer.walk import LocalFile, Tree
 
 # Measured against a real Nextcloud 30 at a 30 ms round trip (benchmarks/README.md).
@@ -133,6 +133,7 @@ class Upload:
     expected: Expected
     up_to_date: int
     folders: set[str]  # known to exist at the destination ("" is itself)
+    there: dict[str, tuple[int, float]]  # the destination's listing (empty: a dry run decided)
     # rclone must see the whole source even if nothing is left: a sync's deletions, a source
     # it must report on (an unreadable folder, names the walk did not find).
     whole: bool
@@ -142,6 +143,7 @@ class Upload:
     def send(self, channel: fastpath.Channel) -> None:
         state = _Run(channel, self.expected, len(self.tree.files), self.phase, self.folders)
         uploader = bulk.Uploader(self.account, channel.opts.dest)
+        resumable.sweep(state, self.account, uploader, self.there)  # stale, or not needed
         if self.small:
             _send_small(state, uploader, self.small)
         if self.big:
@@ -190,6 +192,7 @@ def decide(
         # compared with the listing here, and found up to date (none: a dry run decided)
         up_to_date=len(tree.files) - len(to_send) if wanted is None else 0,
         folders=bulk.existing_folders(there),
+        there=there,
         whole=whole,
         phase=Phase(left=list(rest)),
     )
@@ -207,7 +210,7 @@ def _notes(phase: Phase, tally: Tally, left: bool) -> tuple[str, ...]:
             f"{small} small file(s) went by Nextcloud bulk upload in {phase.requests} request(s)"
         )
     if big := tally.sent_by("chunked"):
-        ways.append(f"{big} big file(s) went in parallel chunks")
+        ways.append(f"{big} big file(s) went in parallel chunks" + resumable.of_them(tally))
     rest = "rclone sends the rest" if left else "nothing is left for rclone"
     return (f"{' and '.join(ways)}; {rest}.",)
 
@@ -354,10 +357,6 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
         )
 
 
-def _size(batch: list[LocalFile]) -> int:
-    return sum(f.size for f in batch)
-
-
 def _results(state: _Run, batch: list[LocalFile], results: list[bulk.Result]) -> None:
     by_name = {f.relative: f for f in batch}
     for result in results:
@@ -413,29 +412,26 @@ def _send_big(
             chunk=chunk,
             parallel=parallel,
         )
-
-        def tick(sent: int, item: LocalFile = item, started: float = time.monotonic()) -> None:
-            state.extra_bytes = sent
-            state.in_flight = (fastpath.in_flight(item.relative, item.size, sent, started),)
-            state.progress()
-
         try:
-            upload.run(tick)
+            upload.run(resumable.ticker(state, item, upload))
+        except KeyboardInterrupt:
+            resumable.left_session(state, upload, stopping=True)  # kept for a resume: say so
+            raise
         except _STOPS as exc:
             if isinstance(exc, errors.QuotaExceeded):
                 exc.message = f"{exc.message.rstrip('.')}: {item.relative} did not fit."
             state.failed([item], exc)
-            _left_session(state, upload)
+            resumable.left_session(state, upload, stopping=True)
             raise
         except errors.RcwizError as exc:
-            _left_session(state, upload)
+            resumable.left_session(state, upload)
             _chunks_failed(state, item, exc)
             continue
         finally:
             state.extra_bytes = 0
             state.in_flight = ()
         state.record({"object": item.relative, "size": item.size, "ok": True, "how": "chunks"})
-        state.done(item, item.size, "chunked", "in parallel chunks")
+        resumable.count(state, item, upload)  # bytes sent, and those resumed, apart
         state.progress()
 
 
@@ -448,14 +444,3 @@ def _chunks_failed(state: _Run, item: LocalFile, exc: errors.RcwizError) -> None
         f"the chunked upload of {item.relative} failed ({exc.message}); rclone will send it",
         item.relative,
     )
-
-
-def _left_session(state: _Run, upload: chunked.Upload) -> None:
-    """Say where a chunked upload that could not be removed is (its parts count against the
-    quota until the server's clean-up job removes them)."""
-    if upload.left_session is not None:
-        state.warn(
-            f"the unfinished upload of {upload.source.path} could not be removed from the "
-            f"server: {upload.left_session} (its parts count against your quota until the "
-            "server's clean-up job removes them, or the next run of the same command does)"
-        )

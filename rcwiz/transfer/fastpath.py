@@ -158,6 +158,9 @@ class Channel:
     tally: Tally
     log: RunLog
     warn: Warn
+    # Warnings for after the summary when the transfer stops (a session kept for a resume):
+    # one said while the live display is drawn would be cut.
+    later: list[str] = field(default_factory=list)
 
     def file_done(self, done: FileDone, sender: Sender) -> None:
         """DONE (a file that arrived, or failed for good), sent by SENDER."""
@@ -220,10 +223,20 @@ def run(
     # rclone's flags are announced if and when rclone runs (engine.run after a fast path)
     start = engine.started(replace(opts, tuning=()), (), log.path, via=path.via)
     sink.start(start, path.expected, tally)
+    channel = Channel(opts, sink, tally, log, warn)
     try:
-        path.send(Channel(opts, sink, tally, log, warn))
+        path.send(channel)
     except KeyboardInterrupt:
-        engine.without_rclone(opts, sink, log, tally, engine.interrupted(opts.verb))
+        _stop(channel, engine.interrupted(opts.verb))
     except errors.RcwizError as exc:
-        engine.without_rclone(opts, sink, log, tally, exc)
+        _stop(channel, exc)
     return path.left(tally)
+
+
+def _stop(channel: Channel, failure: errors.RcwizError) -> None:
+    """The summary of what arrived, FAILURE raised with it; then the warnings kept for later."""
+    try:
+        engine.without_rclone(channel.opts, channel.sink, channel.log, channel.tally, failure)
+    finally:
+        for text in channel.later:
+            channel.warn(text)

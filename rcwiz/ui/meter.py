@@ -206,7 +206,8 @@ def summary_text(s: Summary) -> list[str]:
         )
     if s.chunked_files:
         lines.append(f"  {s.chunked_files} in parallel chunks (SHA-1 kept, as rclone does)")
-    if s.resumed_bytes:  # README, "Resumed transfers": not moved again, not in `transferred`
+    # README, "Big uploads resume" and "Resumable downloads": not moved again, not in `transferred`
+    if s.resumed_bytes:
         lines.append(f"  {fmt.size(s.resumed_bytes)} resumed from an earlier run (not sent again)")
     if s.rclone_files and (s.bulk_files or s.chunked_files):  # every file counted, whoever sent it
         lines.append(f"  {s.rclone_files} by rclone")

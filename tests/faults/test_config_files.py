@@ -119,15 +119,20 @@ def test_a_relative_rclone_is_the_one_that_runs(tmp_path):
     wrapper.write_text(f'#!/bin/sh\necho "$@" >> {marker}\nexec {real} "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     (tmp_path / "empty.conf").write_text("")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("a")
+    # rclone.conf is read in-process now: a copy is what certainly starts rclone for real work.
     done = subprocess.run(
-        [RCWIZ[0], "--rclone", "./rclone", "--config", "empty.conf", "remotes"],
+        [RCWIZ[0], "--rclone", "./rclone", "--config", "empty.conf", "copy", "src", "dst"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert marker.exists() and "listremotes" in marker.read_text()
+    ran = marker.read_text().splitlines() if marker.exists() else []
+    assert any(line.startswith("copy ") for line in ran), ran
+    assert (tmp_path / "dst" / "a.txt").read_text() == "a"
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ class ArchiveFaults:
     """The proxy: `url`, the archive requests it saw (`archive_requests`), and for "stall"
     an event set once an archive is on its way (`stalled`) and one that lets it go on."""
 
-    def __init__(self, target: str, mode: str) -> None:
+    def __init__(self, target: str, mode: str, *, port: int = 0) -> None:
         assert mode in MODES, mode
         self.target = urlsplit(target)
         self.mode = mode
@@ -79,12 +79,15 @@ class ArchiveFaults:
             do_GET = do_PUT = do_POST = do_PROPFIND = do_MKCOL = do_MOVE = _any
             do_DELETE = do_HEAD = do_OPTIONS = do_PROPPATCH = do_COPY = _any
 
-        self.server = self.make_server(Handler)
+        self.server = self.make_server(Handler, port)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def make_server(self, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
-        """The listening server on a port of its own choosing (tls_front's also speaks TLS)."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def make_server(
+        self, handler: type[BaseHTTPRequestHandler], port: int = 0
+    ) -> ThreadingHTTPServer:
+        """The listening server on PORT, else one of its own choosing (tls_front's also speaks
+        TLS)."""
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         server.daemon_threads = True
         return server
 

@@ -4,7 +4,7 @@ makes itself, in front of the real Nextcloud: everything else passes to the real
 Kinds: "listing" (PROPFIND Depth: infinity), "status" (/status.php), "ocs" (/ocs/...),
 "bulk" (POST /remote.php/dav/bulk), "chunk" (PUT or MOVE of rcwiz's own chunked upload, not
 rclone's), "archive" (ajax/download.php), "range" (a GET of a file with a Range header: rcwiz's
-resumable big-file download). The first `spare` requests of the kind pass untouched (a
+resumable big-file download). The first `after` requests of the kind pass untouched (a
 download interrupted at a known point: so many ranges arrived, the next ones meet the fault).
 Faults:
 
@@ -14,7 +14,15 @@ Faults:
   body, so the client is reading the body when the trickle starts;
 * "endless": an answer that never ends, at full speed: for a listing, the real listing
   followed by valid file entries for ever; for the others, bytes for ever;
-* "reset": the request is read, then the connection reset (RST), with no answer.
+* "reset": the request is read, then the connection reset (RST), with no answer;
+* "held": the request waits until `let_go` is set, then goes to the real server (a chunk
+  that arrives after the server changed: its quota, say).
+
+AFTER lets that many requests of the kind through to the real server before the fault starts
+(`passed` counts them; `passing` is set once they are all through): a chunked upload gets some
+chunks on the server, then meets the fault. `heal()` lets every later request through (the
+server is back). PORT, when given, is the port to listen on (a proxy that went away comes back
+at the same address).
 
 `seen[kind]` is set once a faulted request arrived (`began[kind]`: when, by time.monotonic),
 `answering[kind]` once its first byte went out; `lasted[kind]` is how long the first one lasted
@@ -40,7 +48,8 @@ from archive_faults import HOP_BY_HOP, LEGACY, ArchiveFaults
 
 KINDS = ("listing", "status", "ocs", "bulk", "chunk", "archive")
 RANGE = "range"  # not in KINDS: test_nc_stops's cases are KINDS; test_nc_resume_down has its own
-FAULTS = ("hung", "trickle", "endless", "reset")
+FAULTS = ("hung", "trickle", "endless", "reset")  # what every kind of request is tested with
+HELD = "held"  # for the resume tests (test_nc_resume.py)
 TRICKLE = 1.0  # seconds between two bytes of a trickled answer
 BLOCK = 64 * 1024
 ENTRY = (
@@ -74,11 +83,15 @@ def kind_of(method: str, path: str, headers: dict[str, str]) -> str | None:
 class RequestFaults(ArchiveFaults):
     """The proxy: FAULT for every request of KIND, the real server for the rest."""
 
-    def __init__(self, target: str, kind: str, fault: str, spare: int = 0) -> None:
-        assert kind in (*KINDS, RANGE) and fault in FAULTS, (kind, fault)
-        super().__init__(target, "pass")
+    def __init__(
+        self, target: str, kind: str, fault: str, *, after: int = 0, port: int = 0
+    ) -> None:
+        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD), (kind, fault)
+        super().__init__(target, "pass", port=port)
         self.kind, self.fault = kind, fault
-        self.spare = spare  # requests of KIND that pass before the fault starts
+        self.after, self.passed, self.healed = after, 0, False
+        self.passing = threading.Event()
+        self.let_go = threading.Event()
         self.seen = {k: threading.Event() for k in (*KINDS, RANGE)}
         self.answering = {k: threading.Event() for k in (*KINDS, RANGE)}
         self.began: dict[str, float] = {}
@@ -91,9 +104,12 @@ class RequestFaults(ArchiveFaults):
     ) -> None:
         kind = kind_of(handler.command, handler.path, headers)
         with self._lock:
-            spared = kind == self.kind and self.spare > 0
-            self.spare -= spared
-        if kind != self.kind or spared:
+            let_through = self.healed or kind != self.kind or self.passed < self.after
+            if kind == self.kind and not self.healed and self.passed < self.after:
+                self.passed += 1
+                if self.passed == self.after:
+                    self.passing.set()
+        if let_through:
             return super().answer(handler, headers, body)
         began = time.monotonic()
         with self._lock:
@@ -105,6 +121,11 @@ class RequestFaults(ArchiveFaults):
         with self._lock:
             self.lasted.setdefault(kind, time.monotonic() - began)
 
+    def heal(self) -> None:
+        """Every request from now on goes to the real server (requests held stay held)."""
+        with self._lock:
+            self.healed = True
+
     # ------------------------------------------------------------------ the faults
 
     def _hung(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
@@ -113,6 +134,12 @@ class RequestFaults(ArchiveFaults):
             readable, _, _ = select.select([connection], [], [], 0.1)
             if readable and not connection.recv(1, socket.MSG_PEEK):
                 return  # closed by the client
+
+    def _held(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        while not (self.let_go.wait(0.1) or self.release.is_set()):
+            pass
+        if self.let_go.is_set():
+            ArchiveFaults.answer(self, handler, headers, body)
 
     def _reset(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
         handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -78,7 +78,7 @@ def faulty(nc_user, tmp_path, rclone_conf) -> Iterator[Callable[[str], Path]]:
     proxies: list[RequestFaults] = []
 
     def make(fault: str) -> Path:
-        proxy = RequestFaults(nc_user.server.url, RANGE, fault, spare=SPARE).__enter__()
+        proxy = RequestFaults(nc_user.server.url, RANGE, fault, after=SPARE).__enter__()
         proxies.append(proxy)
         url = f"{proxy.url}/remote.php/dav/files/{nc_user.name}/"
         return rclone_conf(tmp_path / f"{fault}.conf", {"nc": nc_user.remote(url=url)})

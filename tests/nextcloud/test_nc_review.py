@@ -49,7 +49,7 @@ def test_review_finds_each_topic_and_names_the_next_command(nc_user, nc_remote):
     assert got["exit_code"] == 1 and got["state"] == "warning"
     assert got["usage"]["bytes"] == nc_user.usage()["used"] == 70_000
     assert got["trash"] == {"items": 1, "bytes": 5_000}
-    assert got["uploads"] == {"sessions": 1, "bytes": 7000}
+    assert got["uploads"] == {"sessions": 1, "bytes": 7000, "kept_for_resume": 0}
     assert {r["risk"] for r in got["risks"]} == {"no-password", "no-expiry"}
 
 

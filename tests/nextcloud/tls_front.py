@@ -63,7 +63,9 @@ class TlsFront(ArchiveFaults):
         self.url = f"https://127.0.0.1:{port}"
         self.bare = f"127.0.0.1:{port}"
 
-    def make_server(self, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    def make_server(
+        self, handler: type[BaseHTTPRequestHandler], port: int = 0
+    ) -> ThreadingHTTPServer:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.cert.cert, self.cert.key)
 
@@ -84,7 +86,7 @@ class TlsFront(ArchiveFaults):
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # a client that hangs up mid-answer is no news here
 
-        return Server(("127.0.0.1", 0), handler)
+        return Server(("127.0.0.1", port), handler)
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         if not isinstance(handler.connection, ssl.SSLSocket):
