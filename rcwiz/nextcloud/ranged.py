@@ -77,6 +77,11 @@ def fetch(
             raise Changed(f"{path} changed on the server while it was being downloaded.")
         if answer.status != 206:
             raise errors.for_http_status(answer.status, f"Nextcloud's file {path}")
+        # Nextcloud's WebDAV (sabre/dav) reads If-Range as a date when PHP can parse it as one,
+        # which some ETags are: a range of another version may come back as 206. Its own ETag
+        # says which version it is.
+        if answer.headers.get("etag", of.etag) != of.etag:
+            raise Changed(f"{path} changed on the server while it was being downloaded.")
         found = _CONTENT_RANGE.fullmatch(answer.headers.get("content-range", "").strip())
         if found is None or tuple(map(int, found.groups())) != (start, end - 1, of.size):
             raise errors.ServerError(

@@ -131,7 +131,7 @@ def test_a_relative_rclone_is_the_one_that_runs(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     ran = marker.read_text().splitlines() if marker.exists() else []
-    assert any(line.startswith("copy ") for line in ran), ran
+    assert any("copy" in line.split() for line in ran), ran
     assert (tmp_path / "dst" / "a.txt").read_text() == "a"
 
 
