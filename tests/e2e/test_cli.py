@@ -239,6 +239,8 @@ def test_sigint_mid_copy_exits_130_and_leaves_no_rclone():
     with running_until([*RCWIZ, "demo", "--log-interval", "0.2"], " progress ") as proc:
         children = rclone_children(proc.pid)
         assert children, "rclone should be running mid-copy"
+        mine = os.path.join(os.environ["TMPDIR"], "rcwiz-demo-")  # another worker may run a demo
+        assert _rclones_of(mine), "this demo's rclone is found by its folder"
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=30)
         err = proc.stderr.read()
@@ -246,7 +248,7 @@ def test_sigint_mid_copy_exits_130_and_leaves_no_rclone():
     assert "Traceback" not in err
     _, alive = psutil.wait_procs(children, timeout=5)
     assert not alive
-    assert not _rclones_of("rcwiz-demo-")
+    assert not _rclones_of(mine)
 
 
 @DEMOS
