@@ -185,3 +185,27 @@ def running_until(argv: list[str], marker: str, *, stderr: int = subprocess.PIPE
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def stats_line(**values: object):
+    """An rclone stats line (rcwiz.events.Progress) with VALUES over an idle one."""
+    from rcwiz.events import Progress
+
+    base = dict(
+        bytes=0,
+        total_bytes=0,
+        speed=0.0,
+        eta=None,
+        transfers=0,
+        total_transfers=0,
+        checks=0,
+        total_checks=0,
+        listed=0,
+        errors=0,
+        elapsed=1.0,
+        fatal_error=False,
+        retry_error=False,
+        last_error=None,
+        transferring=(),
+    )
+    return Progress(**{**base, **values})  # type: ignore[arg-type]

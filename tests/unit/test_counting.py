@@ -5,34 +5,15 @@ from __future__ import annotations
 import copy
 import io
 
+from helpers import stats_line as stats
+
 from rcwiz.counting import Tally
-from rcwiz.events import FileDone, InFlight, Progress
+from rcwiz.events import FileDone, InFlight
 from rcwiz.rclone.transfer import TransferOptions
 from rcwiz.transfer.engine import started
 from rcwiz.ui.console import Console, Stream
 from rcwiz.ui.meter import Meter, summary_text
 from rcwiz.ui.progress import JsonSink, PlainSink
-
-
-def stats(**values: object) -> Progress:
-    base = dict(
-        bytes=0,
-        total_bytes=0,
-        speed=0.0,
-        eta=None,
-        transfers=0,
-        total_transfers=0,
-        checks=0,
-        total_checks=0,
-        listed=0,
-        errors=0,
-        elapsed=1.0,
-        fatal_error=False,
-        retry_error=False,
-        last_error=None,
-        transferring=(),
-    )
-    return Progress(**{**base, **values})  # type: ignore[arg-type]
 
 
 def skipped(name: str, action: str) -> FileDone:

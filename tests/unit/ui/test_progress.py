@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import stats_line as progress
 
 from rcwiz.counting import Tally
 from rcwiz.events import Expected
@@ -20,27 +21,6 @@ from rcwiz.ui.progress import PlainSink
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "rclone"
 GiB = 2**30
-
-
-def progress(**values: object) -> Progress:
-    base = dict(
-        bytes=0,
-        total_bytes=0,
-        speed=0.0,
-        eta=None,
-        transfers=0,
-        total_transfers=0,
-        checks=0,
-        total_checks=0,
-        listed=0,
-        errors=0,
-        elapsed=1.0,
-        fatal_error=False,
-        retry_error=False,
-        last_error=None,
-        transferring=(),
-    )
-    return Progress(**{**base, **values})  # type: ignore[arg-type]
 
 
 def test_after_a_507_the_bar_counts_only_what_arrived():
