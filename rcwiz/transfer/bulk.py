@@ -336,7 +336,8 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
         pool.shutdown(wait=False, cancel_futures=True)
         unconfirmed = sum(len(b) for b in running.values())
         if unconfirmed:  # cut off on rcwiz's side; the server may have taken them all the same
-            state.warn(
+            # After the summary: said now, under the live display, its second line was cut.
+            state.channel.later.append(
                 f"{unconfirmed} file(s) were on their way in bulk requests when the run "
                 "stopped: they are not counted, but the server may have stored them (the next "
                 "run skips those it has)"
