@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from rcwiz import __version__
 from rcwiz.errors import UsageError
 
+# `rcwiz --help` imports this module and argparse, nothing more (rcwiz.launch): not even
+# `typing` (~5 ms), so the names below are for the type checker alone (mypy takes any
+# TYPE_CHECKING as true).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any, NoReturn
+
     from rcwiz.context import Context
     from rcwiz.ui.output import Output
 
-Action = Callable[["Context", argparse.Namespace], "Output"]
+    Action = Callable[[Context, argparse.Namespace], Output]
 
 
 class CommandLine:
@@ -273,6 +277,8 @@ def build_parser(only: str | None = None, line: CommandLine | None = None) -> Pa
         if only is not None and name != only:
             add_command(sub, name, help, None)  # listed in --help; never parsed this time
             continue
+        import importlib
+
         module = importlib.import_module(f"rcwiz.commands.{module_name}")
         if module_name in _NESTED:
             module.add_arguments(add_command(sub, name, help, None), add_command)
