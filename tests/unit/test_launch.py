@@ -82,14 +82,46 @@ def imported(code: str, argv: list[str]) -> set[str]:
 def test_version_and_help_import_only_what_they_print():
     """--version: rcwiz/__init__.py and rcwiz.launch beyond the interpreter's own start-up;
     --help: argparse, what argparse needs to print a help (measured on this Python, not
-    listed by hand), rcwiz.parser and rcwiz.errors. Not rcwiz.cli, its console, `typing`,
+    listed by hand) and rcwiz.parser. Not rcwiz.cli, its console, rcwiz.errors, `typing`,
     `signal`, and no command."""
     bare = imported("pass", [])
     version = imported(LAUNCH, ["--version"]) - bare
     assert version <= {"rcwiz", "rcwiz.launch"}, sorted(version)
     argparse_help = imported("import argparse; argparse.ArgumentParser(prog='x').format_help()", [])
-    allowed = argparse_help | {"rcwiz", "rcwiz.launch", "rcwiz.parser", "rcwiz.errors"}
+    allowed = argparse_help | {"rcwiz", "rcwiz.launch", "rcwiz.parser"}
     for argv in (["--help"], ["-h"]):
         extra = imported(LAUNCH, argv) - bare - allowed
         assert extra == set(), (argv, sorted(extra))
     assert "typing" not in argparse_help - bare  # else the budget above would allow it
+
+
+@pytest.mark.parametrize("columns", ["80", "40", "133"])
+def test_commands_only_listed_print_as_built_ones(monkeypatch, columns):
+    """The commands --help lists without building their parsers (rcwiz.parser._Commands): the
+    same help, usage and refusal of an unknown command as with every parser built."""
+    from rcwiz.errors import UsageError
+    from rcwiz.parser import CommandLine, build_parser
+
+    monkeypatch.setenv("COLUMNS", columns)
+    built, listed = build_parser(), build_parser(only="")
+    assert listed.format_help() == built.format_help()
+    assert listed.format_usage() == built.format_usage()
+    refusals = []
+    for parser in (
+        build_parser(line=CommandLine(["copi"])),
+        build_parser("", CommandLine(["copi"])),
+    ):
+        with pytest.raises(UsageError) as refused:
+            parser.parse_args(["copi"])
+        refusals.append((refused.value.message, refused.value.hint))
+    assert refusals[0] == refusals[1] and "did you mean 'copy'" in refusals[0][0]
+
+
+def test_a_command_only_listed_is_built_if_argparse_hands_it_the_line():
+    """A safety net: rcwiz.parser.chosen_command names the command first, so this should not
+    happen; if it does, the command gets the parser it had before (global options, no action)."""
+    from rcwiz.parser import build_parser
+
+    args = build_parser(only="").parse_args(["quota", "--json"])
+    assert (args.command, args.command_name, args.json) == ("quota", "quota", True)
+    assert not hasattr(args, "action")
