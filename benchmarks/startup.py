@@ -5,12 +5,18 @@ after one run that is not counted (it writes the bytecode cache). A child's CPU 
 time from os.wait4, the kernel's own account of that process alone; wall time is shown beside
 it. The goal is a median under 60 ms of CPU for --version and --help (issue 24); copy --help and
 bare `rcwiz` are shown so that a change is seen to keep them no slower, and `python -c pass`
-(the same interpreter, so the same venv and its import hooks) is the floor.
+(the interpreter of the rcwiz timed, from its script's #! line: the same venv and its import
+hooks) is the floor.
 
-With --against PATH, another rcwiz (main's, say) runs each command too, interleaved run by run
-with this one, so both see the same load on a shared machine.
+What is timed is what a user runs: by default (--rcwiz installed) a wheel of this checkout
+installed into a fresh venv, as pip or pipx install it, entry-point script included (the
+checkout's .venv holds an editable install, whose import hook adds ~20 ms to every start:
+--rcwiz checkout times that one, --rcwiz PATH any other). With --baseline GIT-REF, rcwiz as it
+was at that commit is installed the same way and timed too; with --against PATH, another rcwiz.
+The tools run interleaved, run by run, so all see the same load on a shared machine.
 
-    .venv/bin/python benchmarks/startup.py [--reps 20] [--rcwiz PATH] [--against PATH] [--json]
+    .venv/bin/python benchmarks/startup.py [--reps 20] [--rcwiz installed|checkout|PATH]
+        [--baseline GIT-REF] [--against PATH] [--json]
 
 Exit status: 0 when every run worked (whether or not the goal was met), 1 when a run failed.
 """
@@ -24,9 +30,13 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+# benchmarks/copy_overhead.py (this script's folder is on sys.path): the wheel, the venv
+from copy_overhead import BenchError, Tools, baseline_source, installed_tools
 
 GOAL_MS = 60.0  # CPU, median, for --version and --help
 GOALED = ("rcwiz --version", "rcwiz --help")
@@ -68,9 +78,19 @@ def spread(values: Sequence[float]) -> dict[str, float]:
     }
 
 
+def interpreter(script: str) -> str:
+    """The Python that runs the rcwiz script SCRIPT (its #! line): the floor to compare with."""
+    with open(script, "rb") as handle:
+        first = handle.readline().decode(errors="replace")
+    if not first.startswith("#!"):
+        return sys.executable
+    return first[2:].split()[0]
+
+
 def measure(tools: dict[str, str], reps: int, env: dict[str, str]) -> dict[str, dict]:
     """Every case for every tool, the tools interleaved run by run."""
-    argvs = {"python -c pass": [sys.executable, "-c", "pass"]}
+    python = interpreter(next(iter(tools.values())))
+    argvs = {"python -c pass": [python, "-c", "pass"]}
     for label, tool in tools.items():
         for case, args in CASES:
             argvs[f"{label}: {case}" if len(tools) > 1 else case] = [tool, *args]
@@ -89,7 +109,9 @@ def measure(tools: dict[str, str], reps: int, env: dict[str, str]) -> dict[str, 
     }
 
 
-QUIET_PYTHON_MS = 13.0  # `python -c pass` on this 2-core VM when nothing else runs
+# `python -c pass` on this 2-core VM when nothing else runs: a venv with no import hook (the
+# wheel's) 13-21 ms, the checkout's .venv (its editable-install hook) 44-48 ms.
+QUIET_PYTHON_MS = 21.0
 
 
 def show(results: dict[str, dict], reps: int, load: tuple[float, float]) -> None:
@@ -114,29 +136,65 @@ def show(results: dict[str, dict], reps: int, load: tuple[float, float]) -> None
         )
 
 
+def install(args: argparse.Namespace, folder: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The rcwiz to time (and --baseline's, --against's): {label: script}, {label: install}."""
+    say = print if not args.json else (lambda text: print(text, file=sys.stderr))
+    beside = Tools.beside_python()  # the checkout's .venv: its rclone, its dependencies
+    if args.rcwiz == "installed":
+        this = str(installed_tools(beside, folder / "this", say).rcwiz)
+        how = {"this": "a wheel of the checkout in a fresh venv (as pip/pipx install it)"}
+    elif args.rcwiz == "checkout":
+        this, how = str(beside.rcwiz), {"this": "the checkout's .venv (editable install)"}
+    else:
+        this, how = args.rcwiz, {"this": f"{args.rcwiz} as given"}
+    tools = {"this": this}
+    if args.baseline:
+        source = baseline_source(args.baseline, folder / "baseline-src")
+        tools["baseline"] = str(installed_tools(beside, folder / "base", say, source).rcwiz)
+        how["baseline"] = f"a wheel of {args.baseline} in a fresh venv"
+    if args.against:
+        tools["against"], how["against"] = args.against, f"{args.against} as given"
+    return tools, how
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    beside = Path(sys.executable).parent / "rcwiz"
     parser.add_argument("--reps", type=int, default=20, help="runs per command (default 20)")
-    parser.add_argument("--rcwiz", default=str(beside), help="the rcwiz to time")
+    parser.add_argument(
+        "--rcwiz",
+        default="installed",
+        help="installed (a wheel of this checkout in a fresh venv, the default), checkout "
+        "(the .venv's editable install) or the PATH of an rcwiz",
+    )
+    parser.add_argument(
+        "--baseline", metavar="GIT-REF", help="also rcwiz as it was at GIT-REF (a wheel)"
+    )
     parser.add_argument("--against", help="another rcwiz, timed interleaved with the first")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     args = parser.parse_args(argv)
-    tools = {"this": args.rcwiz}
-    if args.against:
-        tools["against"] = args.against
-    for tool in tools.values():
-        if shutil.which(tool) is None:
-            parser.error(f"{tool} is not an executable")
-    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
-    before = os.getloadavg()[0]
-    results = measure(tools, args.reps, env)
-    load = (before, os.getloadavg()[0])
+    folder = Path(tempfile.mkdtemp(prefix="rcwiz-startup-"))
+    try:
+        tools, how = install(args, folder)
+        for tool in tools.values():
+            if shutil.which(tool) is None:
+                parser.error(f"{tool} is not an executable")
+        env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+        before = os.getloadavg()[0]
+        results = measure(tools, args.reps, env)
+        load = (before, os.getloadavg()[0])
+        floor = interpreter(tools["this"])
+    except BenchError as exc:
+        print(f"startup.py: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     if args.json:
-        document = {"reps": args.reps, "tools": tools, "load": load, "results": results}
-        print(json.dumps(document, indent=2))
+        document = {"reps": args.reps, "tools": tools, "installs": how, "load": load}
+        print(json.dumps({**document, "results": results}, indent=2))
     else:
-        print("tools: " + ", ".join(f"{k} = {v}" for k, v in tools.items()))
+        for label, tool in tools.items():
+            print(f"{label}: {how[label]}: {tool}")
+        print(f"floor: python -c pass with {floor}")
         show(results, args.reps, load)
     return 0
 

@@ -1,5 +1,5 @@
 """`python -m rcwiz` runs the same entry point as the `rcwiz` command."""
 
-from rcwiz.cli import entry
+from rcwiz.launch import entry
 
 entry()

@@ -12,8 +12,16 @@ itself (Nextcloud's APIs) and, through rcwiz.rclone.classify, for the statuses r
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from typing import TypeVar
+
+# Imported by `rcwiz --help` (through rcwiz.parser), which must not pay for `typing` (~5 ms,
+# rcwiz.launch): the names below are the type checker's alone (mypy takes any TYPE_CHECKING
+# as true).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 
 class ExitCode(enum.IntEnum):
@@ -343,9 +351,6 @@ def for_http_status(
     if status == 507:
         return QuotaExceeded(f"{server} is out of storage space (507).")
     return ServerError(f"{server} answered HTTP {status}{said}.", status=status)
-
-
-T = TypeVar("T")
 
 
 def by_kind(table: Mapping[type[RcwizError], T], exc: RcwizError, default: T) -> T:

@@ -1,8 +1,10 @@
-"""The command line's grammar: the argparse tree, the global options, a bad line named.
+"""The command line's grammar: the argparse tree and the global options (rcwiz.badline names
+a bad line).
 
 Building it is cheap on purpose: a command's module (rcwiz.commands.*) is imported only for
 the command being run, and none for `--help`, `--version` or `rcwiz` alone, which print the
-top-level parser and nothing more. What main() was given (its argv: --version's --json, the
+top-level parser and nothing more; the other commands are listed without a parser of their
+own (`_Commands`). What main() was given (its argv: --version's --json, the
 words a command did not take) travels with the parsers in a CommandLine, not in globals, so
 main() can run many times in one process.
 """
@@ -11,18 +13,21 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from rcwiz import __version__
-from rcwiz.errors import UsageError
 
+# `rcwiz --help` imports this module and argparse, nothing more (rcwiz.launch): not even
+# `typing` (~5 ms), so the names below are for the type checker alone (mypy takes any
+# TYPE_CHECKING as true).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any, NoReturn
+
     from rcwiz.context import Context
     from rcwiz.ui.output import Output
 
-Action = Callable[["Context", argparse.Namespace], "Output"]
+    Action = Callable[[Context, argparse.Namespace], Output]
 
 
 class CommandLine:
@@ -52,63 +57,9 @@ class Parser(argparse.ArgumentParser):
         return super().add_subparsers(**kwargs)
 
     def error(self, message: str) -> NoReturn:
-        raise _BadCommandLine(self, named(self, message))
+        from rcwiz.badline import refusal
 
-
-def _nearest(word: str, choices: Sequence[str]) -> str:
-    """' (did you mean X?)' for the choice closest to WORD, or nothing."""
-    import difflib
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def named(parser: Parser, message: str) -> str:
-    """MESSAGE with the nearest command or option named, and an unknown option that argparse
-    left out named too (`copy -x` otherwise says only that SRC and DST are required)."""
-    import re
-
-    choice = re.match(r"argument \S+: invalid choice: '([^']*)' \(choose from (.*)\)$", message)
-    if choice:
-        names = re.findall(r"'([^']*)'", choice[2])
-        return f"there is no command '{choice[1]}'{_nearest(choice[1], names)}"
-    words = message.removeprefix("unrecognized arguments: ").split()
-    if message.startswith("unrecognized arguments: "):
-        return "; ".join(_unknown_word(parser, word) for word in words)
-    if message.startswith("the following arguments are required"):
-        given = [w for w in parser.line.argv if w.startswith("-") and w != "-"]
-        strange = [w for w in given if w.split("=")[0] not in parser._option_string_actions]
-        if strange:
-            return "; ".join([*(_unknown_word(parser, w) for w in strange), message])
-    return message
-
-
-def _unknown_word(parser: argparse.ArgumentParser, word: str) -> str:
-    import difflib
-
-    if not word.startswith("-"):
-        return f"unexpected argument '{word}'"
-    options = {o.lstrip("-"): o for o in parser._option_string_actions if o.startswith("--")}
-    close = difflib.get_close_matches(word.split("=")[0].lstrip("-"), list(options), 1, 0.75)
-    maybe = f" (did you mean '{options[close[0]]}'?)" if close else ""
-    return f"unknown option '{word}'{maybe}"
-
-
-class _BadCommandLine(UsageError):
-    """A command line argparse refused: the message, the parser's usage, how to ask for help."""
-
-    def __init__(self, parser: Parser, message: str) -> None:
-        import os
-
-        hint = f"See '{parser.prog} --help'."
-        # A path that starts with a dash reads as an option: say how to name it.
-        dashed = next(
-            (a for a in parser.line.argv if a.startswith("-") and os.path.exists(a)), None
-        )
-        if dashed is not None:
-            hint = f"To name the path {dashed}, write ./{dashed}. {hint}"
-        super().__init__(f"{parser.prog}: {message}.", hint)
-        self.usage = parser.format_usage()
+        raise refusal(self, message, self.line.argv)
 
 
 def parse(parser: Parser, argv: Sequence[str]) -> argparse.Namespace:
@@ -116,8 +67,10 @@ def parse(parser: Parser, argv: Sequence[str]) -> argparse.Namespace:
     usage, not rcwiz's)."""
     args, unknown = parser.parse_known_args(argv)
     if unknown:
+        from rcwiz.badline import refusal
+
         own = parser.line.parsers.get(getattr(args, "command_name", ""), parser)
-        raise _BadCommandLine(own, named(own, f"unrecognized arguments: {' '.join(unknown)}"))
+        raise refusal(own, f"unrecognized arguments: {' '.join(unknown)}", own.line.argv)
     return args
 
 
@@ -258,6 +211,34 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+class _Commands(argparse._SubParsersAction):
+    """The subcommands, where a command not run this time is only listed: its name (one of
+    argparse's choices) and its help line, without the parser add_command would build (about
+    1 ms each, 16 of them: most of `rcwiz --help`'s own CPU, benchmarks/startup.py). Should
+    argparse ever hand the line to one (rcwiz.parser.chosen_command names the command first,
+    so it should not), its parser is built then, as it was before it was listed this way."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unbuilt: dict[str, str] = {}  # name -> help line, of the commands only listed
+
+    def list_only(self, name: str, help: str) -> None:
+        """NAME in `rcwiz --help` and accepted as a command; its parser is built if used."""
+        self._choices_actions.append(self._ChoicesPseudoAction(name, (), help))
+        self._name_parser_map[name] = None
+        self._unbuilt[name] = help
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, *args: Any) -> None:
+        name = args[0][0]  # values: the command's name, then the words it is given
+        if name in self._unbuilt:
+            help = self._unbuilt.pop(name)
+            del self._name_parser_map[name]  # add_parser refuses a name given twice
+            listed = len(self._choices_actions)
+            add_command(self, name, help, None)
+            del self._choices_actions[listed:]  # listed once already
+        super().__call__(parser, namespace, *args)
+
+
 def build_parser(only: str | None = None, line: CommandLine | None = None) -> Parser:
     """The whole command line. With ONLY, just that command gets its arguments (and imports
     its module); ONLY "" gives none of them any (--help lists the commands all the same)."""
@@ -268,11 +249,14 @@ def build_parser(only: str | None = None, line: CommandLine | None = None) -> Pa
     )
     parser.add_argument("--version", action=_Version, help="show rcwiz's version and exit")
     _global_options(parser, suppress=False)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, action=_Commands)
+    assert isinstance(sub, _Commands)
     for name, help, module_name in COMMANDS:
         if only is not None and name != only:
-            add_command(sub, name, help, None)  # listed in --help; never parsed this time
+            sub.list_only(name, help)  # listed in --help; never parsed this time
             continue
+        import importlib
+
         module = importlib.import_module(f"rcwiz.commands.{module_name}")
         if module_name in _NESTED:
             module.add_arguments(add_command(sub, name, help, None), add_command)
