@@ -44,10 +44,7 @@ def sweep(
 
 def in_flight(item: LocalFile, upload: chunked.Upload, started: float) -> InFlight:
     """ITEM on its way: at the bytes held and sent, at the speed of those sent."""
-    moving = fastpath.in_flight(item.relative, item.size - upload.resumed, upload.sent, started)
-    done = upload.resumed + upload.sent
-    percentage = int(100 * done / item.size) if item.size else 100
-    return InFlight(item.relative, item.size, done, percentage, moving.speed, moving.eta)
+    return fastpath.in_flight(item.relative, item.size, upload.sent, started, upload.resumed)
 
 
 def ticker(state: _Run, item: LocalFile, upload: chunked.Upload) -> Callable[[int], None]:
