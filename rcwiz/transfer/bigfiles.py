@@ -34,7 +34,7 @@ from rcwiz.events import FileOutcome
 from rcwiz.nextcloud import ranged
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.rclone.events import FileDone, LogLine
-from rcwiz.transfer import archive, engine, fastpath, partials, unzip
+from rcwiz.transfer import archive, engine, fastpath, partials, resumable, unzip
 from rcwiz.transfer.partial_file import Download, Spoiled
 from rcwiz.transfer.partials import Span
 from rcwiz.transfer.streams import Event, Streams
@@ -133,8 +133,8 @@ class BigFiles:
 
     def _notes(self, tally: Tally) -> tuple[str, ...]:
         notes = []
-        if came := tally.sent_by("ranged"):  # what was resumed: the summary's line (Tally)
-            notes.append(f"{came} big file(s) came in byte ranges.")
+        if came := tally.sent_by("ranged"):  # as the upload fast path says it
+            notes.append(f"{came} big file(s) came in byte ranges{resumable.of_them(tally)}.")
         if refused := self.phase.refused:
             notes.append(
                 f"{len(refused)} big file(s) did not come in byte ranges "

@@ -99,13 +99,15 @@ def left_session(state: _Run, upload: chunked.Upload, stopping: bool = False) ->
         entry = {"object": upload.source.path, "session": upload.name, "held": held}
         state.record({"resume": "kept", **entry})  # the run's log says why the next resumes
         note = kept_note(upload)
-        if stopping:
-            state.channel.later.append(note)
-        else:
-            state.warn(note)
     elif upload.left_session is not None:
-        state.warn(
+        note = (
             f"the unfinished upload of {upload.source.path} could not be removed from the "
             f"server: {upload.left_session} (its parts count against your quota until the "
             "server's clean-up job removes them, or the next run of the same command does)"
         )
+    else:
+        return
+    if stopping:
+        state.channel.later.append(note)
+    else:
+        state.warn(note)
