@@ -18,7 +18,9 @@ direction, what one TCP stream gets on such a link). Then, for each tool:
   0.35), and the re-run's time.
 
 Every finished download is compared byte for byte with the file uploaded; one that differs is
-reported as FAILED. Prints each run and a table; --json FILE writes everything. Exit 0 when
+reported as FAILED. The cases run --rounds times (which tool goes first alternates by round);
+prints each run with the load average, and a table of medians with their min-max; --json
+FILE writes everything. Exit 0 when
 every run verified and rcwiz's re-runs met the goal, 1 otherwise, 130 when interrupted. The
 server, the proxy and the temporary folder are removed at the end.
 """
@@ -31,6 +33,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -124,12 +127,71 @@ def with_kill(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+CASES = ("whole", "sigterm", "sigkill")
+
+
+def one_run(
+    bench: Bench, tool: str, case: str, dest: Path, source: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    """TOOL's download of CASE into DEST (interrupted first unless whole), checked and removed."""
+    size = source.stat().st_size
+    entry: dict[str, Any] = {}
+    if case != "whole":
+        how = signal.SIGTERM if case == "sigterm" else signal.SIGKILL
+        entry["first"] = bench.run(tool, dest, int(args.at * size), how)
+    rerun = bench.run(tool, dest)
+    entry.update(rerun)
+    entry["share"] = round(rerun["moved"] / size, 3)
+    entry["verified"] = rerun["code"] == 0 and filecmp.cmp(source, dest / "big.bin", shallow=False)
+    entry["load"] = round(os.getloadavg()[0], 2)
+    print(
+        f"{case:8} {tool:6} {entry['seconds']:8.1f} s  moved {entry['share']:6.1%} "
+        f"{'verified' if entry['verified'] else 'FAILED'}  load {entry['load']:.2f}",
+        file=sys.stderr,
+        flush=True,
+    )
+    shutil.rmtree(dest, ignore_errors=True)
+    return entry
+
+
+def _spread(values: list[float], form: str) -> str:
+    """The median of VALUES and their range, each in FORM."""
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{mid:{form}} ({low:{form}}-{high:{form}})"
+
+
+def summary(runs: dict[str, list[dict[str, Any]]], size: int, args: argparse.Namespace) -> dict:
+    """Print the table (median and min-max over the rounds) and return it as data."""
+    table: dict[str, Any] = {}
+    print(
+        f"\n{args.size_mb} MB, {args.rtt_ms:g} ms RTT, {args.cap_mbps:g} MB/s per connection, "
+        f"{args.rounds} round(s): median (min-max)"
+    )
+    for case in CASES:
+        for tool in ("rclone", "rcwiz"):
+            mine = runs[f"{case}/{tool}"]
+            seconds = [e["seconds"] for e in mine]
+            shares = [e["share"] for e in mine]
+            table[f"{case}/{tool}"] = {"seconds": seconds, "share": shares}
+            line = f"{case:8} {tool:6} {_spread(seconds, '.1f')} s"
+            if case == "whole":
+                line += f", {size / statistics.median(seconds) / 1e6:.1f} MB/s"
+            else:
+                line += f", re-run moved {_spread(shares, '.1%')} (goal rcwiz <= {GOAL:.0%})"
+            print(line)
+    loads = [e["load"] for mine in runs.values() for e in mine]
+    print(f"load average (1 min) at each run's end: {_spread(loads, '.2f')}")
+    table["load"] = loads
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1000)
     parser.add_argument("--rtt-ms", type=float, default=30)
     parser.add_argument("--cap-mbps", type=float, default=20)
     parser.add_argument("--at", type=float, default=0.7)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="rcwiz-bench-resume-"))
@@ -176,39 +238,17 @@ def main() -> int:
         dav_url = f"http://127.0.0.1:{proxy.port}/remote.php/dav/files/{user}/"
         write_config(config, tools.rclone, dav_url, user, password, env, REMOTE)
         bench = Bench(tools, env, config, proxy)
-        for case in ("whole", "sigterm", "sigkill"):
-            for tool in ("rclone", "rcwiz"):
-                dest = work / f"{tool}-{case}"
-                entry: dict[str, Any] = {}
-                if case != "whole":
-                    how = signal.SIGTERM if case == "sigterm" else signal.SIGKILL
-                    entry["first"] = bench.run(tool, dest, int(args.at * size), how)
-                rerun = bench.run(tool, dest)
-                entry.update(rerun)
-                entry["share"] = round(rerun["moved"] / size, 3)
-                entry["verified"] = rerun["code"] == 0 and filecmp.cmp(
-                    source, dest / "big.bin", shallow=False
-                )
-                ok = ok and entry["verified"]
-                if tool == "rcwiz" and case != "whole":
-                    ok = ok and entry["share"] <= GOAL
-                results["runs"][f"{case}/{tool}"] = entry
-                print(
-                    f"{case:8} {tool:6} {entry['seconds']:8.1f} s  moved {entry['share']:6.1%} "
-                    f"{'verified' if entry['verified'] else 'FAILED'}",
-                    file=sys.stderr,
-                )
-                shutil.rmtree(dest, ignore_errors=True)
-        runs = results["runs"]
-        print(f"\n{'case':10} {'rclone':>22} {'rcwiz':>22}   goal")
-        for case in ("whole", "sigterm", "sigkill"):
-            r, w = runs[f"{case}/rclone"], runs[f"{case}/rcwiz"]
-            speed = lambda e: f"{size / e['seconds'] / 1e6:6.1f} MB/s"  # noqa: E731
-            if case == "whole":
-                print(f"{case:10} {speed(r):>22} {speed(w):>22}   (uninterrupted speed)")
-            else:
-                goal = f"re-run moves <= {GOAL:.0%}"
-                print(f"{case:10} {r['share']:>21.1%} {w['share']:>21.1%}   {goal}")
+        for round_ in range(args.rounds):
+            order = ("rclone", "rcwiz") if round_ % 2 == 0 else ("rcwiz", "rclone")
+            for case in CASES:
+                for tool in order:
+                    entry = one_run(bench, tool, case, work / f"{tool}-{case}", source, args)
+                    entry["round"] = round_
+                    ok = ok and entry["verified"]
+                    if tool == "rcwiz" and case != "whole":
+                        ok = ok and entry["share"] <= GOAL
+                    results["runs"].setdefault(f"{case}/{tool}", []).append(entry)
+        results["summary"] = summary(results["runs"], size, args)
     except KeyboardInterrupt:
         return 130
     except BenchError as exc:

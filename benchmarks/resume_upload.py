@@ -184,11 +184,13 @@ def one_run(
         "resumed_bytes": resumed,
         "left_in_uploads": left,
         "identical": good,
+        "load": round(os.getloadavg()[0], 2),
     }
     print(
         f"  {tool:6} {how:7} stopped at {on_server / size:5.1%} (exit {first_code}); re-run "
         f"{seconds:6.2f} s, moved {moved / size:6.1%} of the file, exit {code}, "
-        f"{'identical' if good else 'NOT IDENTICAL'}; {left / 1e6:.0f} MB left in uploads",
+        f"{'identical' if good else 'NOT IDENTICAL'}; {left / 1e6:.0f} MB left in uploads; "
+        f"load {run['load']:.2f}",
         flush=True,
     )
     # The next run starts from a clean slate: the file removed, every session removed.
@@ -200,6 +202,10 @@ def one_run(
 
 def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):6.1%} ({min(values):.1%}-{max(values):.1%})"
+
+
+def _loads(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -264,6 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"  {tool:6} after {how:7}  moved {_spread(shares)} of the file, "
                     f"{statistics.median(times):.2f} s"
                 )
+        loads = [r["load"] for r in runs]
+        summary["load"] = loads
+        print(f"  load average (1 min) at each re-run's end: {_loads(loads)}")
         worst = max(r["rerun_share"] for r in runs if r["tool"] == "rcwiz")
         summary["met"] = worst <= GOAL
         result["summary"] = summary

@@ -47,6 +47,9 @@ class InFlight:
     percentage: int
     speed: float
     eta: float | None
+    # Of `bytes`, those an earlier, interrupted run had moved (a kept upload session's chunks,
+    # a partial download's bytes on disk): the file's position, not this run's work.
+    resumed: int = 0
 
 
 @dataclass(frozen=True)

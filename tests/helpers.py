@@ -105,6 +105,24 @@ def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def assert_progress_counts_this_run(text: str, size: int) -> None:
+    """The --json progress events of a resumed transfer of SIZE bytes (stdout TEXT) count only
+    what this run moved, as its summary does; what an earlier run moved is `resumed_bytes`,
+    in neither `bytes` nor `total_bytes` (README, "Big uploads resume")."""
+    lines = json_lines(text)
+    summary = lines[-1]
+    moved, resumed = summary["bytes"], summary["resumed_bytes"]
+    assert resumed > 0 and moved + resumed == size, summary
+    progress = [line for line in lines if line.get("event") == "progress"]
+    assert progress and progress[-1]["phase"] == "done", lines
+    done = progress[-1]
+    for event in progress:
+        assert event["bytes"] <= moved and event["total_bytes"] <= size, event
+    assert (done["bytes"], done["total_bytes"]) == (moved, moved), done
+    assert done["resumed_bytes"] == resumed, done
+    assert all(e["bytes"] + e["resumed_bytes"] <= size for e in progress), progress
+
+
 ENVELOPE = {"version", "command", "ok", "exit_code"}
 
 

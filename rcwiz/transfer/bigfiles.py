@@ -1,14 +1,15 @@
 """The download phase for big files from Nextcloud: byte ranges several at a time, resumable.
 
 Runs after the archive phase (rcwiz.transfer.archive, which takes the small files) and before
-rclone (which gets whatever is left). Each big new or changed file is fetched in ranges
-(piece_size), STREAMS at once (one TCP stream is often the limit on a distant server), into its
-partial file beside the destination (rcwiz.transfer.partial_file), whose record in rcwiz's
-state folder (rcwiz.transfer.partials) is brought up to date every SAVE_EVERY seconds and
-whenever the run stops. An interrupted run (Ctrl-C, SIGTERM, SIGHUP, SIGKILL, a hung or dead
-server) leaves both, and the next run of the same transfer continues from the bytes on disk
-when the server still holds the same version; a file changed on the server starts again from
-zero (never a mix of two versions). A file is renamed into place only when whole and checked.
+rclone (which gets whatever is left). Each big new or changed file is fetched in ranges,
+several at once (rcwiz.transfer.streams; one TCP stream is often the limit on a distant
+server), into its partial file beside the destination (rcwiz.transfer.partial_file), whose
+record in rcwiz's state folder (rcwiz.transfer.partials) is brought up to date every SAVE_EVERY
+seconds and whenever the run stops. An interrupted run (Ctrl-C, SIGTERM, SIGHUP, SIGKILL, a
+hung or dead server) leaves both, and the next run of the same transfer continues from the
+bytes on disk when the server still holds the same version; a file changed on the server starts
+again from zero (never a mix of two versions). A file is renamed into place only when whole and
+checked.
 
 A fast path (rcwiz.transfer.fastpath) that extends the archive path of the same download:
 `decide` takes the big files from the archive path's one listing, `send` runs the archive path
@@ -20,44 +21,27 @@ as moved this run).
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import queue
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from rcwiz import errors
 from rcwiz.counting import Tally
-from rcwiz.events import Expected, FileOutcome
-from rcwiz.http import Client
+from rcwiz.events import FileOutcome
 from rcwiz.nextcloud import ranged
-from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.rclone.events import FileDone, LogLine
-from rcwiz.transfer import archive, engine, fastpath, partials, unzip
+from rcwiz.transfer import archive, engine, fastpath, partials, resumable, unzip
 from rcwiz.transfer.partial_file import Download, Spoiled
 from rcwiz.transfer.partials import Span
+from rcwiz.transfer.streams import Event, Streams
 
-# Bytes per ranged request: the file shared among the STREAMS, within these bounds. Each request
-# costs the server a start-up of Nextcloud (measured: ~0.1 s on a quiet server, ~1 s on a
-# loaded one), so pieces are big; what a piece had written when a run stopped is kept anyway.
-MIN_PIECE = 8 * 1024 * 1024
-MAX_PIECE = 64 * 1024 * 1024  # as rclone's --multi-thread-chunk-size
-STREAMS = 4  # ranged requests at once (benchmarks/resume_download.py)
 SAVE_EVERY = 0.25  # seconds between records: what a SIGKILL can cost
 MIB = 1024 * 1024
 RETRIES = 3  # a cut connection: the piece's rest is asked again, this often per file
-
-
-def piece_size(size: int) -> int:
-    """Bytes per ranged request for a file of SIZE: at most MAX_PIECE, and as many pieces as
-    make a multiple of STREAMS (no stream left alone with the last one), at least MIN_PIECE."""
-    count = -(-size // MAX_PIECE)
-    count = -(-count // STREAMS) * STREAMS
-    return max(MIN_PIECE, -(-size // count))
 
 
 def chosen(todo: dict[str, tuple[int, float]], small: set[str]) -> dict[str, tuple[int, float]]:
@@ -140,7 +124,7 @@ class BigFiles:
             self.phase.reasons.append(f"the destination cannot be written ({exc.strerror or exc})")
             return
         with dest:
-            _Loop(_Streams(account, dest, downloads), self, channel).run()
+            _Loop(Streams(account, dest, downloads), self, channel).run()
 
     def left(self, tally: Tally) -> fastpath.Left:
         """The archive path's: nothing, or a whole rclone run; and what the big files did."""
@@ -149,8 +133,8 @@ class BigFiles:
 
     def _notes(self, tally: Tally) -> tuple[str, ...]:
         notes = []
-        if came := tally.sent_by("ranged"):  # what was resumed: the summary's line (Tally)
-            notes.append(f"{came} big file(s) came in byte ranges.")
+        if came := tally.sent_by("ranged"):  # as the upload fast path says it
+            notes.append(f"{came} big file(s) came in byte ranges{resumable.of_them(tally)}.")
         if refused := self.phase.refused:
             notes.append(
                 f"{len(refused)} big file(s) did not come in byte ranges "
@@ -159,107 +143,10 @@ class BigFiles:
         return tuple(notes)
 
 
-_Event = tuple[str, Download, Span | None, BaseException | None]
-
-
-class _Streams:
-    """STREAMS threads that take pieces in file order, opening each file when its turn comes."""
-
-    def __init__(self, account: Account, dest: unzip.Destination, downloads: list[Download]):
-        self.client: Client = account.client()
-        self.dav_user = account.dav_user
-        self.dest = dest
-        self.waiting = collections.deque(downloads)
-        self.pieces: collections.deque[tuple[Download, Span]] = collections.deque()
-        self.events: queue.Queue[_Event] = queue.Queue()
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.threads: list[threading.Thread] = []
-        self.running = 0  # threads that have not found the queue empty (changed under lock)
-
-    def start(self) -> None:
-        with self.lock:
-            self._top_up()
-
-    def _top_up(self) -> None:
-        """Start threads until STREAMS run (the lock held): a thread that found nothing to do
-        has ended, and work queued again after that needs one."""
-        while self.running < STREAMS:
-            thread = threading.Thread(target=self._work, daemon=True)
-            self.threads.append(thread)
-            self.running += 1
-            thread.start()
-
-    @property
-    def busy(self) -> bool:
-        """Some thread may still take work or report on it."""
-        with self.lock:
-            return self.running > 0
-
-    def again(self, download: Download, span: Span | None = None) -> None:
-        """Queue DOWNLOAD's piece SPAN first (a cut connection), or DOWNLOAD itself (afresh)."""
-        with self.lock:
-            if span is not None:
-                self.pieces.appendleft((download, span))
-            else:
-                self.waiting.appendleft(download)
-            if not self.stop.is_set():
-                self._top_up()
-
-    def _next(self) -> tuple[Download, Span] | None:
-        with self.lock:
-            while not self.stop.is_set():
-                while self.pieces:
-                    download, span = self.pieces.popleft()
-                    if not download.stop.is_set():
-                        return download, span
-                if not self.waiting:
-                    break
-                download = self.waiting.popleft()
-                try:
-                    gaps = download.open(self.dest, self.client, self.dav_user)
-                except BaseException as exc:  # the main thread decides
-                    self.events.put(("open", download, None, exc))
-                    continue
-                piece = piece_size(download.size)
-                pieces = [
-                    (a, min(a + piece, end))
-                    for start, end in gaps
-                    for a in range(start, end, piece)
-                ]
-                self.pieces.extend((download, p) for p in pieces)
-                self.events.put(("opened", download, (len(pieces), 0), None))
-            self.running -= 1  # its events are all queued: the main thread sees them first
-            return None
-
-    def _work(self) -> None:
-        while (item := self._next()) is not None:
-            download, span = item
-            assert download.record is not None
-            version = ranged.Version(download.record.etag, download.size)
-            write = lambda at, data, d=download, s=span: d.write(s[0], at, data)  # noqa: E731
-            failure: BaseException | None = None
-            try:
-                ranged.fetch(
-                    self.client, self.dav_user, download.remote, span, version, write, download.stop
-                )
-            except BaseException as exc:  # the main thread decides
-                failure = exc
-            download.piece_ended(span)
-            self.events.put(("piece", download, span, failure))
-
-    def end(self) -> None:
-        """Stop every thread (cutting their requests) and wait for them briefly."""
-        self.stop.set()
-        self.client.abort()
-        for thread in self.threads:
-            thread.join(timeout=5)
-
-
 class _Loop:
     """The main thread's side: each event decided, records saved, progress shown."""
 
-    def __init__(self, streams: _Streams, path: BigFiles, channel: fastpath.Channel) -> None:
+    def __init__(self, streams: Streams, path: BigFiles, channel: fastpath.Channel) -> None:
         self.streams = streams
         self.path = path
         self.channel = channel
@@ -292,14 +179,14 @@ class _Loop:
             for download in self.active.values():
                 download.close()
 
-    def _next_event(self) -> _Event | None:
+    def _next_event(self) -> Event | None:
         """The next event, or None when SAVE_EVERY passed without one."""
         try:
             return self.streams.events.get(timeout=SAVE_EVERY)
         except queue.Empty:
             return None
 
-    def _decide(self, event: _Event) -> None:
+    def _decide(self, event: Event) -> None:
         kind, download, span, exc = event
         key = id(download)
         if kind == "open":
@@ -421,18 +308,13 @@ class _Loop:
             self._save_all()
             self.saved = now
         coming = sum(d.moved for d in self.active.values())
-        shown = tuple(
-            replace(  # the bar: what is on disk; the speed: what came in this run
-                fastpath.in_flight(d.relative, d.size, d.done_bytes, d.started),
-                speed=fastpath.in_flight(d.relative, d.size, d.moved, d.started).speed,
-            )
+        shown = tuple(  # on disk, of which `resumed` kept: the meter counts only this run's
+            fastpath.in_flight(d.relative, d.size, d.moved, d.started, d.resumed)
             for d in self.active.values()
         )
-        tally, everything = self.channel.tally, self.path.expected
-        kept = tally.resumed_bytes + sum(d.resumed for d in self.active.values())
-        expected = Expected(bytes=everything.bytes - kept, files=everything.files)
         listed = len(self.path.prepared.listing.files)
-        self.channel.progress(fastpath.progress(tally, expected, listed, coming, shown))
+        tally, everything = self.channel.tally, self.path.expected
+        self.channel.progress(fastpath.progress(tally, everything, listed, coming, shown))
 
     def _save_all(self) -> None:
         for download in list(self.active.values()):

@@ -139,13 +139,16 @@ def progress(
     )
 
 
-def in_flight(name: str, size: int, sent: int, started: float) -> InFlight:
-    """One file on its way, SENT of its SIZE bytes since STARTED, as rclone shows one."""
+def in_flight(name: str, size: int, sent: int, started: float, resumed: int = 0) -> InFlight:
+    """One file on its way, SENT of its SIZE bytes since STARTED, as rclone shows one; of a
+    resumed file, RESUMED bytes came in an earlier run: it is shown at its true position
+    (RESUMED + SENT), at the speed of what this run sent (the meter counts only that)."""
     elapsed = time.monotonic() - started
     speed = sent / elapsed if elapsed > 0 else 0.0
-    percentage = int(100 * sent / size) if size else 100
-    eta = (size - sent) / speed if speed > 0 else None
-    return InFlight(name, size, sent, percentage, speed, eta)
+    done = resumed + sent
+    percentage = int(100 * done / size) if size else 100
+    eta = (size - done) / speed if speed > 0 else None
+    return InFlight(name, size, done, percentage, speed, eta, resumed)
 
 
 @dataclass

@@ -44,10 +44,7 @@ def sweep(
 
 def in_flight(item: LocalFile, upload: chunked.Upload, started: float) -> InFlight:
     """ITEM on its way: at the bytes held and sent, at the speed of those sent."""
-    moving = fastpath.in_flight(item.relative, item.size - upload.resumed, upload.sent, started)
-    done = upload.resumed + upload.sent
-    percentage = int(100 * done / item.size) if item.size else 100
-    return InFlight(item.relative, item.size, done, percentage, moving.speed, moving.eta)
+    return fastpath.in_flight(item.relative, item.size, upload.sent, started, upload.resumed)
 
 
 def ticker(state: _Run, item: LocalFile, upload: chunked.Upload) -> Callable[[int], None]:
@@ -102,13 +99,15 @@ def left_session(state: _Run, upload: chunked.Upload, stopping: bool = False) ->
         entry = {"object": upload.source.path, "session": upload.name, "held": held}
         state.record({"resume": "kept", **entry})  # the run's log says why the next resumes
         note = kept_note(upload)
-        if stopping:
-            state.channel.later.append(note)
-        else:
-            state.warn(note)
     elif upload.left_session is not None:
-        state.warn(
+        note = (
             f"the unfinished upload of {upload.source.path} could not be removed from the "
             f"server: {upload.left_session} (its parts count against your quota until the "
             "server's clean-up job removes them, or the next run of the same command does)"
         )
+    else:
+        return
+    if stopping:
+        state.channel.later.append(note)
+    else:
+        state.warn(note)

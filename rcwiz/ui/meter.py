@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import asdict, dataclass
 
 from rcwiz.counting import Summary, Tally
-from rcwiz.events import Expected, Progress
+from rcwiz.events import Expected, InFlight, Progress
 from rcwiz.ui import format as fmt
 from rcwiz.ui.console import escape_control
 
@@ -89,27 +89,41 @@ class Meter:
         return self.expected is not None or self._steady >= 2
 
     def done_bytes(self, p: Progress, *, in_flight: bool = True) -> int:
-        """Bytes of the files that arrived (and, while running, what files in flight sent)."""
+        """Bytes this run moved: of the files that arrived (and, while running, what files in
+        flight sent), never what an earlier run had moved of a resumed file (resumed_bytes)."""
         arrived = self.tally.arrived
         sizes = arrived.values()
         if any(size is None for size in sizes):  # server-side moves carry no size
             return p.bytes
         if not self.tally.results and not p.transferring:  # nothing but rclone's count
             return p.bytes
-        counted = arrived.keys() | self.tally.failed
-        flight = sum(f.bytes for f in p.transferring if f.name not in counted) if in_flight else 0
-        return sum(size or 0 for size in sizes) + flight
+        flight = sum(f.bytes - f.resumed for f in self._flying(p)) if in_flight else 0
+        return sum(size or 0 for size in sizes) - self.tally.resumed_bytes + flight
+
+    def resumed_bytes(self, p: Progress, *, in_flight: bool = True) -> int:
+        """Bytes an earlier, interrupted run had moved: of the files that arrived (the Tally's
+        count) and, while running, of those in flight (InFlight.resumed)."""
+        flight = sum(f.resumed for f in self._flying(p)) if in_flight else 0
+        return self.tally.resumed_bytes + flight
+
+    def _flying(self, p: Progress) -> list[InFlight]:
+        """P's files in flight that the Tally has not counted yet (arrived or failed)."""
+        counted = self.tally.arrived.keys() | self.tally.failed
+        return [f for f in p.transferring if f.name not in counted]
 
     def fields(self, p: Progress, *, in_flight: bool = True) -> Fields:
         """The numbers for P; IN_FLIGHT false once the run is over (only what arrived counts)."""
         done = self.done_bytes(p, in_flight=in_flight)
-        total = max(self._total_bytes, done)
+        resumed = self.resumed_bytes(p, in_flight=in_flight)
+        # Totals are of every file; this run's share leaves out what earlier runs had moved.
+        total = max(self._total_bytes - resumed, done)
         known = self.known()
         files = self._files(p)
         eta = self.eta(done, files, p.elapsed) if in_flight else None
         return Fields(
             bytes=done,
             total_bytes=total,
+            resumed_bytes=resumed,
             totals_final=known,
             percent=_shown_percent(done, total) if known else None,
             speed=round(p.speed, 1),
@@ -131,8 +145,9 @@ def _shown_percent(done: int, total: int) -> float:
 class Fields:
     """The numbers every display shows, computed once (percent never above 100)."""
 
-    bytes: int
-    total_bytes: int
+    bytes: int  # moved by this run
+    total_bytes: int  # for this run to move: resumed bytes are in neither
+    resumed_bytes: int  # moved by an earlier, interrupted run and not moved again
     totals_final: bool
     percent: float | None  # None while the totals are still growing (rclone is listing)
     speed: float
@@ -161,6 +176,8 @@ class Fields:
         pct = "" if self.percent is None else f"{self.percent_text} "
         total = fmt.size(self.total_bytes) + ("" if self.totals_final else "+")
         parts = {"bytes": f"{pct}{fmt.size(self.bytes)} of {total}"}
+        if self.resumed_bytes:
+            parts["resumed"] = f"{fmt.size(self.resumed_bytes)} resumed"
         if self.speed:
             parts["speed"] = fmt.speed(self.speed)
         if self.totals_final and self.bytes < self.total_bytes:

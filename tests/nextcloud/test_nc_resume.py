@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MiB, big_file, same_bytes
-from helpers import RCWIZ, json_lines, rcwiz
+from helpers import RCWIZ, assert_progress_counts_this_run, json_lines, rcwiz
 from realnc import wait_for
 from request_faults import HELD, RequestFaults
 
@@ -123,7 +123,10 @@ def resumed_run(real_nextcloud, nc_user, conf: Path, source: Path) -> tuple[dict
     stored = nc_user.files / "dest" / source.name
     assert int(stored.stat().st_mtime) == int(source.stat().st_mtime)
     assert list(nc_user.uploads.iterdir()) == [] and ledger() == []
-    return json_lines(done.stdout)[-1], put_chunks(real_nextcloud.requests_since(mark), nc_user)
+    summary = json_lines(done.stdout)[-1]
+    if summary["resumed_bytes"]:
+        assert_progress_counts_this_run(done.stdout, SIZE)
+    return summary, put_chunks(real_nextcloud.requests_since(mark), nc_user)
 
 
 def assert_resumed(summary: dict, sent: list[int], record: dict) -> None:

@@ -25,14 +25,14 @@ from pathlib import Path
 
 import pytest
 from conftest import MiB
-from helpers import RCWIZ, json_result, rcwiz
+from helpers import RCWIZ, assert_progress_counts_this_run, json_result, rcwiz
 from realnc import wait_for
 from request_faults import RANGE, RequestFaults
 
 from rcwiz.http import Client
 from rcwiz.nextcloud import ranged
 from rcwiz.transfer import partials
-from rcwiz.transfer.bigfiles import piece_size
+from rcwiz.transfer.streams import piece_size
 
 SIZE = 96 * MiB
 PIECE = piece_size(SIZE)
@@ -118,10 +118,14 @@ def _partial(back: Path) -> Path:
 
 
 def _rerun(nc_remote: Path, back: Path) -> dict:
-    """The same transfer again, straight to the server: its JSON summary."""
+    """The same transfer again, straight to the server: its JSON summary (its progress
+    checked to count only this run's bytes when it resumed)."""
     done = rcwiz("--config", str(nc_remote), "copy", "nc:down", str(back), "--json")
     assert done.returncode == 0, done.stderr
-    return json_result(done.stdout, "copy")
+    summary = json_result(done.stdout, "copy")
+    if summary["resumed_bytes"]:
+        assert_progress_counts_this_run(done.stdout, SIZE)
+    return summary
 
 
 def _whole(back: Path, data: bytes, nc_user) -> None:
@@ -160,7 +164,9 @@ def test_nextcloud_honours_range_and_if_range(nc_user, served):
 
 
 @pytest.mark.parametrize(
-    "how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "sigterm", "sigkill"]
+    "how",
+    [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL],
+    ids=["ctrl-c", "sigterm", "sighup", "sigkill"],
 )
 def test_an_interrupted_download_resumes_from_the_bytes_on_disk(
     how, served, faulty, nc_remote, nc_user, tmp_path
@@ -196,6 +202,34 @@ def test_a_hung_server_stops_the_run_and_the_rerun_resumes(
     err = _interrupted(faulty("hung"), back, None, stall=3)
     assert time.monotonic() - began < 60
     assert "stopped answering" in err
+    summary = _rerun(nc_remote, back)
+    assert summary["resumed_bytes"] >= KEPT
+    _whole(back, data, nc_user)
+
+
+def test_a_server_that_dies_stops_the_run_and_the_rerun_resumes(
+    served, nc_remote, nc_user, rclone_conf, tmp_path
+):
+    """The server goes away while pieces are on their way (the proxy closed: connections cut,
+    nothing answers): the run ends, keeps what arrived, and the re-run continues from it."""
+    data = served(os.urandom(SIZE))
+    back = tmp_path / "back"
+    with RequestFaults(nc_user.server.url, RANGE, "hung", after=SPARE) as proxy:
+        url = f"{proxy.url}/remote.php/dav/files/{nc_user.name}/"
+        conf = rclone_conf(tmp_path / "dies.conf", {"nc": nc_user.remote(url=url)})
+        argv = [*RCWIZ, "--stall-timeout", "5", "--config", str(conf), "copy", "nc:down"]
+        proc = subprocess.Popen([*argv, str(back)], stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: _good() >= KEPT, 120, f"{KEPT} bytes recorded")
+            proxy.__exit__()  # the server is gone
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode not in (0, -9) and "Traceback" not in err, err
+    assert "kept in partial files: the same command continues from there" in err
+    assert _partial(back).exists() and _good() >= KEPT
     summary = _rerun(nc_remote, back)
     assert summary["resumed_bytes"] >= KEPT
     _whole(back, data, nc_user)

@@ -1,0 +1,172 @@
+"""The threads of rcwiz.transfer.bigfiles: byte ranges of big files, STREAMS at once.
+
+`Streams` takes pieces in file order, opening each file (rcwiz.transfer.partial_file) when its
+turn comes, and reports every piece's end as an Event to the main thread (bigfiles._Loop),
+which decides what follows. Its requests start one after the other: the next is sent once
+the last one's answer has begun (see Streams._ask).
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+from collections.abc import Callable
+
+from rcwiz.http import Client
+from rcwiz.nextcloud import ranged
+from rcwiz.nextcloud.account import Account
+from rcwiz.transfer import unzip
+from rcwiz.transfer.partial_file import Download
+from rcwiz.transfer.partials import Span
+
+# Bytes per ranged request: the file shared among the STREAMS, within these bounds. Each request
+# costs the server a start-up of Nextcloud (measured: ~0.1 s on a quiet server, ~1 s on a
+# loaded one), so pieces are big; what a piece had written when a run stopped is kept anyway.
+MIN_PIECE = 8 * 1024 * 1024
+MAX_PIECE = 64 * 1024 * 1024  # as rclone's --multi-thread-chunk-size
+STREAMS = 4  # ranged requests at once (benchmarks/resume_download.py)
+WAKE = 0.25  # seconds between looks at `stop` while a request waits its turn
+
+
+def piece_size(size: int) -> int:
+    """Bytes per ranged request for a file of SIZE: at most MAX_PIECE, and as many pieces as
+    make a multiple of STREAMS (no stream left alone with the last one), at least MIN_PIECE."""
+    count = -(-size // MAX_PIECE)
+    count = -(-count // STREAMS) * STREAMS
+    return max(MIN_PIECE, -(-size // count))
+
+
+Event = tuple[str, Download, Span | None, BaseException | None]
+
+
+class Streams:
+    """STREAMS threads that take pieces in file order, opening each file when its turn comes."""
+
+    def __init__(self, account: Account, dest: unzip.Destination, downloads: list[Download]):
+        self.client: Client = account.client()
+        self.dav_user = account.dav_user
+        self.dest = dest
+        self.waiting = collections.deque(downloads)
+        self.pieces: collections.deque[tuple[Download, Span]] = collections.deque()
+        self.events: queue.Queue[Event] = queue.Queue()
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads: list[threading.Thread] = []
+        self.running = 0  # threads that have not found the queue empty (changed under lock)
+        # Held by the one request whose answer has not begun: the next is sent only once the
+        # server serves this one (see _begun).
+        self.asking = threading.Lock()
+        self._local = threading.local()  # .waiting: this thread holds `asking`
+
+    def start(self) -> None:
+        with self.lock:
+            self._top_up()
+
+    def _top_up(self) -> None:
+        """Start threads until STREAMS run (the lock held): a thread that found nothing to do
+        has ended, and work queued again after that needs one."""
+        while self.running < STREAMS:
+            thread = threading.Thread(target=self._work, daemon=True)
+            self.threads.append(thread)
+            self.running += 1
+            thread.start()
+
+    @property
+    def busy(self) -> bool:
+        """Some thread may still take work or report on it."""
+        with self.lock:
+            return self.running > 0
+
+    def again(self, download: Download, span: Span | None = None) -> None:
+        """Queue DOWNLOAD's piece SPAN first (a cut connection), or DOWNLOAD itself (afresh)."""
+        with self.lock:
+            if span is not None:
+                self.pieces.appendleft((download, span))
+            else:
+                self.waiting.appendleft(download)
+            if not self.stop.is_set():
+                self._top_up()
+
+    def _next(self) -> tuple[Download, Span] | None:
+        with self.lock:
+            while not self.stop.is_set():
+                while self.pieces:
+                    download, span = self.pieces.popleft()
+                    if not download.stop.is_set():
+                        return download, span
+                if not self.waiting:
+                    break
+                download = self.waiting.popleft()
+                try:
+                    gaps = download.open(self.dest, self.client, self.dav_user)
+                except BaseException as exc:  # the main thread decides
+                    self.events.put(("open", download, None, exc))
+                    continue
+                piece = piece_size(download.size)
+                pieces = [
+                    (a, min(a + piece, end))
+                    for start, end in gaps
+                    for a in range(start, end, piece)
+                ]
+                self.pieces.extend((download, p) for p in pieces)
+                self.events.put(("opened", download, (len(pieces), 0), None))
+            self.running -= 1  # its events are all queued: the main thread sees them first
+            return None
+
+    def _work(self) -> None:
+        while (item := self._next()) is not None:
+            download, span = item
+            assert download.record is not None
+            version = ranged.Version(download.record.etag, download.size)
+            if not self._ask():
+                continue  # the run stops: _next says so, and this thread ends
+            failure: BaseException | None = None
+            try:
+                write = self._begun(download, span)
+                ranged.fetch(
+                    self.client, self.dav_user, download.remote, span, version, write, download.stop
+                )
+            except BaseException as exc:  # the main thread decides
+                failure = exc
+            finally:
+                self._answered()
+            download.piece_ended(span)
+            self.events.put(("piece", download, span, failure))
+
+    def _ask(self) -> bool:
+        """Wait until no other request waits for its answer to begin (False: the run stops).
+
+        Requests sent at the same instant may all go to one worker of the server (PHP's
+        built-in server with PHP_CLI_SERVER_WORKERS hands a burst of connections to one
+        worker, which serves them one after the other: measured, 3 of 4 ranges on one
+        worker); one sent once the last is being served goes to another.
+        """
+        while not self.stop.is_set():
+            if self.asking.acquire(timeout=WAKE):
+                self._local.waiting = True
+                return True
+        return False
+
+    def _begun(self, download: Download, span: Span) -> Callable[[int, bytes], None]:
+        """DOWNLOAD's writer for the piece SPAN, which lets the next request go at its first
+        bytes."""
+
+        def write(at: int, data: bytes) -> None:
+            self._answered()
+            download.write(span[0], at, data)
+
+        return write
+
+    def _answered(self) -> None:
+        """This thread's request is answered (or over): the next may be sent."""
+        if getattr(self._local, "waiting", False):
+            self._local.waiting = False
+            self.asking.release()
+
+    def end(self) -> None:
+        """Stop every thread (cutting their requests) and wait for them briefly."""
+        self.stop.set()
+        self.client.abort()
+        for thread in self.threads:
+            thread.join(timeout=5)
