@@ -48,6 +48,27 @@ def test_files_in_flight_count_what_they_sent_so_far():
     assert fields.bytes == 5_500 and fields.percent == 55.0
 
 
+def test_resumed_bytes_are_shown_apart_in_flight_and_once_the_file_arrived():
+    """Two files of 6000 bytes; an earlier run had moved 4000 of b (in flight, now at
+    5000) and 3000 of a (arrived): this run moved 3000 of a and 1000 of b so far."""
+    meter = Meter(Expected(bytes=12_000, files=2), Tally("copy"))
+    meter.tally.resumed("a", 3_000)
+    meter.tally.add(FileDone("a", "new", 6_000, None, "Copied"), "chunked")
+    flight = (InFlight("b", 6_000, 5_000, 83, 1.0, None, 4_000),)
+    running = meter.fields(progress(bytes=4_000, total_bytes=12_000, transferring=flight))
+    assert (running.bytes, running.total_bytes, running.resumed_bytes) == (4_000, 5_000, 7_000)
+    assert "3.9 KiB of 4.9 KiB, 6.8 KiB resumed" in running.line()
+    meter.tally.resumed("b", 4_000)
+    meter.tally.add(FileDone("b", "new", 6_000, None, "Copied"), "ranged")
+    done = meter.fields(progress(bytes=5_000, total_bytes=12_000), in_flight=False)
+    assert (done.bytes, done.total_bytes, done.resumed_bytes, done.percent) == (
+        5_000,
+        5_000,
+        7_000,
+        100.0,
+    )
+
+
 def test_the_phase_is_listing_only_before_the_first_byte():
     meter = Meter(None, Tally("copy"))
     listing = progress(listed=10)
