@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rcwiz import files, paths
+from rcwiz import errors, files, paths
 
 SUFFIX = ".rcwiz-partial"
 MAX_AGE_DAYS = 7.0  # how long a partial waits for a resume unless RCWIZ_PARTIAL_DAYS says
@@ -30,12 +30,23 @@ Span = tuple[int, int]  # bytes [start, end)
 
 def max_age() -> float:
     """Seconds a record may go unused before its partial counts as stale (RCWIZ_PARTIAL_DAYS,
-    in days, when set to a number; else MAX_AGE_DAYS)."""
+    in days, when set; else MAX_AGE_DAYS). A value that is not a number of days is a
+    UsageError, as a bad RCWIZ_RESUME_MAX_AGE is: ignored, it would clean up on another
+    schedule than the one the user asked for."""
+    value = os.environ.get("RCWIZ_PARTIAL_DAYS", "").strip()
+    if not value:
+        return MAX_AGE_DAYS * 86400
     try:
-        days = float(os.environ.get("RCWIZ_PARTIAL_DAYS", MAX_AGE_DAYS))
+        days = float(value)
     except ValueError:
-        days = MAX_AGE_DAYS
-    return max(days, 0.0) * 86400
+        days = -1.0
+    if not 0 <= days < float("inf"):
+        raise errors.UsageError(
+            f"RCWIZ_PARTIAL_DAYS={value!r} is not a number of days.",
+            f"Give days as a number (such as 3 or 0.5); unset, partial downloads wait "
+            f"{MAX_AGE_DAYS:g} days for a resume.",
+        )
+    return days * 86400
 
 
 def partial_name(name: str) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
+from rcwiz import errors
 from rcwiz.transfer import partials
 from rcwiz.transfer.partials import Record, add_span, clipped, missing
 from rcwiz.transfer.walk import walk
@@ -73,9 +76,11 @@ def test_sweep_removes_stale_records_with_their_partials(tmp_path, monkeypatch):
     assert not os.path.exists(old.partial) and partials.found() == []
 
 
-def test_a_bad_max_age_falls_back_to_the_default(monkeypatch):
-    monkeypatch.setenv("RCWIZ_PARTIAL_DAYS", "soon")
-    assert partials.max_age() == partials.MAX_AGE_DAYS * 86400
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_a_bad_max_age_is_a_usage_error(monkeypatch, value):
+    monkeypatch.setenv("RCWIZ_PARTIAL_DAYS", value)
+    with pytest.raises(errors.UsageError, match="RCWIZ_PARTIAL_DAYS"):
+        partials.max_age()
 
 
 def test_the_local_walk_leaves_partial_files_out_in_both_directions(tmp_path):
