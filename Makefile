@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor bench-verify bench-startup bench-scale bench-resume bench-resume-down clean
+.PHONY: help demo test lint format bench bench-nextcloud bench-review bench-floor bench-verify bench-startup bench-fixed bench-scale bench-resume bench-resume-down clean
 
 ## help: this list of targets
 help:
@@ -60,6 +60,7 @@ format: $(STAMP)
 ## bench: every speed and memory goal, rclone against rcwiz, the floor and peers, check, resume (about 110 minutes)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/copy_overhead.py
+	$(BIN)/python benchmarks/fixed_cost.py
 	$(BIN)/python benchmarks/nextcloud_speed.py --tree $(BENCH_ARGS)
 	$(BIN)/python benchmarks/floor_speed.py --slow-seconds 150
 	$(BIN)/python benchmarks/verify_speed.py
@@ -87,12 +88,18 @@ bench-nextcloud: $(STAMP)
 bench-verify: $(STAMP)
 	$(BIN)/python benchmarks/verify_speed.py $(BENCH_ARGS)
 
-# The CPU time of rcwiz --version, --help, copy --help and rcwiz alone, median of 20 each
-# (goal: under 60 ms for the first two); BENCH_ARGS="--against OTHER/rcwiz" times another
-# rcwiz interleaved with this one.
+# The CPU time of rcwiz --version, --help, copy --help and rcwiz alone, median of 20 each, of a
+# wheel in a fresh venv (goal: under 60 ms for the first two); BENCH_ARGS="--baseline GIT-REF"
+# times rcwiz as it was at that commit interleaved with this one.
 ## bench-startup: start-up CPU of --version, --help, copy --help and rcwiz alone (about a minute)
 bench-startup: $(STAMP)
 	$(BIN)/python benchmarks/startup.py $(BENCH_ARGS)
+
+# A 1-byte copy, raw rclone and rcwiz alternating, 20 rounds: the time before rclone starts and
+# after it ends (goal: rcwiz's minus raw's <= 80 ms).
+## bench-fixed: rcwiz's fixed cost around a copy, before rclone starts and after it ends (about two minutes)
+bench-fixed: $(STAMP)
+	$(BIN)/python benchmarks/fixed_cost.py $(BENCH_ARGS)
 
 # A 10^5-file tree on the real Nextcloud: rcwiz against rclone copy for a re-run with nothing to
 # do, with 1 % changed, and the listing, in time and peak RSS (the indexing takes most of it).

@@ -13,7 +13,9 @@ installed into a fresh venv, as pip or pipx install it, entry-point script inclu
 checkout's .venv holds an editable install, whose import hook adds ~20 ms to every start:
 --rcwiz checkout times that one, --rcwiz PATH any other). With --baseline GIT-REF, rcwiz as it
 was at that commit is installed the same way and timed too; with --against PATH, another rcwiz.
-The tools run interleaved, run by run, so all see the same load on a shared machine.
+The tools run interleaved, run by run, so all see the same load on a shared machine. When
+valgrind is installed, each command also runs once under callgrind, whose count of executed
+instructions no other load changes (shown as a multiple of `python -c pass`'s).
 
     .venv/bin/python benchmarks/startup.py [--reps 20] [--rcwiz installed|checkout|PATH]
         [--baseline GIT-REF] [--against PATH] [--json]
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -87,6 +90,26 @@ def interpreter(script: str) -> str:
     return first[2:].split()[0]
 
 
+def instructions(argv: Sequence[str], env: dict[str, str]) -> int | None:
+    """The user-space instructions one run of ARGV executes (valgrind's callgrind, the process
+    alone): a figure no other load on the machine changes, to set beside the CPU times."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    done = subprocess.run(
+        [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    found = re.search(r"refs:\s+([\d,]+)", done.stderr)
+    return int(found.group(1).replace(",", "")) if found and done.returncode == 0 else None
+
+
 def measure(tools: dict[str, str], reps: int, env: dict[str, str]) -> dict[str, dict]:
     """Every case for every tool, the tools interleaved run by run."""
     python = interpreter(next(iter(tools.values())))
@@ -104,7 +127,12 @@ def measure(tools: dict[str, str], reps: int, env: dict[str, str]) -> dict[str, 
             cpu[name].append(c)
             wall[name].append(w)
     return {
-        name: {"cpu_ms": spread(cpu[name]), "wall_ms": spread(wall[name]), "cpu_runs": cpu[name]}
+        name: {
+            "cpu_ms": spread(cpu[name]),
+            "wall_ms": spread(wall[name]),
+            "cpu_runs": cpu[name],
+            "instructions": instructions(argvs[name], env),
+        }
         for name in argvs
     }
 
@@ -124,15 +152,18 @@ def show(results: dict[str, dict], reps: int, load: tuple[float, float]) -> None
             " when quiet); every figure is inflated alike, so compare them with it"
         )
     print(f"CPU (user+sys of the child) and wall time, ms, {reps} runs each")
-    print(f"{'':40} {'CPU median':>10} {'q1-q3':>13} {'min-max':>13} {'wall':>7}")
+    print(f"{'':40} {'CPU median':>10} {'q1-q3':>13} {'min-max':>13} {'wall':>7} {'instr.':>7}")
+    bare = results["python -c pass"]["instructions"]
     for name, r in results.items():
         c = r["cpu_ms"]
+        count = r["instructions"]
+        ratio = f"{count / bare:6.2f}x" if count and bare else "      -"
         goal = ""
         if any(name.endswith(g) for g in GOALED):
             goal = f"  goal < {GOAL_MS:.0f}: " + ("met" if c["median"] < GOAL_MS else "missed")
         print(
             f"{name:40} {c['median']:10.1f} {c['q1']:6.1f}-{c['q3']:<6.1f} "
-            f"{c['min']:6.1f}-{c['max']:<6.1f} {r['wall_ms']['median']:7.1f}{goal}"
+            f"{c['min']:6.1f}-{c['max']:<6.1f} {r['wall_ms']['median']:7.1f} {ratio}{goal}"
         )
 
 
@@ -196,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{label}: {how[label]}: {tool}")
         print(f"floor: python -c pass with {floor}")
         show(results, args.reps, load)
+        print(
+            "instr.: user-space instructions of one run (valgrind), as a multiple of python -c "
+            f"pass's {results['python -c pass']['instructions'] or 0:,}: the same on any load"
+        )
     return 0
 
 

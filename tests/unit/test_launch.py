@@ -90,8 +90,9 @@ def test_version_and_help_import_only_what_they_print():
     argparse_help = imported("import argparse; argparse.ArgumentParser(prog='x').format_help()", [])
     allowed = argparse_help | {"rcwiz", "rcwiz.launch", "rcwiz.parser"}
     for argv in (["--help"], ["-h"]):
-        extra = imported(LAUNCH, argv) - bare - allowed
-        assert extra == set(), (argv, sorted(extra))
+        loaded = imported(LAUNCH, argv)
+        assert loaded - bare - allowed == set(), (argv, sorted(loaded - bare - allowed))
+        assert "shutil" not in loaded  # argparse's HelpFormatter would import it for the width
     assert "typing" not in argparse_help - bare  # else the budget above would allow it
 
 
@@ -125,3 +126,58 @@ def test_a_command_only_listed_is_built_if_argparse_hands_it_the_line():
     args = build_parser(only="").parse_args(["quota", "--json"])
     assert (args.command, args.command_name, args.json) == ("quota", "quota", True)
     assert not hasattr(args, "action")
+
+
+@pytest.mark.parametrize("columns", [None, "120", "0", "-3", "wide"])
+@pytest.mark.parametrize("stdout", ["pipe", "terminal 100", "terminal 0", "closed"])
+def test_the_help_width_is_shutils_without_shutil(columns, stdout):
+    """rcwiz.parser.terminal_columns against shutil.get_terminal_size, in a child whose stdout
+    is a pipe, a terminal (100 columns, 0 columns) or closed, with COLUMNS unset or odd."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    probe = (
+        "import shutil, sys\n"
+        "from rcwiz.parser import terminal_columns\n"
+        "print(terminal_columns(), shutil.get_terminal_size().columns, file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    if columns is not None:
+        env["COLUMNS"] = columns
+    command = [sys.executable, "-c", probe]
+    if stdout == "closed":
+        command = ["sh", "-c", '"$@" >&-', "sh", *command]
+    leader, follower = pty.openpty()
+    try:
+        if stdout.startswith("terminal"):
+            width = int(stdout.split()[1])
+            fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, width, 0, 0))
+        done = subprocess.run(
+            command,
+            stdout=follower if stdout.startswith("terminal") else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+            check=True,
+        )
+    finally:
+        os.close(leader)
+        os.close(follower)
+    ours, shutils = done.stderr.split()
+    assert ours == shutils
+
+
+@pytest.mark.parametrize("columns", ["80", "40", "133"])
+def test_rcwiz_help_is_argparses_own_formatting(monkeypatch, columns):
+    """The help rcwiz's formatter prints is what argparse's default one prints."""
+    import argparse
+
+    from rcwiz.parser import build_parser
+
+    monkeypatch.setenv("COLUMNS", columns)
+    parser = build_parser(only="")
+    ours = parser.format_help(), parser.format_usage()
+    parser.formatter_class = argparse.HelpFormatter
+    assert ours == (parser.format_help(), parser.format_usage())
