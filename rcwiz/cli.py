@@ -9,6 +9,7 @@ and the README's exit-code table).
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -67,6 +68,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         from rcwiz.environment import run_in
 
         return run_in(env, main, argv)
+    if sys.stdout is None:  # started with stdout closed (`rcwiz ... >&-`)
+        return _no_stdout()
     # Everything after `--` goes to rclone unchanged (transfer commands only).
     passthrough: list[str] = []
     if "--" in argv:
@@ -110,14 +113,35 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return _failed(console, command, exc, debug)
     except KeyboardInterrupt:
         return _failed(console, command, errors.Interrupted("Interrupted."), debug)
+    except OSError as exc:  # a full disk (stdout on one, say) is not a bug in rcwiz
+        if debug or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return _internal(console, command, exc, debug)
+        where = exc.filename or "its output"
+        full = errors.DiskFull(f"The local disk is full: rcwiz could not write {where}.")
+        return _failed(console, command, full, debug)
     except Exception as exc:  # a bug in rcwiz: one line, the traceback only with --debug
-        if debug:
-            raise
-        internal = errors.InternalError(f"Internal error: {type(exc).__name__}: {exc}")
-        return _failed(console, command, internal, debug)
+        return _internal(console, command, exc, debug)
     finally:
         for sig, previous in handlers.items():
             signal.signal(sig, previous)
+
+
+def _internal(console: Console, command: str, exc: Exception, debug: bool) -> int:
+    """A bug in rcwiz: one line, the traceback only with --debug."""
+    if debug:
+        raise exc
+    internal = errors.InternalError(f"Internal error: {type(exc).__name__}: {exc}")
+    return _failed(console, command, internal, debug)
+
+
+def _no_stdout() -> int:
+    """Nothing can be printed: say so on stderr when there is one (as `ls >&-` does)."""
+    if sys.stderr is not None:
+        sys.stderr.write(
+            "error: Standard output is closed: rcwiz has nowhere to print.\n"
+            "hint: Let it print to the terminal, a file or a pipe (not `>&-`).\n"
+        )
+    return int(errors.ExitCode.OUTPUT_CLOSED)
 
 
 def _context(args: argparse.Namespace, console: Console, command: str) -> Context:
@@ -254,6 +278,8 @@ def entry() -> None:
     code = main()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # closed when rcwiz started (`>&-`): main() said so
+            continue
         try:
             stream.flush()
         except BrokenPipeError:  # the reader went away (`| head -1`), as in main()

@@ -37,7 +37,7 @@ class ExitCode(enum.IntEnum):
     WONT_FIT = 9  # pre-flight: the transfer is larger than the free space at the destination
     LOCKED = 10  # the job is already running (another `rcwiz job run` holds its lock)
     HOOK = 11  # a job's before hook failed, so the transfer did not start
-    DISK_FULL = 12  # the local disk filled up during a download
+    DISK_FULL = 12  # the local disk filled up (a download, or where the output goes)
     REFUSED = 13  # the server answers but refused every request (a locked file: 423)
     VERIFY_FAILED = 14  # copy/sync --verify: the transfer ended, but DST does not hold SRC
     INTERNAL = 70  # a bug in rcwiz (EX_SOFTWARE); the traceback is shown with --debug
