@@ -3,15 +3,16 @@
     .venv/bin/python benchmarks/nextcloud_speed.py [--quick] [--rtt-ms 30] [--rounds 3]
         [--slow-rounds 1] [--slow-seconds 30] [--files 1000] [--size 2000] [--mid-files 200]
         [--mid-size 10000] [--big-mb 1000] [--cap-mbps 20] [--tree] [--tree-files 20000]
-        [--only CASE,...] [--rcwiz PATH] [--json FILE]
+        [--only CASE,...] [--rcwiz PATH] [--server sqlite|prod] [--json FILE]
 
-Starts the Nextcloud 30 of ../shared/nextcloud (serve.sh: PHP's built-in server, SQLite) in a
-temporary WORKDIR, creates a fresh user with a large quota, and puts benchmarks/latency_proxy.py
-in front of it (--rtt-ms, default 30: 15 ms each way). A temporary rclone.conf holds remote
-`nc` (webdav, vendor nextcloud, the proxy's address, the password obscured through
-`rclone obscure -` on stdin). Then each case runs `rclone copy SRC DEST` (rclone's defaults)
-and `rcwiz --json copy SRC DEST` (the rcwiz next to this Python, or --rcwiz; its state and
-config folders in the temporary folder), alternating which goes first:
+Starts the Nextcloud 30 of ../shared/nextcloud (serve.sh: PHP's built-in server, SQLite; with
+--server prod the production-like one of tests/prodserver.py: PostgreSQL 15, Redis locking,
+APCu) in a temporary WORKDIR, creates a fresh user with a large quota, and puts
+benchmarks/latency_proxy.py in front of it (--rtt-ms, default 30: 15 ms each way). A temporary
+rclone.conf holds remote `nc` (webdav, vendor nextcloud, the proxy's address, the password
+obscured through `rclone obscure -` on stdin). Then each case runs `rclone copy SRC DEST`
+(rclone's defaults) and `rcwiz --json copy SRC DEST` (the rcwiz next to this Python, or
+--rcwiz; its state and config folders in the temporary folder), alternating which goes first:
 
 * upload-small: FILES files of SIZE bytes (1000 x 2 kB) to a new folder each round;
 * upload-rerun: the same upload again onto the tool's first upload (nothing changed);
@@ -25,6 +26,9 @@ config folders in the temporary folder), alternating which goes first:
 * upload-big: one file of BIG_MB megabytes (1 GB), and upload-big-cap: the same with the
   proxy limiting every connection to CAP_MBPS MB/s per direction (20 MB/s: what one TCP
   stream gets at a 30 ms round trip with 0.001 % loss, by Mathis et al.'s formula);
+* download-big, download-big-cap: that file (placed on the server's disk and scanned
+  beforehand) to a new local folder each round, uncapped and capped as the uploads (rclone's
+  defaults download it in 4 streams; rcwiz in byte ranges, rcwiz.transfer.bigfiles);
 * rss: the peak resident memory of the rcwiz process (Python, not rclone) over the big
   uploads: the kernel's high-water mark VmHWM from /proc/PID/status, read every 50 ms
   (it never falls, so the last reading is the peak); rclone's own is shown for comparison.
@@ -70,6 +74,8 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import (
+    REPO,
+    SHARED_NEXTCLOUD,
     BenchError,
     Dataset,
     Nextcloud,
@@ -86,6 +92,9 @@ from benchlib import (
     write_config,
 )
 from latency_proxy import LatencyProxy
+
+sys.path.insert(0, str(REPO / "tests"))
+import prodserver  # tests/prodserver.py: stdlib only
 
 REMOTE = "nc"
 TOOLS = ("rclone", "rcwiz")
@@ -128,6 +137,14 @@ CASES: dict[str, tuple[str, Goal]] = {
         Goal("ratio", 0.95, ">= 1x, no slower (5 % noise)"),
     ),
     "upload-big-cap": ("upload {big_text}, cap {cap_mbps:g} MB/s", Goal("ratio", 2.0, ">= 2x")),
+    "download-big": (
+        "download {big_text}",
+        Goal("ratio", 0.95, ">= 1x, no slower (5 % noise)"),
+    ),
+    "download-big-cap": (
+        "download {big_text}, cap {cap_mbps:g} MB/s",
+        Goal("ratio", 2.0, ">= 2x"),
+    ),
     "rss": ("peak RSS, {big_text} upload", Goal("rss_mb", 150.0, "rcwiz + its rclone < 150 MB")),
     "rss-download": (
         "peak RSS, {big_text} archive download",
@@ -592,6 +609,31 @@ def run_cases(bench: Bench, plan: Plan, only: set[str]) -> None:
         bench.alternate(case, up_big, *rounds)
         bench.empty_trash()
 
+    for case, cap in (("download-big", None), ("download-big-cap", plan.cap)):
+        if wanted(case):
+            download_big(bench, case, big, cap, rounds)
+
+
+def download_big(
+    bench: Bench, case: str, big: Path, cap: float | None, rounds: tuple[int, int, float]
+) -> None:
+    """CASE: the big file from dl-one/ (placed beforehand) to a new local folder each round,
+    each connection capped at CAP bytes/s (None: uncapped)."""
+    capped = f", the proxy capping each connection at {cap / 1e6:g} MB/s" if cap else ""
+    bench.say(f"{case}: dl-one/ (one file), a new local folder each round{capped}")
+
+    def down(tool: str, i: int) -> Run:
+        dest = bench.work / "downloads" / f"{case}-{tool}-{i}"
+
+        def verify() -> dict[str, Any]:
+            count = compare_trees(big, dest)
+            shutil.rmtree(dest)  # a gigabyte a run: only the verdict is kept
+            return {"note": f"{count} file byte-identical"}
+
+        return bench.copy(case, tool, i, f"{REMOTE}:dl-one", str(dest), verify, cap=cap)
+
+    bench.alternate(case, down, *rounds)
+
 
 def download_cases(
     bench: Bench,
@@ -840,6 +882,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--rcwiz", type=Path, help="the rcwiz to time (default: next to this Python)")
     p.add_argument("--quota", default="100 GB", help='the user\'s quota (default "100 GB")')
     p.add_argument("--timeout", type=float, default=1800, help="seconds one copy may take")
+    p.add_argument(
+        "--server",
+        choices=("sqlite", "prod"),
+        default="sqlite",
+        help="the suite's Nextcloud (default) or the production-like one (tests/prodserver.py)",
+    )
     p.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     args = p.parse_args(argv)
     args.files = args.files or (QUICK["files"] if args.quick else 1000)
@@ -897,6 +945,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="rcwiz-bench-nc-"))
     nc = Nextcloud(work / "server")
     proxy: LatencyProxy | None = None
+    services: prodserver.Services | None = None
     bench: Bench | None = None
     result: dict[str, Any] = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -917,8 +966,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         rclone_version = checked([str(tools.rclone), "version"], env).splitlines()[0].strip()
         rcwiz_version = checked([str(tools.rcwiz), "--version"], env).strip()
 
-        say("starting Nextcloud (../shared/nextcloud/serve.sh) …")
-        nc.start()
+        say(f"starting Nextcloud (../shared/nextcloud/serve.sh, {args.server}) …")
+        if args.server == "prod":
+            services = start_prod(nc, work)
+        else:
+            nc.start()
         status = json.loads(http("GET", f"{nc.url}/status.php")[1] or b"{}")
         user, password = nc.add_user(args.quota)
         proxy = LatencyProxy(("127.0.0.1", nc.port), args.rtt_ms / 2000).start()
@@ -981,6 +1033,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for data, folder in ((small, "dl-src"), (mid, "dl-mid")):
             checked(bench.copy_argv("rcwiz", str(data.path), f"{REMOTE}:{folder}"), env)
             bench.verify_upload(data.path, folder)
+        if not args.only or args.only & {"download-big", "download-big-cap"}:
+            say("placing dl-one/ (the big file) in the server's data folder …")
+            seed(nc, user, big, "dl-one")
+            bench.verify_upload(big, "dl-one")
         if archived is not None:
             say(f"placing dl-big/ ({archived.files} files) in the server's data folder …")
             seed(nc, user, archived.path, "dl-big")
@@ -1057,7 +1113,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             nc.stop()
         finally:
+            if services is not None:
+                services.stop()
             shutil.rmtree(work, ignore_errors=True)
+
+
+def start_prod(nc: Nextcloud, work: Path) -> prodserver.Services:
+    """NC made the production-like server (tests/prodserver.py) and started; its services."""
+    why = prodserver.unavailable()
+    if why:
+        raise BenchError(why)
+    folder = work / "services"
+    folder.mkdir()
+    services = prodserver.Services(durable=True).start(folder)
+    nc.env = services.env()
+    nc.started = True
+    try:
+        tarball = SHARED_NEXTCLOUD / "nextcloud-30.0.1-trimmed.tar.xz"
+        prodserver.install(nc.workdir, services, tarball)
+        nc.start()
+    except BaseException:
+        services.stop()
+        raise
+    return services
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 The real Nextcloud serves the listing, rclone's GETs and everything else, so the fallback to
 rclone is tested against the real server; only the answers to archive requests
 (ajax/download.php) are replaced, with what the real server cannot be made to send on
-demand: a hostile entry, a cut-off archive, an error page, a stall. `Mode.NEXTCLOUD_31`
+demand: a hostile entry, a cut-off archive (every one, or "truncate-once": the first only, as
+the production-like server cuts one at times), an error page, a stall. `Mode.NEXTCLOUD_31`
 instead plays a Nextcloud 31 (status.php says 31, ajax/download.php is gone) and answers its
 WebDAV archive requests with the real server's own archive for the same names. "shallow"
 passes everything but asks the server for one level where a PROPFIND asks for the whole
@@ -38,6 +39,7 @@ BULK = "/remote.php/dav/bulk"
 MODES = (
     "hostile",
     "truncate",
+    "truncate-once",
     "html",
     "error",
     "stall",
@@ -148,7 +150,13 @@ class ArchiveFaults:
             if handler.command == "GET" and query.get("accept") == ["zip"]:
                 self.archive_requests.append(path)
                 return self.as_nextcloud_31(handler, parts.path, query, headers)
-        spoiling = self.mode not in ("pass", "shallow", "slow-listing")
+        spoiling = self.mode not in ("pass", "shallow", "slow-listing", "truncate-once")
+        if self.mode == "truncate-once" and handler.command == "GET" and parts.path == LEGACY:
+            with self.lock:  # every archive request counted, the first one cut
+                spoiling = not self.archive_requests
+                self.archive_requests.append(path)
+            if spoiling:
+                return self.spoil(handler, path, headers)
         if handler.command == "GET" and parts.path == LEGACY and spoiling:
             self.archive_requests.append(path)
             return self.spoil(handler, path, headers)
