@@ -16,21 +16,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rcwiz import errors, http
+from rcwiz import errors
 from rcwiz.actions import transfer_checks as checks
 from rcwiz.clock import PROBE, Clock
 from rcwiz.counting import Summary, Tally
 from rcwiz.rclone.config import Remote, is_remote
 from rcwiz.rclone.transfer import LOOK_UP_AT_MOST, TransferOptions, transfer_argv
 from rcwiz.rclone.transfer import write_files_from as files_from
-from rcwiz.transfer import endpoint, engine, fastpath, preflight
+from rcwiz.transfer import endpoint, engine, preflight
 from rcwiz.transfer.endpoint import Sides
 from rcwiz.transfer.walk import Tree, walk
 from rcwiz.transfer.watchdog import Watchdog
@@ -39,6 +38,7 @@ from rcwiz.ui.progress import make_sink
 
 if TYPE_CHECKING:
     from rcwiz.context import Context
+    from rcwiz.transfer import fastpath
     from rcwiz.transfer.bigfiles import BigFiles
 
 
@@ -156,6 +156,11 @@ class _Run:
     def through(self, path: fastpath.FastPath, tally: Tally) -> Summary:
         """PATH (a fast path), then rclone for what it left, if anything, under one display,
         one summary and one run log."""
+        # Imported here: a plain copy (rclone alone) needs neither (issue 26: fixed cost).
+        import tempfile
+
+        from rcwiz.transfer import fastpath
+
         console, opts = self.ctx.console, self.opts
         with engine.open_log(opts.verb, console.warn) as log:
             left = fastpath.run(path, opts, self.sink, log, tally, console.warn)
@@ -188,5 +193,7 @@ def _prober(remotes: dict[str, Remote], clock: Clock) -> Callable[[], bool] | No
     urls = [r.url for r in remotes.values() if r.url]
     if not urls:
         return None
+    from rcwiz import http  # only a transfer with a server: not a local copy's start-up
+
     probe = clock.at_most(PROBE)
     return lambda: all(http.answers(url, probe) for url in urls)

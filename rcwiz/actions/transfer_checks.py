@@ -14,7 +14,7 @@ from rcwiz.clock import INTERRUPTED
 from rcwiz.rclone.config import is_remote
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import NEXTCLOUD_CHUNK_BYTES, TransferOptions, option_flags
-from rcwiz.transfer import fastpath, preflight
+from rcwiz.transfer import preflight
 from rcwiz.transfer.endpoint import Endpoint
 from rcwiz.transfer.walk import Tree, empty_folders
 from rcwiz.ui import format as fmt
@@ -139,6 +139,8 @@ def warn_refused(
 def say_fast_path_off(ctx: Context, opts: TransferOptions, way: str) -> None:
     """A note when the user's options keep Nextcloud's fast path off (it costs minutes on
     many small files, and nothing else would say so)."""
+    from rcwiz.transfer import fastpath  # Nextcloud runs only: kept out of a plain copy's start-up
+
     why = fastpath.off_because(opts)
     if why is not None and opts.verb in ("copy", "sync") and not opts.dry_run:
         ctx.console.note(

@@ -10,6 +10,7 @@ which gives the exact bytes it would send and the files it would delete.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,9 +79,10 @@ def local_free(path: str) -> int:
     probe = Path(path).expanduser().absolute()
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
-    import psutil  # only downloads need it; kept out of every copy's start-up
-
-    return psutil.disk_usage(str(probe)).free
+    # What psutil.disk_usage(...).free is (the blocks free to an unprivileged user), without
+    # importing psutil at every local copy's start-up (issue 26: fixed cost).
+    found = os.statvfs(probe)
+    return found.f_bavail * found.f_frsize
 
 
 @dataclass
