@@ -18,9 +18,9 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rcwiz import errors
 from rcwiz.actions import transfer_checks as checks
@@ -42,9 +42,9 @@ if TYPE_CHECKING:
     from rcwiz.transfer.bigfiles import BigFiles
 
 
-@dataclass(frozen=True)
-class Guard:
-    """How a transfer is checked before and watched during the run."""
+class Guard(NamedTuple):
+    """How a transfer is checked before and watched during the run (a NamedTuple, not a frozen
+    dataclass: one costs ~10x less to create at import, issue 26's fixed cost)."""
 
     force: bool = False  # go on although the pre-flight says it will not fit
     yes: bool = False  # a sync may delete without asking
@@ -136,14 +136,16 @@ def _upload(run: _Run, sides: Sides, local: Tree | None, plan: preflight.Plan | 
         raise
 
 
-@dataclass
 class _Run:
-    """One transfer's run: its display and its watchdog, for rclone alone or after a fast path."""
+    """One transfer's run: its display and its watchdog, for rclone alone or after a fast path.
+    (A plain class: a dataclass's methods are compiled at import, issue 26's fixed cost.)"""
 
-    ctx: Context
-    opts: TransferOptions
-    sink: engine.Sink
-    watch: Watchdog
+    __slots__ = ("ctx", "opts", "sink", "watch")
+
+    def __init__(
+        self, ctx: Context, opts: TransferOptions, sink: engine.Sink, watch: Watchdog
+    ) -> None:
+        self.ctx, self.opts, self.sink, self.watch = ctx, opts, sink, watch
 
     def rclone(
         self, opts: TransferOptions, tally: Tally | None = None, log: engine.RunLog | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rcwiz import errors, presets
+from rcwiz import errors
 from rcwiz.actions.check import verify_problem
 from rcwiz.clock import INTERRUPTED
 from rcwiz.rclone.config import is_remote
@@ -83,7 +83,11 @@ def check_space(
     service."""
     space = preflight.check_space(ctx.rclone, opts, plan, started, tree)
     remote = dest.remote
-    preset = presets.for_url(remote.url) if remote and remote.url else None
+    preset = None
+    if remote and remote.url:  # a server: a local copy's start-up does without presets
+        from rcwiz import presets
+
+        preset = presets.for_url(remote.url)
     if preset and preset.large_data_bytes and space.needed > preset.large_data_bytes:
         ctx.console.warn(
             f"{fmt.size(space.needed)} is more than this service is meant for. "

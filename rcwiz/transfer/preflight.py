@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rcwiz import errors
-from rcwiz.quota.report import nextcloud_usage, webdav_usage
 from rcwiz.rclone.about import Usage, begin_about
 from rcwiz.rclone.config import Configured, begin_configured, is_remote, remote_name
 from rcwiz.rclone.events import FileDone, LogLine
@@ -125,6 +124,9 @@ class FreeSpace:
         """Free bytes at the destination; None when the backend cannot say."""
         if not is_remote(self.dest):
             return local_free(self.dest)
+        # Imported here: a local destination (a local copy's start-up) needs neither.
+        from rcwiz.quota.report import nextcloud_usage, webdav_usage
+
         name = remote_name(self.dest)
         current = nextcloud_usage(name, self.configured, self.clock)
         if current is None or current.free is None:  # not Nextcloud, or OCS has no figure

@@ -38,6 +38,7 @@ NEVER = {
 }
 # A local destination has no server: no PROPFIND for the free space, no HTTP client.
 NO_SERVER = {"http", "http.client", "ssl", "socket", "email", "xml.etree", "rcwiz.http"}
+NO_SERVER |= {"rcwiz.presets", "rcwiz.quota.report"}  # a service's size advice, its quota
 
 
 def copy_imports(conf: Path, source: Path, dest: str) -> set[str]:
