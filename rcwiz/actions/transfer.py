@@ -158,10 +158,7 @@ class _Run:
     def through(self, path: fastpath.FastPath, tally: Tally) -> Summary:
         """PATH (a fast path), then rclone for what it left, if anything, under one display,
         one summary and one run log."""
-        # Imported here: a plain copy (rclone alone) needs neither (issue 26: fixed cost).
-        import tempfile
-
-        from rcwiz.transfer import fastpath
+        from rcwiz.transfer import fastpath  # here: a plain copy (rclone alone) needs none
 
         console, opts = self.ctx.console, self.opts
         with engine.open_log(opts.verb, console.warn) as log:
@@ -174,6 +171,8 @@ class _Run:
             self.watch.locked.update(left.locked)  # rclone retries them quietly: named
             if left.whole:  # a sync's rclone deletes what the source lacks: it sees every file
                 return self.rclone(opts, tally, log)
+            import tempfile  # only when rclone sends what a fast path left (issue 26)
+
             with tempfile.TemporaryDirectory(prefix="rcwiz-") as folder:
                 listing = Path(folder) / "files-from"
                 if files_from(list(left.names), listing):
