@@ -9,9 +9,9 @@ engine nor the rclone layer; it imports nothing of rcwiz.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Literal
 
 
@@ -122,13 +122,21 @@ Event = Progress | FileDone | LogLine
 # rclone quotes a status with the server's reason: "507 Insufficient Storage", and from some
 # servers "401 Not Authorized" (rclone serve webdav) rather than the standard phrase.
 _STATUS = re.compile(r"(?<![\d.])([1-5]\d\d) [A-Z]")
-_KNOWN = frozenset(int(status) for status in HTTPStatus) | {507}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def statuses_in(text: str | None) -> list[int]:
     """The HTTP statuses rclone quotes in TEXT ("... 507 Insufficient Storage"), in order."""
-    return [int(m[1]) for m in _STATUS.finditer(text or "") if int(m[1]) in _KNOWN]
+    return [int(m[1]) for m in _STATUS.finditer(text or "") if int(m[1]) in _known()]
+
+
+@functools.cache
+def _known() -> frozenset[int]:
+    """Every status Python names, and 507: built on first need, as `http` builds an enum of
+    60 members when imported (a cost at every copy's start-up otherwise; issue 26)."""
+    from http import HTTPStatus
+
+    return frozenset(int(status) for status in HTTPStatus) | {507}
 
 
 def status_in(text: str | None) -> int | None:
@@ -146,6 +154,8 @@ def reason(text: str | None, limit: int = 160) -> str:
     status = status_in(text)
     if status is not None:
         head = text.split("\n", 1)[0].split(":", 1)[0].strip()
+        from http import HTTPStatus  # imported by _known already: status is one of them
+
         phrase = f"HTTP {status} {HTTPStatus(status).phrase}"
         return f"{head}: {phrase}" if head and not head.startswith(str(status)) else phrase
     flat = " ".join(re.sub(r"<[^>]*>", " ", text).split())

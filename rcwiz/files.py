@@ -17,7 +17,6 @@ import fcntl
 import os
 import shlex
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -138,6 +137,8 @@ def glob_escape(name: str) -> str:
 
 
 def _replace_with(path: Path, data: bytes, mode: int) -> None:
+    import tempfile  # only settings files are replaced: kept out of a copy's start-up
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)

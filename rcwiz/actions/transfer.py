@@ -16,21 +16,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from rcwiz import errors, http
+from rcwiz import errors
 from rcwiz.actions import transfer_checks as checks
 from rcwiz.clock import PROBE, Clock
 from rcwiz.counting import Summary, Tally
 from rcwiz.rclone.config import Remote, is_remote
 from rcwiz.rclone.transfer import LOOK_UP_AT_MOST, TransferOptions, transfer_argv
 from rcwiz.rclone.transfer import write_files_from as files_from
-from rcwiz.transfer import endpoint, engine, fastpath, preflight
+from rcwiz.transfer import endpoint, engine, preflight
 from rcwiz.transfer.endpoint import Sides
 from rcwiz.transfer.walk import Tree, walk
 from rcwiz.transfer.watchdog import Watchdog
@@ -39,12 +38,13 @@ from rcwiz.ui.progress import make_sink
 
 if TYPE_CHECKING:
     from rcwiz.context import Context
+    from rcwiz.transfer import fastpath
     from rcwiz.transfer.bigfiles import BigFiles
 
 
-@dataclass(frozen=True)
-class Guard:
-    """How a transfer is checked before and watched during the run."""
+class Guard(NamedTuple):
+    """How a transfer is checked before and watched during the run (a NamedTuple, not a frozen
+    dataclass: one costs ~10x less to create at import, issue 26's fixed cost)."""
 
     force: bool = False  # go on although the pre-flight says it will not fit
     yes: bool = False  # a sync may delete without asking
@@ -136,14 +136,16 @@ def _upload(run: _Run, sides: Sides, local: Tree | None, plan: preflight.Plan | 
         raise
 
 
-@dataclass
 class _Run:
-    """One transfer's run: its display and its watchdog, for rclone alone or after a fast path."""
+    """One transfer's run: its display and its watchdog, for rclone alone or after a fast path.
+    (A plain class: a dataclass's methods are compiled at import, issue 26's fixed cost.)"""
 
-    ctx: Context
-    opts: TransferOptions
-    sink: engine.Sink
-    watch: Watchdog
+    __slots__ = ("ctx", "opts", "sink", "watch")
+
+    def __init__(
+        self, ctx: Context, opts: TransferOptions, sink: engine.Sink, watch: Watchdog
+    ) -> None:
+        self.ctx, self.opts, self.sink, self.watch = ctx, opts, sink, watch
 
     def rclone(
         self, opts: TransferOptions, tally: Tally | None = None, log: engine.RunLog | None = None
@@ -156,6 +158,8 @@ class _Run:
     def through(self, path: fastpath.FastPath, tally: Tally) -> Summary:
         """PATH (a fast path), then rclone for what it left, if anything, under one display,
         one summary and one run log."""
+        from rcwiz.transfer import fastpath  # here: a plain copy (rclone alone) needs none
+
         console, opts = self.ctx.console, self.opts
         with engine.open_log(opts.verb, console.warn) as log:
             left = fastpath.run(path, opts, self.sink, log, tally, console.warn)
@@ -167,6 +171,8 @@ class _Run:
             self.watch.locked.update(left.locked)  # rclone retries them quietly: named
             if left.whole:  # a sync's rclone deletes what the source lacks: it sees every file
                 return self.rclone(opts, tally, log)
+            import tempfile  # only when rclone sends what a fast path left (issue 26)
+
             with tempfile.TemporaryDirectory(prefix="rcwiz-") as folder:
                 listing = Path(folder) / "files-from"
                 if files_from(list(left.names), listing):
@@ -188,5 +194,7 @@ def _prober(remotes: dict[str, Remote], clock: Clock) -> Callable[[], bool] | No
     urls = [r.url for r in remotes.values() if r.url]
     if not urls:
         return None
+    from rcwiz import http  # only a transfer with a server: not a local copy's start-up
+
     probe = clock.at_most(PROBE)
     return lambda: all(http.answers(url, probe) for url in urls)

@@ -8,13 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rcwiz import errors, presets
+from rcwiz import errors
 from rcwiz.actions.check import verify_problem
 from rcwiz.clock import INTERRUPTED
 from rcwiz.rclone.config import is_remote
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import NEXTCLOUD_CHUNK_BYTES, TransferOptions, option_flags
-from rcwiz.transfer import fastpath, preflight
+from rcwiz.transfer import preflight
 from rcwiz.transfer.endpoint import Endpoint
 from rcwiz.transfer.walk import Tree, empty_folders
 from rcwiz.ui import format as fmt
@@ -83,7 +83,11 @@ def check_space(
     service."""
     space = preflight.check_space(ctx.rclone, opts, plan, started, tree)
     remote = dest.remote
-    preset = presets.for_url(remote.url) if remote and remote.url else None
+    preset = None
+    if remote and remote.url:  # a server: a local copy's start-up does without presets
+        from rcwiz import presets
+
+        preset = presets.for_url(remote.url)
     if preset and preset.large_data_bytes and space.needed > preset.large_data_bytes:
         ctx.console.warn(
             f"{fmt.size(space.needed)} is more than this service is meant for. "
@@ -139,6 +143,8 @@ def warn_refused(
 def say_fast_path_off(ctx: Context, opts: TransferOptions, way: str) -> None:
     """A note when the user's options keep Nextcloud's fast path off (it costs minutes on
     many small files, and nothing else would say so)."""
+    from rcwiz.transfer import fastpath  # Nextcloud runs only: kept out of a plain copy's start-up
+
     why = fastpath.off_because(opts)
     if why is not None and opts.verb in ("copy", "sync") and not opts.dry_run:
         ctx.console.note(

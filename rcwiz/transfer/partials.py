@@ -14,7 +14,6 @@ those it finds (`found`).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import time
@@ -52,6 +51,8 @@ def max_age() -> float:
 def partial_name(name: str) -> str:
     """The partial's file name for the file NAME: hidden, with rcwiz's suffix, within NAME_MAX."""
     if len(name.encode()) > 200:  # long names: a prefix and a digest keep it unique and short
+        import hashlib  # here: every walk imports this module for is_partial alone
+
         name = name[:100] + "." + hashlib.sha1(name.encode()).hexdigest()[:12]
     return f".{name}{SUFFIX}"
 
@@ -67,6 +68,8 @@ def folder() -> Path:
 
 
 def _record_path(destination: str) -> Path:
+    import hashlib  # here: every walk imports this module for is_partial alone
+
     return folder() / (hashlib.sha256(destination.encode()).hexdigest()[:32] + ".json")
 
 

@@ -10,11 +10,11 @@ which gives the exact bytes it would send and the files it would delete.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rcwiz import errors
-from rcwiz.quota.report import nextcloud_usage, webdav_usage
 from rcwiz.rclone.about import Usage, begin_about
 from rcwiz.rclone.config import Configured, begin_configured, is_remote, remote_name
 from rcwiz.rclone.events import FileDone, LogLine
@@ -78,9 +78,10 @@ def local_free(path: str) -> int:
     probe = Path(path).expanduser().absolute()
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
-    import psutil  # only downloads need it; kept out of every copy's start-up
-
-    return psutil.disk_usage(str(probe)).free
+    # What psutil.disk_usage(...).free is (the blocks free to an unprivileged user), without
+    # importing psutil at every local copy's start-up (issue 26: fixed cost).
+    found = os.statvfs(probe)
+    return found.f_bavail * found.f_frsize
 
 
 @dataclass
@@ -123,6 +124,9 @@ class FreeSpace:
         """Free bytes at the destination; None when the backend cannot say."""
         if not is_remote(self.dest):
             return local_free(self.dest)
+        # Imported here: a local destination (a local copy's start-up) needs neither.
+        from rcwiz.quota.report import nextcloud_usage, webdav_usage
+
         name = remote_name(self.dest)
         current = nextcloud_usage(name, self.configured, self.clock)
         if current is None or current.free is None:  # not Nextcloud, or OCS has no figure
