@@ -1,0 +1,60 @@
+"""A bulk request the stall timeout ended: which of its files arrived all the same.
+
+Nextcloud answers a bulk request only once it has written every file in it, and nothing moves
+on the wire while it writes, so a server slow enough (a big account on a busy machine: about
+1 s a file) lets the stall timeout end a request it is still working on. Giving up the run
+there would throw away what the server did; sending the files again blindly would count some
+twice. So the files the server holds with the size and time sent (one PROPFIND per folder of
+the request, rcwiz.nextcloud.bulk.Uploader.found) are counted as arrived by bulk upload, and
+the rest go again in smaller requests (rcwiz.transfer.batching.Pace.stalled). A request none of
+whose files arrived is a server that did not take it: the run stops as before (Stalled), since
+another request would wait as long.
+
+The server may still be writing the request rcwiz gave up on: a file sent again may be written
+twice, with the same bytes and time (a bulk upload of the same content to the same path leaves
+the same file), and is counted once, by the answer that confirms it. A server with a locking
+memcache may refuse the second write as locked: rclone then sends it (the usual fall-back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from rcwiz.counting import Sender
+from rcwiz.nextcloud import bulk
+from rcwiz.transfer import fastpath
+from rcwiz.transfer.walk import LocalFile
+
+
+class Reporting(Protocol):
+    """What the recovery reports through (rcwiz.transfer.bulk's run state is one)."""
+
+    def record(self, entry: dict[str, object]) -> None: ...
+    def done(self, item: LocalFile, size: int, sender: Sender, how: str) -> None: ...
+    def warn(self, text: str) -> None: ...
+
+
+def arrived(
+    state: Reporting, uploader: bulk.Uploader, batch: Sequence[LocalFile]
+) -> list[LocalFile] | None:
+    """Count BATCH's files the server holds (its request got no answer in time); the files
+    still to send, or None when none of them arrived (a server that did not take the request).
+    The PROPFIND has the run's stall timeout too: a hung server stops the run here."""
+    held = uploader.found(batch)
+    there = [f for f in batch if fastpath.unchanged(f.size, f.mtime, held.get(f.relative))]
+    if not there:
+        return None
+    for item in there:
+        state.record(
+            {"object": item.relative, "size": item.size, "ok": True, "how": "bulk", "late": True}
+        )
+        state.done(item, item.size, "bulk", "by bulk upload (found on the server)")
+    found = {f.relative for f in there}
+    rest = [f for f in batch if f.relative not in found]
+    state.warn(
+        f"a bulk request of {len(batch)} file(s) got no answer within the stall timeout; "
+        f"{len(there)} of them are on the server"
+        + (f", the other {len(rest)} go again in smaller requests" if rest else "")
+    )
+    return rest
