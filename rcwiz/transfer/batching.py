@@ -110,13 +110,16 @@ GROWTH = 4  # a request carries at most this many times the files of the largest
 
 @dataclass
 class Pace:
-    """How many files the next bulk request carries (module docstring): STALL is the run's
-    stall timeout, MOST the files a request carries at most (bulk.files_per_batch)."""
+    """How many files the next bulk request carries, and how many requests go at once (module
+    docstring): STALL is the run's stall timeout, MOST the files a request carries at most
+    (bulk.files_per_batch), PARALLEL the requests in flight until one stalls (then one)."""
 
     stall: float
     most: int
+    parallel: int = 1
     per_file: float | None = None  # seconds per file the answers so far took (None: no answer)
     proven: int = 0  # files in the largest request answered
+    moved_at: float = float("-inf")  # when the server last showed it writes (time.monotonic)
 
     def files(self) -> int:
         """The files the next request carries, at most."""
@@ -125,19 +128,29 @@ class Pace:
         fits = int(self.stall * TARGET_SHARE / max(self.per_file, 1e-6))
         return max(1, min(self.most, fits, max(FIRST, self.proven) * GROWTH))
 
-    def answered(self, files: int, seconds: float) -> None:
-        """A request of FILES files was answered in SECONDS: a slower server is believed at
-        once, a faster one by half (requests in flight at once share the server: the time is
-        theirs together)."""
+    def answered(self, files: int, seconds: float, now: float) -> None:
+        """A request of FILES files was answered in SECONDS, at NOW: a slower server is
+        believed at once, a faster one by half (requests in flight at once share the server:
+        the time is theirs together)."""
         rate = seconds / max(1, files)
         if self.per_file is None or rate > self.per_file:
             self.per_file = rate
         else:
             self.per_file = (self.per_file + rate) / 2
         self.proven = max(self.proven, files)
+        self.moved_at = now
 
-    def stalled(self, files: int) -> None:
-        """A request of FILES files got no answer within the stall timeout: the next ones carry
-        at most a quarter as many (so each is answered in TARGET_SHARE of the time)."""
+    def stalled(self, files: int, found: int, started: float, now: float) -> bool:
+        """A request of FILES files, sent at STARTED, got no answer within the stall timeout,
+        and at NOW FOUND of them are on the server. The next requests carry at most a quarter
+        as many files (each answered in TARGET_SHARE of the time), one at a time (the server may
+        still be writing the one given up on: parallel requests would only queue behind it).
+        True: go on; False when the server showed no sign of writing anything while that
+        request waited (no answer, none of its files): a server that does not write, where
+        another request would wait as long."""
         self.per_file = max(self.per_file or 0.0, self.stall / max(1, files))
         self.proven = min(self.proven, max(1, files // GROWTH))
+        self.parallel = 1
+        if found:
+            self.moved_at = now
+        return self.moved_at >= started

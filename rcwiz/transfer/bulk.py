@@ -303,7 +303,8 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
     # A folder's files together, and never two requests in flight into one folder
     # (rcwiz.transfer.batching: a server with Redis locking refuses files otherwise).
     batches = batching.batches(small, parts=REQUESTS_IN_FLIGHT)
-    pace = batching.Pace(uploader.client.clock.stall, max(len(b) for b in batches))
+    most = max(len(b) for b in batches)
+    pace = batching.Pace(uploader.client.clock.stall, most, REQUESTS_IN_FLIGHT)
     pool = concurrent.futures.ThreadPoolExecutor(REQUESTS_IN_FLIGHT, "rcwiz-bulk")
     running: dict[concurrent.futures.Future[list[bulk.Result]], list[LocalFile]] = {}
     started: dict[concurrent.futures.Future[list[bulk.Result]], float] = {}
@@ -313,7 +314,7 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
             return
         queue = batches
         while queue or running:
-            while len(running) < REQUESTS_IN_FLIGHT:
+            while len(running) < pace.parallel:
                 batch = batching.take(queue, list(running.values()), BYTES_IN_FLIGHT, pace.files())
                 if batch is None:
                     break
@@ -327,10 +328,12 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
                     results = future.result()
                 except errors.Stalled as exc:
                     rest = _late(state, uploader, batch)  # the server may have them all the same
-                    if rest is None:
-                        state.failed(batch, exc)
+                    sent, now = started.pop(future), time.monotonic()
+                    found = len(batch) - len(rest) if rest is not None else 0
+                    if rest is None or not pace.stalled(len(batch), found, sent, now):
+                        state.failed(batch if rest is None else rest, exc)
                         raise exc from None
-                    pace.stalled(len(batch))
+                    state.warn(late.said(len(batch), len(rest)))
                     if rest:
                         queue.insert(0, rest)
                     continue
@@ -343,7 +346,8 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
                     queue.clear()
                     state.notice(f"a bulk upload request failed ({exc.message})")
                     continue
-                pace.answered(len(batch), time.monotonic() - started.pop(future))
+                now = time.monotonic()
+                pace.answered(len(batch), now - started.pop(future), now)
                 _results(state, batch, results)
             state.progress()
     except BaseException:

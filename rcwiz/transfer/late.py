@@ -6,9 +6,10 @@ on the wire while it writes, so a server slow enough (a big account on a busy ma
 there would throw away what the server did; sending the files again blindly would count some
 twice. So the files the server holds with the size and time sent (one PROPFIND per folder of
 the request, rcwiz.nextcloud.bulk.Uploader.found) are counted as arrived by bulk upload, and
-the rest go again in smaller requests (rcwiz.transfer.batching.Pace.stalled). A request none of
-whose files arrived is a server that did not take it: the run stops as before (Stalled), since
-another request would wait as long.
+the rest go again in smaller requests, one at a time (rcwiz.transfer.batching.Pace.stalled).
+The run stops as before (Stalled) only when the server showed no sign of writing while the
+request waited (no other answer came, none of its files is there): a server that does not
+write, where another request would wait as long (the PROPFIND may find it hung, too).
 
 The server may still be writing the request rcwiz gave up on: a file sent again may be written
 twice, with the same bytes and time (a bulk upload of the same content to the same path leaves
@@ -37,24 +38,26 @@ class Reporting(Protocol):
 
 def arrived(
     state: Reporting, uploader: bulk.Uploader, batch: Sequence[LocalFile]
-) -> list[LocalFile] | None:
+) -> list[LocalFile]:
     """Count BATCH's files the server holds (its request got no answer in time); the files
-    still to send, or None when none of them arrived (a server that did not take the request).
-    The PROPFIND has the run's stall timeout too: a hung server stops the run here."""
+    still to send. The PROPFIND has the run's stall timeout too: a hung server stops the run."""
     held = uploader.found(batch)
     there = [f for f in batch if fastpath.unchanged(f.size, f.mtime, held.get(f.relative))]
-    if not there:
-        return None
     for item in there:
         state.record(
             {"object": item.relative, "size": item.size, "ok": True, "how": "bulk", "late": True}
         )
         state.done(item, item.size, "bulk", "by bulk upload (found on the server)")
     found = {f.relative for f in there}
-    rest = [f for f in batch if f.relative not in found]
-    state.warn(
-        f"a bulk request of {len(batch)} file(s) got no answer within the stall timeout; "
-        f"{len(there)} of them are on the server"
-        + (f", the other {len(rest)} go again in smaller requests" if rest else "")
-    )
-    return rest
+    return [f for f in batch if f.relative not in found]
+
+
+def said(files: int, left: int) -> str:
+    """The warning for a request of FILES files the stall timeout ended, LEFT of them not on
+    the server, when the run goes on."""
+    text = f"a bulk request of {files} file(s) got no answer within the stall timeout; "
+    if left == files:
+        return text + "none of them is on the server yet: they go again, in smaller requests"
+    if not left:
+        return text + "all of them are on the server"
+    return text + f"{files - left} of them are on the server, the other {left} go again"

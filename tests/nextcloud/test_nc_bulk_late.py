@@ -41,7 +41,7 @@ def test_a_bulk_answer_later_than_the_stall_timeout_does_not_end_the_run(
     assert proxy.lasted["bulk"] >= STALL - 0.5, "its answer was not held to the stall timeout"
     assert done.returncode == 0, done.stderr
     assert "got no answer within the stall timeout" in done.stderr, done.stderr
-    assert "Traceback" not in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
     assert same_bytes(source, nc_user.files / "late")
     summary = json_lines(done.stdout)[-1]
     expected = files_of(source)
