@@ -206,67 +206,78 @@ def summary_text(s: dict[str, dict[str, object]], files: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--files", type=int, default=100_000)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="0 with --workdir: only seed it")
     p.add_argument("--json", metavar="FILE")
+    p.add_argument(
+        "--workdir",
+        metavar="DIR",
+        help="keep the seeded server and local tree in DIR and reuse them on the next run "
+        "(seeding and indexing 10^5 files take 20 minutes); DIR is not removed",
+    )
     args = p.parse_args(argv)
-    if args.files < CHANGED_SHARE or args.rounds < 1:
-        p.error(f"--files must be at least {CHANGED_SHARE} and --rounds positive")
-    tools = Tools.beside_python()
+    if args.files < CHANGED_SHARE or args.rounds < (0 if args.workdir else 1):
+        p.error(f"--files must be at least {CHANGED_SHARE} and --rounds positive (0: only seed)")
+    if args.workdir:
+        work = Path(args.workdir).expanduser().resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        return bench_in(work, args)
     with tempfile.TemporaryDirectory(
         prefix="rcwiz-bench-scale-", ignore_cleanup_errors=True
     ) as tmp:
-        work = Path(tmp)
-        env = clean_env(work)
-        nc = Nextcloud(work / "server")
-        try:
-            print("starting Nextcloud (../shared/nextcloud/serve.sh) …", flush=True)
-            nc.start()
-            user, password = nc.add_user("none")
-            conf = work / "rclone.conf"
-            write_config(
-                conf, tools.rclone, f"{nc.url}/remote.php/dav/files/{user}/", user, password, env
-            )
-            # The user's folder exists once the user has logged in.
-            capture([str(tools.rcwiz), "--config", str(conf), "quota", "bench:"], env)
-            server_files = nc.workdir / "data" / user / "files" / "data"
-            local = work / "local"
-            started = time.perf_counter()
-            written = seed(server_files, args.files)
-            seed(local, args.files)
-            print(
-                f"wrote {args.files} files ({written} bytes) twice in "
-                f"{time.perf_counter() - started:.1f} s",
-                flush=True,
-            )
-            started = time.perf_counter()
-            nc.occ("files:scan", f"--path={user}/files", timeout=SCAN_TIMEOUT)
-            print(f"occ files:scan took {time.perf_counter() - started:.1f} s", flush=True)
-            mirror_times(server_files, local)
-            bench = Bench(tools, env, conf, work)
-            order = ("rcwiz", "rclone")  # rcwiz's runs are the short ones: first in round 1
-            for round_ in range(args.rounds):
-                tools_now = order if round_ % 2 == 0 else order[::-1]
-                print(f"round {round_ + 1} ({tools_now[0]} first)", flush=True)
-                for tool in tools_now:
-                    bench.run("nothing", tool, local)
-                    if count_files(server_files) != args.files:
-                        raise BenchError(f"{tool} changed the server's file count")
-                for tool in tools_now:
-                    _, out = bench.run("listing", tool, local)
-                    listed = len(json.loads(out)) if tool == "rclone" else int(out.split()[0])
-                    if listed != args.files:
-                        raise BenchError(f"{tool} listed {listed} files, not {args.files}")
-                for i, tool in enumerate(tools_now):
-                    changed = change_share(local, 2 * round_ + i)
-                    bench.run("changed", tool, local)
-                    check_arrived(server_files, changed)
-        except KeyboardInterrupt:
-            return 130
-        except BenchError as exc:
-            print(f"FAILED: {exc}", file=sys.stderr)
-            return 1
-        finally:
-            nc.stop()
+        return bench_in(Path(tmp), args)
+
+
+def bench_in(work: Path, args: argparse.Namespace) -> int:
+    """The benchmark with its server, local tree and state in WORK (kept there if seeded)."""
+    tools = Tools.beside_python()
+    env = clean_env(work)
+    nc = Nextcloud(work / "server")
+    try:
+        print("starting Nextcloud (../shared/nextcloud/serve.sh) …", flush=True)
+        nc.start()
+        conf = work / "rclone.conf"
+        local = work / "local"
+        seeded = Seeded.load(work)
+        if seeded is None or seeded.files != args.files:
+            if seeded is not None:
+                raise BenchError(
+                    f"{work} holds {seeded.files} seeded files, not {args.files}: "
+                    "give another --workdir"
+                )
+            seeded = seed_server(nc, tools, env, conf, local, args.files)
+            seeded.save(work)
+        else:
+            write_config(conf, tools.rclone, seeded.url(nc), seeded.user, seeded.password, env)
+            print(f"reusing the {seeded.files} files seeded in {work}", flush=True)
+        server_files = nc.workdir / "data" / seeded.user / "files" / "data"
+        settle(server_files, local, args.files)
+        bench = Bench(tools, env, conf, work)
+        order = ("rcwiz", "rclone")  # rcwiz's runs are the short ones: first in round 1
+        for round_ in range(args.rounds):
+            tools_now = order if round_ % 2 == 0 else order[::-1]
+            print(f"round {round_ + 1} ({tools_now[0]} first)", flush=True)
+            for tool in tools_now:
+                bench.run("nothing", tool, local)
+                if count_files(server_files) != args.files:
+                    raise BenchError(f"{tool} changed the server's file count")
+            for tool in tools_now:
+                _, out = bench.run("listing", tool, local)
+                listed = len(json.loads(out)) if tool == "rclone" else int(out.split()[0])
+                if listed != args.files:
+                    raise BenchError(f"{tool} listed {listed} files, not {args.files}")
+            for tool in tools_now:
+                seeded.changes += 1  # a new set of files and new bytes for every run
+                seeded.save(work)
+                changed = change_share(local, seeded.changes)
+                bench.run("changed", tool, local)
+                check_arrived(server_files, changed)
+    except KeyboardInterrupt:
+        return 130
+    except BenchError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        nc.stop()
     result = summary(bench.runs)
     print(summary_text(result, args.files))
     if args.json:
@@ -277,6 +288,74 @@ def main(argv: list[str] | None = None) -> int:
             + "\n"
         )
     return 0
+
+
+@dataclass
+class Seeded:
+    """What a --workdir holds (WORK/seeded.json, private): the seeded user and how many
+    "1 % changed" runs it has seen (each run's changes must differ from every earlier one's)."""
+
+    files: int
+    user: str
+    password: str
+    changes: int = 0
+
+    @staticmethod
+    def load(work: Path) -> Seeded | None:
+        path = work / "seeded.json"
+        return Seeded(**json.loads(path.read_text())) if path.is_file() else None
+
+    def save(self, work: Path) -> None:
+        path = work / "seeded.json"
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(asdict(self)) + "\n")
+
+    def url(self, nc: Nextcloud) -> str:
+        return f"{nc.url}/remote.php/dav/files/{self.user}/"
+
+
+def seed_server(
+    nc: Nextcloud, tools: Tools, env: dict[str, str], conf: Path, local: Path, files: int
+) -> Seeded:
+    """A new user holding FILES files, written on the server's disk and indexed, and the
+    same tree in LOCAL."""
+    user, password = nc.add_user("none")
+    seeded = Seeded(files, user, password)
+    write_config(conf, tools.rclone, seeded.url(nc), user, password, env)
+    # The user's folder exists once the user has logged in.
+    capture([str(tools.rcwiz), "--config", str(conf), "quota", "bench:"], env)
+    server_files = nc.workdir / "data" / user / "files" / "data"
+    started = time.perf_counter()
+    written = seed(server_files, files)
+    seed(local, files)
+    print(
+        f"wrote {files} files ({written} bytes) twice in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    started = time.perf_counter()
+    nc.occ("files:scan", f"--path={user}/files", timeout=SCAN_TIMEOUT)
+    print(f"occ files:scan took {time.perf_counter() - started:.1f} s", flush=True)
+    mirror_times(server_files, local)
+    return seeded
+
+
+def settle(server_files: Path, local: Path, files: int) -> None:
+    """Make LOCAL hold what the server's disk holds (bytes and times), where a broken earlier
+    run left them apart; the server's count must be FILES."""
+    if count_files(server_files) != files:
+        raise BenchError(f"the server holds {count_files(server_files)} files, not {files}")
+    mended = 0
+    for folder, _, names in os.walk(server_files):
+        for name in names:
+            there = Path(folder, name)
+            here = local / there.relative_to(server_files)
+            mine, theirs = here.stat(), there.stat()
+            if mine.st_size != theirs.st_size or int(mine.st_mtime) != int(theirs.st_mtime):
+                here.write_bytes(there.read_bytes())
+                os.utime(here, (theirs.st_mtime, theirs.st_mtime))
+                mended += 1
+    if mended:
+        print(f"{mended} local file(s) set back to the server's copy", flush=True)
 
 
 if __name__ == "__main__":

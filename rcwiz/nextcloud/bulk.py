@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from rcwiz import errors
+from rcwiz.nextcloud import dav
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.http import Client, raise_for_status
 from rcwiz.nextcloud.urls import files_path
@@ -184,6 +185,26 @@ class Uploader:
         reply = self.client.request("MKCOL", files_path(self.account.dav_user, server_path))
         if reply.status not in (201, 405):
             raise_for_status(reply, self.account.server)
+
+    def found(self, batch: Sequence[Sendable]) -> dict[str, tuple[int, float]]:
+        """(size, mtime) of what the server holds under BATCH's names: one PROPFIND (depth 1)
+        per folder of the batch. Asked after a request got no answer in time: the server may
+        have written its files all the same (it answers only when it has written them all)."""
+        held: dict[str, tuple[int, float]] = {}
+        for folder in sorted({item.relative.rpartition("/")[0] for item in batch}):
+            where = self.server_path(folder) if folder else self.base
+            entries = dav.propfind(
+                self.client,
+                files_path(self.account.dav_user, where),
+                "1",
+                f"{dav.D}getcontentlength",
+                f"{dav.D}getlastmodified",
+            )
+            for entry in entries or []:
+                size, mtime = entry.number(f"{dav.D}getcontentlength"), entry.time()
+                if not entry.folder and size is not None and mtime is not None:
+                    held[f"{folder}/{entry.name}" if folder else entry.name] = (size, mtime)
+        return held
 
     def upload(self, batch: Sequence[Sendable]) -> list[Result]:
         """Send one batch (its folders made already); a result per file (per-file failures

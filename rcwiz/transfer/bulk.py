@@ -25,6 +25,7 @@ chunked upload it stops keeps its session for the next run to resume, or leaves 
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from rcwiz.nextcloud.capabilities import Capabilities
 from rcwiz.rclone.events import FileDone, InFlight
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer import batching, fastpath, resumable
+from rcwiz.transfer import batching, fastpath, late, resumable
 from rcwiz.transfer.walk import LocalFile, Tree
 
 # Measured against a real Nextcloud 30 at a 30 ms round trip (benchmarks/README.md).
@@ -297,29 +298,45 @@ def _folders_made(
 
 
 def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) -> None:
-    """Bulk-upload SMALL, REQUESTS_IN_FLIGHT requests at once, BYTES_IN_FLIGHT at most."""
+    """Bulk-upload SMALL, REQUESTS_IN_FLIGHT requests at once, BYTES_IN_FLIGHT at most, each
+    as many files as the server writes in a share of the stall timeout (batching.Pace)."""
     # A folder's files together, and never two requests in flight into one folder
     # (rcwiz.transfer.batching: a server with Redis locking refuses files otherwise).
     batches = batching.batches(small, parts=REQUESTS_IN_FLIGHT)
+    most = max(len(b) for b in batches)
+    pace = batching.Pace(uploader.client.clock.stall, most, REQUESTS_IN_FLIGHT)
     pool = concurrent.futures.ThreadPoolExecutor(REQUESTS_IN_FLIGHT, "rcwiz-bulk")
     running: dict[concurrent.futures.Future[list[bulk.Result]], list[LocalFile]] = {}
+    started: dict[concurrent.futures.Future[list[bulk.Result]], float] = {}
     failed: list[LocalFile] = []
     try:
         if not _folders_made(state, uploader, pool, small):
             return
         queue = batches
         while queue or running:
-            while len(running) < REQUESTS_IN_FLIGHT:
-                batch = batching.take(queue, list(running.values()), BYTES_IN_FLIGHT)
+            while len(running) < pace.parallel:
+                batch = batching.take(queue, list(running.values()), BYTES_IN_FLIGHT, pace.files())
                 if batch is None:
                     break
-                running[pool.submit(uploader.upload, batch)] = batch
+                future = pool.submit(uploader.upload, batch)
+                running[future], started[future] = batch, time.monotonic()
             done, _ = concurrent.futures.wait(running, TICK, concurrent.futures.FIRST_COMPLETED)
             for future in done:
                 batch = running.pop(future)
                 state.phase.requests += 1
                 try:
                     results = future.result()
+                except errors.Stalled as exc:
+                    rest = _late(state, uploader, batch)  # the server may have them all the same
+                    sent, now = started.pop(future), time.monotonic()
+                    found = len(batch) - len(rest) if rest is not None else 0
+                    if rest is None or not pace.stalled(len(batch), found, sent, now):
+                        state.failed(batch if rest is None else rest, exc)
+                        raise exc from None
+                    state.warn(late.said(len(batch), len(rest)))
+                    if rest:
+                        queue.insert(0, rest)
+                    continue
                 except _STOPS as exc:
                     state.failed(batch, exc)
                     raise
@@ -329,6 +346,8 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
                     queue.clear()
                     state.notice(f"a bulk upload request failed ({exc.message})")
                     continue
+                now = time.monotonic()
+                pace.answered(len(batch), now - started.pop(future), now)
                 _results(state, batch, results)
             state.progress()
     except BaseException:
@@ -356,6 +375,14 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
             if len(refused) > 1
             else f"the bulk upload refused {refused[0]} (the log says why); rclone will send it"
         )
+
+
+def _late(state: _Run, uploader: bulk.Uploader, batch: list[LocalFile]) -> list[LocalFile] | None:
+    """late.arrived, or None where the server does not answer that either (it is hung)."""
+    try:
+        return late.arrived(state, uploader, batch)
+    except errors.RcwizError:
+        return None
 
 
 def _results(state: _Run, batch: list[LocalFile], results: list[bulk.Result]) -> None:

@@ -16,7 +16,12 @@ Faults:
   followed by valid file entries for ever; for the others, bytes for ever;
 * "reset": the request is read, then the connection reset (RST), with no answer;
 * "held": the request waits until `let_go` is set, then goes to the real server (a chunk
-  that arrives after the server changed: its quota, say).
+  that arrives after the server changed: its quota, say);
+* "late": the request goes to the real server at once, which does its work, but the answer is
+  held until the client goes away (a server that takes longer than the stall timeout to
+  answer a bulk request it writes all the same).
+
+TIMES, when given, spoils only that many requests of the kind (after AFTER): later ones pass.
 
 AFTER lets that many requests of the kind through to the real server before the fault starts
 (`passed` counts them; `passing` is set once they are all through): a chunked upload gets some
@@ -50,6 +55,7 @@ KINDS = ("listing", "status", "ocs", "bulk", "chunk", "archive")
 RANGE = "range"  # not in KINDS: test_nc_stops's cases are KINDS; test_nc_resume_down has its own
 FAULTS = ("hung", "trickle", "endless", "reset")  # what every kind of request is tested with
 HELD = "held"  # for the resume tests (test_nc_resume.py)
+LATE = "late"  # for test_nc_bulk_late.py
 TRICKLE = 1.0  # seconds between two bytes of a trickled answer
 BLOCK = 64 * 1024
 ENTRY = (
@@ -84,16 +90,25 @@ class RequestFaults(ArchiveFaults):
     """The proxy: FAULT for every request of KIND, the real server for the rest."""
 
     def __init__(
-        self, target: str, kind: str, fault: str, *, after: int = 0, port: int = 0
+        self,
+        target: str,
+        kind: str,
+        fault: str,
+        *,
+        after: int = 0,
+        port: int = 0,
+        times: int | None = None,
     ) -> None:
-        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD), (kind, fault)
+        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD, LATE), (kind, fault)
         super().__init__(target, "pass", port=port)
         self.kind, self.fault = kind, fault
         self.after, self.passed, self.healed = after, 0, False
+        self.times, self.spoiled = times, 0
         self.passing = threading.Event()
         self.let_go = threading.Event()
         self.seen = {k: threading.Event() for k in (*KINDS, RANGE)}
         self.answering = {k: threading.Event() for k in (*KINDS, RANGE)}
+        self.answered = {k: threading.Event() for k in (*KINDS, RANGE)}  # by the real server
         self.began: dict[str, float] = {}
         self.lasted: dict[str, float] = {}
         self.sent: Counter[str] = Counter()
@@ -109,6 +124,9 @@ class RequestFaults(ArchiveFaults):
                 self.passed += 1
                 if self.passed == self.after:
                     self.passing.set()
+            if not let_through and self.times is not None:
+                let_through = self.spoiled >= self.times
+                self.spoiled += 0 if let_through else 1
         if let_through:
             return super().answer(handler, headers, body)
         began = time.monotonic()
@@ -140,6 +158,11 @@ class RequestFaults(ArchiveFaults):
             pass
         if self.let_go.is_set():
             ArchiveFaults.answer(self, handler, headers, body)
+
+    def _late(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        self.forward(handler.command, handler.path, headers, body)
+        self.answered[self.kind].set()
+        self._hung(handler, headers, body)
 
     def _reset(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
         handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

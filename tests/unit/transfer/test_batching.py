@@ -60,6 +60,51 @@ def test_the_first_request_starts_even_alone_over_the_byte_bound():
     assert first is not None and batching.take(waiting, [first], 1) is None
 
 
+def test_the_pace_cuts_a_request_and_the_rest_waits_in_its_place():
+    a, b = files(("a", 10)), files(("b", 4))
+    waiting = [list(a), list(b)]
+    first = batching.take(waiting, [], 10**9, most_files=3)
+    assert first == a[:3] and waiting == [a[3:], b]
+    assert batching.take(waiting, [first], 10**9, most_files=3) == b[:3]  # a is busy
+    assert batching.take(waiting, [], 10**9, most_files=100) == a[3:]
+
+
+def test_requests_start_small_and_grow_with_fast_answers():
+    pace = batching.Pace(stall=60, most=100)
+    assert pace.files() == batching.FIRST  # nothing known of the server yet
+    pace.answered(batching.FIRST, 0.5, now=100.0)  # 20 ms a file: 750 would fit in 15 s
+    assert pace.files() == 100  # the most a request carries (and FIRST x GROWTH)
+    small = batching.Pace(stall=60, most=1000)
+    small.answered(batching.FIRST, 0.5, now=100.0)
+    assert small.files() == batching.FIRST * batching.GROWTH  # grows, but step by step
+
+
+def test_a_slow_server_gets_requests_it_answers_within_a_share_of_the_stall_timeout():
+    pace = batching.Pace(stall=60, most=100)
+    pace.answered(25, 25.0, now=100.0)  # 1 s a file: 15 of them in a quarter of 60 s
+    assert pace.files() == 15
+    pace.answered(15, 3.0, now=100.0)  # faster now: believed by half (0.6 s a file)
+    assert pace.files() == 25
+    pace.answered(25, 50.0, now=100.0)  # slower (2 s a file): believed at once
+    assert pace.files() == 7
+
+
+def test_a_stalled_request_makes_the_next_ones_a_quarter_as_big_and_one_at_a_time():
+    pace = batching.Pace(stall=60, most=100, parallel=3)
+    pace.answered(25, 1.0, now=100.0)
+    assert pace.stalled(100, 40, started=101.0, now=161.0)  # 40 of them arrived: go on
+    assert (pace.files(), pace.parallel) == (25, 1)
+    assert pace.stalled(25, 0, started=150.0, now=210.0)  # none, but the server wrote at 161
+    assert pace.files() == 6
+
+
+def test_a_stalled_request_stops_the_run_when_the_server_wrote_nothing_meanwhile():
+    pace = batching.Pace(stall=60, most=100, parallel=3)
+    assert not pace.stalled(25, 0, started=0.0, now=60.0)  # the first request: a hung server
+    pace.answered(25, 5.0, now=100.0)
+    assert not pace.stalled(25, 0, started=101.0, now=161.0)  # nothing since it was sent
+
+
 def test_the_summary_counts_the_files_rclone_sent_after_the_bulk_upload():
     tally = Tally("copy", fast_path=True)
     for n in range(999):
