@@ -327,13 +327,7 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
                 try:
                     results = future.result()
                 except errors.Stalled as exc:
-                    rest = _late(state, uploader, batch)  # the server may have them all the same
-                    sent, now = started.pop(future), time.monotonic()
-                    found = len(batch) - len(rest) if rest is not None else 0
-                    if rest is None or not pace.stalled(len(batch), found, sent, now):
-                        state.failed(batch if rest is None else rest, exc)
-                        raise exc from None
-                    state.warn(late.said(len(batch), len(rest)))
+                    rest = late.after_stall(state, uploader, pace, batch, started.pop(future), exc)
                     if rest:
                         queue.insert(0, rest)
                     continue
@@ -353,20 +347,29 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
     except BaseException:
         uploader.client.abort()  # every request in flight fails now: its thread ends
         pool.shutdown(wait=False, cancel_futures=True)
-        unconfirmed = sum(len(b) for b in running.values())
-        if unconfirmed:  # cut off on rcwiz's side; the server may have taken them all the same
-            # After the summary: said now, under the live display, its second line was cut.
-            state.channel.later.append(
-                f"{unconfirmed} file(s) were on their way in bulk requests when the run "
-                "stopped: they are not counted, but the server may have stored them (the next "
-                "run skips those it has)"
-            )
+        _cut_off(state, sum(len(b) for b in running.values()))
         raise
     finally:
         pool.shutdown(wait=False)
     # Requests still running when one failed have finished by now: only theirs are known.
     if failed:
         _fall_back(state, failed, "after a failed bulk request")
+    _say_refused(state)
+
+
+def _cut_off(state: _Run, unconfirmed: int) -> None:
+    """The run stopped with UNCONFIRMED files in requests in flight: said after the summary
+    (said now, under the live display, its second line was cut)."""
+    if unconfirmed:  # cut off on rcwiz's side; the server may have taken them all the same
+        state.channel.later.append(
+            f"{unconfirmed} file(s) were on their way in bulk requests when the run "
+            "stopped: they are not counted, but the server may have stored them (the next "
+            "run skips those it has)"
+        )
+
+
+def _say_refused(state: _Run) -> None:
+    """The files the bulk upload refused one by one, which rclone sends instead."""
     refused = state.phase.refused
     if refused:
         state.notice(
@@ -375,14 +378,6 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
             if len(refused) > 1
             else f"the bulk upload refused {refused[0]} (the log says why); rclone will send it"
         )
-
-
-def _late(state: _Run, uploader: bulk.Uploader, batch: list[LocalFile]) -> list[LocalFile] | None:
-    """late.arrived, or None where the server does not answer that either (it is hung)."""
-    try:
-        return late.arrived(state, uploader, batch)
-    except errors.RcwizError:
-        return None
 
 
 def _results(state: _Run, batch: list[LocalFile], results: list[bulk.Result]) -> None:

@@ -19,12 +19,14 @@ memcache may refuse the second write as locked: rclone then sends it (the usual 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from rcwiz import errors
 from rcwiz.counting import Sender
 from rcwiz.nextcloud import bulk
-from rcwiz.transfer import fastpath
+from rcwiz.transfer import batching, fastpath
 from rcwiz.transfer.walk import LocalFile
 
 
@@ -34,6 +36,30 @@ class Reporting(Protocol):
     def record(self, entry: dict[str, object]) -> None: ...
     def done(self, item: LocalFile, size: int, sender: Sender, how: str) -> None: ...
     def warn(self, text: str) -> None: ...
+    def failed(self, items: list[LocalFile], exc: errors.RcwizError) -> None: ...
+
+
+def after_stall(
+    state: Reporting,
+    uploader: bulk.Uploader,
+    pace: batching.Pace,
+    batch: list[LocalFile],
+    sent: float,
+    exc: errors.Stalled,
+) -> list[LocalFile]:
+    """BATCH's request, SENT at that time, was ended by the stall timeout (EXC): what of it to
+    send again, the files the server wrote all the same counted (`arrived`). EXC is raised when
+    the server showed no sign of writing while it waited, or does not answer the PROPFIND."""
+    try:
+        rest: list[LocalFile] | None = arrived(state, uploader, batch)
+    except errors.RcwizError:  # the PROPFIND failed too: the server is hung
+        rest = None
+    found = len(batch) - len(rest) if rest is not None else 0
+    if rest is None or not pace.stalled(len(batch), found, sent, time.monotonic()):
+        state.failed(batch if rest is None else rest, exc)
+        raise exc
+    state.warn(said(len(batch), len(rest)))
+    return rest
 
 
 def arrived(
