@@ -1,12 +1,13 @@
 """The `rcwiz` command's entry point: `--version` and `--help` answered before the rest of rcwiz.
 
 Start-up CPU is a goal (issue 24: under 60 ms for both, benchmarks/startup.py). The interpreter
-alone takes ~15-20 ms; argparse with the `re`, `gettext` and `shutil` it needs another ~20;
+alone takes ~15-20 ms; argparse with the `re`, `gettext` and `locale` it needs another ~20;
 rcwiz.cli's console, error family, signals and `typing` ~15 more. So exactly `rcwiz --version`
-imports nothing at all (the version is rcwiz/__init__.py's), and exactly `rcwiz --help` (`-h`)
-only argparse and the grammar (rcwiz.parser). Every other line, `--json --version` and
-`copy --help` among them, goes to rcwiz.cli.entry, which answers these two the same way:
-tests/unit/test_launch.py compares their output byte for byte and checks what each imports.
+imports nothing beyond this module (the version is rcwiz/__init__.py's), and exactly
+`rcwiz --help` (`-h`) only argparse and the grammar (rcwiz.parser). Every other line,
+`--json --version` and `copy --help` among them, goes to rcwiz.cli.entry, which answers these
+two the same way: tests/unit/test_launch.py compares their output byte for byte and checks
+what each imports.
 """
 
 from __future__ import annotations
