@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
+from helpers import stats_line
+
 from rcwiz import errors
 from rcwiz.rclone.events import FileDone, InFlight, Progress
 from rcwiz.transfer.watchdog import Watchdog
 
 
 def progress(total_bytes_sent: int, *inflight: tuple[str, int], errors_: int = 0) -> Progress:
-    return Progress(
+    return stats_line(
         bytes=total_bytes_sent,
         total_bytes=10**9,
-        speed=0.0,
-        eta=None,
-        transfers=0,
         total_transfers=3,
-        checks=0,
-        total_checks=0,
         listed=3,
         errors=errors_,
         elapsed=0.0,
-        fatal_error=False,
-        retry_error=False,
-        last_error=None,
         transferring=tuple(InFlight(n, 10**8, b, 0, 0.0, None) for n, b in inflight),
     )
 
