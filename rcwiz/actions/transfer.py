@@ -128,6 +128,8 @@ def _upload(run: _Run, sides: Sides, local: Tree | None, plan: preflight.Plan | 
         wanted = set(plan.sends) if plan is not None else None
         deletes = plan is not None and bool(plan.deletions or plan.removed_folders)
         upload = bulk.decide(ctx.rclone, sides.dest.account, caps, opts, local, wanted, deletes)
+        if upload is None:  # a single file whose destination rclone must judge
+            return run.rclone(opts)
         return run.through(upload, Tally(opts.verb))
     except (errors.RcwizError, KeyboardInterrupt) as exc:
         if local is not None:

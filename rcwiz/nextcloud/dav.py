@@ -92,7 +92,9 @@ def entry(response: Element) -> Entry:
         for prop in propstat.iterfind(f"{D}prop/*"):
             if prop.tag == f"{D}resourcetype":
                 folder = prop.find(f"{D}collection") is not None
-            props[prop.tag] = (prop.text or "").strip()
+            # A property that holds one element (oc:checksums) is that element's text.
+            text = prop.text if len(prop) != 1 else prop[0].text
+            props[prop.tag] = (text or "").strip()
     return Entry(path, folder, props)
 
 

@@ -1,6 +1,7 @@
 """The fast path for downloads from Nextcloud: small files in a few archives, the rest by rclone.
 
-Used by the transfer commands for a copy or sync from a Nextcloud remote to a local folder.
+Used by the transfer commands for a copy or sync from a Nextcloud remote to a local folder
+(of a folder, or of one big file named as the source: rcwiz.transfer.single).
 One listing of the remote (fastpath.remote_listing), compared with the local tree the way rclone
 compares (size and modification time), decides what is new or changed. The small files among
 those come in a few archive requests (rcwiz.nextcloud.archive), IN_FLIGHT at once, and are
@@ -33,7 +34,7 @@ from rcwiz.rclone.events import FileDone, FileOutcome
 from rcwiz.rclone.lsjson import Listing
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer import fastpath, unzip
+from rcwiz.transfer import fastpath, single, unzip
 from rcwiz.transfer.walk import walk
 
 SMALL_FILE = 4 * 1024 * 1024  # files below this come by archive (measured: README)
@@ -67,6 +68,8 @@ class Prepared:
     started: float = field(default_factory=time.monotonic)  # when the listing began
     major: int | None = None  # the server's major version (status.php), asked meanwhile
     listed_by: str = "rclone"  # "propfind": Nextcloud listed the tree in one answer
+    root: str = "/"  # the remote folder the names are under, as Account.path_of gives it
+    single: str | None = None  # the one file named as the source (its name), if it was one
 
     @property
     def bytes(self) -> int:
@@ -83,7 +86,7 @@ class Prepared:
 
 def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared | None:
     """List the remote once and compare; None when rclone should judge alone (nothing
-    listed, the folder missing, or a single file named as the source).
+    listed, the folder missing, a single small file named as the source).
 
     The listing is Nextcloud's own in one request (rcwiz.nextcloud.listing) where it can be
     trusted, else rclone's; the server's version is asked for meanwhile.
@@ -96,9 +99,12 @@ def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared
     found, listed_by = fastpath.remote_listing(rclone, account, opts.source)
     asking.join()
     names = list(found.files)
-    source_name = opts.source.partition(":")[2].rstrip("/").rpartition("/")[2]
-    if not names or (names == [source_name] and not found.folders):
+    if not names:
         return None
+    if names == [single.name_of(opts.source)] and not found.folders:  # or a folder holding it
+        one = single.remote_file(account, opts.source)
+        if one is not None:
+            return _one_file(opts, account, one, started, major[0])
     tree = walk(Path(opts.dest).expanduser().resolve())  # a link to a folder: the folder
     local = {f.relative: (f.size, f.mtime) for f in tree.files} if tree else {}
     todo = {
@@ -112,7 +118,26 @@ def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared
         or tree.skipped > 0
     )
     replaced = {rel for rel in todo if rel in local}
-    return Prepared(found, todo, replaced, extra, started, major[0], listed_by)
+    root = account.path_of(opts.source)
+    return Prepared(found, todo, replaced, extra, started, major[0], listed_by, root)
+
+
+def _one_file(
+    opts: TransferOptions, account: Account, one: Listing, started: float, major: int | None
+) -> Prepared | None:
+    """A single file named as the source: ONE, its folder's listing holding only it, compared
+    with the one local file it would replace (rclone puts it into the local folder); None
+    when it is small (rclone fetches it as fast) or a folder has its name here (rclone's
+    error)."""
+    ((name, entry),) = one.files.items()
+    local = walk(Path(opts.dest).expanduser().resolve() / name)
+    if entry[0] < SMALL_FILE or (local is not None and not local.single):
+        return None
+    here = (local.files[0].size, local.files[0].mtime) if local is not None else None
+    todo = {} if fastpath.unchanged(*entry, here) else {name: entry}
+    replaced = set(todo) if here is not None else set()
+    root = account.path_of(single.parent_of(opts.source))
+    return Prepared(one, todo, replaced, False, started, major, "propfind", root, name)
 
 
 def nothing_left(opts: TransferOptions, prepared: Prepared, tally: Tally) -> bool:
@@ -174,7 +199,7 @@ class Download:
     ) -> None:
         prepared, tally = self.prepared, channel.tally
         listed = len(prepared.listing.files)
-        archives = Archives(self.account, self.account.path_of(self.opts.source), prepared.major)
+        archives = Archives(self.account, prepared.root, prepared.major)
         batches = plan(
             small,
             prepared.listing.files,

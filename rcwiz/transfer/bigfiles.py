@@ -101,8 +101,8 @@ class BigFiles:
         """Fetch the big files into the destination (stale partials removed first)."""
         opts, account = self.first.opts, self.first.account
         folder = Path(opts.dest).expanduser().resolve()
-        root = account.path_of(opts.source)
-        partials.tidy(folder, root, self.big)
+        root = self.prepared.root
+        partials.tidy(folder, root, self.big, only=self.prepared.single)
         if not self.big:
             return
         checksums = self.prepared.listing.checksums

@@ -1,8 +1,9 @@
 """The fast path for uploads to Nextcloud: rcwiz sends what it can itself, rclone the rest.
 
 Used by the transfer commands when the destination is a Nextcloud remote that advertises
-dav.bulkupload or dav.chunking and the source is a local folder. One listing of the
-destination decides what to send: files already there with the same size and modification
+dav.bulkupload or dav.chunking and the source is a local folder, or one file (rclone puts it
+into the destination folder: rcwiz.transfer.single). One listing of the destination (of that
+one name, for a file) decides what to send: files already there with the same size and modification
 time are skipped (as rclone decides), so a re-run costs that listing and nothing else. Then:
 
 * small files go by bulk upload (rcwiz.nextcloud.bulk), several requests in flight, the bytes
@@ -27,7 +28,6 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rcwiz import errors
 from rcwiz.counting import Sender, Tally
@@ -38,7 +38,7 @@ from rcwiz.nextcloud.capabilities import Capabilities
 from rcwiz.rclone.events import FileDone, InFlight
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer import batching, fastpath, late, resumable
+from rcwiz.transfer import batching, fastpath, late, resumable, single
 from rcwiz.transfer.walk import LocalFile, Tree
 
 # Measured against a real Nextcloud 30 at a 30 ms round trip (benchmarks/README.md).
@@ -66,8 +66,8 @@ class Phase(fastpath.Phase):
 
 def applies(opts: TransferOptions) -> bool:
     """The upload fast path may run: the options allow one (fastpath.applies) and the source
-    is a local folder."""
-    return fastpath.applies(opts) and Path(opts.source).expanduser().is_dir()
+    is a local folder or one file (single.local_taken)."""
+    return fastpath.applies(opts) and single.local_taken(opts.source)
 
 
 def _carried(item: LocalFile, caps: Capabilities) -> bool:
@@ -153,9 +153,11 @@ class Upload:
 
     def left(self, tally: Tally) -> fastpath.Left:
         names = tuple(sorted(f.relative for f in self.phase.left))
+        # rclone is given a single file named as the source as the user named it.
+        whole = tally.verb != "copy" or self.tree.single
         return fastpath.Left(
             names=names,
-            whole=self.whole or (tally.verb != "copy" and bool(names)),
+            whole=self.whole or (whole and bool(names)),
             locked=tuple(self.phase.locked),
             notes=_notes(self.phase, tally, bool(names)),
         )
@@ -169,16 +171,21 @@ def decide(
     tree: Tree,
     wanted: set[str] | None = None,
     deletes: bool = False,
-) -> Upload:
-    """What the fast path sends of the walked source TREE, from one listing of the destination.
+) -> Upload | None:
+    """What the fast path sends of the walked source TREE, from one listing of the destination;
+    None when rclone must judge alone (a single file whose destination is not a folder).
 
     WANTED, when given, names the files to send (a sync's dry run knows them: rclone's own
     decision, and DELETES whether it deletes anything); otherwise the destination is listed
-    here and compared by size and time.
+    here (a single file's one name looked up) and compared by size and time.
     """
-    there: dict[str, tuple[int, float]] = {}
-    if wanted is None:
+    there: dict[str, tuple[int, float]] | None = {}
+    if wanted is None and tree.single:
+        there = single.destination(account, opts.dest, tree.files[0].relative)
+    elif wanted is None:
         there = fastpath.remote_listing(rclone, account, opts.dest)[0].files
+    if there is None:
+        return None
     to_send, small, big, rest = choose(tree, there, caps, wanted)
     # Files rclone reports on (an unreadable folder, say) are not in the walk: rclone must
     # run to say so, even when nothing is left to send.

@@ -175,11 +175,13 @@ def clipped(spans: list[Span], length: int) -> list[Span]:
     return [(start, min(end, length)) for start, end in spans if start < length]
 
 
-def tidy(folder: Path, root: str, big: dict[str, tuple[int, float]]) -> int:
+def tidy(
+    folder: Path, root: str, big: dict[str, tuple[int, float]], only: str | None = None
+) -> int:
     """Remove stale partials (sweep), and this transfer's own (destination under FOLDER,
-    remote under ROOT) whose file the big-file download (rcwiz.transfer.bigfiles) no longer
-    fetches (BIG): gone from the server, here whole already, or small enough for the archives
-    now. Returns how many went."""
+    remote under ROOT; of a single file named as the source, ONLY that name's) whose file
+    the big-file download (rcwiz.transfer.bigfiles) no longer fetches (BIG): gone from the
+    server, here whole already, or small enough for the archives now. Returns how many went."""
     removed = len(sweep())
     base = str(folder) + os.sep
     prefix = root.rstrip("/") + "/"
@@ -187,6 +189,8 @@ def tidy(folder: Path, root: str, big: dict[str, tuple[int, float]]) -> int:
         if not (record.destination.startswith(base) and record.remote.startswith(prefix)):
             continue
         relative = record.destination[len(base) :].replace(os.sep, "/")
+        if only is not None and relative != only:
+            continue  # another file's, of a transfer of the folder: not this one's to judge
         if relative not in big:
             record.forget()
             removed += 1

@@ -34,6 +34,7 @@ class Tree:
     folders: list[str] = field(default_factory=list)  # POSIX paths under the root
     skipped: int = 0  # symbolic links and special files, which rclone does not send either
     errors: int = 0  # folders that could not be listed, entries that could not be looked at
+    single: bool = False  # ROOT is one file named as the source (rclone copies it INTO the dest)
 
     @property
     def bytes(self) -> int:
@@ -49,6 +50,7 @@ def walk(root: str | os.PathLike[str]) -> Tree | None:
         return None
     tree = Tree(start)
     if stat.S_ISREG(info.st_mode):
+        tree.single = True
         tree.files.append(LocalFile(start.name, str(start), info.st_size, info.st_mtime))
         return tree
     if not stat.S_ISDIR(info.st_mode):

@@ -320,3 +320,24 @@ def test_a_session_whose_file_arrived_another_way_is_removed_by_the_next_run(
     assert seen == [("DELETE", 204, "")]  # only the kept session, removed
     assert list(nc_user.uploads.iterdir()) == [] and ledger() == []
     assert record["session"] == session_name("dest/big.bin")
+
+
+def test_a_single_file_named_as_the_source_resumes_after_ctrl_c(
+    real_nextcloud, nc_user, proxied, tmp_path
+):
+    """`rcwiz copy FILE nc:dest` takes the chunked fast path as its folder would. Before the fix
+    rclone sent it: Ctrl-C left no session (rcwiz removed rclone's) and the next run sent the
+    whole file again."""
+    source = big_file(tmp_path / "src" / "big.bin", SIZE)
+    proxy, conf = proxied("hung")
+    code, err = stopped_at_k(start(conf, source), signal.SIGINT)  # the file, not its folder
+    assert code == 130 and "rcwiz keeps that for the next run" in err, err
+    record = kept_session(nc_user, source)
+    proxy.heal()
+    mark = real_nextcloud.log_mark()
+    done = rcwiz("--json", "--config", str(conf), "copy", str(source), "nc:dest")
+    assert done.returncode == 0, done.stderr
+    assert (nc_user.files / "dest" / "big.bin").read_bytes() == source.read_bytes()
+    assert list(nc_user.uploads.iterdir()) == [] and ledger() == []
+    summary = json_lines(done.stdout)[-1]
+    assert_resumed(summary, put_chunks(real_nextcloud.requests_since(mark), nc_user), record)

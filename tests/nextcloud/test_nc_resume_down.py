@@ -88,12 +88,18 @@ def faulty(nc_user, tmp_path, rclone_conf) -> Iterator[Callable[[str], Path]]:
         proxy.__exit__()
 
 
-def _interrupted(conf: Path, back: Path, how: signal.Signals | None, stall: float = 600) -> str:
-    """Run the download through CONF until SPARE pieces are recorded, then end it by HOW (or
-    let the stall timeout end it: None); returns its stderr."""
+def _interrupted(
+    conf: Path,
+    back: Path,
+    how: signal.Signals | None,
+    stall: float = 600,
+    source: str = "nc:down",
+) -> str:
+    """Run the download of SOURCE through CONF until SPARE pieces are recorded, then end it
+    by HOW (or let the stall timeout end it: None); returns its stderr."""
     argv = [*RCWIZ, "--stall-timeout", f"{stall:g}", "--config", str(conf)]
     proc = subprocess.Popen(
-        [*argv, "copy", "nc:down", str(back), "--json"],
+        [*argv, "copy", source, str(back), "--json"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -337,4 +343,24 @@ def test_a_partial_that_is_not_the_servers_file_is_never_renamed_into_place(
     ).save()
     summary = _rerun(nc_remote, back)
     assert summary["resumed_bytes"] == 0 and summary["rclone_files"] == 1
+    _whole(back, data, nc_user)
+
+
+def test_a_single_file_named_as_the_source_resumes_after_ctrl_c(
+    served, faulty, nc_remote, nc_user, tmp_path
+):
+    """`rcwiz copy nc:down/big.bin back` comes in byte ranges into back/big.bin, as its folder
+    would. Before the fix rclone fetched it, and the next run started again from zero."""
+    data = served(os.urandom(SIZE))
+    back = tmp_path / "back"
+    err = _interrupted(faulty("hung"), back, signal.SIGINT, source="nc:down/big.bin")
+    assert "kept in partial files: the same command continues from there" in err
+    [record] = _records()
+    assert record["remote"] == "/down/big.bin"
+    assert record["destination"] == str(back.resolve() / "big.bin")
+    done = rcwiz("--config", str(nc_remote), "copy", "nc:down/big.bin", str(back), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json_result(done.stdout, "copy")
+    assert summary["resumed_bytes"] >= KEPT and not summary["rclone_ran"]
+    assert summary["bytes"] == SIZE - summary["resumed_bytes"]
     _whole(back, data, nc_user)

@@ -1,0 +1,127 @@
+"""One file named as the source, on the real Nextcloud 30: it takes the fast paths a folder
+would (parallel chunks up, byte ranges down), with rclone's meaning, and it resumes.
+
+rclone 1.75 (checked by the last tests here, and ../shared/RCLONE-FACTS.md): `copy FILE
+nc:dir` puts FILE into dir, `copy nc:dir/FILE ./local` into ./local/FILE, a destination that
+is an existing file is an error, and a sync of one file deletes nothing. Before the fix every
+single-file source went by rclone alone (its upload restarting from zero after Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import MiB, big_file
+from helpers import json_result, rcwiz
+
+SIZE = 40 * MiB + 12345  # over the chunked upload's 32 MiB and the ranged download's 4 MiB
+
+
+def run(conf: Path, verb: str, source: str, dest: str) -> dict:
+    """`rcwiz --json VERB SOURCE DEST` through CONF, which must succeed; its summary."""
+    done = rcwiz("--json", "--config", str(conf), verb, source, dest)
+    assert done.returncode == 0, done.stderr
+    return json_result(done.stdout, verb)
+
+
+def served(nc_user, data: bytes) -> bytes:
+    """DATA stored on the server as down/big.bin."""
+    nc_user.dav("MKCOL", "down")
+    status, _ = nc_user.dav("PUT", "down/big.bin", data)
+    assert status in (201, 204), status
+    return data
+
+
+def test_a_big_file_named_as_the_source_goes_in_parallel_chunks(nc_user, nc_remote, tmp_path):
+    source = big_file(tmp_path / "src" / "big.bin", SIZE)
+    nc_user.dav("MKCOL", "dest")
+    nc_user.dav("PUT", "dest/other.txt", b"kept")
+    summary = run(nc_remote, "copy", str(source), "nc:dest")
+    assert (summary["files"], summary["chunked_files"], summary["rclone_ran"]) == (1, 1, False)
+    stored = nc_user.files / "dest" / "big.bin"
+    assert stored.read_bytes() == source.read_bytes()  # into the folder, as rclone puts it
+    assert int(stored.stat().st_mtime) == int(source.stat().st_mtime)
+    assert (nc_user.files / "dest" / "other.txt").read_bytes() == b"kept"
+    again = run(nc_remote, "copy", str(source), "nc:dest")  # one name looked up: nothing to send
+    assert (again["files"], again["checked"], again["rclone_ran"]) == (0, 1, False)
+
+
+def test_a_single_file_goes_into_a_missing_folder_and_a_small_one_by_bulk(
+    nc_user, nc_remote, tmp_path
+):
+    source = tmp_path / "notes.txt"
+    source.write_bytes(b"a small file")
+    summary = run(nc_remote, "copy", str(source), "nc:new/deeper")
+    assert (summary["files"], summary["bulk_files"]) == (1, 1)
+    assert (nc_user.files / "new" / "deeper" / "notes.txt").read_bytes() == b"a small file"
+
+
+def test_a_single_file_into_an_existing_file_is_rclones_error(nc_user, nc_remote, tmp_path):
+    source = big_file(tmp_path / "big.bin", SIZE)
+    nc_user.dav("PUT", "taken.txt", b"not a folder")
+    done = rcwiz("--json", "--config", str(nc_remote), "copy", str(source), "nc:taken.txt")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert (nc_user.files / "taken.txt").read_bytes() == b"not a folder"
+    assert list(nc_user.uploads.iterdir()) == [] if nc_user.uploads.exists() else True
+
+
+def test_moving_a_single_big_file_deletes_it_once_it_arrived(nc_user, nc_remote, tmp_path):
+    source = big_file(tmp_path / "src" / "big.bin", SIZE)
+    data = source.read_bytes()
+    summary = run(nc_remote, "move", str(source), "nc:dest")
+    assert summary["files"] == 1 and not source.exists()
+    assert (nc_user.files / "dest" / "big.bin").read_bytes() == data
+    back = tmp_path / "back"
+    summary = run(nc_remote, "move", "nc:dest/big.bin", str(back))
+    assert summary["files"] == 1 and (back / "big.bin").read_bytes() == data
+    assert not (nc_user.files / "dest" / "big.bin").exists()
+
+
+def test_a_big_file_named_as_the_source_comes_in_byte_ranges(nc_user, nc_remote, tmp_path):
+    data = served(nc_user, os.urandom(12 * MiB))
+    back = tmp_path / "back"
+    back.mkdir()
+    (back / "mine.txt").write_bytes(b"mine")
+    summary = run(nc_remote, "sync", "nc:down/big.bin", str(back))
+    assert (summary["files"], summary["rclone_ran"], summary["deleted"]) == (1, False, 0)
+    assert (back / "big.bin").read_bytes() == data  # into the folder, as rclone puts it
+    server_time = (nc_user.files / "down" / "big.bin").stat().st_mtime
+    assert abs((back / "big.bin").stat().st_mtime - server_time) < 1
+    assert (back / "mine.txt").read_bytes() == b"mine"  # a one-file sync deletes nothing
+    again = run(nc_remote, "copy", "nc:down/big.bin", str(back))
+    assert (again["files"], again["rclone_ran"]) == (0, False)
+
+
+def test_a_folder_holding_one_file_of_its_own_name_is_still_a_folder(nc_user, nc_remote, tmp_path):
+    nc_user.dav("MKCOL", "same")
+    nc_user.dav("PUT", "same/same", b"inside")
+    back = tmp_path / "back"
+    summary = run(nc_remote, "copy", "nc:same", str(back))
+    assert summary["files"] == 1 and (back / "same").read_bytes() == b"inside"
+
+
+@pytest.mark.parametrize("side", ["remote", "local"])
+def test_rclone_refuses_a_destination_that_is_an_existing_file(
+    side, nc_user, nc_remote, rclone_bin, tmp_path
+):
+    """The fact the fast paths keep to: rclone's own answer on this binary."""
+    import subprocess
+
+    source = tmp_path / "a.txt"
+    source.write_bytes(b"a")
+    nc_user.dav("PUT", "taken.txt", b"taken")
+    if side == "remote":
+        args = [str(source), "nc:taken.txt"]
+    else:
+        (tmp_path / "taken").write_bytes(b"taken")
+        args = ["nc:taken.txt", str(tmp_path / "taken")]
+    done = subprocess.run(
+        [str(rclone_bin), "--config", str(nc_remote), "copy", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "is a file not a directory" in done.stderr
