@@ -101,6 +101,8 @@ class Tally:
     results: int = 0  # file results seen, whatever they said
     listed_same: int = 0  # files a fast path's listing found up to date (nothing to send)
     last: Progress | None = None  # rclone's last stats line, as rclone gave it
+    # Every name rclone's stats showed on its way (what a stopped run may have left half-written)
+    in_flight: set[str] = field(default_factory=set)
     fast_path: bool = False  # a fast path ran first: rclone's numbers are added to its
     before: Before | None = None  # set when rclone starts after a fast path
     # A resumed file (an upload's kept session, a download's partial file) is added as any
@@ -113,6 +115,7 @@ class Tally:
         if isinstance(event, Progress):
             if sender == "rclone":
                 self.last = event
+                self.in_flight.update(item.name for item in event.transferring)
             return
         if not isinstance(event, FileDone):
             return

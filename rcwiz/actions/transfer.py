@@ -152,10 +152,18 @@ class _Run:
     def rclone(
         self, opts: TransferOptions, tally: Tally | None = None, log: engine.RunLog | None = None
     ) -> Summary:
-        warn = self.ctx.console.warn
-        return engine.run(
-            self.ctx.rclone, opts, self.sink, watch=self.watch, warn=warn, tally=tally, log=log
-        )
+        """rclone for OPTS under this display; the partial files a stopped run left in a
+        local destination are removed (transfer_checks.remove_rclone_partials)."""
+        warn, started = self.ctx.console.warn, time.time()
+        tally = tally if tally is not None else Tally(opts.verb)
+        try:
+            return engine.run(
+                self.ctx.rclone, opts, self.sink, watch=self.watch, warn=warn, tally=tally, log=log
+            )
+        except errors.RcwizError:
+            if not is_remote(opts.dest):
+                checks.remove_rclone_partials(self.ctx, opts.dest, tally.in_flight, started)
+            raise
 
     def through(self, path: fastpath.FastPath, tally: Tally) -> Summary:
         """PATH (a fast path), then rclone for what it left, if anything, under one display,

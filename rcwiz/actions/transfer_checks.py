@@ -1,6 +1,7 @@
 """The checks around a transfer, each said once: before it (paths, space, a sync's
 deletions, names the server will refuse, a fast path kept off, empty folders) and after a
-stopped upload (the chunked uploads it left on the server). Used by rcwiz.actions.transfer.
+stopped one (the chunked uploads an upload left on the server, the partial files rclone left
+in a local destination). Used by rcwiz.actions.transfer.
 """
 
 from __future__ import annotations
@@ -171,4 +172,20 @@ def remove_unfinished_uploads(
         ctx.console.note(
             f"Removed {len(removed)} unfinished upload(s) ({size}) from the server, which "
             "would otherwise keep them out of sight until its cleanup job runs."
+        )
+
+
+def remove_rclone_partials(ctx: Context, dest: str, in_flight: set[str], since: float) -> None:
+    """After a stopped or failed rclone run into the local folder DEST: remove the partial
+    files it left for the files it had IN_FLIGHT, made since SINCE (rcwiz.rclone.leftovers;
+    rclone would not reuse them, and a preallocated one is as big as the whole file)."""
+    if not in_flight:
+        return
+    from rcwiz.rclone import leftovers
+
+    count, size = leftovers.remove(leftovers.found(Path(dest).expanduser(), in_flight, since))
+    if count:
+        ctx.console.note(
+            f"Removed {count} unfinished download(s) ({fmt.size(size)}) that rclone left in "
+            f"{escape(dest)} (its .partial files); the next run fetches them again."
         )

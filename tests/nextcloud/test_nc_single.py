@@ -10,11 +10,15 @@ single-file source went by rclone alone (its upload restarting from zero after C
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from conftest import MiB, big_file
-from helpers import json_result, rcwiz
+from helpers import RCWIZ, json_result, rcwiz
+from realnc import wait_for
 
 SIZE = 40 * MiB + 12345  # over the chunked upload's 32 MiB and the ranged download's 4 MiB
 
@@ -125,3 +129,34 @@ def test_rclone_refuses_a_destination_that_is_an_existing_file(
         timeout=120,
     )
     assert done.returncode == 1 and "is a file not a directory" in done.stderr
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "hang-up"])
+def test_an_rclone_download_stopped_leaves_no_partial_file(how, nc_user, nc_remote, tmp_path):
+    """The walk's second defect: rclone fetching a big file (here --bwlimit keeps the fast path
+    off) and stopped left `big.bin.XXXXXXXX.partial`. Ctrl-C reaches the whole terminal group
+    (rclone removes its own then); a closed terminal hangs it up (rclone leaves it, and before
+    the fix so did rcwiz, silently)."""
+    served(nc_user, os.urandom(SIZE))
+    back = tmp_path / "back"
+    argv = ["--json", "--config", str(nc_remote), "copy", "--bwlimit", "10M", "nc:down", str(back)]
+    proc = subprocess.Popen(
+        [*RCWIZ, *argv],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: back.is_dir() and any(back.glob("big.bin.*.partial")), 60, "a partial")
+        time.sleep(1.5)  # rclone's stats (every 0.5 s) have named the file on its way
+        os.killpg(proc.pid, how)  # as a terminal does: rcwiz and rclone alike
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert sorted(back.iterdir()) == []
+    if how == signal.SIGHUP:
+        assert "Removed 1 unfinished download(s) (" in err, err

@@ -1,0 +1,129 @@
+"""A stopped rclone run leaves no partial file of its own in a local destination.
+
+rclone 1.75 writes a file to `NAME.XXXXXXXX.partial` beside NAME (preallocated whole for a
+multi-thread download) and renames it when done. On SIGINT or SIGTERM it removes that file
+itself; on SIGHUP (the terminal closed: the whole foreground group gets it) or SIGKILL it
+leaves it, and the next run never reuses it (the first test shows both on this binary). rcwiz
+removes what rclone left for the files its stats showed in flight, and nothing else: not a
+file of that shape made before the run, not one beside another file, not `NAME.partial`.
+Before the fix the hang-up tests fail: the partial stays and nothing is said.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from helpers import RCWIZ
+
+MiB = 1024 * 1024
+SIZE = 300 * MiB  # over rclone's 256 MiB multi-thread cutoff (parallel ranges), as reported
+
+
+def _partials(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.partial")) if folder.is_dir() else []
+
+
+def _wait_for_partial(folder: Path, proc: subprocess.Popen, what: str) -> Path:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = [p for p in _partials(folder) if p.name.startswith("big.bin.")]
+        if found:
+            return found[0]
+        assert proc.poll() is None, f"{what} ended before its partial file appeared"
+        time.sleep(0.05)
+    raise AssertionError(f"no partial file from {what}")
+
+
+def _source(tmp_path: Path) -> Path:
+    source = tmp_path / "src"
+    source.mkdir()
+    with open(source / "big.bin", "wb") as handle:
+        handle.truncate(SIZE)  # sparse: quick to make, the same bytes to rclone
+    return source
+
+
+def _decoys(dest: Path) -> list[Path]:
+    """Files a user may have that look like rclone's: none of them is removed."""
+    dest.mkdir(parents=True, exist_ok=True)
+    made = [dest / "big.bin.0123abcd.partial", dest / "big.bin.partial"]
+    made.append(dest / "other.bin.89abcdef.partial")  # beside a file not in flight
+    for path in made:
+        path.write_bytes(b"mine")
+    return made
+
+
+def test_rclone_removes_its_partial_on_sigint_and_leaves_it_on_sighup(rclone_bin, tmp_path):
+    """The facts rcwiz builds on (../shared/RCLONE-FACTS.md), for a local copy."""
+    source = _source(tmp_path)
+    for how, kept in ((signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGHUP, True)):
+        dest = tmp_path / f"dest-{how.name}"
+        argv = [str(rclone_bin), "copy", "--bwlimit", "20M", str(source), str(dest)]
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            partial = _wait_for_partial(dest, proc, "rclone")
+            proc.send_signal(how)
+            proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert partial.exists() == kept, how
+        if kept:
+            assert len(partial.name) == len("big.bin.") + 8 + len(".partial")
+
+
+def _hung_up(argv: list[str], dest: Path) -> tuple[int, str, str]:
+    """Run rcwiz in a session of its own, wait for rclone's partial in DEST, then hang up the
+    group as a closed terminal does (rcwiz and rclone both get SIGHUP)."""
+    proc = subprocess.Popen(
+        [*RCWIZ, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_partial(dest, proc, "rcwiz's rclone")
+        time.sleep(1.5)  # rclone's stats (every 0.5 s) have named the file on its way
+        os.killpg(proc.pid, signal.SIGHUP)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, out, err
+
+
+def test_a_local_copy_hung_up_leaves_no_partial_file(tmp_path):
+    source, dest = _source(tmp_path), tmp_path / "dest"
+    decoys = _decoys(dest)
+    time.sleep(1.1)  # the decoys are older than the run by more than rcwiz's slack
+    code, out, err = _hung_up(["copy", "--bwlimit", "20M", str(source), str(dest)], dest)
+    assert code == 130 and "Traceback" not in err, err
+    assert _partials(dest) == sorted(decoys)
+    assert all(p.read_bytes() == b"mine" for p in decoys)
+    said = out + err
+    assert "Removed 1 unfinished download(s) (" in said and "that rclone left in" in said, said
+    assert not (dest / "big.bin").exists()
+
+
+@pytest.mark.parametrize("verb", ["copy", "move"])
+def test_a_webdav_download_hung_up_leaves_no_partial_file(
+    verb, webdav_server, rclone_conf, tmp_path
+):
+    """From `rclone serve webdav` (rclone fetches in parallel ranges); a move's source stays."""
+    with open(webdav_server.root / "big.bin", "wb") as handle:
+        handle.truncate(SIZE)
+    conf = rclone_conf(tmp_path / "rclone.conf", {"w": webdav_server})
+    dest = tmp_path / "dest"
+    argv = ["--json", "--config", str(conf), verb, "--bwlimit", "20M", "w:", str(dest)]
+    code, _, err = _hung_up(argv, dest)
+    assert code == 130 and "Traceback" not in err, err
+    assert _partials(dest) == [] and not (dest / "big.bin").exists()
+    assert "Removed 1 unfinished download(s) (" in err and " MiB) that rclone left in " in err
+    assert (webdav_server.root / "big.bin").stat().st_size == SIZE
