@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import IO
 
@@ -203,6 +204,34 @@ def running_until(argv: list[str], marker: str, *, stderr: int = subprocess.PIPE
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def signalled_as_a_terminal(
+    argv: list[str], folder: Path, how: int = signal.SIGHUP
+) -> tuple[int, str, str]:
+    """Run rcwiz ARGV in a session of its own until rclone's partial of big.bin shows in
+    FOLDER and its stats have named it (1.5 s: three stats lines), then send HOW to the whole
+    group, as a terminal does (Ctrl-C: SIGINT; closed: SIGHUP). (exit code, stdout, stderr)."""
+    proc = subprocess.Popen(
+        [*RCWIZ, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (folder.is_dir() and any(folder.glob("big.bin.*.partial"))):
+            assert proc.poll() is None and time.monotonic() < deadline, "no partial file"
+            time.sleep(0.05)
+        time.sleep(1.5)
+        os.killpg(proc.pid, how)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, out, err
 
 
 def stats_line(**values: object):

@@ -11,14 +11,13 @@ Before the fix the hang-up tests fail: the partial stays and nothing is said.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from helpers import RCWIZ
+from helpers import signalled_as_a_terminal
 
 MiB = 1024 * 1024
 SIZE = 300 * MiB  # over rclone's 256 MiB multi-thread cutoff (parallel ranges), as reported
@@ -77,33 +76,12 @@ def test_rclone_removes_its_partial_on_sigint_and_leaves_it_on_sighup(rclone_bin
             assert len(partial.name) == len("big.bin.") + 8 + len(".partial")
 
 
-def _hung_up(argv: list[str], dest: Path) -> tuple[int, str, str]:
-    """Run rcwiz in a session of its own, wait for rclone's partial in DEST, then hang up the
-    group as a closed terminal does (rcwiz and rclone both get SIGHUP)."""
-    proc = subprocess.Popen(
-        [*RCWIZ, *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        _wait_for_partial(dest, proc, "rcwiz's rclone")
-        time.sleep(1.5)  # rclone's stats (every 0.5 s) have named the file on its way
-        os.killpg(proc.pid, signal.SIGHUP)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    return proc.returncode, out, err
-
-
 def test_a_local_copy_hung_up_leaves_no_partial_file(tmp_path):
     source, dest = _source(tmp_path), tmp_path / "dest"
     decoys = _decoys(dest)
     time.sleep(1.1)  # the decoys are older than the run by more than rcwiz's slack
-    code, out, err = _hung_up(["copy", "--bwlimit", "20M", str(source), str(dest)], dest)
+    argv = ["copy", "--bwlimit", "20M", str(source), str(dest)]
+    code, out, err = signalled_as_a_terminal(argv, dest)
     assert code == 130 and "Traceback" not in err, err
     assert _partials(dest) == sorted(decoys)
     assert all(p.read_bytes() == b"mine" for p in decoys)
@@ -122,7 +100,7 @@ def test_a_webdav_download_hung_up_leaves_no_partial_file(
     conf = rclone_conf(tmp_path / "rclone.conf", {"w": webdav_server})
     dest = tmp_path / "dest"
     argv = ["--json", "--config", str(conf), verb, "--bwlimit", "20M", "w:", str(dest)]
-    code, _, err = _hung_up(argv, dest)
+    code, _, err = signalled_as_a_terminal(argv, dest)
     assert code == 130 and "Traceback" not in err, err
     assert _partials(dest) == [] and not (dest / "big.bin").exists()
     assert "Removed 1 unfinished download(s) (" in err and " MiB) that rclone left in " in err

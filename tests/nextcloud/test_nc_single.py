@@ -12,13 +12,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from conftest import MiB, big_file
-from helpers import RCWIZ, json_result, rcwiz
-from realnc import wait_for
+from helpers import json_result, rcwiz, signalled_as_a_terminal
 
 SIZE = 40 * MiB + 12345  # over the chunked upload's 32 MiB and the ranged download's 4 MiB
 
@@ -111,7 +109,6 @@ def test_rclone_refuses_a_destination_that_is_an_existing_file(
     side, nc_user, nc_remote, rclone_bin, tmp_path
 ):
     """The fact the fast paths keep to: rclone's own answer on this binary."""
-    import subprocess
 
     source = tmp_path / "a.txt"
     source.write_bytes(b"a")
@@ -140,23 +137,8 @@ def test_an_rclone_download_stopped_leaves_no_partial_file(how, nc_user, nc_remo
     served(nc_user, os.urandom(SIZE))
     back = tmp_path / "back"
     argv = ["--json", "--config", str(nc_remote), "copy", "--bwlimit", "10M", "nc:down", str(back)]
-    proc = subprocess.Popen(
-        [*RCWIZ, *argv],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        wait_for(lambda: back.is_dir() and any(back.glob("big.bin.*.partial")), 60, "a partial")
-        time.sleep(1.5)  # rclone's stats (every 0.5 s) have named the file on its way
-        os.killpg(proc.pid, how)  # as a terminal does: rcwiz and rclone alike
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130 and "Traceback" not in err, err
+    code, _, err = signalled_as_a_terminal(argv, back, how)
+    assert code == 130 and "Traceback" not in err, err
     assert sorted(back.iterdir()) == []
     if how == signal.SIGHUP:
         assert "Removed 1 unfinished download(s) (" in err, err
