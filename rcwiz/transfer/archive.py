@@ -103,7 +103,9 @@ def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared
         return None
     if names == [single.name_of(opts.source)] and not found.folders:  # or a folder holding it
         one = single.remote_file(account, opts.source)
-        if one is not None:
+        if one is None:
+            return None
+        if one.files:
             return _one_file(opts, account, one, started, major[0])
     tree = walk(Path(opts.dest).expanduser().resolve())  # a link to a folder: the folder
     local = {f.relative: (f.size, f.mtime) for f in tree.files} if tree else {}

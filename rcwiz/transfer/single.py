@@ -78,13 +78,16 @@ def destination(account: Account, dest: str, name: str) -> dict[str, tuple[int, 
 
 def remote_file(account: Account, source: str) -> Listing | None:
     """SOURCE (REMOTE:path) as a listing of its folder holding only it ({name: (size, mtime)},
-    and the server's checksum), when it is one file; None when it is a folder, missing or
-    not understood."""
-    if source.endswith("/"):  # rclone takes it for a folder
+    and the server's checksum) when it is one file; an empty Listing when it is a folder;
+    None when rclone must judge (a file named with a "/" after it, which rclone takes for
+    a folder and finds empty; gone; an answer not understood)."""
+    if source.endswith("/"):
         return None
     found = _found(account, account.path_of(source), *_PROPS, _CHECKSUMS)
-    if not found or len(found) != 1 or found[0].folder:
+    if not found or len(found) != 1:
         return None
+    if found[0].folder:
+        return Listing()
     entry, name = found[0], name_of(source)
     size, mtime = entry.number(_PROPS[0]), entry.time()
     if size is None or mtime is None or not name:

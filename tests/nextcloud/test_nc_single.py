@@ -94,6 +94,18 @@ def test_a_big_file_named_as_the_source_comes_in_byte_ranges(nc_user, nc_remote,
     assert (back / "mine.txt").read_bytes() == b"mine"  # a one-file sync deletes nothing
     again = run(nc_remote, "copy", "nc:down/big.bin", str(back))
     assert (again["files"], again["rclone_ran"]) == (0, False)
+    slash = run(nc_remote, "copy", "nc:down/big.bin/", str(tmp_path / "slash"))
+    assert (slash["files"], slash["rclone_ran"]) == (0, True)  # rclone: a folder, found empty
+
+
+def test_a_sync_of_one_file_up_deletes_nothing(nc_user, nc_remote, tmp_path):
+    source = big_file(tmp_path / "src" / "big.bin", SIZE)
+    nc_user.dav("MKCOL", "dest")
+    nc_user.dav("PUT", "dest/other.txt", b"kept")
+    summary = run(nc_remote, "sync", str(source), "nc:dest")
+    assert (summary["files"], summary["chunked_files"], summary["deleted"]) == (1, 1, 0)
+    assert (nc_user.files / "dest" / "other.txt").read_bytes() == b"kept"
+    assert (nc_user.files / "dest" / "big.bin").read_bytes() == source.read_bytes()
 
 
 def test_a_folder_holding_one_file_of_its_own_name_is_still_a_folder(nc_user, nc_remote, tmp_path):
