@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rcwiz import errors, process
@@ -71,7 +71,7 @@ def with_preset(usage: Usage, preset: Preset | None) -> Usage:
     if preset is None or not preset.quota_bytes or usage.total or usage.used is None:
         return usage
     total = preset.quota_bytes
-    return replace(usage, total=total, free=max(0, total - usage.used))
+    return usage._replace(total=total, free=max(0, total - usage.used))
 
 
 def state_of(usage: Usage | None, warn: float, crit: float) -> str:
