@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rcwiz import errors, process
 from rcwiz.clock import Clock
@@ -37,8 +36,7 @@ _REASONS = {
 STATES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 
 
-@dataclass
-class Row:
+class Row(NamedTuple):
     """One remote in a quota report: its numbers, or why there are none."""
 
     remote: str
