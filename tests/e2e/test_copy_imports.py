@@ -70,7 +70,6 @@ DATACLASSES = {
     "rcwiz.transfer.preflight.Plan",
     "rcwiz.transfer.walk.Tree",
     "rcwiz.transfer.watchdog.Watchdog",
-    "rcwiz.ui.output.Output",
     "rcwiz.wire.Line",
 }
 
