@@ -20,7 +20,10 @@ ended, so each run splits into
 
 rcwiz's fixed cost is its before + after minus raw rclone's (the stand-in's bash cancels
 out), per round and as the median; the difference of the medians of the wall times is shown
-beside it. Linux only; everything lives in a temporary folder that is removed at the end.
+beside it. When valgrind is installed, one more rcwiz copy runs under callgrind, whose count of
+the instructions rcwiz's process executes (rclone not included) no other load changes: the
+figure to compare on a shared machine (benchmarks/startup.py counts the same way).
+Linux only; everything lives in a temporary folder that is removed at the end.
 Exit status: 0 when every run worked (whether or not the goal was met), 1 when a run broke.
 """
 
@@ -56,6 +59,7 @@ from copy_overhead import (
     versions,
     write_config,
 )
+from startup import instructions, interpreter
 
 STAND_IN = """#!/bin/bash
 # rclone with its start and end stamped (benchmarks/fixed_cost.py)
@@ -167,6 +171,25 @@ def summarize(runs: dict[str, list[dict[str, float]]]) -> dict[str, object]:
     return summary
 
 
+def counted(bench: Bench) -> dict[str, int | None]:
+    """Instructions of one rcwiz copy (its process alone) and of `python -c pass` with the
+    same interpreter, under callgrind; None without valgrind."""
+    copy = instructions(bench.argv("rcwiz", "f-counted"), bench.env)
+    shutil.rmtree(bench.server_root / "f-counted", ignore_errors=True)
+    bare = instructions([interpreter(str(bench.tools.rcwiz)), "-c", "pass"], bench.env)
+    return {"rcwiz copy": copy, "python -c pass": bare}
+
+
+def counted_text(counts: dict[str, int | None]) -> str:
+    copy, bare = counts["rcwiz copy"], counts["python -c pass"]
+    if not copy or not bare:
+        return "  instructions: not counted (no valgrind, or the run under it failed)"
+    return (
+        f"  instructions (callgrind, rcwiz's process alone): one copy {copy / 1e6:.1f} M, "
+        f"python -c pass {bare / 1e6:.1f} M ({copy / bare:.1f}x)"
+    )
+
+
 def summary_text(s: dict, load: tuple[float, float], rounds: int) -> str:
     def cell(d: dict[str, float]) -> str:
         return f"{d['median']:7.1f} ({d['q1']:.1f}-{d['q3']:.1f}; {d['min']:.1f}-{d['max']:.1f})"
@@ -258,7 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = rounds_of(bench, args.rounds, stamps, say)
         info["busy_cores_after"] = busy_cores()
         summary = summarize(runs)
+        counts = summary["instructions"] = counted(bench)
         say(summary_text(summary, (load, os.getloadavg()[0]), args.rounds))
+        say(counted_text(counts))
         if args.json:
             print(json.dumps({"machine": info, "summary": summary, "runs": runs}))
         return 0

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 STALL_TIMEOUT = 60.0  # seconds, unless --stall-timeout says otherwise
 PROGRESS_BYTES = 16 * 1024  # bytes that count as one step of progress
@@ -34,13 +34,12 @@ PROBE = 5.0  # seconds a probe (does the server answer at all?) waits, at most
 INTERRUPTED = 1.0  # seconds a clean-up after Ctrl-C or SIGTERM may wait for a server
 
 
-@dataclass(frozen=True)
-class Clock:
+class Clock(NamedTuple):
     """The run's stall timeout; `watch` starts one request's deadline. CA_CERT: the PEM file
     of the authority rcwiz's https requests trust instead of the system's (module docstring)."""
 
     stall: float = STALL_TIMEOUT
-    now: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    now: Callable[[], float] = time.monotonic
     ca_cert: str | None = None
 
     def watch(self) -> Watch:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
-from typing import Literal
+from dataclasses import asdict, dataclass, field
+from typing import Literal, NamedTuple
 
 from rcwiz.events import Event, FileDone, FileOutcome, Progress
 
@@ -74,8 +74,7 @@ class Summary:
         return data
 
 
-@dataclass
-class Before:
+class Before(NamedTuple):
     """What the phases before rclone had counted when rclone started: rclone's own numbers
     start from zero, so its progress is shifted by these (one display for the transfer)."""
 
@@ -151,8 +150,7 @@ class Tally:
         """rclone's stats line P as the whole transfer's: what came before added to it."""
         if self.before is None:
             return p
-        return replace(
-            p,
+        return p._replace(
             bytes=p.bytes + self.before.bytes,
             total_bytes=p.total_bytes + self.before.bytes,
             transfers=p.transfers + self.before.files,

@@ -5,26 +5,28 @@ the short words people see for a failure's text (`reason`).
 Imported by rclone's parser, the engine, the fast paths, the counting (rcwiz.counting) and
 the displays (rcwiz.ui.progress, rcwiz.ui.live), so that the displays need neither the
 engine nor the rclone layer; it imports nothing of rcwiz.
+
+They are NamedTuples, not frozen dataclasses: a dataclass compiles its methods (__init__,
+__eq__, __hash__, ...) from source each time rcwiz starts, ~2.5 M instructions a class, and
+a copy's start-up is a goal (issue 26; tests/e2e/test_copy_imports.py). Nothing here needs a
+dataclass's features (replace, asdict, inheritance).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 
-@dataclass(frozen=True)
-class Expected:
+class Expected(NamedTuple):
     """Totals known before the run (from a pre-flight size), so the bar is right from the start."""
 
     bytes: int
     files: int
 
 
-@dataclass(frozen=True)
-class Start:
+class Start(NamedTuple):
     """A run begins: what the display says in its first line."""
 
     verb: str
@@ -37,8 +39,7 @@ class Start:
     via: str = "rclone"  # or the fast path that starts the run ("bulk-upload", ...)
 
 
-@dataclass(frozen=True)
-class InFlight:
+class InFlight(NamedTuple):
     """One file being transferred right now (an entry of stats.transferring)."""
 
     name: str
@@ -52,8 +53,7 @@ class InFlight:
     resumed: int = 0
 
 
-@dataclass(frozen=True)
-class Progress:
+class Progress(NamedTuple):
     """One stats line. Totals grow while rclone is still listing; after a failed transfer
     rclone drops that file from both bytes totals (a failed run can end at "100%")."""
 
@@ -94,8 +94,7 @@ FileOutcome = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class FileDone:
+class FileDone(NamedTuple):
     """rclone finished with one file: copied, replaced, moved, deleted, skipped or failed."""
 
     name: str  # rclone's "object": the path relative to the side the message is about
@@ -108,8 +107,7 @@ class FileDone:
     object_type: str | None = None  # rclone's objectType, e.g. "*local.Object"
 
 
-@dataclass(frozen=True)
-class LogLine:
+class LogLine(NamedTuple):
     level: str  # rclone's level (debug, info, notice, warning, error, critical) or "text"
     message: str
     object: str | None = None

@@ -27,7 +27,7 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
 
 from rcwiz import __version__, errors
@@ -65,8 +65,7 @@ def tls_context(ca_cert: str | None, verify: bool = True) -> ssl.SSLContext:
         ) from exc
 
 
-@dataclass
-class Response:
+class Response(NamedTuple):
     status: int
     headers: dict[str, str]  # names in lower case
     body: bytes

@@ -16,9 +16,8 @@ Keys:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from rcwiz import errors, paths
@@ -43,8 +42,7 @@ _REQUIRED = ("name", "title", "kind", "vendor", "remote_name")
 ORDER = ("alliance", "nextcloud", "webdav")
 
 
-@dataclass(frozen=True)
-class Preset:
+class Preset(NamedTuple):
     name: str
     title: str
     kind: str

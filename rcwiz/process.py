@@ -25,8 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import IO, TypeVar
+from typing import IO, NamedTuple, TypeVar
 
 _PR_SET_PDEATHSIG = 1
 _live: set[subprocess.Popen] = set()
@@ -61,8 +60,7 @@ def _group_setup() -> None:  # runs in the child between fork and exec
     os.setpgid(0, 0)
 
 
-@dataclass
-class Completed:
+class Completed(NamedTuple):
     argv: tuple[str, ...]
     returncode: int
     stdout: str

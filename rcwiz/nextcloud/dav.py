@@ -9,8 +9,8 @@ area), unlike the whole-tree listing (rcwiz.nextcloud.listing), which is read as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element, ParseError, fromstring
 
@@ -23,13 +23,12 @@ NC = "{http://nextcloud.org/ns}"
 _PREFIXES = {D: "d", OC: "oc", NC: "nc"}
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One response of a multistatus answer."""
 
     path: str  # the href's path, unquoted ("/remote.php/dav/trashbin/u/trash/x.d123")
     folder: bool
-    props: dict[str, str] = field(default_factory=dict)  # "{ns}name" -> text
+    props: dict[str, str]  # "{ns}name" -> text
 
     @property
     def name(self) -> str:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rcwiz import errors, process
 from rcwiz.clock import Clock
@@ -37,8 +36,7 @@ _REASONS = {
 STATES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 
 
-@dataclass
-class Row:
+class Row(NamedTuple):
     """One remote in a quota report: its numbers, or why there are none."""
 
     remote: str
@@ -71,7 +69,7 @@ def with_preset(usage: Usage, preset: Preset | None) -> Usage:
     if preset is None or not preset.quota_bytes or usage.total or usage.used is None:
         return usage
     total = preset.quota_bytes
-    return replace(usage, total=total, free=max(0, total - usage.used))
+    return usage._replace(total=total, free=max(0, total - usage.used))
 
 
 def state_of(usage: Usage | None, warn: float, crit: float) -> str:

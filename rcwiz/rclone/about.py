@@ -7,8 +7,7 @@ caller tells "no quota to check" from a failure by the error's type, never by it
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from rcwiz.rclone.run import Pending, Rclone, Result, bounded_flags
 
@@ -22,8 +21,7 @@ def about_argv(remote: str) -> tuple[str, ...]:
     return ("about", remote, "--json")
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     """One remote's numbers in bytes; None where the server does not say."""
 
     remote: str
@@ -48,7 +46,7 @@ class Usage:
         return None if not total else min(100.0, 100.0 * self.used / total)
 
     def as_dict(self) -> dict[str, object]:
-        data = asdict(self)
+        data: dict[str, object] = self._asdict()
         data["percent_used"] = None if self.percent_used is None else round(self.percent_used, 2)
         return data
 

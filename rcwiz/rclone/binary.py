@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -43,6 +42,8 @@ def find_binary(explicit: str | os.PathLike[str] | None = None) -> Path:
     beside = beside_python()
     if beside.is_file() and os.access(beside, os.X_OK):
         return beside.absolute()
+    import shutil  # only here: it imports bz2 and lzma, a cost at every start (issue 26)
+
     on_path = shutil.which("rclone")
     if on_path:
         return Path(on_path).absolute()

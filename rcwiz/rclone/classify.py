@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rcwiz import errors
 
@@ -99,8 +99,7 @@ def messages_of(events: Sequence[Event]) -> list[str]:
     return [m for m in map(message_of, events) if m]
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(NamedTuple):
     """What a run was about, to word the message: the target, and a transfer's two sides."""
 
     target: str | None = None

@@ -11,7 +11,8 @@ Writing is rcwiz.rclone.config_edit's. Also rclone's rule for which paths name a
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from rcwiz import errors
 from rcwiz.rclone import conf_read
@@ -22,8 +23,7 @@ from rcwiz.rclone.run import Pending, Rclone, Result
 SHOWN_KEYS = ("type", "vendor", "url", "user", "description")
 
 
-@dataclass(frozen=True)
-class Remote:
+class Remote(NamedTuple):
     name: str
     type: str
     vendor: str = ""
@@ -33,7 +33,7 @@ class Remote:
     description: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return self._asdict()
 
 
 def _shown(name: str, settings: object, source: str = "file") -> Remote:

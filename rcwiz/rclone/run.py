@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from rcwiz import errors, files, process
 from rcwiz.clock import Clock
@@ -69,8 +69,7 @@ def bounded_flags(
     )
 
 
-@dataclass
-class Result:
+class Result(NamedTuple):
     """What a finished rclone run left behind."""
 
     argv: tuple[str, ...]

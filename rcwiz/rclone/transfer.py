@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from rcwiz import files
 
@@ -47,12 +47,13 @@ KINDS = {
 # (checked against rclone 1.75: 10M 1.5G 100k 512 10Mi 10m off 1M:512k pass; fast, 10MB fail).
 _RATE = r"(?:off|\d+(?:\.\d+)?(?:[bkmgtpBKMGTP]i?)?)"
 _RATES = rf"{_RATE}(?::{_RATE})?"
-_BWLIMIT = re.compile(rf"{_RATES}|(?:(?:[A-Za-z]{{3}}-)?\d\d?:\d\d,{_RATES}\s*)+")
+# Compiled on first use (re caches it), not at every start: only a given --bwlimit needs it.
+_BWLIMIT = rf"{_RATES}|(?:(?:[A-Za-z]{{3}}-)?\d\d?:\d\d,{_RATES}\s*)+"
 
 
 def is_rate(text: str) -> bool:
     """TEXT is a --bwlimit value rclone accepts."""
-    return _BWLIMIT.fullmatch(text.strip()) is not None
+    return re.fullmatch(_BWLIMIT, text.strip()) is not None
 
 
 def _option(
@@ -109,8 +110,7 @@ class Settings:
     )
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     """One row of the option table (a field of Settings)."""
 
     name: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rcwiz import errors
 from rcwiz.clock import Clock
@@ -79,13 +79,12 @@ class Endpoint:
         return found
 
 
-@dataclass(frozen=True)
-class Sides:
+class Sides(NamedTuple):
     """Both ends of one transfer."""
 
     source: Endpoint
     dest: Endpoint
-    configured: Configured | None = field(repr=False)
+    configured: Configured | None
 
     @property
     def remotes(self) -> dict[str, Remote]:

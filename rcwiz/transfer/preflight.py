@@ -13,6 +13,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from rcwiz import errors
 from rcwiz.rclone.about import Usage, begin_about
@@ -84,8 +85,7 @@ def local_free(path: str) -> int:
     return found.f_bavail * found.f_frsize
 
 
-@dataclass
-class Space:
+class Space(NamedTuple):
     needed: int  # bytes to send
     free: int | None  # free bytes at the destination; None when unknown
     where: str

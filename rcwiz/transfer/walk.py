@@ -15,12 +15,12 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from rcwiz.transfer import partials
 
 
-@dataclass(frozen=True)
-class LocalFile:
+class LocalFile(NamedTuple):
     relative: str  # POSIX path under the root ("sub/file.txt"); the name itself for a file root
     path: str  # the path to open
     size: int

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from rcwiz.counting import Summary, Tally
 from rcwiz.events import Expected, InFlight, Progress
@@ -141,8 +141,7 @@ def _shown_percent(done: int, total: int) -> float:
     return 0.0 if total <= 0 else math.floor(min(100.0, 100.0 * done / total) * 10) / 10
 
 
-@dataclass(frozen=True)
-class Fields:
+class Fields(NamedTuple):
     """The numbers every display shows, computed once (percent never above 100)."""
 
     bytes: int  # moved by this run
@@ -158,7 +157,7 @@ class Fields:
     elapsed: float
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return self._asdict()
 
     @property
     def percent_text(self) -> str:

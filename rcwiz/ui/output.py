@@ -9,14 +9,12 @@ once "Saved" is on the screen).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from rcwiz.ui.console import Console
 
 
-@dataclass
-class Output:
+class Output(NamedTuple):
     data: Any = None  # the JSON document (None: nothing to print with --json)
     show: Callable[[Console], None] | None = None  # how people see it
     exit_code: int = 0
