@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import queue
 import threading
-from collections.abc import Callable
 
 from rcwiz.http import Client
 from rcwiz.nextcloud import ranged
@@ -55,7 +54,7 @@ class Streams:
         self.threads: list[threading.Thread] = []
         self.running = 0  # threads that have not found the queue empty (changed under lock)
         # Held by the one request whose answer has not begun: the next is sent only once the
-        # server serves this one (see _begun).
+        # server serves this one (Download.piece calls _answered at its first bytes).
         self.asking = threading.Lock()
         self._local = threading.local()  # .waiting: this thread holds `asking`
 
@@ -123,9 +122,9 @@ class Streams:
                 continue  # the run stops: _next says so, and this thread ends
             failure: BaseException | None = None
             try:
-                write = self._begun(download, span)
+                into = download.piece(span[0], self._answered)
                 ranged.fetch(
-                    self.client, self.dav_user, download.remote, span, version, write, download.stop
+                    self.client, self.dav_user, download.remote, span, version, into, download.stop
                 )
             except BaseException as exc:  # the main thread decides
                 failure = exc
@@ -147,16 +146,6 @@ class Streams:
                 self._local.waiting = True
                 return True
         return False
-
-    def _begun(self, download: Download, span: Span) -> Callable[[int, bytes], None]:
-        """DOWNLOAD's writer for the piece SPAN, which lets the next request go at its first
-        bytes."""
-
-        def write(at: int, data: bytes) -> None:
-            self._answered()
-            download.write(span[0], at, data)
-
-        return write
 
     def _answered(self) -> None:
         """This thread's request is answered (or over): the next may be sent."""
