@@ -21,9 +21,13 @@ from rcwiz.transfer.partials import Span
 
 # Bytes per ranged request: the file shared among the STREAMS, within these bounds. Each request
 # costs the server a start-up of Nextcloud (measured: ~0.1 s on a quiet server, ~1 s on a
-# loaded one), so pieces are big; what a piece had written when a run stopped is kept anyway.
+# loaded one) and waits its turn to be sent (Streams._ask: the last answer must have begun,
+# ~0.2 s at a 30 ms round trip), so pieces are big; what a piece had written when a run
+# stopped is kept anyway. At rclone's 64 MiB a 1 GB file took 16 requests whose turns cost
+# more than their bytes (uncapped on loopback, issue 26: waits of 0.05-1.5 s for pieces moved
+# in 0.3 s); at 256 MiB it takes 4, one per stream.
 MIN_PIECE = 8 * 1024 * 1024
-MAX_PIECE = 64 * 1024 * 1024  # as rclone's --multi-thread-chunk-size
+MAX_PIECE = 256 * 1024 * 1024
 STREAMS = 4  # ranged requests at once (benchmarks/resume_download.py)
 WAKE = 0.25  # seconds between looks at `stop` while a request waits its turn
 
