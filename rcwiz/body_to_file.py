@@ -101,6 +101,7 @@ def _can_splice(reply: http.client.HTTPResponse, line: Line) -> bool:
         SPLICE
         and not isinstance(line.connection, http.client.HTTPSConnection)
         and line.sock is not None
+        and line.sock.fileno() >= 0
         and not reply.chunked
         and reply.length is not None
     )
