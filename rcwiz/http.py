@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import http.client
     import ssl
 
+    from rcwiz.body_to_file import Target
     from rcwiz.wire import Line
 
 MAX_BODY = 16 * 1024 * 1024  # an answer read whole (JSON, a small listing) is never bigger
@@ -309,7 +310,8 @@ class Client:
         headers = self._headers(True, headers)
         try:
             reply = self._send(method, self._target(path, params), body, headers, watch)
-            yield Streamed(reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply, self)
+            found = {k.lower(): v for k, v in reply.getheaders()}
+            yield Streamed(reply.status, found, reply, self, self._local.line)
         finally:
             self.close()
 
@@ -349,6 +351,7 @@ class Streamed:
     headers: dict[str, str]  # names in lower case
     _reply: http.client.HTTPResponse = field(repr=False)
     _client: Client = field(repr=False)
+    _line: Line = field(repr=False)
 
     def read(self, size: int) -> bytes:
         """Up to SIZE more bytes of the body (b"" at its end); no answer is ServerUnreachable,
@@ -358,6 +361,20 @@ class Streamed:
         try:
             return _read(self._reply, size)
         except (OSError, http.client.HTTPException) as exc:
+            raise self._client._failure(exc) from exc
+
+    def into_file(self, span: tuple[int, int], target: Target, stop: threading.Event) -> int:
+        """Write the next SPAN[1] - SPAN[0] bytes of the body into TARGET from offset SPAN[0]
+        (rcwiz.body_to_file: without Python touching them where it can); the offset reached,
+        short of SPAN[1] only once STOP is set or TARGET takes no more. A body that ends early
+        is ServerUnreachable, no progress within the stall timeout Stalled (what arrived is
+        written); a file error is its OSError."""
+        from rcwiz import body_to_file
+
+        try:
+            return body_to_file.move(self._reply, self._line, span, target, stop)
+        except body_to_file.ReadFailed as failed:
+            exc = failed.args[0]
             raise self._client._failure(exc) from exc
 
 

@@ -256,3 +256,27 @@ def stats_line(**values: object):
         transferring=(),
     )
     return Progress(**{**base, **values})  # type: ignore[arg-type]
+
+
+class FileTarget:
+    """An rcwiz.body_to_file.Target over the file PATH (made if missing): what `landed`
+    was told, in order, is in `landed_runs`; `closed` makes it take no more."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.landed_runs: list[tuple[int, int]] = []
+        self.closed = False
+
+    @contextlib.contextmanager
+    def held(self):
+        yield -1 if self.closed else self.fd
+
+    def landed(self, at: int, count: int) -> None:
+        self.landed_runs.append((at, count))
+
+    @property
+    def landed_bytes(self) -> int:
+        return sum(count for _, count in self.landed_runs)
+
+    def close(self) -> None:
+        os.close(self.fd)

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rcwiz import errors
 from rcwiz.http import Client
 from rcwiz.nextcloud.urls import file_path
 
-READ = 256 * 1024  # bytes read from the socket (and written to disk) at a time
+if TYPE_CHECKING:
+    from rcwiz.body_to_file import Target
+
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
@@ -61,11 +63,12 @@ def fetch(
     path: str,
     span: tuple[int, int],
     of: Version,
-    write: Callable[[int, bytes], None],
+    into: Target,
     stop: threading.Event,
 ) -> None:
-    """Bytes SPAN (start, end exclusive) of version OF of PATH, each piece handed to WRITE
-    (offset, data) as it comes; ends early, quietly, once STOP is set.
+    """Bytes SPAN (start, end exclusive) of version OF of PATH, written into INTO at their
+    offsets as they come (rcwiz.body_to_file); ends early, quietly, once STOP is set or INTO
+    takes no more.
 
     Changed when the server holds another version now (If-Range), ServerError when its answer
     is not the range asked for, whatever rcwiz.errors maps any other status to.
@@ -89,10 +92,4 @@ def fetch(
                 f"({answer.headers.get('content-range', 'none')}).",
                 status=answer.status,
             )
-        at = start
-        while at < end and not stop.is_set():
-            piece = answer.read(min(READ, end - at))
-            if not piece:
-                raise errors.ServerUnreachable(f"The answer for {path} ended early.")
-            write(at, piece)
-            at += len(piece)
+        answer.into_file(span, into, stop)

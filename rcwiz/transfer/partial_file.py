@@ -17,6 +17,7 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,14 +112,22 @@ class Download:
             return []  # removed on disk: nothing to keep
         return partials.clipped(old.good, there.st_size)  # truncated: keep what is still there
 
-    def write(self, piece: int, at: int, data: bytes) -> None:
-        """Write DATA at byte AT, part of the piece that starts at PIECE (any thread)."""
-        with self._lock:  # never into a descriptor closed (and reused) meanwhile
-            if self._fd < 0 or self.stop.is_set():
-                return
-            os.pwrite(self._fd, data, at)
-            self._writing[piece] = at + len(data)
-            self.moved += len(data)
+    def piece(self, start: int, begun: Callable[[], None]) -> Piece:
+        """Where the piece that starts at START is written (an rcwiz.body_to_file.Target);
+        BEGUN is called at its first bytes on disk."""
+        return Piece(self, start, begun)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[int]:
+        """The partial's descriptor while held (-1: closed, or the download stopped): never a
+        write into a descriptor closed (and reused) meanwhile by another thread."""
+        with self._lock:
+            yield -1 if self._fd < 0 or self.stop.is_set() else self._fd
+
+    def landed(self, piece: int, at: int, count: int) -> None:
+        """COUNT bytes from AT of the piece that starts at PIECE are on disk (while held)."""
+        self._writing[piece] = at + count
+        self.moved += count
 
     def piece_ended(self, span: Span) -> None:
         """The piece SPAN is over (whole, or cut short): what of it was written is good."""
@@ -216,3 +225,19 @@ class Download:
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+
+
+@dataclass
+class Piece:
+    """One ranged request's way into a Download's partial (an rcwiz.body_to_file.Target)."""
+
+    download: Download
+    start: int  # where the piece starts: what it wrote is recorded under it
+    begun: Callable[[], None]  # called at its first bytes on disk (rcwiz.transfer.streams)
+
+    def held(self) -> contextlib.AbstractContextManager[int]:
+        return self.download.held()
+
+    def landed(self, at: int, count: int) -> None:
+        self.begun()
+        self.download.landed(self.start, at, count)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import queue
 import threading
-from collections.abc import Callable
 
 from rcwiz.http import Client
 from rcwiz.nextcloud import ranged
@@ -22,9 +21,13 @@ from rcwiz.transfer.partials import Span
 
 # Bytes per ranged request: the file shared among the STREAMS, within these bounds. Each request
 # costs the server a start-up of Nextcloud (measured: ~0.1 s on a quiet server, ~1 s on a
-# loaded one), so pieces are big; what a piece had written when a run stopped is kept anyway.
+# loaded one) and waits its turn to be sent (Streams._ask: the last answer must have begun,
+# ~0.2 s at a 30 ms round trip), so pieces are big; what a piece had written when a run
+# stopped is kept anyway. At rclone's 64 MiB a 1 GB file took 16 requests whose turns cost
+# more than their bytes (uncapped on loopback, issue 26: waits of 0.05-1.5 s for pieces moved
+# in 0.3 s); at 256 MiB it takes 4, one per stream.
 MIN_PIECE = 8 * 1024 * 1024
-MAX_PIECE = 64 * 1024 * 1024  # as rclone's --multi-thread-chunk-size
+MAX_PIECE = 256 * 1024 * 1024
 STREAMS = 4  # ranged requests at once (benchmarks/resume_download.py)
 WAKE = 0.25  # seconds between looks at `stop` while a request waits its turn
 
@@ -55,7 +58,7 @@ class Streams:
         self.threads: list[threading.Thread] = []
         self.running = 0  # threads that have not found the queue empty (changed under lock)
         # Held by the one request whose answer has not begun: the next is sent only once the
-        # server serves this one (see _begun).
+        # server serves this one (Download.piece calls _answered at its first bytes).
         self.asking = threading.Lock()
         self._local = threading.local()  # .waiting: this thread holds `asking`
 
@@ -123,9 +126,9 @@ class Streams:
                 continue  # the run stops: _next says so, and this thread ends
             failure: BaseException | None = None
             try:
-                write = self._begun(download, span)
+                into = download.piece(span[0], self._answered)
                 ranged.fetch(
-                    self.client, self.dav_user, download.remote, span, version, write, download.stop
+                    self.client, self.dav_user, download.remote, span, version, into, download.stop
                 )
             except BaseException as exc:  # the main thread decides
                 failure = exc
@@ -147,16 +150,6 @@ class Streams:
                 self._local.waiting = True
                 return True
         return False
-
-    def _begun(self, download: Download, span: Span) -> Callable[[int, bytes], None]:
-        """DOWNLOAD's writer for the piece SPAN, which lets the next request go at its first
-        bytes."""
-
-        def write(at: int, data: bytes) -> None:
-            self._answered()
-            download.write(span[0], at, data)
-
-        return write
 
     def _answered(self) -> None:
         """This thread's request is answered (or over): the next may be sent."""

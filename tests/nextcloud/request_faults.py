@@ -17,6 +17,8 @@ Faults:
 * "reset": the request is read, then the connection reset (RST), with no answer;
 * "held": the request waits until `let_go` is set, then goes to the real server (a chunk
   that arrives after the server changed: its quota, say);
+* "cut": the real server's answer, its status line and headers (with its Content-Length),
+  then half its body, and the connection closed (a server that dies mid-answer);
 * "late": the request goes to the real server at once, which does its work, but the answer is
   held until the client goes away (a server that takes longer than the stall timeout to
   answer a bulk request it writes all the same).
@@ -56,6 +58,7 @@ RANGE = "range"  # not in KINDS: test_nc_stops's cases are KINDS; test_nc_resume
 FAULTS = ("hung", "trickle", "endless", "reset")  # what every kind of request is tested with
 HELD = "held"  # for the resume tests (test_nc_resume.py)
 LATE = "late"  # for test_nc_bulk_late.py
+CUT = "cut"  # for the big-file download tests (test_nc_resume_down.py, test_nc_body_to_file.py)
 TRICKLE = 1.0  # seconds between two bytes of a trickled answer
 BLOCK = 64 * 1024
 ENTRY = (
@@ -99,7 +102,7 @@ class RequestFaults(ArchiveFaults):
         port: int = 0,
         times: int | None = None,
     ) -> None:
-        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD, LATE), (kind, fault)
+        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD, LATE, CUT), (kind, fault)
         super().__init__(target, "pass", port=port)
         self.kind, self.fault = kind, fault
         self.after, self.passed, self.healed = after, 0, False
@@ -192,6 +195,11 @@ class RequestFaults(ArchiveFaults):
             if self.release.wait(TRICKLE):
                 return
             self._write(handler, rest[i : i + 1])
+
+    def _cut(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        status, found, data = self.forward(handler.command, handler.path, headers, body)
+        self._write(handler, self._head(status, found, len(data)))
+        self._write(handler, data[: len(data) // 2])
 
     def _endless(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
         if self.kind == "listing":

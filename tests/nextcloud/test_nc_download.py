@@ -370,3 +370,20 @@ def test_a_forced_download_onto_a_full_disk_stops_with_whole_files_only(
     assert arrived and len(arrived) < 30
     for rel in arrived:  # what is there is whole: no partial file under a real name
         assert (into / rel).read_bytes() == (source / rel).read_bytes(), rel
+
+
+def test_a_big_file_onto_a_full_disk_stops_with_the_disk_named(nc_remote, small_disk, tmp_path):
+    """A file fetched in byte ranges (rcwiz.body_to_file) meets a full disk: the same clear
+    error and exit code as a small one, never a traceback, and nothing under the real name."""
+    source = tmp_path / "src"
+    source.mkdir()
+    big_file(source / "big.bin", 6 * MiB)
+    upload(nc_remote, source, "fullbig")
+    into = small_disk / "in"
+    done = rcwiz("--config", str(nc_remote), "copy", "nc:fullbig", str(into), "--force", "--json")
+    assert done.returncode == 12, done.stdout + done.stderr
+    assert "local disk is full" in done.stderr and "Traceback" not in done.stderr
+    assert not (into / "big.bin").exists()
+    log = Path(json_lines(done.stdout)[-1]["log_path"]).read_text()
+    ranged = [r for r in json_lines(log) if r.get("rcwiz") == "ranged"]  # it met the full disk
+    assert [r["message"] for r in ranged] == ["it could not be written (No space left on device)"]

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 from conftest import MiB
-from helpers import RCWIZ, assert_progress_counts_this_run, json_result, rcwiz
+from helpers import RCWIZ, FileTarget, assert_progress_counts_this_run, json_result, rcwiz
 from realnc import wait_for
-from request_faults import RANGE, RequestFaults
+from request_faults import CUT, RANGE, RequestFaults
 
 from rcwiz.http import Client
 from rcwiz.nextcloud import ranged
@@ -143,19 +143,15 @@ def _whole(back: Path, data: bytes, nc_user) -> None:
     assert _records() == []
 
 
-def test_nextcloud_honours_range_and_if_range(nc_user, served):
+def test_nextcloud_honours_range_and_if_range(nc_user, served, tmp_path):
     data = served(os.urandom(5 * MiB))
     client = Client(nc_user.server.url, nc_user.name, nc_user.password)
     version = ranged.version(client, nc_user.name, "down/big.bin")
     assert version.size == len(data) and version.etag.startswith('"')
-    got = bytearray(len(data))
-
-    def write(at: int, piece: bytes) -> None:
-        got[at : at + len(piece)] = piece
-
+    got = FileTarget(tmp_path / "got")
     stop = __import__("threading").Event()
-    ranged.fetch(client, nc_user.name, "down/big.bin", (1000, 3 * MiB), version, write, stop)
-    assert bytes(got[1000 : 3 * MiB]) == data[1000 : 3 * MiB]
+    ranged.fetch(client, nc_user.name, "down/big.bin", (1000, 3 * MiB), version, got, stop)
+    assert (tmp_path / "got").read_bytes()[1000:] == data[1000 : 3 * MiB]
     # Same size, new content, and another mtime: Nextcloud's local storage makes a file's ETag
     # from its mtime (seconds), inode and size, so a file replaced within the same second by one
     # of the same size may keep its ETag (seen when the inode was reused).
@@ -164,7 +160,7 @@ def test_nextcloud_honours_range_and_if_range(nc_user, served):
     )
     assert status in (201, 204), status
     with pytest.raises(ranged.Changed):
-        ranged.fetch(client, nc_user.name, "down/big.bin", (0, MiB), version, write, stop)
+        ranged.fetch(client, nc_user.name, "down/big.bin", (0, MiB), version, got, stop)
     status, _ = nc_user.dav("GET", "down/big.bin", headers={"Range": f"bytes={10 * MiB}-"})
     assert status == 416
 
@@ -252,6 +248,25 @@ def test_reset_connections_stop_the_run_and_the_rerun_resumes(
     assert _good() >= KEPT
     summary = _rerun(nc_remote, back)
     assert summary["resumed_bytes"] >= KEPT
+    _whole(back, data, nc_user)
+
+
+def test_cut_bodies_keep_what_arrived_and_the_rerun_resumes(
+    served, faulty, nc_remote, nc_user, tmp_path
+):
+    """The server dies in the middle of each answer after SPARE whole ones (the proxy sends
+    half the body, then closes): the halves that came are kept, asked for again where they
+    stopped, and the re-run moves only what is still missing."""
+    data = served(os.urandom(SIZE))
+    back = tmp_path / "back"
+    conf = faulty(CUT)
+    done = rcwiz("--config", str(conf), "copy", "nc:down", str(back), timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert "kept in partial files" in done.stderr
+    kept = _good()
+    assert kept >= KEPT + (SIZE - KEPT) // 2  # the first cut half, at least
+    summary = _rerun(nc_remote, back)
+    assert (summary["resumed_bytes"], summary["bytes"]) == (kept, SIZE - kept)
     _whole(back, data, nc_user)
 
 
