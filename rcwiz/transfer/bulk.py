@@ -253,6 +253,12 @@ class _Run:
                 {"object": item.relative, "size": item.size, "ok": False, "stop": exc.message}
             )
 
+    def unanswered(self, items: list[LocalFile]) -> None:
+        """ITEMS were sent in a request whose answer never came: the server may hold them
+        (counted if rclone, given them, finds them there: rcwiz.transfer.late)."""
+        for item in items:
+            self.channel.tally.unanswered[item.relative] = (item.size, "bulk")
+
     def notice(self, text: str, name: str | None = None) -> None:
         """A fall-back to rclone: shown as a warning, and kept in the log."""
         self.channel.notice(text, name)
@@ -336,6 +342,7 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
                     raise
                 except errors.RcwizError as exc:
                     # The rest goes to rclone too: a server that failed once will likely again.
+                    state.unanswered(batch)  # a proxy's 504: the server may have written it
                     failed += batch + [f for b in queue for f in b]
                     queue.clear()
                     state.notice(f"a bulk upload request failed ({exc.message})")

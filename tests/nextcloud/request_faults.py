@@ -19,7 +19,10 @@ Faults:
   that arrives after the server changed: its quota, say);
 * "late": the request goes to the real server at once, which does its work, but the answer is
   held until the client goes away (a server that takes longer than the stall timeout to
-  answer a bulk request it writes all the same).
+  answer a bulk request it writes all the same);
+* "gateway": the request goes to the real server, which does its work, and the client is
+  answered 504 Gateway Timeout (a reverse proxy in front that gave up waiting, as nginx does
+  after its proxy_read_timeout, while the server goes on writing).
 
 TIMES, when given, spoils only that many requests of the kind (after AFTER): later ones pass.
 
@@ -56,6 +59,7 @@ RANGE = "range"  # not in KINDS: test_nc_stops's cases are KINDS; test_nc_resume
 FAULTS = ("hung", "trickle", "endless", "reset")  # what every kind of request is tested with
 HELD = "held"  # for the resume tests (test_nc_resume.py)
 LATE = "late"  # for test_nc_bulk_late.py
+GATEWAY = "gateway"  # for test_nc_bulk_late.py
 TRICKLE = 1.0  # seconds between two bytes of a trickled answer
 BLOCK = 64 * 1024
 ENTRY = (
@@ -99,7 +103,7 @@ class RequestFaults(ArchiveFaults):
         port: int = 0,
         times: int | None = None,
     ) -> None:
-        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD, LATE), (kind, fault)
+        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD, LATE, GATEWAY), (kind, fault)
         super().__init__(target, "pass", port=port)
         self.kind, self.fault = kind, fault
         self.after, self.passed, self.healed = after, 0, False
@@ -163,6 +167,12 @@ class RequestFaults(ArchiveFaults):
         self.forward(handler.command, handler.path, headers, body)
         self.answered[self.kind].set()
         self._hung(handler, headers, body)
+
+    def _gateway(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        self.forward(handler.command, handler.path, headers, body)
+        self.answered[self.kind].set()
+        text = b"<html><body>504 Gateway Time-out</body></html>"
+        self._write(handler, self._head(504, [("Content-Type", "text/html")], len(text)) + text)
 
     def _reset(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
         handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
