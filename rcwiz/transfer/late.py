@@ -36,7 +36,7 @@ from rcwiz.transfer.walk import LocalFile
 
 
 class Reporting(Protocol):
-    """What the recovery reports through (rcwiz.transfer.bulk's run state is one)."""
+    """What the recovery reports through (rcwiz.transfer.bulk_run.Run is one)."""
 
     def record(self, entry: dict[str, object]) -> None: ...
     def done(self, item: LocalFile, size: int, sender: Sender, how: str) -> None: ...
