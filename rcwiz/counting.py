@@ -111,6 +111,7 @@ class Tally:
     # a proxy in front answered 504), which it then left to rclone: the server may have
     # written them all the same (rcwiz.transfer.late). name -> (size, who sent it)
     unanswered: dict[str, tuple[int, Sender]] = field(default_factory=dict)
+    found_there: int = 0  # of them, those rclone found there: its checks of them are no news
 
     def add(self, event: Event, sender: Sender = "rclone") -> None:
         """Count EVENT (a stats line or a file's result); other events count nothing."""
@@ -146,6 +147,7 @@ class Tally:
                 found.append((done, sender))
         for done, sender in found:
             self.add(done, sender)
+        self.found_there += len(found)
         return found
 
     def resumed(self, name: str, size: int) -> None:
@@ -206,10 +208,11 @@ class Tally:
         checked = max(0, checks - len(self.deleted))
         if not self.fast_path:
             return checked
-        # rclone checked the files the fast path had just sent: they are counted as sent;
+        # rclone checked the files the fast path had just sent (and those it found there after
+        # a request without an answer): they are counted as sent;
         # rclone given only what was left checks only those: the listing compared the rest.
         before = self.before.files if self.before is not None else 0
-        return max(max(0, checked - before), self.listed_same)
+        return max(max(0, checked - before - self.found_there), self.listed_same)
 
     def sent_by(self, sender: Sender) -> int:
         """How many of the files that arrived SENDER sent."""

@@ -84,6 +84,17 @@ def test_an_unanswered_file_rclone_found_there_is_counted_once_as_the_fast_path_
     assert tally.rclone_succeeded() == []  # said once
 
 
+def test_a_file_found_there_is_sent_not_up_to_date():
+    tally = Tally("copy")
+    tally.fast_path = True
+    tally.unanswered["c"] = (5, "bulk")  # nothing counted before rclone
+    tally.rclone_starts()
+    tally.add(stats(checks=1))  # rclone compared c with the destination: the same
+    tally.rclone_succeeded()
+    summary = tally.summary("src", "dest", log_path="")
+    assert (summary.files, summary.bulk_files, summary.checked) == (1, 1, 0)
+
+
 def test_a_display_never_changes_the_summary_it_shows():
     tally = Tally("copy")
     tally.add(FileDone("a", "new", 7, None, "Copied (new)"))
