@@ -5,12 +5,15 @@
   in its own session so that Ctrl-C reaches only the script, which then stops the child;
 * a temporary rclone.conf with one Nextcloud remote, the password obscured through stdin;
 * datasets of random files, and what `rcwiz --json copy` says it did (bulk upload or rclone);
-* a real Nextcloud 30 from ../shared/nextcloud (serve.sh): start, users, request log, stop.
+* a real Nextcloud 30 from ../shared/nextcloud (serve.sh): start, users, request log, stop;
+  `served`: one with a user, behind benchmarks/latency_proxy.py, as the tool comparisons use it;
+* `run_main`: a benchmark's main work, with Ctrl-C and SIGTERM ending it through its cleanup.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -25,7 +28,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -433,3 +436,78 @@ def by_method(requests: dict[str, int]) -> dict[str, int]:
     for key, count in requests.items():
         found[key.split()[0]] += count
     return dict(found)
+
+
+# --------------------------------------------------------------------------- a bench's set-up
+
+
+@dataclass
+class Served:
+    """A fresh Nextcloud with one user, seen through a LatencyProxy (`served`)."""
+
+    tools: Tools
+    env: dict[str, str]
+    nc: Nextcloud
+    proxy: Any  # latency_proxy.LatencyProxy
+    user: str
+    password: str
+    config: Path  # rclone.conf with the remote for the user, through the proxy
+    logs: Path  # an empty folder for the runs' output
+
+
+@contextlib.contextmanager
+def served(work: Path, rtt_ms: float, remote: str, quota: str = "100 GB") -> Iterator[Served]:
+    """The Nextcloud of ../shared/nextcloud in WORK/server, a new user with QUOTA, and
+    benchmarks/latency_proxy.py in front of it adding RTT_MS to each round trip; REMOTE in
+    WORK/rclone.conf reaches the user through the proxy. Everything is stopped and WORK
+    removed at the end, however the benchmark ends."""
+    from latency_proxy import LatencyProxy  # (it imports this module for its self-test)
+
+    nc = Nextcloud(work / "server")
+    proxy: LatencyProxy | None = None
+    try:
+        tools = Tools.beside_python()
+        env = clean_env(work)
+        print("starting Nextcloud (../shared/nextcloud/serve.sh) …", flush=True)
+        nc.start()
+        user, password = nc.add_user(quota)
+        proxy = LatencyProxy(("127.0.0.1", nc.port), rtt_ms / 2000).start()
+        config = work / "rclone.conf"
+        dav_url = f"http://127.0.0.1:{proxy.port}/remote.php/dav/files/{user}/"
+        write_config(config, tools.rclone, dav_url, user, password, env, remote=remote)
+        logs = work / "logs"
+        logs.mkdir()
+        yield Served(tools, env, nc, proxy, user, password, config, logs)
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        try:
+            nc.stop()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_main(
+    name: str, body: Callable[[], int], result: object = None, json_path: Path | None = None
+) -> int:
+    """BODY (a benchmark's work; its exit code) with SIGTERM and SIGINT raised as
+    KeyboardInterrupt, so that its cleanup runs (servers stopped, children killed, files
+    removed); a BenchError is one line and exit 1, an interrupt exit 130. NAME: the script's.
+    RESULT (what BODY filled in so far) is written to JSON_PATH, if given, however it ended."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _interrupt)
+    try:
+        return body()
+    except BenchError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        if json_path is not None:
+            json_path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

@@ -44,6 +44,28 @@ def seed(folder: Path, files: int) -> int:
     return total
 
 
+def seed_account(
+    nc: Nextcloud, tools: Tools, env: dict[str, str], conf: Path, files: int
+) -> tuple[str, str, Path, int]:
+    """A new user without quota, remote `bench:` in CONF, holding FILES files written on the
+    server's disk (its files/data) and indexed by `occ files:scan`: (user, password, that
+    folder, the files' bytes in all). Shared with scale.py."""
+    user, password = nc.add_user("none")
+    dav = f"{nc.url}/remote.php/dav/files/{user}/"
+    write_config(conf, tools.rclone, dav, user, password, env)
+    # The user's folder exists once the user has logged in.
+    capture([str(tools.rcwiz), "--config", str(conf), "quota", "bench:"], env)
+    folder = nc.workdir / "data" / user / "files" / "data"
+    started = time.perf_counter()
+    written = seed(folder, files)
+    took = time.perf_counter() - started
+    print(f"wrote {files} files ({written} bytes) on the server in {took:.1f} s", flush=True)
+    started = time.perf_counter()
+    nc.occ("files:scan", f"--path={user}/files", timeout=SCAN_TIMEOUT)
+    print(f"occ files:scan took {time.perf_counter() - started:.1f} s", flush=True)
+    return user, password, folder, written
+
+
 def run(tools: Tools, conf: Path, env: dict[str, str], command: str) -> tuple[float, dict]:
     argv = [str(tools.rcwiz), "--json", "--config", str(conf), command, "bench:"]
     start = time.perf_counter()
@@ -71,20 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print("starting Nextcloud (../shared/nextcloud/serve.sh) …", flush=True)
             nc.start()
-            user, password = nc.add_user("none")
             conf = work / "rclone.conf"
-            dav = f"{nc.url}/remote.php/dav/files/{user}/"
-            write_config(conf, tools.rclone, dav, user, password, env)
-            # The user's folder exists once the user has logged in.
-            capture([str(tools.rcwiz), "--config", str(conf), "quota", "bench:"], env)
-            files = nc.workdir / "data" / user / "files" / "data"
-            started = time.perf_counter()
-            written = seed(files, args.files)
-            took = time.perf_counter() - started
-            print(f"wrote {args.files} files ({written} bytes) in {took:.1f} s", flush=True)
-            started = time.perf_counter()
-            nc.occ("files:scan", f"--path={user}/files", timeout=SCAN_TIMEOUT)
-            print(f"occ files:scan took {time.perf_counter() - started:.1f} s", flush=True)
+            written = seed_account(nc, tools, env, conf, args.files)[3]
             for command in results:
                 run(tools, conf, env, command)  # warm-up
                 for round_ in range(args.rounds):

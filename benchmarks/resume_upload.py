@@ -32,7 +32,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -43,7 +42,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchlib import BenchError, Nextcloud, Tools, clean_env, make_big_file, timed, write_config
+from benchlib import BenchError, Tools, make_big_file, run_main, served, timed
 from latency_proxy import LatencyProxy
 
 REMOTE = "nc"
@@ -64,10 +63,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.quick:
         args.size_mb = 500
     return args
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def sha1_of(path: Path) -> str:
@@ -210,24 +205,15 @@ def _loads(values: list[float]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _interrupt)
-    work = Path(tempfile.mkdtemp(prefix="rcwiz-bench-resume-"))
-    nc = Nextcloud(work / "server")
-    proxy: LatencyProxy | None = None
     result: dict[str, Any] = {"settings": vars(args) | {"json": str(args.json)}, "runs": []}
-    try:
-        tools = Tools.beside_python()
-        env = clean_env(work)
-        print("starting Nextcloud (../shared/nextcloud/serve.sh) …", flush=True)
-        nc.start()
-        user, password = nc.add_user("100 GB")
-        proxy = LatencyProxy(("127.0.0.1", nc.port), args.rtt_ms / 2000).start()
-        config = work / "rclone.conf"
-        dav_url = f"http://127.0.0.1:{proxy.port}/remote.php/dav/files/{user}/"
-        write_config(config, tools.rclone, dav_url, user, password, env, remote=REMOTE)
-        logs = work / "logs"
-        logs.mkdir()
+    return run_main("resume_upload.py", lambda: _bench(args, result), result, args.json)
+
+
+def _bench(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    work = Path(tempfile.mkdtemp(prefix="rcwiz-bench-resume-"))
+    with served(work, args.rtt_ms, REMOTE) as bench:
+        tools, env, nc, proxy, logs = bench.tools, bench.env, bench.nc, bench.proxy, bench.logs
+        config, user, password = bench.config, bench.user, bench.password
         size = args.size_mb * 10**6
         source = work / "data" / "big.bin"
         make_big_file(source, size)
@@ -279,21 +265,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         met = "met" if worst <= GOAL else "missed"
         print(f"  goal: rcwiz's re-run <= {GOAL:.0%} of the file: {met}")
         return 0 if ok else 1
-    except BenchError as exc:
-        print(f"resume_upload.py: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("resume_upload.py: interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        if args.json is not None:
-            args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        if proxy is not None:
-            proxy.stop()
-        try:
-            nc.stop()
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

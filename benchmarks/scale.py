@@ -42,8 +42,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchlib import BenchError, Nextcloud, Tools, capture, clean_env, timed, write_config
-from nextcloud_review import SCAN_TIMEOUT, seed
+from benchlib import BenchError, Nextcloud, Tools, clean_env, timed, write_config
+from nextcloud_review import seed, seed_account
 from nextcloud_speed import PeakRss
 
 GOAL_RATIO = 1.2
@@ -319,22 +319,11 @@ def seed_server(
 ) -> Seeded:
     """A new user holding FILES files, written on the server's disk and indexed, and the
     same tree in LOCAL."""
-    user, password = nc.add_user("none")
-    seeded = Seeded(files, user, password)
-    write_config(conf, tools.rclone, seeded.url(nc), user, password, env)
-    # The user's folder exists once the user has logged in.
-    capture([str(tools.rcwiz), "--config", str(conf), "quota", "bench:"], env)
-    server_files = nc.workdir / "data" / user / "files" / "data"
+    user, password, server_files, _ = seed_account(nc, tools, env, conf, files)
     started = time.perf_counter()
-    written = seed(server_files, files)
     seed(local, files)
-    print(
-        f"wrote {files} files ({written} bytes) twice in {time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
-    started = time.perf_counter()
-    nc.occ("files:scan", f"--path={user}/files", timeout=SCAN_TIMEOUT)
-    print(f"occ files:scan took {time.perf_counter() - started:.1f} s", flush=True)
+    print(f"wrote them again here in {time.perf_counter() - started:.1f} s", flush=True)
+    seeded = Seeded(files, user, password)
     mirror_times(server_files, local)
     return seeded
 

@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -36,18 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchlib import (
-    BenchError,
-    Nextcloud,
-    Tools,
-    capture,
-    checked,
-    clean_env,
-    make_dataset,
-    timed,
-    write_config,
-)
-from latency_proxy import LatencyProxy
+from benchlib import BenchError, capture, checked, make_dataset, run_main, served, timed
 
 REMOTE = "nc"
 FOLDER = "verify"
@@ -69,10 +56,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def _run(argv: list[str], env: dict[str, str], logs: Path, name: str) -> tuple[float, int, str]:
     """(seconds, exit code, stdout) of ARGV, its output kept in LOGS."""
     out, err = logs / f"{name}.out", logs / f"{name}.err"
@@ -86,24 +69,15 @@ def _spread(values: list[float]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _interrupt)
-    work = Path(tempfile.mkdtemp(prefix="rcwiz-bench-verify-"))
-    nc = Nextcloud(work / "server")
-    proxy: LatencyProxy | None = None
     result: dict[str, Any] = {"settings": vars(args) | {"json": str(args.json)}, "runs": []}
-    try:
-        tools = Tools.beside_python()
-        env = clean_env(work)
-        print("starting Nextcloud (../shared/nextcloud/serve.sh) …", flush=True)
-        nc.start()
-        user, password = nc.add_user("100 GB")
-        proxy = LatencyProxy(("127.0.0.1", nc.port), args.rtt_ms / 2000).start()
-        config = work / "rclone.conf"
-        dav_url = f"http://127.0.0.1:{proxy.port}/remote.php/dav/files/{user}/"
-        write_config(config, tools.rclone, dav_url, user, password, env, remote=REMOTE)
-        logs = work / "logs"
-        logs.mkdir()
+    return run_main("verify_speed.py", lambda: _bench(args, result), result, args.json)
+
+
+def _bench(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    work = Path(tempfile.mkdtemp(prefix="rcwiz-bench-verify-"))
+    with served(work, args.rtt_ms, REMOTE) as bench:
+        tools, env, nc, user, logs = bench.tools, bench.env, bench.nc, bench.user, bench.logs
+        config = bench.config
         data = make_dataset(work / "data", args.files, args.size)
         rcwiz = [str(tools.rcwiz), "--config", str(config)]
         rclone = [str(tools.rclone), "--config", str(config)]
@@ -173,21 +147,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"goal >= {GOAL:g}x: {met}"
         )
         return 0 if ok else 1
-    except BenchError as exc:
-        print(f"verify_speed.py: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("verify_speed.py: interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        if args.json is not None:
-            args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        if proxy is not None:
-            proxy.stop()
-        try:
-            nc.stop()
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

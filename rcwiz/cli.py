@@ -254,6 +254,8 @@ def _failed(console: Console, command: str, exc: errors.RcwizError, debug: bool)
             console.emit_json(error_document(command, exc))
         except BrokenPipeError:
             return _output_closed(errors.OutputClosed("stdout was closed"))
+        except OSError:  # stdout on a full disk: the sentence on stderr said it
+            pass
     return int(exc.exit_code)
 
 

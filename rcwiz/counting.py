@@ -108,6 +108,11 @@ class Tally:
     # other when it arrives (`add`, with its Sender); what an earlier run had already moved of
     # it is said first (`resumed`) and is not in `bytes` (Summary.resumed_bytes).
     earlier: dict[str, int] = field(default_factory=dict)  # name -> bytes moved before this run
+    # Files a fast path sent in a request whose answer never came (the stall timeout ended it,
+    # a proxy in front answered 504), which it then left to rclone: the server may have
+    # written them all the same (rcwiz.transfer.late). name -> (size, who sent it)
+    unanswered: dict[str, tuple[int, Sender]] = field(default_factory=dict)
+    found_there: int = 0  # of them, those rclone found there: its checks of them are no news
 
     def add(self, event: Event, sender: Sender = "rclone") -> None:
         """Count EVENT (a stats line or a file's result); other events count nothing."""
@@ -130,6 +135,22 @@ class Tally:
             self.deleted.add(name)
         elif outcome == "failed" and name not in self.arrived:
             self.failed.add(name)
+
+    def rclone_succeeded(self) -> list[tuple[FileDone, Sender]]:
+        """rclone ended well: its word on every file it was given is final. Those it neither
+        sent nor failed it found at the destination as they are at the source; of them, a file
+        `unanswered` arrived in this run, sent by the fast path, and is counted now (once: one
+        rclone sent is counted as rclone's). The results counted, to show."""
+        self.failed.clear()  # a later attempt succeeded
+        found = []
+        for name, (size, sender) in sorted(self.unanswered.items()):
+            if name not in self.arrived:
+                done = FileDone(name, "new", size, None, "Copied (new), found on the server")
+                found.append((done, sender))
+        for done, sender in found:
+            self.add(done, sender)
+        self.found_there += len(found)
+        return found
 
     def resumed(self, name: str, size: int) -> None:
         """SIZE bytes of NAME were moved by an earlier, interrupted run (counted apart from
@@ -188,10 +209,11 @@ class Tally:
         checked = max(0, checks - len(self.deleted))
         if not self.fast_path:
             return checked
-        # rclone checked the files the fast path had just sent: they are counted as sent;
+        # rclone checked the files the fast path had just sent (and those it found there after
+        # a request without an answer): they are counted as sent;
         # rclone given only what was left checks only those: the listing compared the rest.
         before = self.before.files if self.before is not None else 0
-        return max(max(0, checked - before), self.listed_same)
+        return max(max(0, checked - before - self.found_there), self.listed_same)
 
     def sent_by(self, sender: Sender) -> int:
         """How many of the files that arrived SENDER sent."""

@@ -50,9 +50,13 @@ def _help(argv: list[str]) -> None:
     """argparse prints the top-level help and raises SystemExit(0), as under rcwiz.cli.main:
     the same parser (no command's arguments), the same call, the same stdout. Without a
     stdout (closed: sys.stdout is None) argparse would print to stderr where rcwiz.cli stops
-    first: that case is left to rcwiz.cli."""
+    first: that case is left to rcwiz.cli, as a stdout that cannot take the help (a full
+    disk: rcwiz.parser.Parser raises its OSError), which rcwiz.cli says in one sentence."""
     if sys.stdout is None:
         return
     from rcwiz.parser import CommandLine, build_parser, parse
 
-    parse(build_parser(only="", line=CommandLine(argv)), argv)
+    try:
+        parse(build_parser(only="", line=CommandLine(argv)), argv)
+    except OSError:
+        return

@@ -88,6 +88,16 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("parser_class", functools.partial(Parser, line=self.line))
         return super().add_subparsers(**kwargs)
 
+    def _print_message(self, message: str, file: Any = None) -> None:  # a text stream
+        """argparse's, but a stream that cannot take the text (a full disk) raises its
+        OSError, for rcwiz.cli to say so (exit 12) as for any other output: argparse drops
+        it, and `rcwiz --help > /dev/full` ended with exit 0 and nothing said. Flushed here,
+        so the error comes before argparse's exit."""
+        stream = file or sys.stderr
+        if message and stream is not None:  # (None: started with it closed)
+            stream.write(message)
+            stream.flush()
+
     def error(self, message: str) -> NoReturn:
         from rcwiz.badline import refusal
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rcwiz import errors
-from rcwiz.actions.doctor import FAIL, WARN, Check, checks
+from rcwiz.actions.doctor import checks
+from rcwiz.actions.doctor_check import FAIL, WARN, Check
 from rcwiz.commands import add_remote_names, remote_names
 from rcwiz.ui.console import Console, escape
 from rcwiz.ui.output import Output

@@ -27,18 +27,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rcwiz import errors
-from rcwiz.counting import Sender, Tally
+from rcwiz.counting import Tally
 from rcwiz.events import Expected
 from rcwiz.nextcloud import bulk, chunked
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.capabilities import Capabilities
-from rcwiz.rclone.events import FileDone, InFlight
 from rcwiz.rclone.run import Rclone
 from rcwiz.rclone.transfer import TransferOptions
-from rcwiz.transfer import batching, fastpath, late, resumable, single
+from rcwiz.transfer import batching, bulk_run, fastpath, late, resumable, single
+from rcwiz.transfer.bulk_run import Phase, Run
 from rcwiz.transfer.walk import LocalFile, Tree
 
 # Measured against a real Nextcloud 30 at a 30 ms round trip (benchmarks/README.md).
@@ -54,14 +54,6 @@ TICK = 0.5  # seconds between progress reports while requests are in flight
 # What no other way of sending would get past: stop instead of trying rclone too (a hung
 # server would hold rclone as long again).
 _STOPS = (errors.QuotaExceeded, errors.AuthenticationFailed, errors.Stalled)
-
-
-@dataclass
-class Phase(fastpath.Phase):
-    """What the upload fast path did (requests: bulk requests), and what it left to rclone."""
-
-    left: list[LocalFile] = field(default_factory=list)  # to send by rclone
-    locked: list[str] = field(default_factory=list)  # of those left, files the server had locked
 
 
 def applies(opts: TransferOptions) -> bool:
@@ -142,7 +134,7 @@ class Upload:
     via: str = "bulk-upload"
 
     def send(self, channel: fastpath.Channel) -> None:
-        state = _Run(channel, self.expected, len(self.tree.files), self.phase, self.folders)
+        state = Run(channel, self.expected, len(self.tree.files), self.phase, self.folders)
         uploader = bulk.Uploader(self.account, channel.opts.dest)
         resumable.sweep(state, self.account, uploader, self.there)  # stale, or not needed
         if self.small:
@@ -223,58 +215,8 @@ def _notes(phase: Phase, tally: Tally, left: bool) -> tuple[str, ...]:
     return (f"{' and '.join(ways)}; {rest}.",)
 
 
-class _Run:
-    """One fast-path run: what it reports through, and its running totals, on the calling
-    thread."""
-
-    def __init__(
-        self,
-        channel: fastpath.Channel,
-        expected: Expected,
-        listed: int,
-        phase: Phase,
-        folders: set[str],
-    ) -> None:
-        self.channel = channel
-        self.warn = channel.warn
-        self.expected = expected
-        self.listed = listed
-        self.phase = phase
-        self.in_flight: tuple[InFlight, ...] = ()
-        self.extra_bytes = 0  # of chunks in flight
-        self.folders = folders
-
-    def record(self, entry: dict[str, object]) -> None:
-        self.channel.record({"rcwiz": "bulk", **entry})
-
-    def done(self, item: LocalFile, size: int, sender: Sender, how: str) -> None:
-        done = FileDone(item.relative, "new", size, None, f"Copied (new) {how}")
-        self.channel.file_done(done, sender)
-
-    def failed(self, items: list[LocalFile], exc: errors.RcwizError) -> None:
-        """ITEMS did not arrive, and the run stops with EXC: each is an error of the run."""
-        for item in items:
-            failed = FileDone(item.relative, "failed", item.size, exc.message, "Failed to copy")
-            self.channel.file_done(failed, "bulk")
-            self.record(
-                {"object": item.relative, "size": item.size, "ok": False, "stop": exc.message}
-            )
-
-    def notice(self, text: str, name: str | None = None) -> None:
-        """A fall-back to rclone: shown as a warning, and kept in the log."""
-        self.channel.notice(text, name)
-        self.record({"notice": text, "object": name})
-        self.warn(text)
-
-    def progress(self) -> None:
-        tally = self.channel.tally
-        self.channel.progress(
-            fastpath.progress(tally, self.expected, self.listed, self.extra_bytes, self.in_flight)
-        )
-
-
 def _make_folders(
-    state: _Run,
+    state: Run,
     uploader: bulk.Uploader,
     pool: concurrent.futures.Executor,
     files: list[LocalFile],
@@ -287,7 +229,7 @@ def _make_folders(
 
 
 def _folders_made(
-    state: _Run,
+    state: Run,
     uploader: bulk.Uploader,
     pool: concurrent.futures.Executor,
     files: list[LocalFile],
@@ -299,12 +241,12 @@ def _folders_made(
     except _STOPS:
         raise
     except errors.RcwizError as exc:
-        _fall_back(state, files, f"folders could not be made ({exc.message})")
+        bulk_run.fall_back(state, files, f"folders could not be made ({exc.message})")
         return False
     return True
 
 
-def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) -> None:
+def _send_small(state: Run, uploader: bulk.Uploader, small: list[LocalFile]) -> None:
     """Bulk-upload SMALL, REQUESTS_IN_FLIGHT requests at once, BYTES_IN_FLIGHT at most, each
     as many files as the server writes in a share of the stall timeout (batching.Pace)."""
     # A folder's files together, and never two requests in flight into one folder
@@ -343,80 +285,30 @@ def _send_small(state: _Run, uploader: bulk.Uploader, small: list[LocalFile]) ->
                     raise
                 except errors.RcwizError as exc:
                     # The rest goes to rclone too: a server that failed once will likely again.
+                    state.unanswered(batch)  # a proxy's 504: the server may have written it
                     failed += batch + [f for b in queue for f in b]
                     queue.clear()
                     state.notice(f"a bulk upload request failed ({exc.message})")
                     continue
                 now = time.monotonic()
                 pace.answered(len(batch), now - started.pop(future), now)
-                _results(state, batch, results)
+                bulk_run.results(state, batch, results)
             state.progress()
     except BaseException:
         uploader.client.abort()  # every request in flight fails now: its thread ends
         pool.shutdown(wait=False, cancel_futures=True)
-        _cut_off(state, sum(len(b) for b in running.values()))
+        bulk_run.cut_off(state, sum(len(b) for b in running.values()))
         raise
     finally:
         pool.shutdown(wait=False)
     # Requests still running when one failed have finished by now: only theirs are known.
     if failed:
-        _fall_back(state, failed, "after a failed bulk request")
-    _say_refused(state)
-
-
-def _cut_off(state: _Run, unconfirmed: int) -> None:
-    """The run stopped with UNCONFIRMED files in requests in flight: said after the summary
-    (said now, under the live display, its second line was cut)."""
-    if unconfirmed:  # cut off on rcwiz's side; the server may have taken them all the same
-        state.channel.later.append(
-            f"{unconfirmed} file(s) were on their way in bulk requests when the run "
-            "stopped: they are not counted, but the server may have stored them (the next "
-            "run skips those it has)"
-        )
-
-
-def _say_refused(state: _Run) -> None:
-    """The files the bulk upload refused one by one, which rclone sends instead."""
-    refused = state.phase.refused
-    if refused:
-        state.notice(
-            f"the bulk upload refused {len(refused)} file(s) ({refused[0]}, ...: the log says "
-            "why); rclone will send them"
-            if len(refused) > 1
-            else f"the bulk upload refused {refused[0]} (the log says why); rclone will send it"
-        )
-
-
-def _results(state: _Run, batch: list[LocalFile], results: list[bulk.Result]) -> None:
-    by_name = {f.relative: f for f in batch}
-    for result in results:
-        state.record(
-            {
-                "object": result.relative,
-                "size": result.size,
-                "ok": result.ok,
-                "message": result.message,
-                "how": "bulk",
-            }
-        )
-        item = by_name[result.relative]
-        if result.ok:
-            state.done(item, result.size, "bulk", "by bulk upload")
-        else:
-            state.phase.refused.append(result.relative)
-            state.phase.left.append(item)
-            if result.message.endswith(" is locked"):  # Nextcloud's words for a 423
-                state.phase.locked.append(result.relative)
-            state.channel.notice(f"bulk upload refused it: {result.message}", item.relative)
-
-
-def _fall_back(state: _Run, files: list[LocalFile], why: str) -> None:
-    state.phase.left += files
-    state.notice(f"{len(files)} file(s) left to rclone: {why}")
+        bulk_run.fall_back(state, failed, "after a failed bulk request")
+    bulk_run.say_refused(state)
 
 
 def _send_big(
-    state: _Run,
+    state: Run,
     account: Account,
     uploader: bulk.Uploader,
     big: list[LocalFile],
@@ -455,7 +347,7 @@ def _send_big(
             raise
         except errors.RcwizError as exc:
             resumable.left_session(state, upload)
-            _chunks_failed(state, item, exc)
+            bulk_run.chunks_failed(state, item, exc)
             continue
         finally:
             state.extra_bytes = 0
@@ -463,14 +355,3 @@ def _send_big(
         state.record({"object": item.relative, "size": item.size, "ok": True, "how": "chunks"})
         resumable.count(state, item, upload)  # bytes sent, and those resumed, apart
         state.progress()
-
-
-def _chunks_failed(state: _Run, item: LocalFile, exc: errors.RcwizError) -> None:
-    """ITEM's chunked upload failed with EXC (not one that stops the run): rclone sends it."""
-    state.phase.left.append(item)
-    entry = {"object": item.relative, "size": item.size, "ok": False, "how": "chunks"}
-    state.record({**entry, "message": exc.message})
-    state.notice(
-        f"the chunked upload of {item.relative} failed ({exc.message}); rclone will send it",
-        item.relative,
-    )

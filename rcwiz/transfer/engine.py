@@ -89,8 +89,11 @@ def run(
         try:
             failure = _follow(running, log, tally, sink, watch)
             code = running.wait()
-            if code == 0:
-                tally.failed.clear()  # a later attempt succeeded: rclone's word is final
+            if code == 0:  # rclone's word is final
+                for done, sender in tally.rclone_succeeded():
+                    entry = {"object": done.name, "size": done.size, "ok": True, "late": True}
+                    log.record({"rcwiz": sender, **entry, "how": sender})
+                    sink.file_done(done)
             elif failure is None:
                 failure = running.error(opts.dest, source=opts.source, dest=opts.dest)
         except KeyboardInterrupt:

@@ -14,7 +14,12 @@ write, where another request would wait as long (the PROPFIND may find it hung, 
 The server may still be writing the request rcwiz gave up on: a file sent again may be written
 twice, with the same bytes and time (a bulk upload of the same content to the same path leaves
 the same file), and is counted once, by the answer that confirms it. A server with a locking
-memcache may refuse the second write as locked: rclone then sends it (the usual fall-back).
+memcache may refuse the second write as locked: the file is left to rclone (the usual
+fall-back), which finds it there once the first write is done. Such files are `unanswered`
+(rcwiz.counting.Tally): what rclone neither sends nor fails of them is counted as arrived by
+bulk upload when rclone ends well, so that every file that arrived is counted once, whoever
+sent it. The same holds for a request a proxy in front answered with an error (a 504) while
+the server behind it wrote the files.
 """
 
 from __future__ import annotations
@@ -31,12 +36,13 @@ from rcwiz.transfer.walk import LocalFile
 
 
 class Reporting(Protocol):
-    """What the recovery reports through (rcwiz.transfer.bulk's run state is one)."""
+    """What the recovery reports through (rcwiz.transfer.bulk_run.Run is one)."""
 
     def record(self, entry: dict[str, object]) -> None: ...
     def done(self, item: LocalFile, size: int, sender: Sender, how: str) -> None: ...
     def warn(self, text: str) -> None: ...
     def failed(self, items: list[LocalFile], exc: errors.RcwizError) -> None: ...
+    def unanswered(self, items: list[LocalFile]) -> None: ...
 
 
 def after_stall(
@@ -58,6 +64,7 @@ def after_stall(
     if rest is None or not pace.stalled(len(batch), found, sent, time.monotonic()):
         state.failed(batch if rest is None else rest, exc)
         raise exc
+    state.unanswered(rest)
     state.warn(said(len(batch), len(rest)))
     return rest
 

@@ -25,11 +25,11 @@ from rcwiz.ui import format as fmt
 if TYPE_CHECKING:
     from rcwiz.nextcloud.account import Account
     from rcwiz.nextcloud.bulk import Uploader
-    from rcwiz.transfer.bulk import _Run
+    from rcwiz.transfer.bulk_run import Run
 
 
 def sweep(
-    state: _Run, account: Account, uploader: Uploader, there: dict[str, tuple[int, float]]
+    state: Run, account: Account, uploader: Uploader, there: dict[str, tuple[int, float]]
 ) -> None:
     """Discard the account's sessions kept for a resume that are stale, or whose file is at
     the destination already, as the listing THERE shows it (it arrived another way)."""
@@ -47,7 +47,7 @@ def in_flight(item: LocalFile, upload: chunked.Upload, started: float) -> InFlig
     return fastpath.in_flight(item.relative, item.size, upload.sent, started, upload.resumed)
 
 
-def ticker(state: _Run, item: LocalFile, upload: chunked.Upload) -> Callable[[int], None]:
+def ticker(state: Run, item: LocalFile, upload: chunked.Upload) -> Callable[[int], None]:
     """UPLOAD's progress report of ITEM (the bytes this run has sent of it so far): the bytes
     in flight count as sent, the file is shown at its true position (in_flight)."""
     started = time.monotonic()
@@ -60,7 +60,7 @@ def ticker(state: _Run, item: LocalFile, upload: chunked.Upload) -> Callable[[in
     return tick
 
 
-def count(state: _Run, item: LocalFile, upload: chunked.Upload) -> None:
+def count(state: Run, item: LocalFile, upload: chunked.Upload) -> None:
     """ITEM arrived whole: counted as a file; what the server held of it from an earlier run
     said to the Tally first (not in the bytes sent)."""
     how = "in parallel chunks"
@@ -89,7 +89,7 @@ def kept_note(upload: chunked.Upload) -> str:
     )
 
 
-def left_session(state: _Run, upload: chunked.Upload, stopping: bool = False) -> None:
+def left_session(state: Run, upload: chunked.Upload, stopping: bool = False) -> None:
     """Say that a chunked upload is kept for a resume (after the summary when the run is
     STOPPING: the live display would cut a warning shown now), or where one that could not be
     removed is (its parts count against the quota until the server's clean-up job removes

@@ -25,6 +25,7 @@ NEVER = {
     "rcwiz.transfer.archive",
     "rcwiz.transfer.bigfiles",
     "rcwiz.transfer.bulk",
+    "rcwiz.transfer.bulk_run",
     "rcwiz.transfer.resumable",
     "rcwiz.transfer.verify",
     "rcwiz.rclone.lsjson",

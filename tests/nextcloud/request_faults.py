@@ -21,7 +21,10 @@ Faults:
   then half its body, and the connection closed (a server that dies mid-answer);
 * "late": the request goes to the real server at once, which does its work, but the answer is
   held until the client goes away (a server that takes longer than the stall timeout to
-  answer a bulk request it writes all the same).
+  answer a bulk request it writes all the same);
+* "gateway": the request goes to the real server, which does its work, and the client is
+  answered 504 Gateway Timeout (a reverse proxy in front that gave up waiting, as nginx does
+  after its proxy_read_timeout, while the server goes on writing).
 
 TIMES, when given, spoils only that many requests of the kind (after AFTER): later ones pass.
 
@@ -59,6 +62,7 @@ FAULTS = ("hung", "trickle", "endless", "reset")  # what every kind of request i
 HELD = "held"  # for the resume tests (test_nc_resume.py)
 LATE = "late"  # for test_nc_bulk_late.py
 CUT = "cut"  # for the big-file download tests (test_nc_resume_down.py, test_nc_body_to_file.py)
+GATEWAY = "gateway"  # for test_nc_bulk_late.py
 TRICKLE = 1.0  # seconds between two bytes of a trickled answer
 BLOCK = 64 * 1024
 ENTRY = (
@@ -102,7 +106,10 @@ class RequestFaults(ArchiveFaults):
         port: int = 0,
         times: int | None = None,
     ) -> None:
-        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD, LATE, CUT), (kind, fault)
+        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD, LATE, CUT, GATEWAY), (
+            kind,
+            fault,
+        )
         super().__init__(target, "pass", port=port)
         self.kind, self.fault = kind, fault
         self.after, self.passed, self.healed = after, 0, False
@@ -166,6 +173,12 @@ class RequestFaults(ArchiveFaults):
         self.forward(handler.command, handler.path, headers, body)
         self.answered[self.kind].set()
         self._hung(handler, headers, body)
+
+    def _gateway(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        self.forward(handler.command, handler.path, headers, body)
+        self.answered[self.kind].set()
+        text = b"<html><body>504 Gateway Time-out</body></html>"
+        self._write(handler, self._head(504, [("Content-Type", "text/html")], len(text)) + text)
 
     def _reset(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
         handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -20,14 +20,14 @@ def puts(requests, user):
 def test_bulk_upload_carries_the_small_files_and_a_rerun_sends_nothing(
     real_nextcloud, nc_user, nc_remote, tmp_path
 ):
-    source = small_tree(tmp_path / "src", 230)
+    source = small_tree(tmp_path / "src", 120)
     big_file(source / "big.bin", 3 * MiB)  # above the bulk threshold: rclone sends it
     mark = real_nextcloud.log_mark()
     done = rcwiz("--json", "--config", str(nc_remote), "copy", str(source), "nc:project")
     assert done.returncode == 0, done.stderr
     requests = real_nextcloud.requests_since(mark)
     bulk = posts_to_bulk(requests)
-    # A folder of 57-58 files each, the first requests of batching.FIRST files (the pace:
+    # A folder of 30 files each, the first requests of batching.FIRST files (the pace:
     # transfer.batching.Pace), the rest of each folder in one or more requests after them.
     assert 4 < len(bulk) <= 12 and all(r.status == 200 for r in bulk)
     assert [r.path.rsplit("/", 1)[1] for r in puts(requests, nc_user)] == ["big.bin"]

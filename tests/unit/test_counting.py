@@ -68,6 +68,33 @@ def test_a_failure_retried_to_success_is_no_error():
     assert tally.errors == 0 and list(tally.arrived) == ["x"]
 
 
+def test_an_unanswered_file_rclone_found_there_is_counted_once_as_the_fast_path_s():
+    tally = Tally("copy")
+    tally.fast_path = True
+    tally.unanswered.update({"a": (3, "bulk"), "b": (4, "bulk"), "c": (5, "bulk")})
+    tally.add(FileDone("a", "new", 3, None, "Copied (new) by bulk upload"), "bulk")  # resent
+    tally.rclone_starts()
+    tally.add(FileDone("b", "new", 4, None, "Copied (new)"))  # rclone sent it
+    tally.add(FileDone("c", "failed", 5, "HTTP 423 Locked", "Failed to copy"))  # then found
+    found = tally.rclone_succeeded()
+    assert [(done.name, sender) for done, sender in found] == [("c", "bulk")]
+    summary = tally.summary("src", "dest", log_path="")
+    assert (summary.files, summary.bytes, summary.errors) == (3, 12, 0)
+    assert (summary.bulk_files, summary.rclone_files) == (2, 1)
+    assert tally.rclone_succeeded() == []  # said once
+
+
+def test_a_file_found_there_is_sent_not_up_to_date():
+    tally = Tally("copy")
+    tally.fast_path = True
+    tally.unanswered["c"] = (5, "bulk")  # nothing counted before rclone
+    tally.rclone_starts()
+    tally.add(stats(checks=1))  # rclone compared c with the destination: the same
+    tally.rclone_succeeded()
+    summary = tally.summary("src", "dest", log_path="")
+    assert (summary.files, summary.bulk_files, summary.checked) == (1, 1, 0)
+
+
 def test_a_display_never_changes_the_summary_it_shows():
     tally = Tally("copy")
     tally.add(FileDone("a", "new", 7, None, "Copied (new)"))
