@@ -85,7 +85,7 @@ def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared
     """List the remote once and compare; None when rclone should judge alone (nothing
     listed, the folder missing, or a single file named as the source).
 
-    The listing is Nextcloud's own in one request (rcwiz.nextcloud.listing) where it can be
+    The listing is Nextcloud's own in a few requests (rcwiz.nextcloud.listing) where it can be
     trusted, else rclone's; the server's version is asked for meanwhile.
     """
     started = time.monotonic()
@@ -93,7 +93,8 @@ def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared
     major: list[int | None] = []
     asking = threading.Thread(target=lambda: major.append(server_major(client)), daemon=True)
     asking.start()
-    found, listed_by = fastpath.remote_listing(rclone, account, opts.source)
+    # The checksums of the big files alone (rcwiz.transfer.bigfiles checks those it fetches)
+    found, listed_by = fastpath.remote_listing(rclone, account, opts.source, SMALL_FILE)
     asking.join()
     names = list(found.files)
     source_name = opts.source.partition(":")[2].rstrip("/").rpartition("/")[2]

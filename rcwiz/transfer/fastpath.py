@@ -45,13 +45,17 @@ Warn = Callable[[str], None]  # says one warning to people (the console's)
 MODIFY_WINDOW = 1.0  # seconds: Nextcloud keeps whole seconds, so rclone compares within 1 s
 
 
-def remote_listing(rclone: Rclone, account: Account, path: str) -> tuple[Listing, str]:
-    """Everything under the remote PATH, and who listed it: Nextcloud in one request
-    ("propfind", rcwiz.nextcloud.listing) where its answer can be trusted, else rclone
-    ("rclone", one request per folder)."""
+def remote_listing(
+    rclone: Rclone, account: Account, path: str, checksums_from: int | None = 0
+) -> tuple[Listing, str]:
+    """Everything under the remote PATH, and who listed it: Nextcloud in a few requests
+    ("propfind", rcwiz.nextcloud.listing) where its answers can be trusted, else rclone
+    ("rclone", one request per folder). The server's checksums come with the files of
+    CHECKSUMS_FROM bytes or more (0: every file's, None: none)."""
     from rcwiz.nextcloud import listing as nextcloud_listing  # Nextcloud runs only
 
-    found = nextcloud_listing.tree(account.client(), account.dav_user, account.path_of(path))
+    client, where = account.client(), account.path_of(path)
+    found = nextcloud_listing.tree(client, account.dav_user, where, checksums_from=checksums_from)
     if found is not None:
         return found, "propfind"
     return listing(rclone, path), "rclone"

@@ -1,6 +1,7 @@
-"""Both fast paths list the remote tree in one request (rcwiz.nextcloud.listing): against the
-real Nextcloud 30, with rclone's own `lsjson -R` of the same tree as the oracle, and with
-rclone's listing taking over wherever the answer cannot be trusted."""
+"""Both fast paths list the remote tree in a few requests (rcwiz.nextcloud.listing: the
+outline, then the tree in one request, or a top-level folder per request when it is big):
+against the real Nextcloud 30, with rclone's own `lsjson -R` of the same tree as the oracle,
+and with rclone's listing taking over wherever the answer cannot be trusted."""
 
 from __future__ import annotations
 
@@ -66,14 +67,19 @@ def listed_by(done: subprocess.CompletedProcess) -> str:
     return start["listed_by"]
 
 
-def test_one_request_lists_the_tree_as_rclone_does(
+def test_the_outline_and_one_request_list_the_tree_as_rclone_does(
     real_nextcloud, nc_user, nc_remote, rclone_bin, tmp_path
 ):
     rclone_copy(rclone_bin, nc_remote, odd_tree(tmp_path / "src"), "nc:odd")
     mark = real_nextcloud.log_mark()
     found = tree(client_of(nc_user), nc_user.name, "odd")
     requests = real_nextcloud.requests_since(mark)
-    assert [(r.method, r.status) for r in requests] == [("PROPFIND", 207)]
+    # the outline (the folder's level, its folders' counts), then the tree in one request
+    assert sorted((r.method, r.status) for r in requests) == [
+        ("PROPFIND", 207),
+        ("PROPFIND", 207),
+        ("SEARCH", 207),
+    ]
     assert found == rclones_listing(rclone_bin, nc_remote, "nc:odd")
     assert found.files["a b/x.txt"] == (4, 1709210096.0) and "empty-folder" in found.folders
     # rclone sent every file with its SHA-1, which the server keeps (rcwiz check uses it)
@@ -101,7 +107,7 @@ def test_a_download_and_an_upload_list_the_remote_once_and_reruns_send_nothing(
     assert json_lines(again.stdout)[-1]["files"] == 0
     within = f"/remote.php/dav/files/{nc_user.name}/both"
     listings = [r for r in requests if r.method == "PROPFIND" and r.path.startswith(within)]
-    assert len(listings) == 1, requests  # no folder after folder, no rclone
+    assert len(listings) == 2, requests  # the level and the tree: no folder after folder
 
     back = tmp_path / "back"
     for _ in range(2):  # a download, then its re-run
@@ -109,7 +115,7 @@ def test_a_download_and_an_upload_list_the_remote_once_and_reruns_send_nothing(
         done = rcwiz("--json", "--config", str(nc_remote), "copy", "nc:both", str(back))
         assert listed_by(done) == "propfind"
         propfinds = [r for r in real_nextcloud.requests_since(mark) if r.method == "PROPFIND"]
-        assert len(propfinds) == 1  # the listing, and no quota check for a download
+        assert len(propfinds) == 2  # the listing's two, and no quota check for a download
     assert same_bytes(source, back)
     assert json_lines(done.stdout)[-1]["files"] == 0
 
