@@ -37,6 +37,7 @@ without SEARCH is asked for the whole tree in one PROPFIND with the counts, as b
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote, unquote, urlsplit
 
 from rcwiz import errors
@@ -81,7 +82,8 @@ def tree(
             listing = _whole(client, target, prefix, plain, found.said)
         else:
             listing = _split(client, target, prefix, plain, found.level, found.said)
-        listing.checksums.update(found.checksums)
+        if checksums_from != 0:  # none came with the tree: the search's (or none) alone
+            listing = replace(listing, checksums=dict(found.checksums))
         return listing
     except errors.Stalled:
         # The server builds each answer whole before its first byte: a big enough tree takes

@@ -174,3 +174,64 @@ def test_a_tree_the_server_cannot_list_within_the_stall_timeout_is_listed_by_rcl
         assert proxy.shallowed == 1, done.stderr
     assert listed_by(done) == "rclone"  # the server answers otherwise: not a hung one
     assert same_bytes(source, back)
+
+
+def several_tops(folder: Path) -> Path:
+    """odd_tree (three top-level folders, one of them empty, a hidden file at the top) with
+    two more files at the top and a fourth top-level folder."""
+    odd_tree(folder)
+    (folder / "root.txt").write_bytes(b"at the top\n")
+    (folder / "z-last").mkdir()
+    (folder / "z-last" / "one.bin").write_bytes(os.urandom(3000))
+    return folder
+
+
+def a_folder_per_request(server, user, conf: Path, rclone_bin: Path, tmp_path: Path) -> None:
+    """A tree of more files than the split threshold (lowered to 0 here) is listed a
+    top-level folder per request, and the listing is rclone's, checksums and all."""
+    rclone_copy(rclone_bin, conf, several_tops(tmp_path / "src"), "nc:tops")
+    client = client_of(user)
+    mark = server.log_mark()
+    found = tree(client, user.name, "tops", split_above=0)
+    requests = server.requests_since(mark)
+    assert found == rclones_listing(rclone_bin, conf, "nc:tops")
+    assert set(found.checksums) == set(found.files)  # the top level's files' too
+    home = f"/remote.php/dav/files/{user.name}/tops/"
+    propfinds = sorted(r.path for r in requests if r.method == "PROPFIND")
+    tops = ["a b/", "empty-folder/", "z-last/", "ü%#&+'/"]
+    assert propfinds == sorted([home, *(home + top for top in tops)]), requests
+    assert [r.method for r in requests].count("SEARCH") == 1
+    assert all(r.status == 207 for r in requests), requests
+    # the same tree under the threshold: the outline, then the tree in one request
+    mark = server.log_mark()
+    assert tree(client, user.name, "tops") == found
+    propfinds = [r.path for r in server.requests_since(mark) if r.method == "PROPFIND"]
+    assert propfinds.count(home) == 2 and len(propfinds) == 2
+
+
+def test_a_big_tree_is_listed_a_top_level_folder_per_request(
+    real_nextcloud, nc_user, nc_remote, rclone_bin, tmp_path
+):
+    a_folder_per_request(real_nextcloud, nc_user, nc_remote, rclone_bin, tmp_path)
+
+
+def test_a_big_tree_is_listed_a_top_level_folder_per_request_on_the_production_like_server(
+    prod_nextcloud, prod_user, prod_remote, rclone_bin, tmp_path
+):
+    a_folder_per_request(prod_nextcloud, prod_user, prod_remote, rclone_bin, tmp_path)
+
+
+def test_a_download_asks_the_checksums_of_its_big_files_alone(
+    real_nextcloud, nc_user, nc_remote, rclone_bin, tmp_path
+):
+    rclone_copy(rclone_bin, nc_remote, several_tops(tmp_path / "src"), "nc:sums")
+    client, user = client_of(nc_user), nc_user
+    everything = tree(client, user.name, "sums")
+    assert everything is not None and set(everything.checksums) == set(everything.files)
+    for split_above in (0, 10**6):  # a folder per request, and one request
+        big = tree(client, user.name, "sums", checksums_from=5, split_above=split_above)
+        assert big == everything
+        assert set(big.checksums) == {r for r, (size, _) in big.files.items() if size >= 5}
+        assert big.checksums == {r: everything.checksums[r] for r in big.checksums}
+        none = tree(client, user.name, "sums", checksums_from=None, split_above=split_above)
+        assert none == everything and none.checksums == {}
