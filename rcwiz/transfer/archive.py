@@ -26,7 +26,7 @@ from rcwiz import errors
 from rcwiz.counting import Tally
 from rcwiz.events import Expected
 from rcwiz.nextcloud.account import Account
-from rcwiz.nextcloud.archive import Archives, Batch, Failed, plan, server_major
+from rcwiz.nextcloud.archive import Archives, Batch, Failed, OnceMore, plan, server_major
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.rclone.config import Remote, is_remote
 from rcwiz.rclone.events import FileDone, FileOutcome
@@ -183,7 +183,7 @@ class Download:
             parallel=IN_FLIGHT,
             root_name=archives.root_name,
         )
-        asked_again: set[int] = set()
+        once_more = OnceMore()
         with _Fetcher(archives, batches, Path(self.opts.dest).expanduser()) as fetcher:
 
             def tick(in_flight: int) -> None:
@@ -193,9 +193,7 @@ class Download:
                 self.phase.requests += 1
                 results = _unpack(batch, answer, dest, prepared) if answer else {}
                 why = failure or _refused(results)
-                if why and id(batch) not in asked_again:
-                    # Once more before rclone fetches its files one by one (see _refused).
-                    asked_again.add(id(batch))
+                if once_more.again(batch, why):  # before rclone fetches its files one by one
                     fetcher.again(batch)
                     at = round(time.monotonic() - tally.started, 3)
                     _log(channel, "archive-again", folder=batch.folder, failure=why, at=at)
@@ -264,13 +262,8 @@ def _unpack(
 
 
 def _refused(results: dict[str, str | None]) -> str | None:
-    """Why the whole archive was refused (cut off, not a zip), or None.
-
-    A Nextcloud with Redis locking at times ends an archive in the middle when several are
-    in flight (a file's lock is refused, and formatting that error fails: seen in
-    benchmarks/floor_speed.py on the production-like server, for the floor's requests and
-    rcwiz's alike), so such a batch is asked for once more before rclone gets its files.
-    """
+    """Why the whole archive was refused (cut off, not a zip), or None: such a batch is asked
+    for once more (rcwiz.nextcloud.archive.OnceMore) before rclone gets its files."""
     reasons = set(results.values())
     if len(reasons) == 1:
         (reason,) = reasons
