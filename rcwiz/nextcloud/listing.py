@@ -51,7 +51,7 @@ from rcwiz.rclone.lsjson import Listing
 
 __all__ = ["SPLIT_FILES", "Unusable", "read", "tree"]
 
-SPLIT_FILES = 20_000  # a tree of more files comes a top-level folder per request
+SPLIT_FILES = 10_000  # a tree of more files comes a top-level folder per request
 IN_FLIGHT = 3  # such requests at once
 
 
@@ -72,15 +72,15 @@ def tree(
     target = files_path(dav_user, path)
     prefix = unquote(urlsplit(client.server).path.rstrip("/") + target)
     try:
-        found = outline.ask(client, dav_user, path, prefix, checksums_from)
+        found = outline.ask(client, dav_user, path, prefix, checksums_from, split_above)
         if found is None:
             return Listing()
         if found.said is None:  # a server without SEARCH: one answer with the counts
-            return _whole(client, target, prefix, BODY, None)
-        plain = body(checksums=checksums_from == 0)
-        if found.files <= split_above:
-            listing = _whole(client, target, prefix, plain, found.said)
+            return _whole(client, target, prefix)
+        if found.tree is not None:
+            listing = found.tree
         else:
+            plain = body(checksums=checksums_from == 0)
             listing = _split(client, target, prefix, plain, found.level, found.said)
         if checksums_from != 0:  # none came with the tree: the search's (or none) alone
             listing = replace(listing, checksums=dict(found.checksums))
@@ -96,9 +96,9 @@ def tree(
         return None
 
 
-def _whole(client: Client, target: str, prefix: str, asked: bytes, said: Said | None) -> Listing:
-    """The tree at TARGET in one answer (SAID: the counts, None: read from the answer)."""
-    listing = propfind(client, target, prefix, asked, "infinity", said=said, counted=said is None)
+def _whole(client: Client, target: str, prefix: str) -> Listing:
+    """The tree at TARGET in one answer that carries every folder's counts."""
+    listing = propfind(client, target, prefix, BODY, "infinity", counted=True)
     if listing is None:
         raise Unusable("the folder went away meanwhile")
     return listing

@@ -172,7 +172,7 @@ class _Reader:
             raise Unusable(f"{relative} is not in {self.top}")
         else:
             self._count_in(parent(relative))
-        mtime = _time(props.findtext(f"{_D}getlastmodified"))
+        mtime = http_time(props.findtext(f"{_D}getlastmodified"))
         if folder:
             if self.counted:
                 self.said[relative] = (whole_number(props, _FILES), whole_number(props, _FOLDERS))
@@ -254,7 +254,7 @@ def whole_number(props: Element, tag: str) -> int:
     return value
 
 
-def _time(text: str | None) -> float:
+def http_time(text: str | None) -> float:
     """An HTTP date ("Tue, 01 Dec 2026 15:08:34 GMT") as seconds since the epoch."""
     try:
         when = parsedate_to_datetime(text or "")

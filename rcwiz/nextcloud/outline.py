@@ -19,6 +19,7 @@ caller lists in one PROPFIND with the counts, as before.
 
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element, ParseError, fromstring
@@ -31,6 +32,7 @@ from rcwiz.nextcloud.multistatus import (
     Unusable,
     at_once,
     found_props,
+    http_time,
     parent,
     propfind,
     relative_to,
@@ -52,28 +54,32 @@ _SEARCH_HEAD = (
 
 @dataclass
 class Outline:
-    """What the tree holds, before its listing."""
+    """What the tree holds, before its listing, and the tree itself when it is small."""
 
     level: Listing  # the folder's own files and folders (their times, the files' checksums)
     said: Said | None  # every folder ("" the folder itself) -> (files, folders) it holds
     checksums: dict[str, str] = field(default_factory=dict)  # the big files' (when asked)
-
-    @property
-    def files(self) -> int:
-        """How many files the tree holds (0 when the server did not say)."""
-        return sum(files for files, _ in (self.said or {}).values())
+    tree: Listing | None = None  # the whole tree, checked by the counts (None: too big)
 
 
 def ask(
-    client: Client, dav_user: str, path: str, prefix: str, checksums_from: int | None
+    client: Client,
+    dav_user: str,
+    path: str,
+    prefix: str,
+    checksums_from: int | None,
+    most: int,
 ) -> Outline | None:
     """The outline of PATH (in DAV_USER's home; PREFIX: its unquoted href), None when it is
     not there; Unusable when it is a file or the answers disagree. CHECKSUMS_FROM: the size
-    from which files' checksums are asked by SEARCH (0 or None: not here)."""
+    from which files' checksums are asked (0: every file's, None: none). The files of a tree
+    of at most MOST files come too (`tree`)."""
     scope = "/files/" + "/".join(p for p in (dav_user, path.strip("/")) if p)
-    with at_once(client, 3) as pool:
+    with at_once(client, 4) as pool:
         level = pool.submit(_level, client, files_path(dav_user, path), prefix)
         folders = pool.submit(_search, client, _folders_query(scope), prefix)
+        query = _files_query(scope, most + 1, checksums=checksums_from == 0)
+        files = pool.submit(_search, client, query, prefix)
         big: Future[Results | None] | None = None
         if checksums_from:
             query = _big_files_query(scope, checksums_from)
@@ -82,11 +88,37 @@ def ask(
         if found is None:
             return None
         listed, said = found
-        below = folders.result()
+        below, small = folders.result(), files.result()
         checksums = _checksums(big.result() if big is not None else None)
     if below is None:
         return Outline(listed, None, checksums)
-    return Outline(listed, _agreed(said, below, listed), checksums)
+    counts = _agreed(said, below, listed)
+    whole = _checked(counts, below, small) if small is not None and len(small) <= most else None
+    return Outline(listed, counts, checksums, whole)
+
+
+def _checked(said: Said, folders: Results, files: Results) -> Listing:
+    """The tree the two searches found, FOLDERS and FILES, once every folder holds exactly
+    what SAID says it holds."""
+    found = Listing()
+    for relative, _, props in folders:
+        found.folders[relative] = http_time(props.findtext(f"{_D}getlastmodified"))
+    for relative, folder, props in files:
+        if folder or not relative:
+            raise Unusable(f"{relative or 'the folder itself'} in the files' search")
+        size = whole_number(props, f"{_D}getcontentlength")
+        found.files[relative] = (size, http_time(props.findtext(f"{_D}getlastmodified")))
+        checksum = props.findtext(f"{_OC}checksums/{_OC}checksum")
+        if checksum:
+            found.checksums[relative] = checksum
+    held = Counter(parent(rel) for rel in found.files)
+    inside = Counter(parent(rel) for rel in found.folders)
+    if set(held) - set(said) or set(inside) - set(said):
+        raise Unusable("an entry in a folder the search did not find")
+    for rel, (said_files, said_folders) in said.items():
+        if held[rel] != said_files or inside[rel] != said_folders:
+            raise Unusable(f"{rel or 'the folder'} is not listed whole")
+    return found
 
 
 def _level(client: Client, target: str, prefix: str) -> tuple[Listing, Said] | None:
@@ -127,8 +159,21 @@ def _folders_query(scope: str) -> bytes:
     where = (
         f"<d:eq><d:prop><d:getcontenttype/></d:prop><d:literal>{_FOLDER_TYPE}</d:literal></d:eq>"
     )
-    select = "<d:resourcetype/><nc:contained-file-count/><nc:contained-folder-count/>"
+    select = (
+        "<d:getlastmodified/><d:resourcetype/>"
+        "<nc:contained-file-count/><nc:contained-folder-count/>"
+    )
     return _query(scope, select, where)
+
+
+def _files_query(scope: str, most: int, *, checksums: bool) -> bytes:
+    where = (
+        f"<d:not><d:eq><d:prop><d:getcontenttype/></d:prop>"
+        f"<d:literal>{_FOLDER_TYPE}</d:literal></d:eq></d:not>"
+    )
+    select = "<d:getlastmodified/><d:getcontentlength/><d:resourcetype/>"
+    limit = f"<d:limit><d:nresults>{int(most)}</d:nresults></d:limit>"
+    return _query(scope, select + ("<oc:checksums/>" if checksums else ""), where, limit)
 
 
 def _big_files_query(scope: str, size: int) -> bytes:
@@ -136,11 +181,11 @@ def _big_files_query(scope: str, size: int) -> bytes:
     return _query(scope, "<d:resourcetype/><oc:checksums/>", where)
 
 
-def _query(scope: str, select: str, where: str) -> bytes:
+def _query(scope: str, select: str, where: str, limit: str = "") -> bytes:
     return (
         f"{_SEARCH_HEAD}<d:select><d:prop>{select}</d:prop></d:select>"
         f"<d:from><d:scope><d:href>{escape(scope)}</d:href><d:depth>infinity</d:depth>"
-        f"</d:scope></d:from><d:where>{where}</d:where><d:orderby/></d:basicsearch>"
+        f"</d:scope></d:from><d:where>{where}</d:where><d:orderby/>{limit}</d:basicsearch>"
         "</d:searchrequest>"
     ).encode()
 
