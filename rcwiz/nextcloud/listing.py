@@ -1,38 +1,32 @@
-"""A whole remote tree from Nextcloud in a few requests: WebDAV PROPFIND and SEARCH.
+"""A whole remote tree from Nextcloud in one round of requests: WebDAV PROPFIND and SEARCH.
 
 `rclone lsjson -R` asks one folder at a time (a round trip per folder, after rclone's own
-start-up); Nextcloud answers a whole tree at once (PROPFIND with `Depth: infinity`). The
-answer is parsed as it arrives (bounded memory besides the listing itself) and trusted only
-when it is exactly what rclone's listing would hold: every folder holds exactly the files and
-folders the server says it holds directly (`nc:contained-file-count`,
-`nc:contained-folder-count`), every file has a size and a time, every name is one rclone would
-not encode (so the names are the ones rclone shows) and lies inside the folder asked for.
-Anything else (another status, a server without those counts, a name of another kind, a
-broken answer, no answer within the stall timeout from a server that otherwise answers)
-gives None, and the caller lists with rclone instead; a server that answers nothing at all
-is Stalled.
+start-up); Nextcloud answers a whole tree at once. rcwiz trusts the answers only when they are
+exactly what rclone's listing would hold: every folder holds exactly the files and folders the
+server says it holds directly (`nc:contained-file-count`, `nc:contained-folder-count`), every
+file has a size and a time, every name is one rclone would not encode (so the names are the
+ones rclone shows) and lies inside the folder asked for. Anything else (another status, a
+server without those counts, a name of another kind, a broken answer, no answer within the
+stall timeout from a server that otherwise answers) gives None, and the caller lists with
+rclone instead; a server that answers nothing at all is Stalled.
 
-What a listing costs the server (measured on the production-like Nextcloud, 1000 files:
-NEXTCLOUD-FACTS.md): a property that a node lacks (the counts on a file, the checksum of a
+What a listing costs the server (measured on the production-like Nextcloud, 1000 files, see
+benchmarks/README.md): a property that a node lacks (the counts on a file, the checksum of a
 bulk-uploaded file) costs one SQL query per node (apps/dav's CustomPropertiesBackend looks it
-up), a PROPFIND with the counts and checksums 0.37-1.5 s where one with only names, sizes and
-times took 0.09-0.44 s. So the counts come apart, asked before the tree (`rcwiz.nextcloud.
-outline`): the folder's own level (PROPFIND, Depth 1) and every folder below it (SEARCH for
-folders) at once, and then the tree itself with the plain properties (and the checksums only
-when every file's is wanted: `rcwiz check`; a download asks for the big files' alone).
+up): a PROPFIND with the counts and checksums took 0.37-1.8 s where one with only names,
+sizes and times took 0.09-0.44 s. So the counts are asked of the folders alone, and the files
+with what every file has, all at once (rcwiz.nextcloud.outline): the folder's own level
+(PROPFIND, Depth 1), a SEARCH for its folders and one for its files (the checksums only when
+every file's is wanted, `rcwiz check`; a download asks for its big files' alone).
 
-The outline also says how many files the tree holds. Up to SPLIT_FILES, the tree comes in
-one request; a bigger one (10^5 files took 97 s to list in one request under load, longer
-than the stall timeout) comes a top-level folder per request, IN_FLIGHT at once, each
-request with its own deadline; the files of the top level come from the outline.
-
-The answers are checked as they come, not only at their end: each folder's counts are known
-before its entries arrive, so an entry in a folder the outline did not name, or one more
-entry than its folder holds, ends the reading at once, as does one response longer than
-MAX_RESPONSE. An endless answer (valid entries for ever) thus stops after at most the
-entries the server said there are. Each request's deadline is the run's (rcwiz.clock): a
-listing that streams is read for as long as it streams, a trickle is Stalled. A server
-without SEARCH is asked for the whole tree in one PROPFIND with the counts, as before.
+The files' SEARCH is limited to SPLIT_FILES + 1 results. A bigger tree (10^5 files took 97 s
+to list in one request under load, longer than the stall timeout) comes a top-level folder
+per PROPFIND (Depth: infinity), IN_FLIGHT at once, each request with its own deadline; the
+files of the top level come from the level's answer. Those answers are read as they arrive
+(rcwiz.nextcloud.multistatus) and checked as they come: each folder's counts are known
+before its entries arrive, so an entry in a folder the search did not find, or one more
+entry than its folder holds, ends the reading at once. A server without SEARCH is asked for
+the whole tree in one PROPFIND that carries the counts, as before.
 """
 
 from __future__ import annotations

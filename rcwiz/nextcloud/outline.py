@@ -1,18 +1,23 @@
-"""What a tree holds, asked before the tree itself (rcwiz.nextcloud.listing): the folder's own
-level, every folder below it with its counts, and the big files' checksums, at once.
+"""What a tree holds, asked all at once (rcwiz.nextcloud.listing): the folder's own level,
+every folder below it with its counts, its files when they are few, and the big files'
+checksums.
 
-Nextcloud answers a property a node lacks with one SQL query per node (NEXTCLOUD-FACTS.md),
-so the counts a listing is checked by (`nc:contained-file-count`, `-folder-count`) are asked
-of the folders alone, by WebDAV SEARCH (apps/dav's FileSearchBackend: one query for the
-folders, their children counted), and the tree's own PROPFIND carries only what every file
-has. Three requests at once, each within the stall timeout:
+Nextcloud answers a property a node lacks with one SQL query per node (apps/dav's
+CustomPropertiesBackend), so the counts a listing is checked by (`nc:contained-file-count`,
+`-folder-count`) are asked of the folders alone, by WebDAV SEARCH (apps/dav's
+FileSearchBackend), and the files' request asks only for what every file has. Up to four
+requests at once, each within the stall timeout:
 
 * the folder's level: PROPFIND, Depth 1, with the counts and checksums (its files are few);
 * every folder below it: SEARCH for the content type `httpd/unix-directory`, no limit;
+* every file below it: SEARCH for any other type, at most MOST + 1 (more: the caller lists
+  a top-level folder per request), with the checksums only when every file's is wanted;
 * when a download wants the checksums of its big files only: SEARCH for `oc:size` at least
-  that many bytes (files sent whole by bulk upload have none: asking them of every file
-  costs a query per such file).
+  that many bytes (files sent by bulk upload have none: asking them of every file costs a
+  query per such file).
 
+The tree is trusted when every folder holds exactly the files and folders its counts say
+(`_checked`), so a search that missed anything (a storage not scanned yet) gives Unusable.
 A server that answers SEARCH otherwise (an older one, the app off) gets `said` None: the
 caller lists in one PROPFIND with the counts, as before.
 """
