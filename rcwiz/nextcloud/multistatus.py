@@ -113,21 +113,47 @@ def read(
     before. DEPTH "1": the answer is the folder's level only (only the folder's own counts
     are checked)."""
     reader = _Reader(prefix, top, {} if said is None else said, counted)
+    for element in each_response(chunks):
+        reader.response(element)
+    return reader.listing(only_top=depth == "1")
+
+
+def each_response(chunks: Iterable[bytes]) -> Iterator[Element]:
+    """The responses of a multistatus answer (CHUNKS), each as soon as it is parsed and then
+    dropped (memory stays flat); Unusable for a broken answer, or at once for one response
+    longer than MAX_RESPONSE (one that never ends)."""
     parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
+    top: list[Element] = []  # the multistatus element, emptied as it goes
+    fed = 0  # bytes fed since the last response ended
     try:
-        taken, fed = 0, 0  # responses read, and bytes fed since the last one
         for chunk in chunks:
             parser.feed(chunk)
-            reader.take(parser)
-            fed = len(chunk) if reader.responses > taken else fed + len(chunk)
-            taken = reader.responses
+            fed += len(chunk)
+            for element in _ended(parser, top):
+                fed = 0
+                yield element
             if fed > MAX_RESPONSE:
                 raise Unusable("one response longer than any listing's")
         parser.close()
     except ParseError as exc:
         raise Unusable(f"not XML: {exc}") from None
-    reader.take(parser)
-    return reader.listing(only_top=depth == "1")
+    yield from _ended(parser, top)
+
+
+def _ended(parser: XMLPullParser[Element], top: list[Element]) -> Iterator[Element]:
+    """The responses PARSER has ended since last asked, each removed from TOP once handed."""
+    for item in parser.read_events():
+        event, element = item[0], item[-1]
+        if not isinstance(element, Element):
+            continue
+        if not top:
+            top.append(element)
+        elif event == "end" and element.tag == f"{_D}response":
+            yield element
+            try:
+                top[0].remove(element)  # the last child: memory stays flat
+            except ValueError:
+                raise Unusable("a response inside another element") from None
 
 
 class _Reader:
@@ -140,26 +166,10 @@ class _Reader:
         self.counted = counted  # each folder's counts come with it in the answer
         self.said = said  # folder -> (files, folders) it holds
         self.seen_top = False
-        self.responses = 0
         self._held: Counter[str] = Counter()  # folder -> entries listed in it so far
-        self._top: Element | None = None  # the multistatus element, emptied as it goes
 
-    def take(self, parser: XMLPullParser[Element]) -> None:
-        for item in parser.read_events():
-            event, element = item[0], item[-1]
-            if not isinstance(element, Element):
-                continue
-            if self._top is None:
-                self._top = element
-            elif event == "end" and element.tag == f"{_D}response":
-                self._response(element)
-                try:
-                    self._top.remove(element)  # the last child: memory stays flat
-                except ValueError:
-                    raise Unusable("a response inside another element") from None
-
-    def _response(self, element: Element) -> None:
-        self.responses += 1
+    def response(self, element: Element) -> None:
+        """One response, checked and kept."""
         href = element.findtext(f"{_D}href") or ""
         relative = relative_to(self.prefix, href)
         props = found_props(element)

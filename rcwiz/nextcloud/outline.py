@@ -25,17 +25,20 @@ caller lists in one PROPFIND with the counts, as before.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import Element, ParseError, fromstring
+from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
 from rcwiz.nextcloud.http import Client
 from rcwiz.nextcloud.multistatus import (
     BODY,
+    CHUNK,
     Said,
     Unusable,
     at_once,
+    each_response,
     found_props,
     http_time,
     parent,
@@ -50,7 +53,9 @@ _D = "{DAV:}"
 _OC = "{http://owncloud.org/ns}"
 _NC = "{http://nextcloud.org/ns}"
 _FOLDER_TYPE = "httpd/unix-directory"
-Results = list[tuple[str, bool, Element]]  # a SEARCH's: (relative path, folder?, properties)
+Result = tuple[str, bool, Element]  # one of a SEARCH's: (relative path, folder?, properties)
+Results = list[Result]
+MAX_FOLDERS = 100_000  # folders a tree may hold (a search's answer that never ends stops)
 _SEARCH_HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?><d:searchrequest xmlns:d="DAV:"'
     ' xmlns:oc="http://owncloud.org/ns" xmlns:nc="http://nextcloud.org/ns"><d:basicsearch>'
@@ -82,13 +87,15 @@ def ask(
     scope = "/files/" + "/".join(p for p in (dav_user, path.strip("/")) if p)
     with at_once(client, 4) as pool:
         level = pool.submit(_level, client, files_path(dav_user, path), prefix)
-        folders = pool.submit(_search, client, _folders_query(scope), prefix)
+        query = _folders_query(scope)
+        folders = pool.submit(_search, client, query, prefix, _a_folder, MAX_FOLDERS)
         query = _files_query(scope, most + 1, checksums=checksums_from == 0)
-        files = pool.submit(_search, client, query, prefix)
+        files = pool.submit(_search, client, query, prefix, _a_file, most + 1)
         big: Future[Results | None] | None = None
         if checksums_from:
             query = _big_files_query(scope, checksums_from)
-            big = pool.submit(_search, client, query, prefix)
+            accept = _at_least(checksums_from)
+            big = pool.submit(_search, client, query, prefix, accept, MAX_FOLDERS + most)
         found = level.result()
         if found is None:
             return None
@@ -183,7 +190,7 @@ def _files_query(scope: str, most: int, *, checksums: bool) -> bytes:
 
 def _big_files_query(scope: str, size: int) -> bytes:
     where = f"<d:gte><d:prop><oc:size/></d:prop><d:literal>{int(size)}</d:literal></d:gte>"
-    return _query(scope, "<d:resourcetype/><oc:checksums/>", where)
+    return _query(scope, "<d:getcontentlength/><d:resourcetype/><oc:checksums/>", where)
 
 
 def _query(scope: str, select: str, where: str, limit: str = "") -> bytes:
@@ -195,21 +202,45 @@ def _query(scope: str, select: str, where: str, limit: str = "") -> bytes:
     ).encode()
 
 
-def _search(client: Client, query: bytes, prefix: str) -> Results | None:
-    """A SEARCH's results under PREFIX: (relative path, is a folder, the properties found);
-    None when the server answers SEARCH with anything but a multistatus."""
+def _search(
+    client: Client, query: bytes, prefix: str, accept: Callable[[Result], None], most: int
+) -> Results | None:
+    """A SEARCH's results under PREFIX, read as they arrive, each given to ACCEPT (which
+    raises Unusable for one that is not of the kind asked for: an endless answer stops at its
+    first such entry), at most MOST (a server that gives more is not trusted); None when the
+    server answers SEARCH with anything but a multistatus."""
     headers = {"Content-Type": "text/xml; charset=utf-8"}
-    reply = client.request("SEARCH", "/remote.php/dav/", headers=headers, body=query)
-    if reply.status != 207:
-        return None
-    try:
-        root = fromstring(reply.body)
-    except ParseError as exc:
-        raise Unusable(f"not XML: {exc}") from None
-    return [_result(response, prefix) for response in root.iterfind(f"{_D}response")]
+    with client.stream("SEARCH", "/remote.php/dav/", headers=headers, body=query) as answer:
+        if answer.status != 207:
+            return None
+        found: Results = []
+        for response in each_response(iter(lambda: answer.read(CHUNK), b"")):
+            if len(found) == most:
+                raise Unusable("more results than were asked for")
+            found.append(_result(response, prefix))
+            accept(found[-1])
+        return found
 
 
-def _result(response: Element, prefix: str) -> tuple[str, bool, Element]:
+def _result(response: Element, prefix: str) -> Result:
     props = found_props(response)
     folder = props.find(f"{_D}resourcetype/{_D}collection") is not None
     return relative_to(prefix, response.findtext(f"{_D}href") or ""), folder, props
+
+
+def _a_folder(result: Result) -> None:
+    if not result[1] or not result[0]:
+        raise Unusable(f"{result[0] or 'the folder itself'} in the folders' search")
+
+
+def _a_file(result: Result) -> None:
+    if result[1] or not result[0]:
+        raise Unusable(f"{result[0] or 'the folder itself'} in the files' search")
+
+
+def _at_least(size: int) -> Callable[[Result], None]:
+    def accept(result: Result) -> None:
+        if not result[1] and whole_number(result[2], f"{_D}getcontentlength") < size:
+            raise Unusable(f"{result[0]} is smaller than the search asked for")
+
+    return accept

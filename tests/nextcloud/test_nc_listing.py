@@ -264,5 +264,6 @@ def test_a_big_tree_whose_folders_answer_one_level_is_not_trusted(
     with ArchiveFaults(real_nextcloud.url, "shallow-search") as proxy:
         user = replace(nc_user, server=replace(real_nextcloud, url=proxy.url))
         assert tree(client_of(user), user.name, "shallow", split_above=0) is None
-        assert proxy.shallowed == 4  # each top-level folder's request
+        # top-level folders' requests (the first untrusted answer cuts those still to come)
+        assert 1 <= proxy.shallowed <= 4
         assert tree(client_of(user), user.name, "shallow") is not None  # the searches'
