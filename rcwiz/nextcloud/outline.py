@@ -115,9 +115,7 @@ def _checked(said: Said, folders: Results, files: Results) -> Listing:
     found = Listing()
     for relative, _, props in folders:
         found.folders[relative] = http_time(props.findtext(f"{_D}getlastmodified"))
-    for relative, folder, props in files:
-        if folder or not relative:
-            raise Unusable(f"{relative or 'the folder itself'} in the files' search")
+    for relative, _, props in files:  # files only (_a_file)
         size = whole_number(props, f"{_D}getcontentlength")
         found.files[relative] = (size, http_time(props.findtext(f"{_D}getlastmodified")))
         checksum = props.findtext(f"{_OC}checksums/{_OC}checksum")
@@ -144,9 +142,7 @@ def _agreed(said: Said, below: Results, level: Listing) -> Said:
     """Every folder's counts: the folder's own from SAID (its level's answer), the others'
     from the SEARCH (BELOW); Unusable when the two name different top-level folders."""
     counts: Said = {"": said[""]}
-    for relative, folder, props in below:
-        if not folder or not relative:
-            raise Unusable(f"{relative or 'the folder itself'} in the folders' search")
+    for relative, _, props in below:  # folders only (_a_folder)
         counts[relative] = (
             whole_number(props, f"{_NC}contained-file-count"),
             whole_number(props, f"{_NC}contained-folder-count"),
