@@ -17,7 +17,8 @@ up): a PROPFIND with the counts and checksums took 0.37-1.8 s where one with onl
 sizes and times took 0.09-0.44 s. So the counts are asked of the folders alone, and the files
 with what every file has, all at once (rcwiz.nextcloud.outline): the folder's own level
 (PROPFIND, Depth 1), a SEARCH for its folders and one for its files (the checksums only when
-every file's is wanted, `rcwiz check`; a download asks for its big files' alone).
+every file's is wanted, `rcwiz check`; a download asks for its big files' apart, when it has
+any: big_checksums).
 
 The files' SEARCH is limited to SPLIT_FILES + 1 results. A bigger tree (10^5 files took 97 s
 to list in one request under load, longer than the stall timeout) comes a top-level folder
@@ -43,7 +44,7 @@ from rcwiz.nextcloud.multistatus import BODY, Said, Unusable, at_once, body, pro
 from rcwiz.nextcloud.urls import files_path
 from rcwiz.rclone.lsjson import Listing
 
-__all__ = ["SPLIT_FILES", "Unusable", "read", "tree"]
+__all__ = ["SPLIT_FILES", "Unusable", "big_checksums", "read", "tree"]
 
 SPLIT_FILES = 10_000  # a tree of more files comes a top-level folder per request
 IN_FLIGHT = 3  # such requests at once
@@ -54,19 +55,18 @@ def tree(
     dav_user: str,
     path: str,
     *,
-    checksums_from: int | None = 0,
+    checksums: bool = True,
     split_above: int = SPLIT_FILES,
 ) -> Listing | None:
     """Every file and folder under PATH (relative to DAV_USER's home) as rclone would list
     them; an empty Listing when PATH is not there; None when rclone should list instead.
 
-    The server's checksums come with the files of CHECKSUMS_FROM bytes or more (0: every
-    file's; None: none). A tree of more than SPLIT_ABOVE files is asked for a top-level
-    folder per request."""
+    The server's CHECKSUMS come with the files when asked (`rcwiz check`). A tree of more
+    than SPLIT_ABOVE files is asked for a top-level folder per request."""
     target = files_path(dav_user, path)
     prefix = unquote(urlsplit(client.server).path.rstrip("/") + target)
     try:
-        found = outline.ask(client, dav_user, path, prefix, checksums_from, split_above)
+        found = outline.ask(client, dav_user, path, prefix, checksums, split_above)
         if found is None:
             return Listing()
         if found.said is None:  # a server without SEARCH: one answer with the counts
@@ -74,11 +74,10 @@ def tree(
         if found.tree is not None:
             listing = found.tree
         else:
-            plain = body(checksums=checksums_from == 0)
+            plain = body(checksums=checksums)
             listing = _split(client, target, prefix, plain, found.level, found.said)
-        if checksums_from != 0:  # none came with the tree: the search's (or none) alone
-            listing = replace(listing, checksums=dict(found.checksums))
-        return listing
+        # the top level's come with its answer, asked or not
+        return listing if checksums else replace(listing, checksums={})
     except errors.Stalled:
         # The server builds each answer whole before its first byte: a big enough tree takes
         # longer than the stall timeout. A server that still answers is only slow at that
@@ -88,6 +87,18 @@ def tree(
         raise
     except (errors.RcwizError, Unusable):
         return None
+
+
+def big_checksums(client: Client, dav_user: str, path: str, size: int) -> dict[str, str]:
+    """The checksums the server keeps of the files of SIZE bytes or more under PATH (relative
+    to DAV_USER's home), by relative path: asked only when a download has big files to check
+    (a request more at the start of every download costs more than it brings; PHP's built-in
+    server serves a burst of requests one after another). None known: an empty dict."""
+    prefix = unquote(urlsplit(client.server).path.rstrip("/") + files_path(dav_user, path))
+    try:
+        return outline.big_checksums(client, dav_user, path, prefix, size)
+    except (errors.RcwizError, Unusable):
+        return {}
 
 
 def _whole(client: Client, target: str, prefix: str) -> Listing:

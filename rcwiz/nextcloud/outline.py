@@ -1,20 +1,19 @@
 """What a tree holds, asked all at once (rcwiz.nextcloud.listing): the folder's own level,
-every folder below it with its counts, its files when they are few, and the big files'
-checksums.
+every folder below it with its counts, and its files when they are few.
 
 Nextcloud answers a property a node lacks with one SQL query per node (apps/dav's
 CustomPropertiesBackend), so the counts a listing is checked by (`nc:contained-file-count`,
 `-folder-count`) are asked of the folders alone, by WebDAV SEARCH (apps/dav's
-FileSearchBackend), and the files' request asks only for what every file has. Up to four
+FileSearchBackend), and the files' request asks only for what every file has. Three
 requests at once, each within the stall timeout:
 
 * the folder's level: PROPFIND, Depth 1, with the counts and checksums (its files are few);
 * every folder below it: SEARCH for the content type `httpd/unix-directory`, no limit;
 * every file below it: SEARCH for any other type, at most MOST + 1 (more: the caller lists
   a top-level folder per request), with the checksums only when every file's is wanted;
-* when a download wants the checksums of its big files only: SEARCH for `oc:size` at least
-  that many bytes (files sent by bulk upload have none: asking them of every file costs a
-  query per such file).
+and apart, when a download has big files to check (`big_checksums`): a SEARCH for the files
+of `oc:size` at least that many bytes, with their checksums (files sent by bulk upload have
+none: asking them of every file costs a query per such file).
 
 The tree is trusted when every folder holds exactly the files and folders its counts say
 (`_checked`), so a search that missed anything (a storage not scanned yet) gives Unusable.
@@ -26,8 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
@@ -68,7 +66,6 @@ class Outline:
 
     level: Listing  # the folder's own files and folders (their times, the files' checksums)
     said: Said | None  # every folder ("" the folder itself) -> (files, folders) it holds
-    checksums: dict[str, str] = field(default_factory=dict)  # the big files' (when asked)
     tree: Listing | None = None  # the whole tree, checked by the counts (None: too big)
 
 
@@ -77,36 +74,29 @@ def ask(
     dav_user: str,
     path: str,
     prefix: str,
-    checksums_from: int | None,
+    checksums: bool,
     most: int,
 ) -> Outline | None:
     """The outline of PATH (in DAV_USER's home; PREFIX: its unquoted href), None when it is
-    not there; Unusable when it is a file or the answers disagree. CHECKSUMS_FROM: the size
-    from which files' checksums are asked (0: every file's, None: none). The files of a tree
-    of at most MOST files come too (`tree`)."""
+    not there; Unusable when it is a file or the answers disagree; the files' CHECKSUMS when
+    asked. The files of a tree of at most MOST files come too (`tree`)."""
     scope = "/files/" + "/".join(p for p in (dav_user, path.strip("/")) if p)
-    with at_once(client, 4) as pool:
+    with at_once(client, 3) as pool:
         level = pool.submit(_level, client, files_path(dav_user, path), prefix)
         query = _folders_query(scope)
         folders = pool.submit(_search, client, query, prefix, _a_folder, MAX_FOLDERS)
-        query = _files_query(scope, most + 1, checksums=checksums_from == 0)
+        query = _files_query(scope, most + 1, checksums=checksums)
         files = pool.submit(_search, client, query, prefix, _a_file, most + 1)
-        big: Future[Results | None] | None = None
-        if checksums_from:
-            query = _big_files_query(scope, checksums_from)
-            accept = _at_least(checksums_from)
-            big = pool.submit(_search, client, query, prefix, accept, MAX_FOLDERS + most)
         found = level.result()
         if found is None:
             return None
         listed, said = found
         below, small = folders.result(), files.result()
-        checksums = _checksums(big.result() if big is not None else None)
     if below is None:
-        return Outline(listed, None, checksums)
+        return Outline(listed, None)
     counts = _agreed(said, below, listed)
     whole = _checked(counts, below, small) if small is not None and len(small) <= most else None
-    return Outline(listed, counts, checksums, whole)
+    return Outline(listed, counts, whole)
 
 
 def _checked(said: Said, folders: Results, files: Results) -> Listing:
@@ -129,6 +119,16 @@ def _checked(said: Said, folders: Results, files: Results) -> Listing:
         if held[rel] != said_files or inside[rel] != said_folders:
             raise Unusable(f"{rel or 'the folder'} is not listed whole")
     return found
+
+
+def big_checksums(
+    client: Client, dav_user: str, path: str, prefix: str, size: int
+) -> dict[str, str]:
+    """The checksums the server keeps of the files of SIZE bytes or more under PATH (PREFIX:
+    its unquoted href), by relative path, in one SEARCH; an empty dict when it gives none."""
+    scope = "/files/" + "/".join(p for p in (dav_user, path.strip("/")) if p)
+    query = _big_files_query(scope, size)
+    return _checksums(_search(client, query, prefix, _at_least(size), MAX_FOLDERS + 10**6))
 
 
 def _level(client: Client, target: str, prefix: str) -> tuple[Listing, Said] | None:

@@ -93,8 +93,8 @@ def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared
     major: list[int | None] = []
     asking = threading.Thread(target=lambda: major.append(server_major(client)), daemon=True)
     asking.start()
-    # The checksums of the big files alone (rcwiz.transfer.bigfiles checks those it fetches)
-    found, listed_by = fastpath.remote_listing(rclone, account, opts.source, SMALL_FILE)
+    # No checksums: rcwiz.transfer.bigfiles asks for its big files' when there are any
+    found, listed_by = fastpath.remote_listing(rclone, account, opts.source, False)
     asking.join()
     names = list(found.files)
     source_name = opts.source.partition(":")[2].rstrip("/").rpartition("/")[2]

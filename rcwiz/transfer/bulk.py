@@ -178,7 +178,7 @@ def decide(
     """
     there: dict[str, tuple[int, float]] = {}
     if wanted is None:
-        there = fastpath.remote_listing(rclone, account, opts.dest, None)[0].files
+        there = fastpath.remote_listing(rclone, account, opts.dest, False)[0].files
     to_send, small, big, rest = choose(tree, there, caps, wanted)
     # Files rclone reports on (an unreadable folder, say) are not in the walk: rclone must
     # run to say so, even when nothing is left to send.

@@ -46,16 +46,16 @@ MODIFY_WINDOW = 1.0  # seconds: Nextcloud keeps whole seconds, so rclone compare
 
 
 def remote_listing(
-    rclone: Rclone, account: Account, path: str, checksums_from: int | None = 0
+    rclone: Rclone, account: Account, path: str, checksums: bool = True
 ) -> tuple[Listing, str]:
     """Everything under the remote PATH, and who listed it: Nextcloud in a few requests
     ("propfind", rcwiz.nextcloud.listing) where its answers can be trusted, else rclone
-    ("rclone", one request per folder). The server's checksums come with the files of
-    CHECKSUMS_FROM bytes or more (0: every file's, None: none)."""
+    ("rclone", one request per folder). The server's CHECKSUMS come with the files when
+    asked (`rcwiz check` proves files by them)."""
     from rcwiz.nextcloud import listing as nextcloud_listing  # Nextcloud runs only
 
     client, where = account.client(), account.path_of(path)
-    found = nextcloud_listing.tree(client, account.dav_user, where, checksums_from=checksums_from)
+    found = nextcloud_listing.tree(client, account.dav_user, where, checksums=checksums)
     if found is not None:
         return found, "propfind"
     return listing(rclone, path), "rclone"

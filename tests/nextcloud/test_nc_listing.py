@@ -17,7 +17,7 @@ from conftest import same_bytes
 from helpers import json_lines, rcwiz, small_tree
 
 from rcwiz.nextcloud.http import Client
-from rcwiz.nextcloud.listing import tree
+from rcwiz.nextcloud.listing import big_checksums, tree
 from rcwiz.rclone.lsjson import Listing, listing_of
 
 
@@ -233,12 +233,13 @@ def test_a_download_asks_the_checksums_of_its_big_files_alone(
     everything = tree(client, user.name, "sums")
     assert everything is not None and set(everything.checksums) == set(everything.files)
     for split_above in (0, 10**6):  # a folder per request, and one request
-        big = tree(client, user.name, "sums", checksums_from=5, split_above=split_above)
-        assert big == everything
-        assert set(big.checksums) == {r for r, (size, _) in big.files.items() if size >= 5}
-        assert big.checksums == {r: everything.checksums[r] for r in big.checksums}
-        none = tree(client, user.name, "sums", checksums_from=None, split_above=split_above)
+        none = tree(client, user.name, "sums", checksums=False, split_above=split_above)
         assert none == everything and none.checksums == {}
+    mark = real_nextcloud.log_mark()
+    big = big_checksums(client, user.name, "sums", 5)
+    assert [r.method for r in real_nextcloud.requests_since(mark)] == ["SEARCH"]
+    assert set(big) == {r for r, (size, _) in everything.files.items() if size >= 5}
+    assert big == {r: everything.checksums[r] for r in big}
 
 
 def test_a_server_without_search_is_listed_in_one_request_with_the_counts(
