@@ -53,7 +53,7 @@ _NC = "{http://nextcloud.org/ns}"
 _FOLDER_TYPE = "httpd/unix-directory"
 Result = tuple[str, bool, Element]  # one of a SEARCH's: (relative path, folder?, properties)
 Results = list[Result]
-MAX_FOLDERS = 100_000  # folders a tree may hold (a search's answer that never ends stops)
+MAX_RESULTS = 100_000  # of a search for folders or big files (an answer that never ends stops)
 _SEARCH_HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?><d:searchrequest xmlns:d="DAV:"'
     ' xmlns:oc="http://owncloud.org/ns" xmlns:nc="http://nextcloud.org/ns"><d:basicsearch>'
@@ -84,7 +84,7 @@ def ask(
     with at_once(client, 3) as pool:
         level = pool.submit(_level, client, files_path(dav_user, path), prefix)
         query = _folders_query(scope)
-        folders = pool.submit(_search, client, query, prefix, _a_folder, MAX_FOLDERS)
+        folders = pool.submit(_search, client, query, prefix, _a_folder, MAX_RESULTS)
         query = _files_query(scope, most + 1, checksums=checksums)
         files = pool.submit(_search, client, query, prefix, _a_file, most + 1)
         found = level.result()
@@ -128,7 +128,7 @@ def big_checksums(
     its unquoted href), by relative path, in one SEARCH; an empty dict when it gives none."""
     scope = "/files/" + "/".join(p for p in (dav_user, path.strip("/")) if p)
     query = _big_files_query(scope, size)
-    return _checksums(_search(client, query, prefix, _at_least(size), MAX_FOLDERS + 10**6))
+    return _checksums(_search(client, query, prefix, _at_least(size), MAX_RESULTS))
 
 
 def _level(client: Client, target: str, prefix: str) -> tuple[Listing, Said] | None:
