@@ -30,6 +30,7 @@ import http.client
 import io
 import json
 import re
+import sys
 import threading
 import time
 import zipfile
@@ -57,6 +58,15 @@ MODES = (
 HOSTILE = ("../escaped.txt", "/tmp/rcwiz-absolute.txt")
 HOP_BY_HOP = ("connection", "transfer-encoding", "content-length", "keep-alive")
 ERROR_PAGE = b"<!DOCTYPE html><html><body><h2>Cannot download file</h2></body></html>"
+
+
+class _Server(ThreadingHTTPServer):
+    """The proxy's server: a client that went away mid-answer (rcwiz cut its other listing
+    requests once one was untrusted) is no error of the proxy's."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class ArchiveFaults:
@@ -94,7 +104,7 @@ class ArchiveFaults:
     ) -> ThreadingHTTPServer:
         """The listening server on PORT, else one of its own choosing (tls_front's also speaks
         TLS)."""
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server = _Server(("127.0.0.1", port), handler)
         server.daemon_threads = True
         return server
 
