@@ -56,6 +56,38 @@ class Failed(Exception):
     """The server did not send what was asked for; the message says how, in a few words."""
 
 
+class OnceMore:
+    """THE rule for an archive that did not come whole (its request failed, or its answer
+    was cut or no zip): it is asked for once more, and only then are its files given up (a
+    download leaves them to rclone, `rcwiz check` reports them unreadable).
+
+    A Nextcloud with Redis locking at times ends an archive in the middle when several are
+    in flight (a file's lock is refused, and formatting that error fails: seen in
+    benchmarks/floor_speed.py on the production-like server, for the floor's requests and
+    rcwiz's alike); the same request a moment later comes whole. Any thread may ask.
+    """
+
+    def __init__(self) -> None:
+        self._asked: set[int] = set()  # the batches asked for again (by id)
+        self._lock = threading.Lock()
+
+    @property
+    def asked(self) -> int:
+        """How many batches were asked for again (each a request more)."""
+        with self._lock:
+            return len(self._asked)
+
+    def again(self, batch: Batch, failure: str | None) -> bool:
+        """BATCH failed (FAILURE, None: it did not) and is to be asked for once more now."""
+        if failure is None:
+            return False
+        with self._lock:
+            if id(batch) in self._asked:
+                return False
+            self._asked.add(id(batch))
+            return True
+
+
 @dataclass
 class Batch:
     """One request: names in one folder (files, and whole folders by their name)."""

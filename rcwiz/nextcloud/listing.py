@@ -1,75 +1,85 @@
-"""A whole remote tree in one request: WebDAV PROPFIND with `Depth: infinity`.
+"""A whole remote tree from Nextcloud in one round of requests: WebDAV PROPFIND and SEARCH.
 
 `rclone lsjson -R` asks one folder at a time (a round trip per folder, after rclone's own
-start-up); Nextcloud answers the whole tree at once. The answer is parsed as it arrives
-(bounded memory besides the listing itself) and trusted only when it is exactly what rclone's
-listing would hold: every folder reports how many files and folders it holds directly
-(`nc:contained-file-count`, `nc:contained-folder-count`) and the answer must list exactly
-those, every file has a size and a time, every name is one rclone would not encode (so the
-names are the ones rclone shows) and lies inside the folder asked for. Anything else (another
-status, a server without those counts, a name of another kind, a broken answer, no answer
-within the stall timeout from a server that otherwise answers) gives None, and the caller
-lists with rclone instead; a server that answers nothing at all is Stalled.
+start-up); Nextcloud answers a whole tree at once. rcwiz trusts the answers only when they are
+exactly what rclone's listing would hold: every folder holds exactly the files and folders the
+server says it holds directly (`nc:contained-file-count`, `nc:contained-folder-count`), every
+file has a size and a time, every name is one rclone would not encode (so the names are the
+ones rclone shows) and lies inside the folder asked for. Anything else (another status, a
+server without those counts, a name of another kind, a broken answer, no answer within the
+stall timeout from a server that otherwise answers) gives None, and the caller lists with
+rclone instead; a server that answers nothing at all is Stalled.
 
-The answer is checked as it comes, not only at its end: Nextcloud lists a folder before
-what it holds (depth first), so an entry whose folder has not been listed, or one more entry
-than its folder said it holds, ends the reading at once, as does one response longer than
-MAX_RESPONSE. An endless answer (valid entries for ever) thus stops after at most the
-entries the server said there are, and the memory for a listing stays proportional to the
-entries it keeps. The request's deadline is the run's (rcwiz.clock): a listing that streams
-is read for as long as it streams, a trickle is Stalled.
+What a listing costs the server (measured on the production-like Nextcloud, 1000 files, see
+benchmarks/README.md): a property that a node lacks (the counts on a file, the checksum of a
+bulk-uploaded file) costs one SQL query per node (apps/dav's CustomPropertiesBackend looks it
+up): a PROPFIND with the counts and checksums took 0.37-1.8 s where one with only names,
+sizes and times took 0.09-0.44 s. So the counts are asked of the folders alone, and the files
+with what every file has, all at once (rcwiz.nextcloud.outline): the folder's own level
+(PROPFIND, Depth 1), a SEARCH for its folders and one for its files (the checksums only when
+every file's is wanted, `rcwiz check`; a download asks for its big files' apart, when it has
+any: big_checksums).
+
+The files' SEARCH is limited to SPLIT_FILES + 1 results. A bigger tree (10^5 files took 97 s
+to list in one request under load, longer than the stall timeout) comes a top-level folder
+per PROPFIND (Depth: infinity), IN_FLIGHT at once, each request with its own deadline; the
+files of the top level come from the level's answer. Those answers are read as they arrive
+(rcwiz.nextcloud.multistatus) and checked as they come: each folder's counts are known
+before its entries arrive, so an entry in a folder the search did not find, or one more
+entry than its folder holds, ends the reading at once. A server without SEARCH is asked for
+the whole tree in one PROPFIND that carries the counts, as before.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
-from email.utils import parsedate_to_datetime
-from urllib.parse import unquote, urlsplit
-from xml.etree.ElementTree import Element, ParseError, XMLPullParser
+from dataclasses import replace
+from urllib.parse import quote, unquote, urlsplit
 
 from rcwiz import errors
 from rcwiz.clock import PROBE
 from rcwiz.http import answers
-from rcwiz.nextcloud.bulk import safe_name
+from rcwiz.nextcloud import outline
 from rcwiz.nextcloud.http import Client
+from rcwiz.nextcloud.multistatus import BODY, Said, Unusable, at_once, body, propfind, read
 from rcwiz.nextcloud.urls import files_path
 from rcwiz.rclone.lsjson import Listing
 
-_D = "{DAV:}"
-_NC = "{http://nextcloud.org/ns}"
-_FILES = f"{_NC}contained-file-count"
-_FOLDERS = f"{_NC}contained-folder-count"
-_OC = "{http://owncloud.org/ns}"
-BODY = (
-    b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:nc="http://nextcloud.org/ns"'
-    b' xmlns:oc="http://owncloud.org/ns">'
-    b"<d:prop><d:getlastmodified/><d:getcontentlength/><d:resourcetype/><oc:checksums/>"
-    b"<nc:contained-file-count/><nc:contained-folder-count/></d:prop></d:propfind>"
-)
-CHUNK = 256 * 1024
-MAX_RESPONSE = 1024 * 1024  # bytes of one entry's response, at most (real ones: under 1 kB)
+__all__ = ["SPLIT_FILES", "Unusable", "big_checksums", "read", "tree"]
+
+SPLIT_FILES = 10_000  # a tree of more files comes a top-level folder per request
+IN_FLIGHT = 3  # such requests at once
 
 
-class Unusable(Exception):
-    """The answer is not one to trust (the caller lists with rclone)."""
-
-
-def tree(client: Client, dav_user: str, path: str) -> Listing | None:
+def tree(
+    client: Client,
+    dav_user: str,
+    path: str,
+    *,
+    checksums: bool = True,
+    split_above: int = SPLIT_FILES,
+) -> Listing | None:
     """Every file and folder under PATH (relative to DAV_USER's home) as rclone would list
-    them; an empty Listing when PATH is not there; None when rclone should list instead."""
+    them; an empty Listing when PATH is not there; None when rclone should list instead.
+
+    The server's CHECKSUMS come with the files when asked (`rcwiz check`). A tree of more
+    than SPLIT_ABOVE files is asked for a top-level folder per request."""
     target = files_path(dav_user, path)
-    headers = {"Depth": "infinity", "Content-Type": "application/xml; charset=utf-8"}
+    prefix = unquote(urlsplit(client.server).path.rstrip("/") + target)
     try:
-        with client.stream("PROPFIND", target, headers=headers, body=BODY) as answer:
-            if answer.status == 404:
-                return Listing()
-            if answer.status != 207:
-                return None
-            prefix = unquote(urlsplit(client.server).path.rstrip("/") + target)
-            return read(prefix, iter(lambda: answer.read(CHUNK), b""))
+        found = outline.ask(client, dav_user, path, prefix, checksums, split_above)
+        if found is None:
+            return Listing()
+        if found.said is None:  # a server without SEARCH: one answer with the counts
+            return _whole(client, target, prefix)
+        if found.tree is not None:
+            listing = found.tree
+        else:
+            plain = body(checksums=checksums)
+            listing = _split(client, target, prefix, plain, found.level, found.said)
+        # the top level's come with its answer, asked or not
+        return listing if checksums else replace(listing, checksums={})
     except errors.Stalled:
-        # The server builds the whole answer before its first byte: a big enough tree takes
+        # The server builds each answer whole before its first byte: a big enough tree takes
         # longer than the stall timeout. A server that still answers is only slow at that
         # (rclone lists it folder by folder); one that does not is hung.
         if answers(client.server, client.clock.at_most(PROBE)):
@@ -79,142 +89,43 @@ def tree(client: Client, dav_user: str, path: str) -> Listing | None:
         return None
 
 
-def read(prefix: str, chunks: Iterable[bytes]) -> Listing:
-    """The Listing in a multistatus answer (CHUNKS) for the folder whose unquoted href is
-    PREFIX (ending in "/"); Unusable when it is not one to trust."""
-    reader = _Reader(prefix)
-    parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
+def big_checksums(client: Client, dav_user: str, path: str, size: int) -> dict[str, str]:
+    """The checksums the server keeps of the files of SIZE bytes or more under PATH (relative
+    to DAV_USER's home), by relative path: asked only when a download has big files to check
+    (a request more at the start of every download costs more than it brings; PHP's built-in
+    server serves a burst of requests one after another). None known: an empty dict."""
+    prefix = unquote(urlsplit(client.server).path.rstrip("/") + files_path(dav_user, path))
     try:
-        taken, fed = 0, 0  # responses read, and bytes fed since the last one
-        for chunk in chunks:
-            parser.feed(chunk)
-            reader.take(parser)
-            fed = len(chunk) if reader.responses > taken else fed + len(chunk)
-            taken = reader.responses
-            if fed > MAX_RESPONSE:
-                raise Unusable("one response longer than any listing's")
-        parser.close()
-    except ParseError as exc:
-        raise Unusable(f"not XML: {exc}") from None
-    reader.take(parser)
-    return reader.listing()
+        return outline.big_checksums(client, dav_user, path, prefix, size)
+    except (errors.RcwizError, Unusable):
+        return {}
 
 
-class _Reader:
-    """Responses turned into a Listing as they are parsed."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix  # the folder's own href, unquoted, ending in "/"
-        self.found = Listing()
-        self.said: dict[str, tuple[int, int]] = {}  # folder -> (files, folders) it holds
-        self.seen_root = False
-        self.responses = 0
-        self._held: Counter[str] = Counter()  # folder -> entries listed in it so far
-        self._top: Element | None = None  # the multistatus element, emptied as it goes
-
-    def take(self, parser: XMLPullParser[Element]) -> None:
-        for item in parser.read_events():
-            event, element = item[0], item[-1]
-            if not isinstance(element, Element):
-                continue
-            if self._top is None:
-                self._top = element
-            elif event == "end" and element.tag == f"{_D}response":
-                self._response(element)
-                try:
-                    self._top.remove(element)  # the last child: memory stays flat
-                except ValueError:
-                    raise Unusable("a response inside another element") from None
-
-    def _response(self, element: Element) -> None:
-        self.responses += 1
-        href = element.findtext(f"{_D}href") or ""
-        path = unquote(urlsplit(href).path)
-        if path.rstrip("/") == self.prefix.rstrip("/"):
-            relative = ""
-        elif path.startswith(self.prefix):
-            relative = path[len(self.prefix) :].rstrip("/")
-        else:
-            raise Unusable(href)
-        props = _found_props(element)
-        folder = props.find(f"{_D}resourcetype/{_D}collection") is not None
-        if relative == "":
-            if not folder or self.seen_root:
-                raise Unusable("the path is a file, or listed twice")
-            self.seen_root = True
-        elif not _plain(relative):
-            raise Unusable(relative)
-        else:
-            self._count_in(_parent(relative))
-        mtime = _time(props.findtext(f"{_D}getlastmodified"))
-        if folder:
-            self.said[relative] = (_count(props, _FILES), _count(props, _FOLDERS))
-            if relative:
-                self.found.folders[relative] = mtime
-        else:
-            self.found.files[relative] = (_count(props, f"{_D}getcontentlength"), mtime)
-            checksum = props.findtext(f"{_OC}checksums/{_OC}checksum")
-            if checksum:  # files sent with one (rclone, chunked upload); bulk upload has none
-                self.found.checksums[relative] = checksum
-
-    def _count_in(self, folder: str) -> None:
-        """One more entry in FOLDER: Unusable as soon as it holds more than it said."""
-        if folder not in self.said:
-            raise Unusable(f"an entry before its folder {folder or '(the top)'}")
-        self._held[folder] += 1
-        if self._held[folder] > sum(self.said[folder]):
-            raise Unusable(f"{folder or 'the folder'} holds more than it said")
-
-    def listing(self) -> Listing:
-        """The listing, once every folder holds what it said it holds."""
-        if not self.seen_root:
-            raise Unusable("no answer for the folder itself")
-        files = Counter(_parent(rel) for rel in self.found.files)
-        folders = Counter(_parent(rel) for rel in self.found.folders)
-        for rel, (said_files, said_folders) in self.said.items():
-            if files[rel] != said_files or folders[rel] != said_folders:
-                raise Unusable(f"{rel or 'the folder'} is not listed whole")
-        if set(files) - set(self.said) or set(folders) - set(self.said):
-            raise Unusable("an entry without its folder")
-        return self.found
+def _whole(client: Client, target: str, prefix: str) -> Listing:
+    """The tree at TARGET in one answer that carries every folder's counts."""
+    listing = propfind(client, target, prefix, BODY, "infinity", counted=True)
+    if listing is None:
+        raise Unusable("the folder went away meanwhile")
+    return listing
 
 
-def _found_props(element: Element) -> Element:
-    """The properties the server had (those of the propstat whose status is 200)."""
-    merged = Element("prop")
-    for propstat in element.iterfind(f"{_D}propstat"):
-        if " 200 " in f"{propstat.findtext(f'{_D}status') or ''} ":
-            merged.extend(propstat.iterfind(f"{_D}prop/*"))
-    return merged
+def _split(
+    client: Client, target: str, prefix: str, asked: bytes, level: Listing, said: Said
+) -> Listing:
+    """The tree at TARGET a top-level folder per request, IN_FLIGHT at once; LEVEL: its top
+    level (the files, and the folders with their times), from the outline."""
 
+    def one(top: str) -> Listing:
+        where = f"{target}{quote(top)}/"
+        found = propfind(client, where, prefix, asked, "infinity", said=said, top=top)
+        if found is None:
+            raise Unusable(f"{top} went away meanwhile")
+        return found
 
-def _plain(relative: str) -> bool:
-    """A path rclone shows as it is: no empty, "." or ".." part, nothing rclone encodes."""
-    parts = relative.split("/")
-    return safe_name(relative) and all(p not in ("", ".", "..") for p in parts)
-
-
-def _parent(relative: str) -> str:
-    return relative.rpartition("/")[0]
-
-
-def _count(props: Element, tag: str) -> int:
-    text = props.findtext(tag)
-    try:
-        value = int(text or "")
-    except ValueError:
-        raise Unusable(f"no {tag}") from None
-    if value < 0:
-        raise Unusable(f"{tag} {value}")
-    return value
-
-
-def _time(text: str | None) -> float:
-    """An HTTP date ("Tue, 01 Dec 2026 15:08:34 GMT") as seconds since the epoch."""
-    try:
-        when = parsedate_to_datetime(text or "")
-    except (TypeError, ValueError):
-        raise Unusable(f"no time: {text!r}") from None
-    if when.tzinfo is None:
-        raise Unusable(f"a time without its zone: {text!r}")
-    return when.timestamp()
+    listing = Listing(dict(level.files), dict(level.folders), dict(level.checksums))
+    with at_once(client, IN_FLIGHT) as pool:
+        for part in pool.map(one, sorted(level.folders)):
+            listing.files.update(part.files)
+            listing.folders.update(part.folders)
+            listing.checksums.update(part.checksums)
+    return listing

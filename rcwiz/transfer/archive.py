@@ -22,7 +22,7 @@ from typing import IO
 from rcwiz.counting import Tally
 from rcwiz.events import Expected
 from rcwiz.nextcloud.account import Account
-from rcwiz.nextcloud.archive import Archives, Batch, plan, server_major
+from rcwiz.nextcloud.archive import Archives, Batch, OnceMore, plan, server_major
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.rclone.config import Remote, is_remote
 from rcwiz.rclone.events import FileDone, FileOutcome
@@ -83,7 +83,7 @@ def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared
     """List the remote once and compare; None when rclone should judge alone (nothing
     listed, the folder missing, a single small file named as the source).
 
-    The listing is Nextcloud's own in one request (rcwiz.nextcloud.listing) where it can be
+    The listing is Nextcloud's own in a few requests (rcwiz.nextcloud.listing) where it can be
     trusted, else rclone's; the server's version is asked for meanwhile.
     """
     started = time.monotonic()
@@ -91,7 +91,8 @@ def prepare(rclone: Rclone, opts: TransferOptions, account: Account) -> Prepared
     major: list[int | None] = []
     asking = threading.Thread(target=lambda: major.append(server_major(client)), daemon=True)
     asking.start()
-    found, listed_by = fastpath.remote_listing(rclone, account, opts.source)
+    # No checksums: rcwiz.transfer.bigfiles asks for its big files' when there are any
+    found, listed_by = fastpath.remote_listing(rclone, account, opts.source, False)
     asking.join()
     names = list(found.files)
     if not names:
@@ -204,7 +205,7 @@ class Download:
             parallel=IN_FLIGHT,
             root_name=archives.root_name,
         )
-        asked_again: set[int] = set()
+        once_more = OnceMore()
         folder = Path(self.opts.dest).expanduser()
         with Fetcher(archives, batches, folder, IN_FLIGHT) as fetcher:
 
@@ -215,9 +216,7 @@ class Download:
                 self.phase.requests += 1
                 results = _unpack(batch, answer, dest, prepared) if answer else {}
                 why = failure or _refused(results)
-                if why and id(batch) not in asked_again:
-                    # Once more before rclone fetches its files one by one (see _refused).
-                    asked_again.add(id(batch))
+                if once_more.again(batch, why):  # before rclone fetches its files one by one
                     fetcher.again(batch)
                     at = round(time.monotonic() - tally.started, 3)
                     _log(channel, "archive-again", folder=batch.folder, failure=why, at=at)
@@ -286,13 +285,8 @@ def _unpack(
 
 
 def _refused(results: dict[str, str | None]) -> str | None:
-    """Why the whole archive was refused (cut off, not a zip), or None.
-
-    A Nextcloud with Redis locking at times ends an archive in the middle when several are
-    in flight (a file's lock is refused, and formatting that error fails: seen in
-    benchmarks/floor_speed.py on the production-like server, for the floor's requests and
-    rcwiz's alike), so such a batch is asked for once more before rclone gets its files.
-    """
+    """Why the whole archive was refused (cut off, not a zip), or None: such a batch is asked
+    for once more (rcwiz.nextcloud.archive.OnceMore) before rclone gets its files."""
     reasons = set(results.values())
     if len(reasons) == 1:
         (reason,) = reasons

@@ -27,6 +27,7 @@ import queue
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rcwiz import errors
 from rcwiz.counting import Tally
@@ -38,6 +39,9 @@ from rcwiz.transfer import archive, engine, fastpath, partials, resumable, unzip
 from rcwiz.transfer.partial_file import Download, Spoiled
 from rcwiz.transfer.partials import Span
 from rcwiz.transfer.streams import Event, Streams
+
+if TYPE_CHECKING:
+    from rcwiz.nextcloud.account import Account
 
 SAVE_EVERY = 0.25  # seconds between records: what a SIGKILL can cost
 MIB = 1024 * 1024
@@ -105,7 +109,7 @@ class BigFiles:
         partials.tidy(folder, root, self.big, only=self.prepared.single)
         if not self.big:
             return
-        checksums = self.prepared.listing.checksums
+        checksums = _checksums(account, root, min(size for size, _ in self.big.values()))
         downloads = [
             Download(
                 rel,
@@ -334,3 +338,12 @@ def _why(exc: BaseException | None) -> str:
     if isinstance(exc, OSError):
         return f"it could not be written ({exc.strerror or exc})"
     return "it did not come"
+
+
+def _checksums(account: Account, root: str, smallest: int) -> dict[str, str]:
+    """The checksums the server keeps of the files under ROOT of SMALLEST bytes or more
+    (relative path -> its `oc:checksums` text): each big file fetched is checked whole
+    against its own."""
+    from rcwiz.nextcloud.listing import big_checksums  # Nextcloud downloads only
+
+    return big_checksums(account.client(), account.dav_user, root, smallest)

@@ -175,7 +175,7 @@ def decide(
     if wanted is None and tree.single:
         there = single.destination(account, opts.dest, tree.files[0].relative)
     elif wanted is None:
-        there = fastpath.remote_listing(rclone, account, opts.dest)[0].files
+        there = fastpath.remote_listing(rclone, account, opts.dest, False)[0].files
     if there is None:
         return None
     to_send, small, big, rest = choose(tree, there, caps, wanted)

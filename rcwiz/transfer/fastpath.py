@@ -45,13 +45,17 @@ Warn = Callable[[str], None]  # says one warning to people (the console's)
 MODIFY_WINDOW = 1.0  # seconds: Nextcloud keeps whole seconds, so rclone compares within 1 s
 
 
-def remote_listing(rclone: Rclone, account: Account, path: str) -> tuple[Listing, str]:
-    """Everything under the remote PATH, and who listed it: Nextcloud in one request
-    ("propfind", rcwiz.nextcloud.listing) where its answer can be trusted, else rclone
-    ("rclone", one request per folder)."""
+def remote_listing(
+    rclone: Rclone, account: Account, path: str, checksums: bool = True
+) -> tuple[Listing, str]:
+    """Everything under the remote PATH, and who listed it: Nextcloud in a few requests
+    ("propfind", rcwiz.nextcloud.listing) where its answers can be trusted, else rclone
+    ("rclone", one request per folder). The server's CHECKSUMS come with the files when
+    asked (`rcwiz check` proves files by them)."""
     from rcwiz.nextcloud import listing as nextcloud_listing  # Nextcloud runs only
 
-    found = nextcloud_listing.tree(account.client(), account.dav_user, account.path_of(path))
+    client, where = account.client(), account.path_of(path)
+    found = nextcloud_listing.tree(client, account.dav_user, where, checksums=checksums)
     if found is not None:
         return found, "propfind"
     return listing(rclone, path), "rclone"

@@ -211,8 +211,14 @@ class Content:
         self.archives = archive.Archives(account, root, major)
         self.whole = whole
         self.listed = list(listed)
-        self.requests = 0
+        self.planned = 0  # archive requests planned (those asked again come on top)
+        self.once_more = archive.OnceMore()
         self._stop = threading.Event()
+
+    @property
+    def requests(self) -> int:
+        """Archive requests made, those asked for again included."""
+        return self.planned + self.once_more.asked
 
     def __call__(self, wanted: Mapping[str, int]) -> tuple[dict[str, str], dict[str, str]]:
         """WANTED's digests (path -> hex) and, for the files that did not come, why."""
@@ -225,7 +231,7 @@ class Content:
         )
         digests: dict[str, str] = {}
         failures: dict[str, str] = {}
-        self.requests += len(batches)
+        self.planned += len(batches)
         with ThreadPoolExecutor(IN_FLIGHT) as pool:
             try:
                 for batch, found, why in pool.map(self._one, batches):
@@ -240,6 +246,16 @@ class Content:
         return digests, failures
 
     def _one(self, batch: archive.Batch) -> tuple[archive.Batch, dict[str, str], str | None]:
+        """One batch's digests, and why it failed (None: it did not); a batch that failed is
+        asked for once more (archive.OnceMore), what came the first time kept."""
+        found: dict[str, str] = {}
+        while True:
+            came, why = self._ask(batch)
+            found.update(came)
+            if self._stop.is_set() or not self.once_more.again(batch, why):
+                return batch, found, why
+
+    def _ask(self, batch: archive.Batch) -> tuple[dict[str, str], str | None]:
         """One request's digests, and why it failed (None: it did not)."""
         found: dict[str, str] = {}
         single = batch.single
@@ -264,12 +280,12 @@ class Content:
             if isinstance(into, _Digest) and single is not None:
                 found[single] = into.hexdigest()
         except (archive.Failed, Unreadable) as exc:
-            return batch, found, str(exc)
+            return found, str(exc)
         except errors.RcwizError as exc:
             if isinstance(exc, (errors.AuthenticationFailed, errors.ServerUnreachable)):
                 raise
-            return batch, found, exc.message
-        return batch, found, None
+            return found, exc.message
+        return found, None
 
 
 class _Digest:

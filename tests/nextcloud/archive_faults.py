@@ -9,8 +9,11 @@ instead plays a Nextcloud 31 (status.php says 31, ajax/download.php is gone) and
 WebDAV archive requests with the real server's own archive for the same names. "shallow"
 passes everything but asks the server for one level where a PROPFIND asks for the whole
 tree (`Depth: infinity`), as a server that does not allow it answers (Sabre then lists one
-level, silently). "slow-listing" holds such a PROPFIND back until `release` is set (a tree
-too big to list within the stall timeout) and passes everything else. "hold-chunks" reads
+level, silently), and answers SEARCH 501 (such a server has none either); "no-search" only
+answers SEARCH 501 (a server without apps/dav's search), "shallow-search" only lists one
+level for the whole tree (SEARCH passes). "slow-listing" holds such a
+PROPFIND, and every SEARCH, back until `release` is set (a tree too big to list within the
+stall timeout) and passes everything else. "hold-chunks" reads
 each chunk of a chunked upload whole and holds it back from the server until `release` is set
 (`chunks_held` counts them): the client has written every byte, the server has none. In every
 mode the bulk
@@ -27,6 +30,7 @@ import http.client
 import io
 import json
 import re
+import sys
 import threading
 import time
 import zipfile
@@ -47,11 +51,22 @@ MODES = (
     "pass",
     "shallow",
     "slow-listing",
+    "no-search",
+    "shallow-search",
     "hold-chunks",
 )
 HOSTILE = ("../escaped.txt", "/tmp/rcwiz-absolute.txt")
 HOP_BY_HOP = ("connection", "transfer-encoding", "content-length", "keep-alive")
 ERROR_PAGE = b"<!DOCTYPE html><html><body><h2>Cannot download file</h2></body></html>"
+
+
+class _Server(ThreadingHTTPServer):
+    """The proxy's server: a client that went away mid-answer (rcwiz cut its other listing
+    requests once one was untrusted) is no error of the proxy's."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class ArchiveFaults:
@@ -63,7 +78,7 @@ class ArchiveFaults:
         self.target = urlsplit(target)
         self.mode = mode
         self.archive_requests: list[str] = []
-        self.shallowed = 0  # PROPFINDs for the whole tree "shallow" or "slow-listing" changed
+        self.shallowed = 0  # listing requests "shallow" or "slow-listing" changed or held
         self.bulk_requests: list[BulkRequest] = []
         self.chunks_held = 0
         self.lock = threading.Lock()
@@ -78,7 +93,7 @@ class ArchiveFaults:
             def _any(self) -> None:
                 proxy.handle(self)
 
-            do_GET = do_PUT = do_POST = do_PROPFIND = do_MKCOL = do_MOVE = _any
+            do_GET = do_PUT = do_POST = do_PROPFIND = do_MKCOL = do_MOVE = do_SEARCH = _any
             do_DELETE = do_HEAD = do_OPTIONS = do_PROPPATCH = do_COPY = _any
 
         self.server = self.make_server(Handler, port)
@@ -89,7 +104,7 @@ class ArchiveFaults:
     ) -> ThreadingHTTPServer:
         """The listening server on PORT, else one of its own choosing (tls_front's also speaks
         TLS)."""
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server = _Server(("127.0.0.1", port), handler)
         server.daemon_threads = True
         return server
 
@@ -126,10 +141,13 @@ class ArchiveFaults:
         self, handler: BaseHTTPRequestHandler, headers: dict[str, str], body: bytes | None
     ) -> None:
         """Answer one request whose HEADERS (without Host) and BODY are read."""
-        if self.mode == "shallow" and headers.get("Depth", "").lower() == "infinity":
+        whole_tree = headers.get("Depth", "").lower() == "infinity"
+        if handler.command == "SEARCH" and self.mode in ("shallow", "no-search"):
+            return self.send(handler, 501, "text/html", b"<html>Not Implemented</html>")
+        if self.mode in ("shallow", "shallow-search") and whole_tree:
             headers["Depth"] = "1"
             self.shallowed += 1
-        if self.mode == "slow-listing" and headers.get("Depth", "").lower() == "infinity":
+        if self.mode == "slow-listing" and (whole_tree or handler.command == "SEARCH"):
             self.shallowed += 1
             self.release.wait(120)
         path = handler.path
@@ -150,7 +168,15 @@ class ArchiveFaults:
             if handler.command == "GET" and query.get("accept") == ["zip"]:
                 self.archive_requests.append(path)
                 return self.as_nextcloud_31(handler, parts.path, query, headers)
-        spoiling = self.mode not in ("pass", "shallow", "slow-listing", "truncate-once")
+        passing = (
+            "pass",
+            "shallow",
+            "shallow-search",
+            "slow-listing",
+            "no-search",
+            "truncate-once",
+        )
+        spoiling = self.mode not in passing
         if self.mode == "truncate-once" and handler.command == "GET" and parts.path == LEGACY:
             with self.lock:  # every archive request counted, the first one cut
                 spoiling = not self.archive_requests

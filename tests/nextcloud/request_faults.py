@@ -1,7 +1,7 @@
 """The archive fault proxy (archive_faults.py), extended to spoil any kind of request rcwiz
 makes itself, in front of the real Nextcloud: everything else passes to the real server.
 
-Kinds: "listing" (PROPFIND Depth: infinity), "status" (/status.php), "ocs" (/ocs/...),
+Kinds: "listing" (SEARCH, and PROPFIND Depth: infinity), "status" (/status.php), "ocs" (/ocs/...),
 "bulk" (POST /remote.php/dav/bulk), "chunk" (PUT or MOVE of rcwiz's own chunked upload, not
 rclone's), "archive" (ajax/download.php), "range" (a GET of a file with a Range header: rcwiz's
 resumable big-file download). The first `after` requests of the kind pass untouched (a
@@ -76,7 +76,8 @@ ENTRY = (
 def kind_of(method: str, path: str, headers: dict[str, str]) -> str | None:
     """Which of KINDS a request is (None: none of them)."""
     parts = urlsplit(path)
-    if method == "PROPFIND" and headers.get("Depth", "").lower() == "infinity":
+    whole_tree = method == "PROPFIND" and headers.get("Depth", "").lower() == "infinity"
+    if method == "SEARCH" or whole_tree:
         return "listing"
     if parts.path == "/status.php":
         return "status"

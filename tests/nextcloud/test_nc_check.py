@@ -181,6 +181,23 @@ def test_an_archive_that_does_not_come_whole_is_unreadable_never_equal(
     assert "Traceback" not in done.stderr
 
 
+def test_an_archive_cut_off_once_is_asked_for_again_and_every_file_is_proven(
+    nc_remote, spoiled, tmp_path
+):
+    # As the production-like server does at times with several archives in flight; the same
+    # rule as a download's (archive.OnceMore). Without it: exit 1, files cut off unreadable.
+    source = small_tree(tmp_path / "src", 5)
+    assert rcwiz("--config", str(nc_remote), "copy", str(source), "nc:again").returncode == 0
+    proxy, conf = spoiled("truncate-once")
+    done = rcwiz("--json", "--config", str(conf), "check", str(source), "nc:again")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json_result(done.stdout, "check")
+    assert report["identical"] is True and report["compared_by"] == {"hash": 0, "content": 5}
+    assert len(proxy.archive_requests) == 2  # the cut one, and the same once more
+    assert proxy.archive_requests[0] == proxy.archive_requests[1]
+    assert report["archive_requests"] == 2
+
+
 def test_a_nextcloud_31_is_read_through_webdav(nc_remote, spoiled, tmp_path):
     source = small_tree(tmp_path / "src", 7)
     assert rcwiz("--config", str(nc_remote), "copy", str(source), "nc:newer").returncode == 0

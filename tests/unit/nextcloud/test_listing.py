@@ -137,3 +137,52 @@ def test_one_response_that_never_ends_is_cut_off():
     pieces = [head, *([b"x" * 65536] * 64)]
     with pytest.raises(Unusable, match="longer than"):
         read(PREFIX, pieces)
+
+
+def counts() -> dict[str, tuple[int, int]]:
+    """Every folder's counts, as the answer gives them (the outline's, when asked apart)."""
+    said: dict[str, tuple[int, int]] = {}
+    read(PREFIX, [ANSWER], said=said)
+    return said
+
+
+def test_an_answer_checked_by_the_outlines_counts_is_rclones_listing():
+    said = counts()
+    assert said[""] == (1, 3) and said["a b/deep"] == (1, 1)
+    assert read(PREFIX, [ANSWER], said=said, counted=False) == rclones_listing()
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda said: said.pop("empty-folder"), "not in the outline"),
+        (lambda said: said.update({"a b/deep/er": (0, 0)}), "holds more than it said"),
+        (lambda said: said.update({"a b": (2, 1)}), "not listed whole"),
+    ],
+)
+def test_an_answer_that_differs_from_the_outline_is_not_trusted(change, why):
+    said = counts()
+    change(said)
+    with pytest.raises(Unusable, match=why):
+        read(PREFIX, [ANSWER], said=said, counted=False)
+
+
+def subtree(top: bytes) -> bytes:
+    """ANSWER cut down to the folder TOP (an href part) and what it holds: the answer a
+    request for that one top-level folder gets."""
+    head = ANSWER[: ANSWER.index(b"<d:response>")]
+    kept = [r for r in responses(ANSWER) if b"/capture/" + top in r.split(b"<d:propstat>")[0]]
+    return head + b"".join(kept) + b"</d:multistatus>"
+
+
+def test_a_top_level_folders_own_answer_is_read_as_part_of_the_tree():
+    said = counts()
+    found = read(PREFIX, [subtree(b"a%20b/")], said=said, counted=False, top="a b")
+    whole = rclones_listing()
+    assert found.files == {r: v for r, v in whole.files.items() if r.startswith("a b/")}
+    assert set(found.folders) == {"a b", "a b/deep", "a b/deep/er"}
+    # another top-level folder's entry in it, or that folder's answer lacking an entry
+    with pytest.raises(Unusable, match="is not in a b"):
+        read(PREFIX, [subtree(b"")], said=said, counted=False, top="a b")
+    with pytest.raises(Unusable):
+        read(PREFIX, [without(subtree(b"a%20b/"), b"x.txt")], said=said, counted=False, top="a b")
