@@ -234,7 +234,7 @@ class Download:
     def _notes(self, tally: Tally, *, left: bool) -> tuple[str, ...]:
         notes = []
         if came := tally.sent_by("archive"):
-            then = "rclone fetches the rest" if left else "nothing is left for rclone"
+            then = "rclone fetches the rest" if left else "nothing is left for rclone to fetch"
             notes.append(
                 f"{came} small file(s) came in {self.phase.requests} Nextcloud archive "
                 f"request(s); {then}."

@@ -211,7 +211,7 @@ def _notes(phase: Phase, tally: Tally, left: bool) -> tuple[str, ...]:
         )
     if big := tally.sent_by("chunked"):
         ways.append(f"{big} big file(s) went in parallel chunks" + resumable.of_them(tally))
-    rest = "rclone sends the rest" if left else "nothing is left for rclone"
+    rest = "rclone sends the rest" if left else "nothing is left for rclone to send"
     return (f"{' and '.join(ways)}; {rest}.",)
 
 
