@@ -66,6 +66,11 @@ from rcwiz.transfer import bulk
 from rcwiz.events import Expected
 from rcwiz.transfer.walk import walk
 
+from rcwiz.counting import Tally
+from rcwiz.transfer.bulk_run import Phase, Run
+from rcwiz.transfer.engine import RunLog
+from rcwiz.transfer.fastpath import Channel
+
 server, user, password, source, dest, in_flight = sys.argv[1:7]
 bulk.REQUESTS_IN_FLIGHT = int(in_flight)
 
@@ -73,15 +78,18 @@ bulk.REQUESTS_IN_FLIGHT = int(in_flight)
 class Quiet:
     def start(self, *args): pass
     def progress(self, p): pass
+    def tuning(self, flags): pass
     def file_done(self, d): pass
     def log(self, line): pass
     def finish(self, s): pass
+    def closed(self): pass
 
 
 tree = walk(source)
 opts = TransferOptions(source=source, dest=f"nc:{dest}")
 uploader = protocol.Uploader(Account("nc:", server, user, user, password, "/"), opts.dest)
-state = bulk._Run(opts, Quiet(), None, Expected(tree.bytes, len(tree.files)), 0, "", print)
+channel = Channel(opts, Quiet(), Tally("copy"), RunLog(None, print), print)
+state = Run(channel, Expected(tree.bytes, len(tree.files)), 0, Phase(), set())
 bulk._send_small(state, uploader, tree.files)
 if state.phase.left:
     sys.exit(f"{len(state.phase.left)} file(s) not sent")
