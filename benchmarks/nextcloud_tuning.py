@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import signal
 import statistics
 import sys
@@ -45,11 +44,10 @@ from benchlib import (
     Tools,
     capture,
     checked,
-    clean_env,
     make_big_file,
     make_dataset,
+    served,
     timed,
-    write_config,
 )
 from latency_proxy import LatencyProxy
 from nextcloud_speed import PeakRss
@@ -308,35 +306,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _interrupt)
     work = Path(tempfile.mkdtemp(prefix="rcwiz-bench-tuning-"))
-    nc = Nextcloud(work / "server")
-    proxy: LatencyProxy | None = None
     runs: list[Run] = []
 
     def say(text: str) -> None:
         print(text, flush=True)
 
     try:
-        tools = Tools.beside_python()
-        env = clean_env(work)
-        say("starting Nextcloud (../shared/nextcloud/serve.sh) …")
-        nc.start()
-        user, password = nc.add_user("100 GB")
-        proxy = LatencyProxy(("127.0.0.1", nc.port), args.rtt_ms / 2000).start()
-        config = work / "rclone.conf"
-        dav = f"http://127.0.0.1:{proxy.port}/remote.php/dav/files/{user}/"
-        write_config(config, tools.rclone, dav, user, password, env, remote=REMOTE)
-        logs = work / "logs"
-        logs.mkdir()
-        small = make_dataset(work / "data" / "small", args.files, args.size).path
-        big = work / "data" / "big" / "big.bin"
-        make_big_file(big, args.big_mb * 10**6)
-        say(
-            f"+{args.rtt_ms:g} ms round trip, cap {args.cap_mbps:g} MB/s per connection when "
-            f"capped; {args.files} x {args.size} B, {args.big_mb} MB; {args.rounds} rounds"
-        )
-        tuning = Tuning(tools, env, config, nc, user, password, proxy, logs, say, runs)
-        checked(tuning.rclone("mkdir", f"{REMOTE}:tuning"), env)
-        sweeps(tuning, args, small, big)
+        with served(work, args.rtt_ms, REMOTE) as s:
+            small = make_dataset(work / "data" / "small", args.files, args.size).path
+            big = work / "data" / "big" / "big.bin"
+            make_big_file(big, args.big_mb * 10**6)
+            say(
+                f"+{args.rtt_ms:g} ms round trip, cap {args.cap_mbps:g} MB/s per connection "
+                f"when capped; {args.files} x {args.size} B, {args.big_mb} MB; "
+                f"{args.rounds} rounds"
+            )
+            tuning = Tuning(
+                s.tools, s.env, s.config, s.nc, s.user, s.password, s.proxy, s.logs, say, runs
+            )
+            checked(tuning.rclone("mkdir", f"{REMOTE}:tuning"), s.env)
+            sweeps(tuning, args, small, big)
         say(tables(runs))
         return 1 if any(not r.ok for r in runs) else 0
     except BenchError as exc:
@@ -348,12 +337,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if args.json is not None:
             args.json.write_text(json.dumps([asdict(r) for r in runs], indent=1) + "\n")
-        if proxy is not None:
-            proxy.stop()
-        try:
-            nc.stop()
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
