@@ -59,7 +59,8 @@ def tree(
     split_above: int = SPLIT_FILES,
 ) -> Listing | None:
     """Every file and folder under PATH (relative to DAV_USER's home) as rclone would list
-    them; an empty Listing when PATH is not there; None when rclone should list instead.
+    them (a file: that file); an empty Listing when PATH is not there; None when rclone
+    should list instead.
 
     The server's CHECKSUMS come with the files when asked (`rcwiz check`). A tree of more
     than SPLIT_ABOVE files is asked for a top-level folder per request."""

@@ -5,6 +5,8 @@ the files and folders the server says it holds directly (`nc:contained-file-coun
 `nc:contained-folder-count`: in each folder's own response, or known before from the outline,
 rcwiz.nextcloud.outline), every file has a size and a time, every name is one rclone would
 not encode (so the names are the ones rclone shows) and lies inside the folder asked for.
+A path that is one file is answered by that file alone: its listing is that file, by its
+name, as `rclone lsjson -R` lists it (a download of one file needs no other listing).
 
 The answer is checked as it comes, not only at its end: Nextcloud lists a folder before what
 it holds (depth first), so an entry whose folder is not known, or one more entry than its
@@ -106,7 +108,9 @@ def read(
     depth: str = "infinity",
 ) -> Listing:
     """The Listing in a multistatus answer (CHUNKS) for the folder TOP under the folder whose
-    unquoted href is PREFIX (ending in "/"); Unusable when it is not one to trust.
+    unquoted href is PREFIX (ending in "/"); Unusable when it is not one to trust. PREFIX
+    may name a file (TOP ""): its one answer is then its listing, the file by its name, as
+    `rclone lsjson -R` lists a file.
 
     SAID: how many files and folders each folder holds. COUNTED: each folder's own response
     says it (and it is written into SAID, when given); else SAID is the outline's, known
@@ -166,18 +170,26 @@ class _Reader:
         self.counted = counted  # each folder's counts come with it in the answer
         self.said = said  # folder -> (files, folders) it holds
         self.seen_top = False
+        self.one_file = False  # the path is a file (nothing else may follow it)
         self._held: Counter[str] = Counter()  # folder -> entries listed in it so far
 
     def response(self, element: Element) -> None:
         """One response, checked and kept."""
+        if self.one_file:
+            raise Unusable("an entry after the file asked for")
         href = element.findtext(f"{_D}href") or ""
         relative = relative_to(self.prefix, href)
         props = found_props(element)
         folder = props.find(f"{_D}resourcetype/{_D}collection") is not None
         if relative == self.top:
-            if not folder or self.seen_top:
-                raise Unusable("the path is a file, or listed twice")
+            if self.seen_top or (not folder and self.top):
+                raise Unusable("a folder that is a file, or listed twice")
             self.seen_top = True
+            if not folder:  # the path asked for is one file: listed as rclone lists it
+                relative = self.prefix.rstrip("/").rpartition("/")[2]
+                if not _plain(relative):
+                    raise Unusable(relative)
+                self.one_file = True
         elif not relative.startswith(f"{self.top}/" if self.top else ""):
             raise Unusable(f"{relative} is not in {self.top}")
         else:
@@ -209,6 +221,8 @@ class _Reader:
         folder asked for, of an answer of one level)."""
         if not self.seen_top:
             raise Unusable("no answer for the folder itself")
+        if self.one_file:
+            return self.found
         files = Counter(parent(rel) for rel in self.found.files)
         folders = Counter(parent(rel) for rel in self.found.folders)
         mine = [self.top] if only_top else [self.top, *self.found.folders]

@@ -67,6 +67,7 @@ class Outline:
     level: Listing  # the folder's own files and folders (their times, the files' checksums)
     said: Said | None  # every folder ("" the folder itself) -> (files, folders) it holds
     tree: Listing | None = None  # the whole tree, checked by the counts (None: too big)
+    one_file: bool = False  # the path is a file: the level's answer is the tree
 
 
 def ask(
@@ -78,8 +79,9 @@ def ask(
     most: int,
 ) -> Outline | None:
     """The outline of PATH (in DAV_USER's home; PREFIX: its unquoted href), None when it is
-    not there; Unusable when it is a file or the answers disagree; the files' CHECKSUMS when
-    asked. The files of a tree of at most MOST files come too (`tree`)."""
+    not there; Unusable when the answers disagree; the files' CHECKSUMS when asked. The files
+    of a tree of at most MOST files come too (`tree`); a PATH that is one file is its own
+    tree (`one_file`: the level's answer; the searches, sent meanwhile, fail)."""
     scope = "/files/" + "/".join(p for p in (dav_user, path.strip("/")) if p)
     with at_once(client, 3) as pool:
         level = pool.submit(_level, client, files_path(dav_user, path), prefix)
@@ -91,6 +93,8 @@ def ask(
         if found is None:
             return None
         listed, said = found
+        if "" not in said:  # counts come only with a folder
+            return Outline(listed, {}, listed, one_file=True)
         below, small = folders.result(), files.result()
     if below is None:
         return Outline(listed, None)

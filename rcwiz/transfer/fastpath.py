@@ -48,10 +48,10 @@ MODIFY_WINDOW = 1.0  # seconds: Nextcloud keeps whole seconds, so rclone compare
 def remote_listing(
     rclone: Rclone, account: Account, path: str, checksums: bool = True
 ) -> tuple[Listing, str]:
-    """Everything under the remote PATH, and who listed it: Nextcloud in a few requests
-    ("propfind", rcwiz.nextcloud.listing) where its answers can be trusted, else rclone
-    ("rclone", one request per folder). The server's CHECKSUMS come with the files when
-    asked (`rcwiz check` proves files by them)."""
+    """Everything under the remote PATH (a file: that file, as rclone lists it), and who
+    listed it: Nextcloud in a few requests ("propfind", rcwiz.nextcloud.listing) where its
+    answers can be trusted, else rclone ("rclone", one request per folder). The server's
+    CHECKSUMS come with the files when asked (`rcwiz check` proves files by them)."""
     from rcwiz.nextcloud import listing as nextcloud_listing  # Nextcloud runs only
 
     client, where = account.client(), account.path_of(path)

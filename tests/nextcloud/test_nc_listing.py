@@ -91,7 +91,22 @@ def test_three_requests_at_once_list_the_tree_as_rclone_does(
         rclone_bin, nc_remote, "nc:"
     )
     assert tree(client_of(nc_user), nc_user.name, "no/such/folder") == Listing()
-    assert tree(client_of(nc_user), nc_user.name, "odd/a b/x.txt") is None  # a file: rclone's
+
+
+def test_a_file_asked_for_is_listed_as_rclone_lists_it_by_the_first_answer(
+    real_nextcloud, nc_user, nc_remote, rclone_bin, tmp_path
+):
+    """Before the fix a file was "not a tree": rclone listed it again (`lsjson`, 0.1-0.2 s
+    and two more requests), and a download of one file paid for both."""
+    rclone_copy(rclone_bin, nc_remote, odd_tree(tmp_path / "src"), "nc:odd")
+    for path in ("odd/a b/x.txt", "odd/ü%#&+'/é (1).txt"):
+        mark = real_nextcloud.log_mark()
+        found = tree(client_of(nc_user), nc_user.name, path)
+        requests = real_nextcloud.requests_since(mark)
+        assert found == rclones_listing(rclone_bin, nc_remote, f"nc:{path}")
+        assert found is not None and "SHA1:" in found.checksums[path.rpartition("/")[2]]
+        # the file's own answer; the searches sent with it find no folder to search
+        assert [r.method for r in requests if r.status == 207] == ["PROPFIND"], requests
 
 
 def test_a_download_and_an_upload_list_the_remote_once_and_reruns_send_nothing(

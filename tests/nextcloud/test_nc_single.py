@@ -98,6 +98,22 @@ def test_a_big_file_named_as_the_source_comes_in_byte_ranges(nc_user, nc_remote,
     assert (slash["files"], slash["rclone_ran"]) == (0, True)  # rclone: a folder, found empty
 
 
+def test_a_file_named_as_the_source_is_listed_by_its_first_answer(
+    real_nextcloud, nc_user, nc_remote, tmp_path
+):
+    """Before the fix the listing's first answer (the file's own) was thrown away as "not a
+    folder", and `rclone lsjson` listed the file again (0.1-0.2 s: rclone's start-up and its
+    requests, one of them for the file's folder)."""
+    data = served(nc_user, os.urandom(12 * MiB))
+    mark = real_nextcloud.log_mark()
+    summary = run(nc_remote, "copy", "nc:down/big.bin", str(tmp_path / "back"))
+    requests = real_nextcloud.requests_since(mark)
+    assert (summary["files"], summary["rclone_ran"]) == (1, False)
+    assert (tmp_path / "back" / "big.bin").read_bytes() == data
+    folder = f"/remote.php/dav/files/{nc_user.name}/down/"
+    assert [r for r in requests if r.method == "PROPFIND" and r.path == folder] == []
+
+
 def test_a_sync_of_one_file_up_deletes_nothing(nc_user, nc_remote, tmp_path):
     source = big_file(tmp_path / "src" / "big.bin", SIZE)
     nc_user.dav("MKCOL", "dest")

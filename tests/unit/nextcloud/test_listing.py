@@ -83,17 +83,30 @@ def test_an_answer_rclone_would_read_otherwise_is_not_trusted(spoiled):
         read(PREFIX, [ANSWER.replace(old, new, 1)])
 
 
-def test_a_file_named_as_the_folder_is_not_a_tree():
-    only_file = ANSWER.split(b"<d:response>")[0] + b"</d:multistatus>"
-    file_answer = only_file.replace(
-        b"</d:multistatus>",
-        b"<d:response><d:href>/remote.php/dav/files/alice/capture</d:href><d:propstat><d:prop>"
-        b"<d:getlastmodified>Tue, 01 Dec 2026 15:08:34 GMT</d:getlastmodified>"
-        b"<d:getcontentlength>4</d:getcontentlength><d:resourcetype/></d:prop>"
-        b"<d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>",
-    )
-    with pytest.raises(Unusable):
-        read(PREFIX, [file_answer])
+FILE_ANSWER = ANSWER.split(b"<d:response>")[0] + (
+    b"<d:response><d:href>/remote.php/dav/files/alice/capture</d:href><d:propstat><d:prop>"
+    b"<d:getlastmodified>Tue, 01 Dec 2026 15:08:34 GMT</d:getlastmodified>"
+    b"<d:getcontentlength>4</d:getcontentlength><d:resourcetype/></d:prop>"
+    b"<d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"
+)
+
+
+def test_a_file_named_as_the_folder_is_that_file_as_rclone_lists_it():
+    found = read(PREFIX, [FILE_ANSWER])
+    assert found == Listing(files={"capture": (4, 1796137714.0)})
+    assert read(PREFIX, [FILE_ANSWER], depth="1") == found  # the outline's level
+
+
+def test_a_file_named_as_the_folder_holds_nothing():
+    more = FILE_ANSWER.replace(b"</d:multistatus>", responses(ANSWER)[1] + b"</d:multistatus>")
+    with pytest.raises(Unusable, match="after the file"):
+        read(PREFIX, [more])
+
+
+def test_a_file_named_as_a_folder_below_is_not_trusted():
+    sub = FILE_ANSWER.replace(b"alice/capture</d:href>", b"alice/capture/sub</d:href>")
+    with pytest.raises(Unusable, match="a file"):
+        read(PREFIX, [sub], said={"": (0, 1), "sub": (0, 0)}, top="sub")
 
 
 def endless(answer: bytes, taken: list[int]) -> Iterator[bytes]:
