@@ -33,6 +33,7 @@ the whole tree in one PROPFIND that carries the counts, as before.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal, NamedTuple
 from urllib.parse import quote, unquote, urlsplit
 
 from rcwiz import errors
@@ -44,10 +45,22 @@ from rcwiz.nextcloud.multistatus import BODY, Said, Unusable, at_once, body, pro
 from rcwiz.nextcloud.urls import files_path
 from rcwiz.rclone.lsjson import Listing
 
-__all__ = ["SPLIT_FILES", "Unusable", "big_checksums", "read", "tree"]
+__all__ = ["SPLIT_FILES", "Listed", "ListedBy", "Unusable", "big_checksums", "read", "tree"]
 
 SPLIT_FILES = 10_000  # a tree of more files comes a top-level folder per request
 IN_FLIGHT = 3  # such requests at once
+
+# Which requests listed the files: the outline's SEARCH; PROPFIND (a top-level folder per
+# request, the whole tree in one for a server without SEARCH, or the one file asked for);
+# rclone's `lsjson -R` (rcwiz.transfer.fastpath.remote_listing, when these give None).
+ListedBy = Literal["search", "propfind", "rclone"]
+
+
+class Listed(NamedTuple):
+    """A listing, and which requests listed its files."""
+
+    listing: Listing
+    by: ListedBy
 
 
 def tree(
@@ -57,10 +70,10 @@ def tree(
     *,
     checksums: bool = True,
     split_above: int = SPLIT_FILES,
-) -> Listing | None:
+) -> Listed | None:
     """Every file and folder under PATH (relative to DAV_USER's home) as rclone would list
-    them (a file: that file); an empty Listing when PATH is not there; None when rclone
-    should list instead.
+    them (a file: that file), and which requests listed them; an empty Listing when PATH is
+    not there; None when rclone should list instead.
 
     The server's CHECKSUMS come with the files when asked (`rcwiz check`). A tree of more
     than SPLIT_ABOVE files is asked for a top-level folder per request."""
@@ -69,16 +82,17 @@ def tree(
     try:
         found = outline.ask(client, dav_user, path, prefix, checksums, split_above)
         if found is None:
-            return Listing()
+            return Listed(Listing(), "propfind")
         if found.said is None:  # a server without SEARCH: one answer with the counts
-            return _whole(client, target, prefix)
+            return Listed(_whole(client, target, prefix), "propfind")
         if found.tree is not None:
-            listing = found.tree
+            listed = Listed(found.tree, "propfind" if found.one_file else "search")
         else:
             plain = body(checksums=checksums)
             listing = _split(client, target, prefix, plain, found.level, found.said)
+            listed = Listed(listing, "propfind")
         # the top level's come with its answer, asked or not
-        return listing if checksums else replace(listing, checksums={})
+        return listed if checksums else Listed(replace(listed.listing, checksums={}), listed.by)
     except errors.Stalled:
         # The server builds each answer whole before its first byte: a big enough tree takes
         # longer than the stall timeout. A server that still answers is only slow at that

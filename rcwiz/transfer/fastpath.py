@@ -40,6 +40,7 @@ from rcwiz.transfer.engine import RunLog, Sink
 
 if TYPE_CHECKING:
     from rcwiz.nextcloud.account import Account
+    from rcwiz.nextcloud.listing import ListedBy
 
 Warn = Callable[[str], None]  # says one warning to people (the console's)
 MODIFY_WINDOW = 1.0  # seconds: Nextcloud keeps whole seconds, so rclone compares within 1 s
@@ -47,17 +48,18 @@ MODIFY_WINDOW = 1.0  # seconds: Nextcloud keeps whole seconds, so rclone compare
 
 def remote_listing(
     rclone: Rclone, account: Account, path: str, checksums: bool = True
-) -> tuple[Listing, str]:
-    """Everything under the remote PATH (a file: that file, as rclone lists it), and who
-    listed it: Nextcloud in a few requests ("propfind", rcwiz.nextcloud.listing) where its
-    answers can be trusted, else rclone ("rclone", one request per folder). The server's
-    CHECKSUMS come with the files when asked (`rcwiz check` proves files by them)."""
+) -> tuple[Listing, ListedBy]:
+    """Everything under the remote PATH (a file: that file, as rclone lists it), and which
+    requests listed it: Nextcloud's in a few requests ("search" or "propfind",
+    rcwiz.nextcloud.listing) where its answers can be trusted, else rclone's ("rclone", one
+    request per folder). The server's CHECKSUMS come with the files when asked (`rcwiz
+    check` proves files by them)."""
     from rcwiz.nextcloud import listing as nextcloud_listing  # Nextcloud runs only
 
     client, where = account.client(), account.path_of(path)
     found = nextcloud_listing.tree(client, account.dav_user, where, checksums=checksums)
     if found is not None:
-        return found, "propfind"
+        return found
     return listing(rclone, path), "rclone"
 
 

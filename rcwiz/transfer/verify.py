@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, Literal, cast
+from typing import IO, TYPE_CHECKING, Literal, cast
 
 from rcwiz import errors
 from rcwiz.nextcloud import archive
@@ -39,6 +39,9 @@ from rcwiz.rclone.lsjson import Listing
 from rcwiz.transfer.walk import Tree
 from rcwiz.transfer.zipstream import Entry, Reader, Unreadable
 from rcwiz.ui.console import escape_control
+
+if TYPE_CHECKING:
+    from rcwiz.nextcloud.listing import ListedBy
 
 Way = Literal["hash", "content", "size"]
 ALGORITHMS = {"SHA1": "sha1", "MD5": "md5"}  # oc:checksums names -> hashlib's, best first
@@ -60,7 +63,7 @@ class Report:
     # Files found the same, by how (never by size alone: a size that agrees proves nothing).
     same: dict[Way, int] = field(default_factory=lambda: {"hash": 0, "content": 0})
     how: dict[str, Way] = field(default_factory=dict)  # every file compared, and how
-    listed_by: str = "propfind"
+    listed_by: ListedBy = "search"
     requests: int = 0  # archive requests
 
     @property

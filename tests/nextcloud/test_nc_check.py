@@ -57,7 +57,7 @@ def test_check_proves_every_kind_of_upload_and_catches_a_change_rclone_check_mis
     assert done.returncode == 0, done.stderr
     report = json_result(done.stdout, "check")
     assert report["identical"] is True
-    assert report["listed_by"] == "propfind"
+    assert report["listed_by"] == "search"
     assert report["compared_by"] == {"hash": 4, "content": 12}  # chunked + rclone; bulk
     assert report["compared"]["big/data.bin"] == "hash"
     assert report["compared"]["by-rclone/set-0/sample-0000.txt"] == "hash"

@@ -73,8 +73,9 @@ def test_three_requests_at_once_list_the_tree_as_rclone_does(
 ):
     rclone_copy(rclone_bin, nc_remote, odd_tree(tmp_path / "src"), "nc:odd")
     mark = real_nextcloud.log_mark()
-    found = tree(client_of(nc_user), nc_user.name, "odd")
+    found, by = tree(client_of(nc_user), nc_user.name, "odd")
     requests = real_nextcloud.requests_since(mark)
+    assert by == "search"  # the files came in the files' search
     # at once: the folder's level, its folders with their counts, its files
     assert sorted((r.method, r.status) for r in requests) == [
         ("PROPFIND", 207),
@@ -87,10 +88,11 @@ def test_three_requests_at_once_list_the_tree_as_rclone_does(
     assert set(found.checksums) == set(found.files)
     assert all("SHA1:" in text for text in found.checksums.values())
     # the user's whole home, and a folder that is not there
-    assert tree(client_of(nc_user), nc_user.name, "") == rclones_listing(
-        rclone_bin, nc_remote, "nc:"
+    assert tree(client_of(nc_user), nc_user.name, "") == (
+        rclones_listing(rclone_bin, nc_remote, "nc:"),
+        "search",
     )
-    assert tree(client_of(nc_user), nc_user.name, "no/such/folder") == Listing()
+    assert tree(client_of(nc_user), nc_user.name, "no/such/folder") == (Listing(), "propfind")
 
 
 def test_a_file_asked_for_is_listed_as_rclone_lists_it_by_the_first_answer(
@@ -103,8 +105,8 @@ def test_a_file_asked_for_is_listed_as_rclone_lists_it_by_the_first_answer(
         mark = real_nextcloud.log_mark()
         found = tree(client_of(nc_user), nc_user.name, path)
         requests = real_nextcloud.requests_since(mark)
-        assert found == rclones_listing(rclone_bin, nc_remote, f"nc:{path}")
-        assert found is not None and "SHA1:" in found.checksums[path.rpartition("/")[2]]
+        assert found == (rclones_listing(rclone_bin, nc_remote, f"nc:{path}"), "propfind")
+        assert "SHA1:" in found.listing.checksums[path.rpartition("/")[2]]
         # the file's own answer; the searches sent with it find no folder to search
         assert [r.method for r in requests if r.status == 207] == ["PROPFIND"], requests
 
@@ -129,7 +131,7 @@ def test_a_download_and_an_upload_list_the_remote_once_and_reruns_send_nothing(
     for _ in range(2):  # a download, then its re-run
         mark = real_nextcloud.log_mark()
         done = rcwiz("--json", "--config", str(nc_remote), "copy", "nc:both", str(back))
-        assert listed_by(done) == "propfind"
+        assert listed_by(done) == "search"  # the files came in the files' search
         propfinds = [r for r in real_nextcloud.requests_since(mark) if r.method == "PROPFIND"]
         assert len(propfinds) == 1  # the level, and no quota check for a download
     assert same_bytes(source, back)
@@ -208,9 +210,9 @@ def a_folder_per_request(server, user, conf: Path, rclone_bin: Path, tmp_path: P
     rclone_copy(rclone_bin, conf, several_tops(tmp_path / "src"), "nc:tops")
     client = client_of(user)
     mark = server.log_mark()
-    found = tree(client, user.name, "tops", split_above=0)
+    found, by = tree(client, user.name, "tops", split_above=0)
     requests = server.requests_since(mark)
-    assert found == rclones_listing(rclone_bin, conf, "nc:tops")
+    assert found == rclones_listing(rclone_bin, conf, "nc:tops") and by == "propfind"
     assert set(found.checksums) == set(found.files)  # the top level's files' too
     home = f"/remote.php/dav/files/{user.name}/tops/"
     propfinds = sorted(r.path for r in requests if r.method == "PROPFIND")
@@ -220,7 +222,7 @@ def a_folder_per_request(server, user, conf: Path, rclone_bin: Path, tmp_path: P
     assert all(r.status == 207 for r in requests), requests
     # the same tree under the threshold: the level and two searches, nothing after them
     mark = server.log_mark()
-    assert tree(client, user.name, "tops") == found
+    assert tree(client, user.name, "tops") == (found, "search")
     requests = server.requests_since(mark)
     assert sorted((r.method, r.path) for r in requests if r.method == "PROPFIND") == [
         ("PROPFIND", home)
@@ -245,10 +247,10 @@ def test_a_download_asks_the_checksums_of_its_big_files_alone(
 ):
     rclone_copy(rclone_bin, nc_remote, several_tops(tmp_path / "src"), "nc:sums")
     client, user = client_of(nc_user), nc_user
-    everything = tree(client, user.name, "sums")
-    assert everything is not None and set(everything.checksums) == set(everything.files)
+    everything, _ = tree(client, user.name, "sums")
+    assert set(everything.checksums) == set(everything.files)
     for split_above in (0, 10**6):  # a folder per request, and one request
-        none = tree(client, user.name, "sums", checksums=False, split_above=split_above)
+        none, _ = tree(client, user.name, "sums", checksums=False, split_above=split_above)
         assert none == everything and none.checksums == {}
     mark = real_nextcloud.log_mark()
     big = big_checksums(client, user.name, "sums", 5)
@@ -267,7 +269,7 @@ def test_a_server_without_search_is_listed_in_one_request_with_the_counts(
         mark = real_nextcloud.log_mark()
         found = tree(client_of(user), user.name, "nosearch", split_above=0)
         requests = real_nextcloud.requests_since(mark)
-    assert found == rclones_listing(rclone_bin, nc_remote, "nc:nosearch")
+    assert found == (rclones_listing(rclone_bin, nc_remote, "nc:nosearch"), "propfind")
     home = f"/remote.php/dav/files/{nc_user.name}/nosearch/"
     # the level, then the whole tree (its counts in it): never a folder per request
     assert [(r.method, r.path) for r in requests] == [("PROPFIND", home)] * 2
