@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Literal, NamedTuple
 
-from rcwiz.events import Event, FileDone, FileOutcome, Progress
+from rcwiz.events import Event, FileDone, FileOutcome, InFlight, Progress
 
 Verb = Literal["copy", "move", "sync"]
 RunOutcome = Literal["ok", "failed", "interrupted"]
@@ -151,6 +151,13 @@ class Tally:
             self.add(done, sender)
         self.found_there += len(found)
         return found
+
+    def begun(self) -> list[InFlight]:
+        """The files rclone's last stats line showed part-way (bytes moved, not arrived since):
+        rclone resumes none of them, so a re-run moves them again from their beginning."""
+        if self.last is None:
+            return []
+        return [f for f in self.last.transferring if f.bytes > 0 and f.name not in self.arrived]
 
     def resumed(self, name: str, size: int) -> None:
         """SIZE bytes of NAME were moved by an earlier, interrupted run (counted apart from

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -207,11 +208,15 @@ def running_until(argv: list[str], marker: str, *, stderr: int = subprocess.PIPE
 
 
 def signalled_as_a_terminal(
-    argv: list[str], folder: Path, how: int = signal.SIGHUP
+    argv: list[str],
+    folder: Path,
+    how: int = signal.SIGHUP,
+    ready: Callable[[subprocess.Popen], None] | None = None,
 ) -> tuple[int, str, str]:
-    """Run rcwiz ARGV in a session of its own until rclone's partial of big.bin shows in
-    FOLDER and its stats have named it (1.5 s: three stats lines), then send HOW to the whole
-    group, as a terminal does (Ctrl-C: SIGINT; closed: SIGHUP). (exit code, stdout, stderr)."""
+    """Run rcwiz ARGV in a session of its own until READY(process) returns (by default: until
+    rclone's partial of big.bin shows in FOLDER and its stats have named it, 1.5 s: three
+    stats lines), then send HOW to the whole group, as a terminal does (Ctrl-C: SIGINT;
+    closed: SIGHUP). (exit code, stdout, stderr)."""
     proc = subprocess.Popen(
         [*RCWIZ, *argv],
         stdout=subprocess.PIPE,
@@ -220,11 +225,14 @@ def signalled_as_a_terminal(
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not (folder.is_dir() and any(folder.glob("big.bin.*.partial"))):
-            assert proc.poll() is None and time.monotonic() < deadline, "no partial file"
-            time.sleep(0.05)
-        time.sleep(1.5)
+        if ready is None:
+            deadline = time.monotonic() + 60
+            while not (folder.is_dir() and any(folder.glob("big.bin.*.partial"))):
+                assert proc.poll() is None and time.monotonic() < deadline, "no partial file"
+                time.sleep(0.05)
+            time.sleep(1.5)
+        else:
+            ready(proc)
         os.killpg(proc.pid, how)
         out, err = proc.communicate(timeout=60)
     finally:

@@ -98,14 +98,13 @@ def run(
                 failure = running.error(opts.dest, source=opts.source, dest=opts.dest)
         except KeyboardInterrupt:
             running.stop()
-            outcome, failure = "interrupted", interrupted(opts.verb)
+            outcome, failure = "interrupted", interrupted(opts.verb, len(tally.begun()))
         except BrokenPipeError:  # whoever read the progress went away (`| head`)
             sink.closed()
             running.stop()
             outcome = "interrupted"
             failure = errors.OutputClosed(
-                f"The output was closed, so the {opts.verb} was stopped.",
-                "Run the same command again to resume: finished files are skipped.",
+                f"The output was closed, so the {opts.verb} was stopped.", again(len(tally.begun()))
             )
     summary = tally.summary(opts.source, opts.dest, log_path=log.path, dry_run=opts.dry_run)
     return _conclude(sink, summary, failure, outcome)
@@ -136,11 +135,29 @@ def started(
     return Start(opts.verb, opts.source, opts.dest, opts.dry_run, opts.tuning, argv, log_path, via)
 
 
-def interrupted(verb: str) -> errors.Interrupted:
-    """The error for a transfer stopped by Ctrl-C (or SIGTERM)."""
-    return errors.Interrupted(
-        f"Interrupted: the {verb} was stopped.",
-        "Run the same command again to resume: finished files are skipped.",
+def interrupted(verb: str, begun: int = 0) -> errors.Interrupted:
+    """The error for a transfer stopped by Ctrl-C (or SIGTERM); BEGUN: how many files rclone
+    had begun (Tally.begun), none when a fast path was stopped."""
+    return errors.Interrupted(f"Interrupted: the {verb} was stopped.", again(begun))
+
+
+def again(begun: int | None = 0) -> str:
+    """What running the same command again does, said after a stopped transfer: finished
+    files are skipped, and the BEGUN files rclone had begun (None: not known, maybe some)
+    start again from their beginning (rclone resumes no file: ../shared/RCLONE-FACTS.md).
+    Only rcwiz's own resumable paths (chunked upload, byte ranges) go on where they stopped;
+    a stopped fast path's other files in flight are small (bulk upload, archives)."""
+    if begun == 0:
+        return "Run the same command again to resume: finished files are skipped."
+    if begun is None:
+        which = "any file rclone had begun starts"
+    elif begun == 1:
+        which = "the file rclone had begun starts"
+    else:
+        which = f"the {begun} files rclone had begun start"
+    return (
+        f"Run the same command again: finished files are skipped, but {which} again from the "
+        "beginning (rclone resumes no file)."
     )
 
 

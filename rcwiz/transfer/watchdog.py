@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from rcwiz import errors
 from rcwiz.rclone import classify
 from rcwiz.rclone.events import Event, FileDone, LogLine, Progress
+from rcwiz.transfer.engine import again
 
-RESUME_HINT = "Run the same command again to resume: finished files are skipped."
+RESUME_HINT = again(None)  # the watchdog stops rclone, which resumes no file
 
 
 @dataclass

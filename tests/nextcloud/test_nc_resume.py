@@ -332,6 +332,7 @@ def test_a_single_file_named_as_the_source_resumes_after_ctrl_c(
     proxy, conf = proxied("hung")
     code, err = stopped_at_k(start(conf, source), signal.SIGINT)  # the file, not its folder
     assert code == 130 and "rcwiz keeps that for the next run" in err, err
+    assert "Run the same command again to resume" in err, err  # rcwiz's own resumable path
     record = kept_session(nc_user, source)
     proxy.heal()
     mark = real_nextcloud.log_mark()

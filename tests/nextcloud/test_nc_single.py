@@ -9,6 +9,7 @@ single-file source went by rclone alone (its upload restarting from zero after C
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -167,6 +168,28 @@ def test_an_rclone_download_stopped_leaves_no_partial_file(how, nc_user, nc_remo
     argv = ["--json", "--config", str(nc_remote), "copy", "--bwlimit", "10M", "nc:down", str(back)]
     code, _, err = signalled_as_a_terminal(argv, back, how)
     assert code == 130 and "Traceback" not in err, err
+    assert "the file rclone had begun starts again from the beginning" in err, err
     assert sorted(back.iterdir()) == []
     if how == signal.SIGHUP:
         assert "Removed 1 unfinished download(s) (" in err, err
+
+
+def bytes_on_their_way(proc: subprocess.Popen) -> None:
+    """Returns once rcwiz's JSON progress (rclone's stats) shows bytes on their way."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event.get("event") == "progress" and event.get("bytes", 0) > 0:
+            return
+    raise AssertionError("no bytes moved")
+
+
+def test_ctrl_c_while_rclone_uploads_says_the_file_starts_again(nc_user, nc_remote, tmp_path):
+    """--bwlimit leaves the upload to rclone, which resumes nothing: the next run sends the
+    file from its first byte. Before the fix the hint said "run the same command again to
+    resume" all the same (the last stop's walk)."""
+    source = big_file(tmp_path / "src" / "big.bin", SIZE)
+    argv = ["--json", "--config", str(nc_remote), "copy", "--bwlimit", "10M", str(source), "nc:up"]
+    code, _, err = signalled_as_a_terminal(argv, tmp_path, signal.SIGINT, bytes_on_their_way)
+    assert code == 130 and "to resume" not in err, err
+    assert "the file rclone had begun starts again from the beginning" in err, err

@@ -81,3 +81,26 @@ def test_a_refused_upload_does_not_count_its_bytes():
     assert tally.last is not None and tally.last.bytes > tally.bytes
     assert len(tally.arrived) == 2 and tally.bytes == 2 * 2_000_000
     assert len(tally.failed) == 4
+
+
+def test_the_hint_after_a_stop_promises_no_resume_for_what_rclone_had_begun():
+    from helpers import stats_line
+
+    from rcwiz.events import FileDone, InFlight
+    from rcwiz.transfer.engine import again
+
+    tally = Tally("copy")
+    assert tally.begun() == [] and "to resume" in again(len(tally.begun()))
+    on_way = [
+        InFlight("a.bin", 100, 40, 40, 1.0, None),
+        InFlight("b.bin", -1, 10, 0, 1.0, None),
+        InFlight("c.bin", 100, 0, 0, 1.0, None),  # nothing moved yet: nothing lost
+        InFlight("d.bin", 100, 100, 100, 1.0, None),  # arrived meanwhile
+    ]
+    tally.add(stats_line(transferring=tuple(on_way)))
+    tally.add(FileDone("d.bin", "new", 100, None, "Copied (new)"))
+    assert [f.name for f in tally.begun()] == ["a.bin", "b.bin"]
+    assert "but the 2 files rclone had begun start again from the beginning" in again(2)
+    assert "but the file rclone had begun starts again from the beginning" in again(1)
+    assert "but any file rclone had begun starts again" in again(None)  # the watchdog's
+    assert not any("resume:" in again(n) for n in (1, 2, None))
