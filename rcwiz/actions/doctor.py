@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,10 +27,12 @@ from rcwiz import errors, files
 from rcwiz.actions import doctor_remote
 from rcwiz.actions.doctor_check import FAIL, OK, WARN, Check
 from rcwiz.jobs import store
+from rcwiz.jobs.model import Job, local_path
 from rcwiz.rclone import config as conf
 from rcwiz.rclone import config_edit
 from rcwiz.rclone.run import Rclone
 from rcwiz.ui import format as fmt
+from rcwiz.ui.console import escape_control
 
 if TYPE_CHECKING:
     from rcwiz.context import Context
@@ -156,10 +159,11 @@ def check_disk(label: str, folder: str) -> Check:
     return Check(label, OK, detail)
 
 
-def check_jobs(explicit: str | None) -> Check:
+def check_jobs(explicit: str | None) -> tuple[Check, dict[str, Job]]:
+    """The jobs file's row, and its profiles (none when it is missing or has problems)."""
     path = store.jobs_path(explicit)
     if not path.exists():
-        return Check("jobs file", OK, f"no jobs file ({path})")
+        return Check("jobs file", OK, f"no jobs file ({path})"), {}
     try:
         jobs = store.load(path)
     except errors.RcwizError as exc:
@@ -171,8 +175,9 @@ def check_jobs(explicit: str | None) -> Check:
             FAIL,
             f"{path}: {count} problem{'' if count == 1 else 's'}; the first: {first}",
             "See every problem with 'rcwiz job validate'; fix them with 'rcwiz job edit'.",
-        )
-    return Check("jobs file", OK, f"{len(jobs)} profile{'' if len(jobs) == 1 else 's'} in {path}")
+        ), {}
+    profiles = f"{len(jobs)} profile{'' if len(jobs) == 1 else 's'}"
+    return Check("jobs file", OK, f"{profiles} in {path}"), jobs
 
 
 def _writable_check(label: str, path: Path) -> list[Check]:
@@ -205,9 +210,11 @@ def checks(ctx: Context, names: list[str]) -> list[Check]:
         here = "."
     rows.append(check_disk("disk: current folder", here))
     rows.append(check_disk("disk: temporary folder", tempfile.gettempdir()))
-    rows.append(check_jobs(ctx.jobs))
+    jobs_row, jobs = check_jobs(ctx.jobs)
+    rows.append(jobs_row)
     rows += _writable_check("jobs file", store.jobs_path(ctx.jobs))
     rows.append(check_partials())
+    rows.append(check_rclone_partials([here, *_local_destinations(jobs)], ctx.clock.stall))
     return rows
 
 
@@ -228,3 +235,33 @@ def check_partials() -> Check:
         f"from the server, or after {days:g} days unused (RCWIZ_PARTIAL_DAYS)."
     )
     return Check("partial downloads", WARN, f"{len(found)} kept: {names}", hint)
+
+
+def check_rclone_partials(folders: list[str], stall: float) -> Check:
+    """The partial files rclone left (rcwiz.rclone.leftovers: `NAME.XXXXXXXX.partial`, never
+    reused by any run) anywhere below FOLDERS: the current folder and the jobs' local
+    destinations, the only places doctor knows downloads go to (a copy's destination is not
+    recorded). One unchanged for less than STALL seconds may be a running transfer's: not
+    named. A warning, each named: they hold disk space until removed."""
+    from rcwiz.rclone import leftovers
+
+    unique = list(dict.fromkeys(os.path.abspath(f) for f in folders))
+    left, whole = leftovers.under([Path(f) for f in unique], time.time() - stall)
+    where = "; ".join(escape_control(f) for f in unique)
+    looked = "" if whole else f" (only the first {leftovers.MOST_ENTRIES:,} entries read)"
+    if not left:
+        return Check("rclone's partial files", OK, f"none under {where}{looked}")
+    names = "; ".join(f"{escape_control(str(p))} ({fmt.size(size)})" for p, size in left)
+    total = fmt.size(sum(size for _, size in left))
+    return Check(
+        "rclone's partial files",
+        WARN,
+        f"{len(left)} left ({total}): {names}{looked}",
+        "rclone leaves them when its run is hung up or killed, and no run reuses them: "
+        "remove them once no transfer into that folder is running.",
+    )
+
+
+def _local_destinations(jobs: dict[str, Job]) -> list[str]:
+    """The jobs' destinations on this machine (where rclone may have left partial files)."""
+    return [local_path(job.dest) for job in jobs.values() if not conf.is_remote(job.dest)]

@@ -11,13 +11,16 @@ Before the fix the hang-up tests fail: the partial stays and nothing is said.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from helpers import signalled_as_a_terminal
+from helpers import json_result, rcwiz, signalled_as_a_terminal
+
+from rcwiz.ui import format as fmt
 
 MiB = 1024 * 1024
 SIZE = 300 * MiB  # over rclone's 256 MiB multi-thread cutoff (parallel ranges), as reported
@@ -105,3 +108,57 @@ def test_a_webdav_download_hung_up_leaves_no_partial_file(
     assert _partials(dest) == [] and not (dest / "big.bin").exists()
     assert "Removed 1 unfinished download(s) (" in err and " MiB) that rclone left in " in err
     assert (webdav_server.root / "big.bin").stat().st_size == SIZE
+
+
+def _left_by_a_hang_up(rclone_bin: Path, source: Path, dest: Path) -> Path:
+    """rclone's partial of big.bin in DEST, left by its run hung up (as a closed terminal)."""
+    argv = [str(rclone_bin), "copy", "--bwlimit", "20M", str(source), str(dest)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        partial = _wait_for_partial(dest, proc, "rclone")
+        proc.send_signal(signal.SIGHUP)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert partial.exists()
+    return partial
+
+
+def test_doctor_names_the_partial_files_rclone_left_where_downloads_go(rclone_bin, tmp_path):
+    """Below the current folder and a job's local destination: rclone run by hand and hung up
+    (what rcwiz never saw to remove). Before the fix doctor named only rcwiz's own partials.
+    A partial changed within the stall timeout may be a running transfer's: not named."""
+    source = _source(tmp_path)
+    here, job_dest = tmp_path / "here", tmp_path / "job-dest"
+    left = [
+        _left_by_a_hang_up(rclone_bin, source, here / "deep" / "er"),
+        _left_by_a_hang_up(rclone_bin, source, job_dest),
+    ]
+    an_hour_ago = time.time() - 3600
+    for path in left:
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    decoys = _decoys(here)  # written now (one may be a running transfer's), or not rclone's
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.bin.0123abcd.partial").write_bytes(b"not looked at")
+    os.symlink(tmp_path / "elsewhere", here / "link")  # links are not followed
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(f"jobs:\n  down:\n    source: {source}\n    dest: {job_dest}\n")
+    conf = tmp_path / "rclone.conf"
+    conf.write_text("")
+    argv = ["--json", "--config", str(conf), "--jobs", str(jobs), "doctor"]
+    done = rcwiz(*argv, cwd=here, timeout=60)
+    rows = {c["check"]: c for c in json_result(done.stdout, "doctor")["checks"]}
+    row = rows["rclone's partial files"]
+    assert row["status"] == "warn", row
+    assert row["detail"].startswith("2 left ("), row
+    assert all(f"{path} ({fmt.size(path.stat().st_size)})" in row["detail"] for path in left)
+    assert not any(str(decoy) in row["detail"] for decoy in decoys), row
+    assert "elsewhere" not in row["detail"] and "no run reuses them" in row["hint"]
+    for path in left:
+        path.unlink()
+    done = rcwiz(*argv, cwd=here, timeout=60)
+    rows = {c["check"]: c for c in json_result(done.stdout, "doctor")["checks"]}
+    row = rows["rclone's partial files"]
+    assert row["status"] == "ok" and row["detail"] == f"none under {here}; {job_dest}", row
