@@ -136,6 +136,9 @@ def test_hooks_others_could_have_written_are_refused_and_doctor_shows_the_chmod(
     checked = doctor(conf, jobs)
     assert f"chmod go-w {place[0]}" in checked.stdout, checked.stdout
     assert checked.returncode == 1
+    # rclone reads such a file all the same: its remotes are still checked (they were "not
+    # checked: rclone cannot read rclone.conf")
+    assert "q: reachable" in checked.stdout and "cannot read" not in checked.stdout
     subprocess.run(["chmod", "go-w", str(place[0])], check=True)
     again = run_job(conf, jobs)
     assert again.returncode == 0, again.stderr
