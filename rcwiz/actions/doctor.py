@@ -180,6 +180,11 @@ def check_jobs(explicit: str | None) -> tuple[Check, dict[str, Job]]:
     return Check("jobs file", OK, f"{profiles} in {path}"), jobs
 
 
+# The config rows whose failure means rclone cannot read rclone.conf (one that others could
+# write is read all the same: its remotes are checked too).
+_RCLONE_READS = ("config file", "config encryption")
+
+
 def _writable_check(label: str, path: Path) -> list[Check]:
     """A FAIL row, with the chmod that fixes it, when another user could change PATH."""
     found = files.writable_by_others(path)
@@ -200,7 +205,7 @@ def checks(ctx: Context, names: list[str]) -> list[Check]:
     rows += config_rows
     if rclone is None:
         rows.append(Check("remotes", WARN, "not checked: they need rclone"))
-    elif any(row.status == FAIL for row in config_rows):
+    elif any(row.status == FAIL and row.check in _RCLONE_READS for row in config_rows):
         rows.append(Check("remotes", WARN, "not checked: rclone cannot read rclone.conf"))
     else:
         rows += doctor_remote.check_remotes(rclone, names)

@@ -127,10 +127,11 @@ def _upload(run: _Run, sides: Sides, local: Tree | None, plan: preflight.Plan | 
             return run.rclone(opts)
         wanted = set(plan.sends) if plan is not None else None
         deletes = plan is not None and bool(plan.deletions or plan.removed_folders)
+        tally = Tally(opts.verb)  # the duration includes the listing, as a download's does
         upload = bulk.decide(ctx.rclone, sides.dest.account, caps, opts, local, wanted, deletes)
         if upload is None:  # a single file whose destination rclone must judge
             return run.rclone(opts)
-        return run.through(upload, Tally(opts.verb))
+        return run.through(upload, tally)
     except (errors.RcwizError, KeyboardInterrupt) as exc:
         if local is not None:
             stopping = isinstance(exc, KeyboardInterrupt)

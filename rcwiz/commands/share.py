@@ -19,7 +19,7 @@ from rcwiz import errors
 from rcwiz.commands import days
 from rcwiz.nextcloud import shares
 from rcwiz.nextcloud.account import account
-from rcwiz.ui.console import Console, escape
+from rcwiz.ui.console import Console, escape, shell_join
 from rcwiz.ui.output import Output
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ def _change(client: shares.Client, args: argparse.Namespace, path: str) -> Outpu
         done = "deleted" if args.unshare else "changed"
         raise errors.NotFound(
             f"{where} has no share with id {share_id}, so nothing was {done}.",
-            f"See its shares with: rcwiz share {args.target} --list",
+            "See its shares with: " + shell_join(["rcwiz", "share", args.target, "--list"]),
         )
     if args.unshare:
         shares.delete(client, share_id)

@@ -10,7 +10,7 @@ from rcwiz import errors
 from rcwiz.nextcloud import versions
 from rcwiz.nextcloud.account import account
 from rcwiz.ui import format as fmt
-from rcwiz.ui.console import Console
+from rcwiz.ui.console import Console, shell_join
 from rcwiz.ui.output import Output
 
 if TYPE_CHECKING:
@@ -54,7 +54,8 @@ def run(ctx: Context, args: argparse.Namespace) -> Output:
 
         console.out.print(versions_table(found))
         console.out.print(
-            f"Restore one with: rcwiz versions {args.target} --restore VERSION",
+            "Restore one with: "
+            + shell_join(["rcwiz", "versions", args.target, "--restore", "VERSION"]),
             markup=False,
             soft_wrap=True,
         )

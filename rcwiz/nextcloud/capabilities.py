@@ -84,9 +84,21 @@ class Capabilities:
         bad = [c for c in self.forbidden_characters if c and c != "/" and c in name]
         if bad:
             return f"the character {bad[0]} is not allowed on this server"
-        # Not refused for a leading or trailing space: Nextcloud 30 stores " a.txt" and "a.txt "
-        # as they are (checked on the real server).
-        return None
+        return _refused_by_every_nextcloud(name)
+
+
+def _refused_by_every_nextcloud(name: str) -> str | None:
+    """What Nextcloud refuses whatever its capabilities say (its FilenameValidator): a name
+    longer than 250 bytes (404 to each of rclone's tries), one of only spaces (400). rclone
+    sends both as they are (its encoding for Nextcloud is the identity); a control character
+    it sends as its Unicode picture (a tab as U+2409), which the server takes."""
+    if len(name.encode("utf-8", "surrogateescape")) > 250:
+        return "a name longer than 250 bytes is not allowed on Nextcloud"
+    if not name.strip(" "):
+        return "a name of only spaces is not allowed on Nextcloud"
+    # Not refused for a leading or trailing space: Nextcloud 30 stores " a.txt" and "a.txt "
+    # as they are (checked on the real server).
+    return None
 
 
 def fetch(client: Client) -> Capabilities:

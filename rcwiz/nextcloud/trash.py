@@ -26,6 +26,7 @@ from rcwiz import errors
 from rcwiz.nextcloud import dav
 from rcwiz.nextcloud.account import Account
 from rcwiz.nextcloud.http import raise_for_status
+from rcwiz.nextcloud.urls import files_path
 
 TRASHBIN = "/remote.php/dav/trashbin/"
 SHARE_LIMIT = 50  # percent of the free quota the trash may hold (files_trashbin DEFAULTMAXSIZE)
@@ -99,8 +100,14 @@ def find(found: list[Item], wanted: str, remote: str) -> Item:
 
 def restore(acct: Account, item: Item) -> None:
     """Put ITEM back where it was deleted from (the server picks another name when that
-    place is taken, and the home folder when the folder it was in is gone)."""
+    place is taken). The folders it was in are made first where they are gone (a sync
+    deletes a folder's files, then the folder): the server would put it in the home folder."""
     client = acct.client()
+    folders = [p for p in item.original.strip("/").split("/")[:-1] if p]
+    for depth in range(1, len(folders) + 1):
+        made = client.request("MKCOL", files_path(acct.dav_user, "/".join(folders[:depth])))
+        if made.status not in (201, 405):  # 405: it is there
+            raise_for_status(made, client.server)
     target = f"{acct.server}{_base(acct)}restore/{quote(item.id)}"
     reply = client.request(
         "MOVE", f"{_base(acct)}trash/{quote(item.id)}", headers={"Destination": target}

@@ -13,6 +13,7 @@ keeps them within half the free quota and thins them out with age (its backgroun
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -88,7 +89,7 @@ def restore(acct: Account, path: str, version: str) -> Version:
     if chosen is None:
         raise errors.NotFound(
             f"{path} has no version {version}, so nothing was changed.",
-            f"See its versions with: rcwiz versions {acct.remote}{path.lstrip('/')}",
+            f"See its versions with: rcwiz versions {shlex.quote(acct.remote + path.lstrip('/'))}",
         )
     client = acct.client()
     target = f"{acct.server}{_base(acct)}restore/target"

@@ -81,8 +81,11 @@ def check_version(binary: Path, version: tuple[int, int, int]) -> None:
 
 
 def _ask_version(binary: Path) -> tuple[int, int, int]:
+    """BINARY's `rclone version`, run with no config file (`--config ""`): it reads none, and
+    rclone would otherwise make the folder of its default rclone.conf, as the umask says
+    (group-writable under umask 002), even when the run's rclone.conf is elsewhere."""
     try:
-        done = process.run([str(binary), "version"], timeout=30)
+        done = process.run([str(binary), "--config", "", "version"], timeout=30)
     except OSError as exc:
         raise errors.RcloneMissing(f"rclone at {binary} could not be started: {exc}.") from exc
     version = parse_version(done.stdout)

@@ -225,12 +225,20 @@ def transfer_argv(opts: TransferOptions, *, stats_interval: float = 0.5) -> tupl
 LOOK_UP_AT_MOST = 100
 
 
+# Characters rclone's listing of a local folder shows otherwise (rclone 1.75): a control
+# character or DEL as its Unicode picture (a tab as U+2409), a picture or U+201B quoted with
+# U+201B. Invalid UTF-8, C1 controls and fullwidth forms it shows as they are.
+_LISTED_OTHERWISE = re.compile("[\x00-\x1f\x7f\u2400-\u243f\u201b]")
+
+
 def write_files_from(names: Iterable[str], path: Path) -> bool:
     """Write NAMES for rclone's --files-from-raw (one per line, the names' own bytes); False
-    when one cannot be written as a line."""
+    when one cannot be written as a line, or is one rclone lists under another name: given
+    its bytes, rclone does not find it, or (with --no-traverse) sends it under its raw name,
+    which Nextcloud refuses for a tab (it takes the name rclone's full run gives it)."""
     lines = []
     for name in names:
-        if "\n" in name or "\r" in name:
+        if _LISTED_OTHERWISE.search(name):  # a line break too
             return False
         lines.append(name)
     text = "".join(f"{line}\n" for line in lines)

@@ -339,16 +339,18 @@ def _send_big(
         except KeyboardInterrupt:
             resumable.left_session(state, upload, stopping=True)  # kept for a resume: say so
             raise
-        except _STOPS as exc:
+        except errors.RcwizError as exc:
+            # A session kept for a resume (the server went away with chunks held) stops the
+            # run as a 507 does: handed to rclone, the file would start again from byte 0.
+            if not (isinstance(exc, _STOPS) or upload.kept):
+                resumable.left_session(state, upload)
+                bulk_run.chunks_failed(state, item, exc)
+                continue
             if isinstance(exc, errors.QuotaExceeded):
                 exc.message = f"{exc.message.rstrip('.')}: {item.relative} did not fit."
             state.failed([item], exc)
             resumable.left_session(state, upload, stopping=True)
             raise
-        except errors.RcwizError as exc:
-            resumable.left_session(state, upload)
-            bulk_run.chunks_failed(state, item, exc)
-            continue
         finally:
             state.extra_bytes = 0
             state.in_flight = ()

@@ -71,6 +71,26 @@ def test_every_file_is_0600_and_every_folder_0700_whatever_the_umask(mask, tmp_p
     assert wrong == {}, f"under umask {mask:03o}: {wrong}"
 
 
+@pytest.mark.parametrize("mask", [0o002, 0o022])
+def test_a_run_with_its_own_rclone_conf_makes_no_folder_of_rclone_s_default_one(
+    mask, tmp_path, quota_server, rclone_conf
+):
+    """`--config FILE` (as `rcwiz demo` uses its own): rclone's version check used to run
+    without it and made ~/.config/rclone at 0775 under umask 002, which then held the user's
+    rclone.conf from `rcwiz setup`, and `job run` refused every hook for it."""
+    conf = rclone_conf(tmp_path / "cfg" / "rclone.conf", {"q": quota_server})
+    config_home = tmp_path / "config-home"  # not yet made (the fixture's rclone made HOME's)
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.txt").write_text("a\n")
+    for args in (("quota",), ("copy", str(source), "q:copied")):
+        done = rcwiz(
+            "--config", str(conf), *args, umask=mask, env={"XDG_CONFIG_HOME": str(config_home)}
+        )
+        assert done.returncode == 0, (args, done.stderr)
+    assert not config_home.exists(), modes_under(config_home, set())
+
+
 @pytest.fixture
 def job_with_hook(tmp_path, quota_server, rclone_conf):
     conf = rclone_conf(tmp_path / "cfg" / "rclone.conf", {"q": quota_server})
@@ -116,6 +136,9 @@ def test_hooks_others_could_have_written_are_refused_and_doctor_shows_the_chmod(
     checked = doctor(conf, jobs)
     assert f"chmod go-w {place[0]}" in checked.stdout, checked.stdout
     assert checked.returncode == 1
+    # rclone reads such a file all the same: its remotes are still checked (they were "not
+    # checked: rclone cannot read rclone.conf")
+    assert "q: reachable" in checked.stdout and "cannot read" not in checked.stdout
     subprocess.run(["chmod", "go-w", str(place[0])], check=True)
     again = run_job(conf, jobs)
     assert again.returncode == 0, again.stderr

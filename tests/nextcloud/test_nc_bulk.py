@@ -101,6 +101,34 @@ def test_bulk_preflight_lists_files_the_server_will_refuse(nc_remote, tmp_path):
     assert "will refuse 1 file" in done.stderr and "download.part" in done.stderr
 
 
+def test_names_every_nextcloud_refuses_are_named_before_the_run(nc_user, nc_remote, tmp_path):
+    """More than 250 bytes, only spaces: refused by Nextcloud whatever its capabilities say
+    (rclone tried each three times, a 404 and a 400, and nothing had said so before)."""
+    source = small_tree(tmp_path / "src", 2)
+    odd = ["x" * 247 + ".txt", "   "]
+    for name in odd:
+        (source / name).write_text("odd\n")
+    done = rcwiz("--config", str(nc_remote), "copy", str(source), "nc:odd")
+    assert done.returncode != 0, done.stderr  # rclone tried them all the same
+    assert "will refuse 2 file(s)" in done.stderr, done.stderr
+    assert "longer than 250 bytes" in done.stderr and "only spaces" in done.stderr
+    arrived = {p.name for p in (nc_user.files / "odd").iterdir()}
+    assert not arrived & set(odd) and arrived  # the server refused them, not the rest
+
+
+def test_a_name_with_a_tab_left_to_rclone_arrives_as_rclone_names_it(nc_user, nc_remote, tmp_path):
+    """Found in a walk: the one file a fast path left to rclone was named by its bytes in
+    --files-from-raw; rclone sent it under its raw name and the server answered 400, three
+    times (a whole run of rclone sends it as `tab\u2409name.txt`, which Nextcloud takes)."""
+    source = small_tree(tmp_path / "src", 3)
+    (source / "sub").mkdir()
+    (source / "sub" / "tab\tname.txt").write_text("tab\n")
+    argv = ("--config", str(nc_remote), "copy", str(source), "nc:tabbed")
+    done = rcwiz(*argv)
+    assert done.returncode == 0, done.stderr
+    assert (nc_user.files / "tabbed" / "sub" / "tab\u2409name.txt").read_text() == "tab\n"
+
+
 def test_files_left_out_by_filters_are_not_named_as_refused(nc_remote, tmp_path):
     source = small_tree(tmp_path / "src", 3)
     (source / "download.part").write_text("half")

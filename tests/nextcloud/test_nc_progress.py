@@ -13,6 +13,8 @@ import subprocess
 from archive_faults import ArchiveFaults
 from conftest import MiB, big_file, same_bytes
 from helpers import RCWIZ, rcwiz
+from realnc import wait_for
+from request_faults import HELD, RequestFaults
 
 from rcwiz.nextcloud import chunked
 from rcwiz.transfer import bulk as fast
@@ -67,3 +69,29 @@ def test_rclones_flags_are_announced_only_when_rclone_runs(nc_remote, tmp_path):
     assert "rcwiz adds: --webdav-nextcloud-chunk-size 64M" in both.stdout
     assert "transferred 2.0 MiB in 2 file(s)" in both.stdout  # counted, whoever sent them
     assert "1 by bulk upload" in both.stdout and " 1 by rclone\n" in both.stdout
+
+
+def test_an_upload_s_duration_includes_its_listing(real_nextcloud, nc_user, rclone_conf, tmp_path):
+    """Found in a walk: a re-run that took a second, all of it the listing, said "0.0s"
+    (a download's duration has counted its listing all along)."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.txt").write_text("a\n")
+    with RequestFaults(real_nextcloud.url, "listing", HELD) as proxy:
+        url = f"{proxy.url}/remote.php/dav/files/{nc_user.name}/"
+        conf = rclone_conf(tmp_path / "rclone.conf", {"nc": nc_user.remote(url=url)})
+        argv = [*RCWIZ, "--json", "--config", str(conf), "copy", str(source), "nc:up"]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(proxy.seen["listing"].is_set, 60, "the listing asked")
+            held = 2.0
+            proxy.let_go.wait(held)  # the listing is held this long (nothing sets it)
+            proxy.let_go.set()
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 0, err
+    summary = json.loads(out.splitlines()[-1])
+    assert summary["files"] == 1 and summary["duration"] >= held, summary

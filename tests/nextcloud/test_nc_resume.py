@@ -209,12 +209,17 @@ def test_a_server_that_dies_keeps_the_session_and_the_next_run_resumes(
     try:
         wait_for(lambda: confirmed() >= K, 120, "K chunks confirmed")
         proxy.__exit__()  # the server goes away: chunks in flight cut, nothing answers
-        _, err = proc.communicate(timeout=180)
+        out, err = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode != 0 and "Traceback" not in err
+    assert proc.returncode == 6 and "Traceback" not in err, err
+    # The run stops there: rclone is not handed the file (it sent it from byte 0 when it
+    # could, and failed to reach the server when it could not), and the warning comes after
+    # the summary, where the live display cannot cut it.
+    assert json_lines(out)[-1]["rclone_ran"] is False, out
+    assert "rclone will send it" not in err and "keeps that for the next run" in err, err
     record = kept_session(nc_user, source)
     port = int(proxy.url.rsplit(":", 1)[1])
     back, _ = proxied("hung", port=port, after=10**6)  # the server is back, at the same address

@@ -50,6 +50,9 @@ def test_unshare_with_the_id_of_another_paths_share_deletes_nothing(
     wrong = rcwiz("--config", str(nc_remote), "share", shared_file, "--unshare", share["id"])
     assert wrong.returncode == 3, wrong.stdout + wrong.stderr
     assert "nothing was deleted" in wrong.stderr and "--list" in wrong.stderr
+    nc_user.dav("MKCOL", "run #2")  # the hint's command pasted into a shell as it is
+    spaced = rcwiz("--config", str(nc_remote), "share", "nc:run #2", "--unshare", share["id"])
+    assert "rcwiz share 'nc:run #2' --list" in spaced.stderr, spaced.stderr
     public = f"{real_nextcloud.url}/public.php/dav/files/{token_of(theirs.stdout.strip())}/"
     assert real_nextcloud.http("PROPFIND", public, auth=None)[0] == 207  # still shared
 

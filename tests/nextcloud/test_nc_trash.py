@@ -79,6 +79,21 @@ def test_restore_puts_a_file_and_a_whole_folder_back_where_they_were(nc_user, nc
     assert missing.returncode == 3 and "nothing was changed" in missing.stderr
 
 
+def test_a_file_whose_folder_is_gone_goes_back_into_that_folder(nc_user, nc_remote, trashed):
+    """Found in a walk: after a sync deleted a folder's files and then the folder, a file
+    restored by its path landed in the home folder (the server's rule when the folder it
+    was in is gone) while rcwiz said it was back where it was."""
+    data, _, _ = trashed
+    assert nc_user.dav("DELETE", "proj/keep.csv")[0] == 204  # a sync: the file, then
+    assert nc_user.dav("DELETE", "proj")[0] == 204  # its folder, now empty
+    base = ["--config", str(nc_remote), "trash", "restore", "nc:"]
+    done = rcwiz(*base, "proj/keep.csv")
+    assert done.returncode == 0, done.stderr
+    assert "Restored the file proj/keep.csv" in done.stdout
+    assert nc_user.dav("GET", "proj/keep.csv") == (200, data["proj/keep.csv"])
+    assert nc_user.dav("GET", "keep.csv")[0] == 404
+
+
 def test_rm_and_empty_delete_for_good_only_after_a_yes(nc_user, nc_remote, trashed):
     base = ["--config", str(nc_remote), "trash"]
     unasked = rcwiz(*base, "rm", "nc:", "notes.md")

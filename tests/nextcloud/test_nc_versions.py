@@ -34,3 +34,17 @@ def test_versions_are_listed_and_an_old_one_restored(nc_user, nc_remote):
     assert nc_user.dav("GET", "results/table.csv") == (200, CONTENTS[0])
     folder = rcwiz("--config", str(nc_remote), "versions", "nc:results")
     assert folder.returncode == 2 and "folder" in folder.stderr
+
+
+def test_the_commands_it_suggests_can_be_pasted_into_a_shell(nc_user, nc_remote):
+    """Found in a walk: `Restore one with: rcwiz versions nextcloud:raw/run 00/sensor#0/...`
+    pasted into a shell split at the space and dropped everything after the '#'."""
+    assert nc_user.dav("MKCOL", "run 00")[0] == 201
+    for body, mtime in zip(CONTENTS[:2], TIMES[:2], strict=True):
+        headers = {"X-OC-Mtime": str(mtime)}
+        assert nc_user.dav("PUT", "run 00/a #1.csv", body, headers)[0] in (201, 204)
+    base = ["--config", str(nc_remote), "versions", "nc:run 00/a #1.csv"]
+    text = rcwiz(*base)
+    assert "rcwiz versions 'nc:run 00/a #1.csv' --restore VERSION" in text.stdout, text.stdout
+    wrong = rcwiz(*base, "--restore", "12345")
+    assert "rcwiz versions 'nc:run 00/a #1.csv'" in wrong.stderr, wrong.stderr

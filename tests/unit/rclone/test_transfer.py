@@ -110,6 +110,9 @@ def test_files_from_writes_names_as_they_are_or_refuses(tmp_path):
     assert write_files_from(["a b.txt", "#not a comment", " x", "caf\udce9.txt"], listing)
     assert listing.read_bytes() == b"a b.txt\n#not a comment\n x\ncaf\xe9.txt\n"
     assert not write_files_from(["ok", "line\nbreak"], tmp_path / "other")
+    # rclone lists these under other names (U+2409, U+201B U+2409, U+2421): not found by bytes
+    for name in ("tab\tname.txt", "pic\u2409.txt", "del\x7f.txt"):
+        assert not write_files_from(["ok", name], tmp_path / "other"), name
 
 
 def test_rcwizs_own_options_never_reach_rclone():
