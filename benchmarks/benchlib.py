@@ -73,11 +73,19 @@ class Tools:
 
 def clean_env(workdir: Path, drop: Sequence[str] = ()) -> dict[str, str]:
     """The children's environment: no RCLONE_* of the caller (nor the variables in DROP),
-    rcwiz's state (capabilities cache, logs) and configuration under WORKDIR."""
+    rcwiz's state (capabilities cache, logs) and configuration under WORKDIR.
+
+    Python caches bytecode, under WORKDIR: an installed rcwiz has its .pyc files (pip writes
+    them), while PYTHONDONTWRITEBYTECODE (set in some shells) on an editable checkout without
+    __pycache__ makes every run compile rcwiz's modules again: 0.3 s of CPU more for a
+    Nextcloud download (measured 2026-12-07, load 4), which a benchmark would charge to rcwiz.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCLONE_") and k not in drop}
     env["XDG_STATE_HOME"] = str(workdir / "state")
     env["XDG_CONFIG_HOME"] = str(workdir / "config")
     env["XDG_CACHE_HOME"] = str(workdir / "cache")
+    env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

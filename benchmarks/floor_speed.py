@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/floor_speed.py [--rounds 3] [--files 1000] [--size 2000]
         [--rtt-ms 30] [--servers sqlite,prod] [--tools floor,rcwiz,rclone-tuned,nextcloudcmd]
         [--slow-seconds 60] [--slow-rounds 1] [--cases upload,download] [--json FILE]
+        [--baseline RCWIZ]
 
 Servers: `sqlite` is the suite's Nextcloud 30 (serve.sh: PHP's built-in server, SQLite, no
 memcache); `prod` the production-like one of tests/prodserver.py (PostgreSQL 15 with its own
@@ -13,6 +14,8 @@ goes first each round:
 * floor: benchmarks/floor.py, the same APIs as rcwiz (bulk upload; archive download) and
   nothing else, at the best batching a first sweep found on that server;
 * rcwiz: `rcwiz --json copy`;
+* baseline (with --baseline RCWIZ, e.g. another checkout's .venv/bin/rcwiz): the same command
+  of that rcwiz, its state apart (so before and after a change are timed in one run);
 * rclone-tuned: `rclone copy --transfers 16 --checkers 16` (a power user's flags);
 * nextcloudcmd: Debian's nextcloud-desktop-cmd (the desktop client's sync engine), the
   password in a .netrc (never argv), syncing a copy of the files into an empty folder (up) or
@@ -24,6 +27,8 @@ source, or the local tree against the source, byte for byte; nextcloudcmd's jour
 left out); one that does not verify is reported FAILED and not timed. On `prod` the server's
 log is searched for lock refusals (`is locked`) after every run. A peer (rclone, nextcloudcmd)
 whose first run of a case took longer than --slow-seconds runs --slow-rounds times in it.
+Each rcwiz runs once per case before the rounds, untimed (its bytecode cache, the server's
+caches).
 Prints each run, then per server and case: median (min-max), runs, and the ratio to the floor.
 """
 
@@ -60,7 +65,8 @@ sys.path.insert(0, str(REPO / "tests"))
 import prodserver  # tests/prodserver.py: stdlib only
 
 HERE = Path(__file__).resolve().parent
-TOOLS = ("floor", "rcwiz", "rclone-tuned", "nextcloudcmd")
+TOOLS = ("floor", "rcwiz", "baseline", "rclone-tuned", "nextcloudcmd")
+RCWIZ = ("rcwiz", "baseline")  # rcwiz commands: a warm-up run each, every round
 SWEEP = ((100, 3), (50, 4))  # (files per request, requests in flight)
 JOURNAL = (".sync_", "._sync_", ".nextcloudsync.log", ".owncloudsync.log")
 RUN_TIMEOUT = 1800.0
@@ -166,8 +172,18 @@ def same_tree(a: Path, b: Path) -> bool:
     return all(filecmp.cmp(a / n, b / n, shallow=False) for n in names)
 
 
-def argv_for(tool: str, case: str, bench: Bench, tools: Tools, data: Dataset, where: str, best):
-    """The command for TOOL in CASE; WHERE is the remote folder (up) or local folder (down)."""
+def argv_for(
+    tool: str,
+    case: str,
+    bench: Bench,
+    tools: Tools,
+    data: Dataset,
+    where: str,
+    best,
+    baseline: Path | None = None,
+):
+    """The command for TOOL in CASE; WHERE is the remote folder (up) or local folder (down);
+    BASELINE: the rcwiz command the tool "baseline" runs."""
     src = str(data.path)
     if tool == "floor":
         if case == "upload":
@@ -199,9 +215,10 @@ def argv_for(tool: str, case: str, bench: Bench, tools: Tools, data: Dataset, wh
             "--parallel",
             str(len(entries.split(","))),
         ]
-    if tool == "rcwiz":
+    if tool in RCWIZ:
         pair = (src, f"nc:{where}") if case == "upload" else ("nc:seed", where)
-        return [str(tools.rcwiz), "--json", "--config", str(bench.config), "copy", *pair]
+        command = tools.rcwiz if tool == "rcwiz" else baseline
+        return [str(command), "--json", "--config", str(bench.config), "copy", *pair]
     if tool == "rclone-tuned":
         pair = (src, f"nc:{where}") if case == "upload" else ("nc:seed", where)
         return [
@@ -220,7 +237,7 @@ def argv_for(tool: str, case: str, bench: Bench, tools: Tools, data: Dataset, wh
     return ["nextcloudcmd", "--non-interactive", "-n", "--path", f"/{remote}", local, bench.url]
 
 
-def one_run(tool, case, bench, tools, data, rnd, env, best) -> Run:
+def one_run(tool, case, bench, tools, data, rnd, env, best, baseline=None) -> Run:
     run = Run(bench.name, case, tool, rnd)
     tag = f"{case}-{tool}-{rnd}"
     if case == "upload":
@@ -232,10 +249,12 @@ def one_run(tool, case, bench, tools, data, rnd, env, best) -> Run:
         where = str(bench.work / f"down-{tag}")
         if tool == "nextcloudcmd":
             Path(where).mkdir()
-    argv = argv_for(tool, case, bench, tools, data, where, best)
+    argv = argv_for(tool, case, bench, tools, data, where, best, baseline)
     if tool == "nextcloudcmd" and case == "upload":
         argv[-2] = str(bench.work / f"{where}.local")
     run_env = {**env, "FLOOR_PASSWORD": bench.password, "HOME": str(bench.work / "home")}
+    if tool == "baseline":  # its own state: the rclone version it remembers is another's
+        run_env["XDG_STATE_HOME"] = str(bench.work / "baseline-state")
     mark = bench.log_mark()
     out, err = bench.work / f"{tag}.out", bench.work / f"{tag}.err"
     try:
@@ -311,12 +330,17 @@ def main() -> int:
     parser.add_argument("--slow-rounds", type=int, default=1)
     parser.add_argument("--cases", default="upload,download", help="which cases to run")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--baseline", type=Path, help="another rcwiz to time as 'baseline'")
     args = parser.parse_args()
     tools = Tools.beside_python()
     chosen = [t for t in args.tools.split(",") if t]
     if "nextcloudcmd" in chosen and shutil.which("nextcloudcmd") is None:
         print("nextcloudcmd is not installed (apt-get install nextcloud-desktop-cmd): left out")
         chosen.remove("nextcloudcmd")
+    if args.baseline is not None and "baseline" not in chosen:
+        chosen.insert(chosen.index("rcwiz") + 1 if "rcwiz" in chosen else 0, "baseline")
+    if args.baseline is None and "baseline" in chosen:
+        parser.error("the tool 'baseline' needs --baseline RCWIZ")
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="rcwiz-floor-") as tmp:
         work = Path(tmp)
@@ -338,12 +362,17 @@ def main() -> int:
                     raise BenchError(f"seeding failed: {err.read_text()[-300:]}")
                 for case in [c for c in ("upload", "download") if c in args.cases.split(",")]:
                     slow: set[str] = set()
+                    for tool in [t for t in chosen if t in RCWIZ]:  # untimed (round < 0)
+                        run = one_run(tool, case, bench, tools, data, -9, env, best, args.baseline)
+                        print(f"  warm-up {name} {case} {tool}: {run.wall} s {run.error}")
                     for rnd in range(args.rounds):
                         order = chosen[rnd % len(chosen) :] + chosen[: rnd % len(chosen)]
                         for tool in order:
                             if tool in slow and rnd >= args.slow_rounds:
                                 continue
-                            run = one_run(tool, case, bench, tools, data, rnd, env, best)
+                            run = one_run(
+                                tool, case, bench, tools, data, rnd, env, best, args.baseline
+                            )
                             runs.append(run)
                             print(
                                 f"{name} {case} {tool} round {rnd}: "
@@ -351,7 +380,7 @@ def main() -> int:
                                 f"locked={run.locked}",
                                 flush=True,
                             )
-                            peer = tool not in ("floor", "rcwiz")  # those two run every round
+                            peer = tool not in ("floor", *RCWIZ)  # those run every round
                             if peer and rnd == 0 and (run.wall or RUN_TIMEOUT) > args.slow_seconds:
                                 slow.add(tool)
             finally:
