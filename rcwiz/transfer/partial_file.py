@@ -278,6 +278,7 @@ class Download:
         """Whether the server keeps a checksum of the file: then, the whole file hashed (what
         the hasher thread left, hashed here; the caller waits for the checksum)."""
         self._finishing.set()
+        self._landed.set()  # a hasher waiting for more bytes ends now, not WAKE later
         while self._hasher is not None and self._hasher.is_alive():
             self._hasher.join(WAKE)
         if self._hash is None:  # the thread ended before the checksum came: wait here
