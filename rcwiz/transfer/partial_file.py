@@ -52,11 +52,11 @@ class Expected:
         self._text = text
         self._known.set()
 
-    def wait(self, stop: threading.Event) -> str | None:
-        """The text once known; None when STOP is set first. The request that gives it runs
-        within the stall timeout (and gives "" when it fails), so this wait ends too."""
+    def wait(self, *stops: threading.Event) -> str | None:
+        """The text once known; None when one of STOPS is set first. The request that gives
+        it runs within the stall timeout (and gives "" when it fails), so this wait ends too."""
         while not self._known.wait(WAKE):
-            if stop.is_set():
+            if any(stop.is_set() for stop in stops):
                 return None
         return self._text
 
@@ -90,7 +90,7 @@ class Download:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _landed: threading.Event = field(default_factory=threading.Event)  # wakes the hasher
     _hasher: threading.Thread | None = None
-    _finishing: threading.Event = field(default_factory=threading.Event)  # the hasher stops
+    _over: threading.Event = field(default_factory=threading.Event)  # the hasher ends
 
     def afresh(self) -> Download:
         """The same file, to fetch again from zero (nothing of this one carried over; the
@@ -245,10 +245,10 @@ class Download:
     def _follow(self, fd: int) -> None:
         """The hasher thread: once the server's checksum is known, hash the file in order as
         its bytes land, through FD (its own descriptor: the download's may be closed at any
-        time), until `finish` takes over or the download ends."""
+        time), until `finish` takes over or the download ends (stopped, or closed)."""
         try:
-            self._expect(self.checksum.wait(self.stop))
-            while self._hash is not None and not (self._finishing.is_set() or self.stop.is_set()):
+            self._expect(self.checksum.wait(self.stop, self._over))
+            while self._hash is not None and not (self._over.is_set() or self.stop.is_set()):
                 self._landed.clear()
                 if not self._hash_upto(fd, self.frontier(), HASH_READ):
                     self._landed.wait(WAKE)
@@ -276,13 +276,14 @@ class Download:
 
     def _hashed_whole(self) -> bool:
         """Whether the server keeps a checksum of the file: then, the whole file hashed (what
-        the hasher thread left, hashed here; the caller waits for the checksum)."""
-        self._finishing.set()
-        self._landed.set()  # a hasher waiting for more bytes ends now, not WAKE later
-        while self._hasher is not None and self._hasher.is_alive():
-            self._hasher.join(WAKE)
-        if self._hash is None:  # the thread ended before the checksum came: wait here
-            self._expect(self.checksum.wait(self.stop))
+        the hasher thread left, hashed here once the checksum is known and the thread ended).
+        Spoiled when the download was stopped before the checksum came."""
+        text = self.checksum.wait(self.stop)
+        if text is None:
+            raise Spoiled(f"{self.relative}: stopped before its checksum came.")
+        self._end_hasher()
+        if self._hash is None:  # the thread ended before it came
+            self._expect(text)
         if self._hash is None:
             return False
         self._hash_upto(self._fd, self.size, self.size)
@@ -298,7 +299,16 @@ class Download:
         if self.record is not None:
             self.record.forget(partial=False)
 
+    def _end_hasher(self) -> None:
+        """End the hasher thread after the read it is at (one waiting for more bytes or for
+        the checksum ends now, not WAKE later)."""
+        self._over.set()
+        while self._hasher is not None and self._hasher.is_alive():
+            self._landed.set()
+            self._hasher.join(WAKE)
+
     def close(self) -> None:
+        self._end_hasher()
         with self._lock:
             if self._fd >= 0:
                 os.close(self._fd)
