@@ -132,7 +132,9 @@ class Download:
             self.destination, partial, self.remote, client.server, now.etag, self.size, good
         )
         self.save()
-        self._hasher = threading.Thread(target=self._follow, args=(os.dup(self._fd),))
+        self._hasher = threading.Thread(
+            target=self._follow, args=(os.dup(self._fd),), name=f"hasher {self.relative}"
+        )
         self._hasher.daemon = True
         self._hasher.start()
         return partials.missing(good, self.size, 1 << 62)

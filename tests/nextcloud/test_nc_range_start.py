@@ -139,3 +139,19 @@ def test_the_bytes_are_hashed_in_order_as_they_land(right, nc_user, tmp_path):
             with pytest.raises(Spoiled, match="SHA1"):
                 download.finish()
             assert not (tmp_path / "big.bin").exists()
+
+
+def test_a_download_closed_before_its_checksum_came_leaves_no_hasher_behind(nc_user, tmp_path):
+    """A run that stops closes its downloads: their hasher threads end with them. Before: a
+    hasher waited for a checksum that no longer mattered, for as long as the process ran."""
+    _put(nc_user, os.urandom(SIZE))
+    client = Client(nc_user.server.url, nc_user.name, nc_user.password)
+    download = Download(
+        "big.bin", "/down/big.bin", str(tmp_path / "big.bin"), SIZE, 1e9, Expected()
+    )
+    with unzip.Destination(tmp_path) as dest:
+        download.open(dest, client, nc_user.name)
+        assert "hasher big.bin" in {t.name for t in threading.enumerate()}
+        download.close()
+    assert "hasher big.bin" not in {t.name for t in threading.enumerate()}
+    download.discard()
