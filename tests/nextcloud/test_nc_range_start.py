@@ -109,10 +109,12 @@ def test_the_first_ranges_do_not_wait_for_the_checksums(
 
 
 @pytest.mark.parametrize("right", [True, False], ids=["its-checksum", "another-checksum"])
-def test_the_bytes_are_hashed_in_order_as_they_land(right, nc_user, tmp_path):
-    """The first half on disk and the checksum given: the hasher thread takes the first half
-    before the second is asked for. Before: nothing was hashed until the main loop's turn,
-    and a file whose pieces all ended together was hashed whole at its end."""
+def test_the_bytes_are_hashed_in_order_and_synced_as_they_land(right, nc_user, tmp_path):
+    """The first half on disk and the checksum given: the hasher thread hashes the first half,
+    and the syncer syncs it, before the second is asked for. Before: nothing was hashed until
+    the main loop's turn (a file whose pieces all ended together was hashed whole at its end),
+    and nothing synced but by the periodic record (the fsync before the rename had up to
+    SAVE_EVERY seconds of bytes to write)."""
     data = os.urandom(SIZE)
     _put(nc_user, data)
     client = Client(nc_user.server.url, nc_user.name, nc_user.password)
@@ -132,6 +134,7 @@ def test_the_bytes_are_hashed_in_order_as_they_land(right, nc_user, tmp_path):
             if span[0] == 0:
                 expected.give(f"SHA1:{digest}")
                 wait_for(lambda: download.hashed >= HALF, 30, "the first half hashed")
+                wait_for(lambda: download.synced >= HALF, 30, "the first half synced")
         if right:
             download.finish()
             assert (tmp_path / "big.bin").read_bytes() == data
@@ -141,9 +144,9 @@ def test_the_bytes_are_hashed_in_order_as_they_land(right, nc_user, tmp_path):
             assert not (tmp_path / "big.bin").exists()
 
 
-def test_a_download_closed_before_its_checksum_came_leaves_no_hasher_behind(nc_user, tmp_path):
-    """A run that stops closes its downloads: their hasher threads end with them. Before: a
-    hasher waited for a checksum that no longer mattered, for as long as the process ran."""
+def test_a_download_closed_before_its_checksum_came_leaves_no_thread_behind(nc_user, tmp_path):
+    """A run that stops closes its downloads: their hasher and syncer threads end with them.
+    Before: a hasher waited for a checksum that no longer mattered, as long as the process ran."""
     _put(nc_user, os.urandom(SIZE))
     client = Client(nc_user.server.url, nc_user.name, nc_user.password)
     download = Download(
@@ -151,7 +154,8 @@ def test_a_download_closed_before_its_checksum_came_leaves_no_hasher_behind(nc_u
     )
     with unzip.Destination(tmp_path) as dest:
         download.open(dest, client, nc_user.name)
-        assert "hasher big.bin" in {t.name for t in threading.enumerate()}
+        mine = {"hasher big.bin", "syncer big.bin"}
+        assert mine <= {t.name for t in threading.enumerate()}
         download.close()
-    assert "hasher big.bin" not in {t.name for t in threading.enumerate()}
+    assert not mine & {t.name for t in threading.enumerate()}
     download.discard()
