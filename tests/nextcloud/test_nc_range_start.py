@@ -159,3 +159,38 @@ def test_a_download_closed_before_its_checksum_came_leaves_no_thread_behind(nc_u
         download.close()
     assert not mine & {t.name for t in threading.enumerate()}
     download.discard()
+
+
+def test_a_file_replaced_after_the_listing_comes_whole_in_its_new_version(
+    real_nextcloud, nc_user, rclone_conf, tmp_path
+):
+    """The listing's ETag is the version the ranges ask for (If-Range): the file replaced on
+    the server while the first range is held by the proxy, that range answers 200, and the
+    file starts again from zero at the version HEAD gives now (the listing's is no longer it),
+    never a mix of the two."""
+    _put(nc_user, os.urandom(SIZE))
+    new = os.urandom(SIZE)
+    back = tmp_path / "back"
+    with RequestFaults(nc_user.server.url, "range", HELD) as proxy:
+        url = f"{proxy.url}/remote.php/dav/files/{nc_user.name}/"
+        conf = rclone_conf(tmp_path / "held.conf", {"nc": nc_user.remote(url=url)})
+        argv = [*RCWIZ, "--config", str(conf), "copy", "nc:down", str(back), "--json"]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(proxy.seen["range"].is_set, 60, "the first range")
+            status, _ = nc_user.dav(
+                "PUT", "down/big.bin", new, headers={"X-OC-MTime": "1000000000"}
+            )
+            assert status in (201, 204), status
+            mark = real_nextcloud.log_mark()
+            proxy.let_go.set()
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, err
+    summary = json_result(out, "copy")
+    assert not summary["rclone_ran"]
+    assert "HEAD" in [r.method for r in real_nextcloud.requests_since(mark)]
+    assert (back / "big.bin").read_bytes() == new
