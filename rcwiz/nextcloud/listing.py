@@ -137,7 +137,9 @@ def _split(
             raise Unusable(f"{top} went away meanwhile")
         return found
 
-    listing = Listing(dict(level.files), dict(level.folders), dict(level.checksums))
+    listing = Listing(
+        dict(level.files), dict(level.folders), dict(level.checksums), dict(level.etags)
+    )
     with at_once(client, IN_FLIGHT) as pool:
         for part in pool.map(one, sorted(level.folders)):
             listing.files.update(part.files)

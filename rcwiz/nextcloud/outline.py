@@ -115,6 +115,8 @@ def _checked(said: Said, folders: Results, files: Results) -> Listing:
         checksum = props.findtext(f"{_OC}checksums/{_OC}checksum")
         if checksum:
             found.checksums[relative] = checksum
+        if etag := props.findtext(f"{_D}getetag"):
+            found.etags[relative] = etag
     held = Counter(parent(rel) for rel in found.files)
     inside = Counter(parent(rel) for rel in found.folders)
     if set(held) - set(said) or set(inside) - set(said):
@@ -183,7 +185,9 @@ def _files_query(scope: str, most: int, *, checksums: bool) -> bytes:
         f"<d:not><d:eq><d:prop><d:getcontenttype/></d:prop>"
         f"<d:literal>{_FOLDER_TYPE}</d:literal></d:eq></d:not>"
     )
-    select = "<d:getlastmodified/><d:getcontentlength/><d:resourcetype/>"
+    # The ETag is in the file cache's row (no query more per file): a big file's download
+    # takes the version it asks for from here, not from a HEAD of its own.
+    select = "<d:getlastmodified/><d:getcontentlength/><d:resourcetype/><d:getetag/>"
     limit = f"<d:limit><d:nresults>{int(most)}</d:nresults></d:limit>"
     return _query(scope, select + ("<oc:checksums/>" if checksums else ""), where, limit)
 

@@ -5,11 +5,13 @@ a WebDAV GET with `Range: bytes=A-B` answers 206 with `Content-Range: bytes A-B/
 `If-Range: "ETAG"` it answers 206 only while the file's strong ETag is that one, else 200 with
 the whole (new) file; a range past the end answers 416. HEAD gives `ETag` and `Content-Length`.
 
-So a download that resumes asks HEAD once (the version now on the server, compared with the one
-the bytes on disk came from) and sends every ranged GET with If-Range: a file replaced on the
-server meanwhile is never mixed into the bytes already written (Changed; the caller starts
-again from zero). Every request runs under the client's clock (rcwiz.clock): a server that
-stops sending ends as Stalled within the stall timeout, and `Client.abort` cuts them all.
+So a download takes the version now on the server from the listing of the same run (its
+`getetag` is the ETag HEAD gives, quotes included; HEAD only when the listing gave none),
+compares it with the one the bytes on disk came from, and sends every ranged GET with
+If-Range: a file replaced on the server since the listing is never mixed into the bytes
+already written (Changed; the caller starts again from zero). Every request runs under the
+client's clock (rcwiz.clock): a server that stops sending ends as Stalled within the stall
+timeout, and `Client.abort` cuts them all.
 """
 
 from __future__ import annotations

@@ -38,12 +38,14 @@ def mtime_of(entry: Mapping[str, Any]) -> float:
 @dataclass(frozen=True)
 class Listing:
     """Everything under a path: files (relative path -> size, mtime), folders (-> mtime),
-    and the checksums a Nextcloud keeps (relative path -> its `oc:checksum` text)."""
+    the checksums a Nextcloud keeps (relative path -> its `oc:checksum` text) and the files'
+    ETags where its listing gave them (a download of a big file needs no HEAD for them)."""
 
     files: dict[str, tuple[int, float]] = field(default_factory=dict)
     folders: dict[str, float] = field(default_factory=dict)
     # Not part of what two listings compare by: rclone's own listing does not ask for them.
     checksums: dict[str, str] = field(default_factory=dict, compare=False)
+    etags: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def listing(rclone: Rclone, path: str, flags: Sequence[str] = ()) -> Listing:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +37,7 @@ from rcwiz.nextcloud import ranged
 from rcwiz.nextcloud.bulk import safe_name
 from rcwiz.rclone.events import FileDone, LogLine
 from rcwiz.transfer import archive, engine, fastpath, partials, resumable, unzip
-from rcwiz.transfer.partial_file import Download, Spoiled
+from rcwiz.transfer.partial_file import Download, Expected, Spoiled
 from rcwiz.transfer.partials import Span
 from rcwiz.transfer.streams import Event, Streams
 
@@ -79,11 +80,13 @@ class BigFiles:
         self.kept = 0  # bytes left in partial files when the run stopped (for the next run)
 
     def send(self, channel: fastpath.Channel) -> None:
-        """The archive path's small files, then the big ones. A stopped run's error says what
-        it kept for the next one (under its message: shown once the display is gone)."""
-        self.first.send(channel)
+        """The archive path's small files, then the big ones (their checksums asked for
+        meanwhile). A stopped run's error says what it kept for the next one (under its
+        message: shown once the display is gone)."""
+        checksums = _Checksums(self.first.account, self.prepared, self.big)
         try:
-            self._fetch(channel)
+            self.first.send(channel)
+            self._fetch(channel, checksums.of)
         except KeyboardInterrupt:
             if not self.kept:
                 raise
@@ -94,6 +97,8 @@ class BigFiles:
             if self.kept:
                 exc.items.append(self._kept())
             raise
+        finally:
+            checksums.end()
 
     def _kept(self) -> str:
         return (
@@ -101,15 +106,16 @@ class BigFiles:
             "from there."
         )
 
-    def _fetch(self, channel: fastpath.Channel) -> None:
-        """Fetch the big files into the destination (stale partials removed first)."""
+    def _fetch(self, channel: fastpath.Channel, checksums: dict[str, Expected]) -> None:
+        """Fetch the big files into the destination (stale partials removed first), each
+        checked by its CHECKSUMS (the server's, maybe still on their way)."""
         opts, account = self.first.opts, self.first.account
         folder = Path(opts.dest).expanduser().resolve()
         root = self.prepared.root
         partials.tidy(folder, root, self.big, only=self.prepared.single)
         if not self.big:
             return
-        checksums = _checksums(account, root, min(size for size, _ in self.big.values()))
+        etags = self.prepared.listing.etags
         downloads = [
             Download(
                 rel,
@@ -117,7 +123,8 @@ class BigFiles:
                 str(folder / rel),
                 size,
                 mtime,
-                checksums.get(rel, ""),
+                checksums[rel],
+                etags.get(rel, ""),
             )
             for rel, (size, mtime) in self.big.items()
         ]
@@ -305,8 +312,6 @@ class _Loop:
 
     def _tick(self) -> None:
         """Save every record that is due, and show the progress."""
-        for download in list(self.active.values()):
-            download.hash_some()
         now = time.monotonic()
         if now - self.saved >= SAVE_EVERY:
             self._save_all()
@@ -340,10 +345,37 @@ def _why(exc: BaseException | None) -> str:
     return "it did not come"
 
 
-def _checksums(account: Account, root: str, smallest: int) -> dict[str, str]:
-    """The checksums the server keeps of the files under ROOT of SMALLEST bytes or more
-    (relative path -> its `oc:checksums` text): each big file fetched is checked whole
-    against its own."""
-    from rcwiz.nextcloud.listing import big_checksums  # Nextcloud downloads only
+class _Checksums:
+    """The checksums the server keeps of the big files BIG (relative path -> Expected), asked
+    in a thread of its own from the start of the download: the small files and the first
+    ranges do not wait for them, only each big file's check at its end does. A single file
+    named as the source has its own already (rcwiz.transfer.single asked for it)."""
 
-    return big_checksums(account.client(), account.dav_user, root, smallest)
+    def __init__(self, account: Account, prepared: archive.Prepared, big: dict) -> None:
+        self.of = {rel: Expected() for rel in big}
+        self.client = account.client()
+        if prepared.single is not None or not big:
+            for rel, expected in self.of.items():
+                expected.give(prepared.listing.checksums.get(rel, ""))
+            return
+        smallest = min(size for size, _ in big.values())
+        asking = threading.Thread(
+            target=self._ask, args=(account.dav_user, prepared.root, smallest), daemon=True
+        )
+        asking.start()
+
+    def _ask(self, dav_user: str, root: str, smallest: int) -> None:
+        """The checksums of the files under ROOT of SMALLEST bytes or more, each given to its
+        Expected ("" none known: the request failed, or the server keeps none)."""
+        from rcwiz.nextcloud.listing import big_checksums  # Nextcloud downloads only
+
+        found: dict[str, str] = {}
+        try:
+            found = big_checksums(self.client, dav_user, root, smallest)
+        finally:
+            for rel, expected in self.of.items():
+                expected.give(found.get(rel, ""))
+
+    def end(self) -> None:
+        """The request ends now if it is still on its way (the run ends)."""
+        self.client.abort()

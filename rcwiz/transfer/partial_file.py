@@ -3,11 +3,19 @@
 Used by rcwiz.transfer.bigfiles, which runs several of these at once. A `Download` opens (or
 continues) `.NAME.rcwiz-partial` beside the destination (0600, no link followed: the folder is
 opened through unzip.Destination), asks the server which version it holds now
-(rcwiz.nextcloud.ranged.version) and keeps the bytes on disk only when its record
-(rcwiz.transfer.partials) came from that very version (path, ETag, size);
-otherwise it starts from zero. Its ranges are written where they belong (pwrite) by any thread;
-`save` syncs them and then records them; `finish` checks the whole file (size, and the server's
-checksum where it keeps one) and renames it into place with the listing's time.
+(the listing's ETag, taken in the same run; rcwiz.nextcloud.ranged.version when the listing
+gave none) and keeps the bytes on disk only when its record (rcwiz.transfer.partials) came from
+that very version (path, ETag, size); otherwise it starts from zero. Every ranged request
+carries that ETag (If-Range), so a file replaced after the listing is never mixed in.
+
+Its ranges are written where they belong (pwrite) by any thread; `save` syncs them and then
+records them; `finish` checks the whole file (size, and the server's checksum where it keeps
+one) and renames it into place with the listing's time. The checksum may come later than
+the first bytes (bigfiles asks for it while they already come: `Expected`); a thread hashes
+the file in order as its bytes land (the contiguous part from byte 0, read back from the page
+cache), so that when the last piece lands only what came after that part is left to hash;
+another syncs what has landed every SYNC_EVERY seconds, so that the fsync before the rename
+is left with the last few bytes.
 """
 
 from __future__ import annotations
@@ -29,7 +37,35 @@ from rcwiz.transfer.partials import Record, Span
 from rcwiz.transfer.verify import checksums
 
 HASH_READ = 4 * 1024 * 1024
-HASH_STEP = 64 * 1024 * 1024  # bytes hashed at most between two events
+WAKE = 0.25  # seconds between looks at `stop` while a thread waits (a checksum, more bytes)
+# Seconds between two syncs of a partial while its bytes land. What `finish`'s fsync (before
+# the rename) has left to write is what came since the last one: measured (strace, 400 MB at
+# 30 ms, loopback), 50-60 ms when only the periodic record's sync (bigfiles.SAVE_EVERY) had
+# run, 4-11 ms with this.
+SYNC_EVERY = 0.05
+
+
+class Expected:
+    """The checksum the server keeps of a file (its `oc:checksum` text, "" when none), known
+    at once or once a request running meanwhile has answered (`give`)."""
+
+    def __init__(self, text: str | None = None) -> None:
+        self._text = text or ""
+        self._known = threading.Event()
+        if text is not None:
+            self._known.set()
+
+    def give(self, text: str) -> None:
+        self._text = text
+        self._known.set()
+
+    def wait(self, *stops: threading.Event) -> str | None:
+        """The text once known; None when one of STOPS is set first. The request that gives
+        it runs within the stall timeout (and gives "" when it fails), so this wait ends too."""
+        while not self._known.wait(WAKE):
+            if any(stop.is_set() for stop in stops):
+                return None
+        return self._text
 
 
 class Spoiled(errors.RcwizError):
@@ -45,7 +81,8 @@ class Download:
     destination: str  # absolute local path
     size: int
     mtime: float
-    checksum: str  # the listing's oc:checksum text ("" when the server keeps none)
+    checksum: Expected  # the server's oc:checksum text ("" when it keeps none)
+    etag: str = ""  # the listing's ETag of the file ("": not given, HEAD asks for it)
     record: Record | None = None
     resumed: int = 0  # bytes kept from an earlier run
     moved: int = 0  # bytes that came in this run
@@ -58,9 +95,14 @@ class Download:
     _folder: int = -1
     _writing: dict[int, int] = field(default_factory=dict)  # piece start -> written up to
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _landed: threading.Event = field(default_factory=threading.Event)  # wakes the hasher
+    _over: threading.Event = field(default_factory=threading.Event)  # its threads end
+    _threads: list[threading.Thread] = field(default_factory=list)  # the syncer, the hasher
+    synced: int = 0  # bytes that had come this run when the syncer's last sync began
 
     def afresh(self) -> Download:
-        """The same file, to fetch again from zero (nothing of this one carried over)."""
+        """The same file, to fetch again from zero (nothing of this one carried over; the
+        version it changed to is asked for by HEAD, the listing's ETag is no longer it)."""
         return Download(
             self.relative, self.remote, self.destination, self.size, self.mtime, self.checksum
         )
@@ -78,7 +120,9 @@ class Download:
         still to fetch. A file whose size on the server is not the listing's is Changed."""
         parent = self.relative.rpartition("/")[0]
         self._folder = dest.folder(parent)
-        now = ranged.version(client, dav_user, self.remote)
+        now = ranged.Version(self.etag, self.size)
+        if not self.etag:
+            now = ranged.version(client, dav_user, self.remote)
         if now.size != self.size:
             raise ranged.Changed(f"{self.remote} changed on the server since it was listed.")
         old = partials.load(self.destination)
@@ -91,14 +135,13 @@ class Download:
         self._fd = os.open(self.temp, flags, partials.files.FILE_MODE, dir_fd=self._folder)
         os.fchmod(self._fd, partials.files.FILE_MODE)
         self.resumed = sum(end - start for start, end in good)
-        for algorithm, expected in checksums(self.checksum).items():  # the best one only
-            self._hash, self._expected = hashlib.new(algorithm), expected
-            break
         partial = os.path.join(os.path.dirname(self.destination), self.temp)
         self.record = Record(
             self.destination, partial, self.remote, client.server, now.etag, self.size, good
         )
         self.save()
+        self._thread(self._follow, f"hasher {self.relative}")
+        self._thread(self._sync, f"syncer {self.relative}")
         return partials.missing(good, self.size, 1 << 62)
 
     def _kept(self, old: Record | None, now: ranged.Version) -> list[Span]:
@@ -128,6 +171,7 @@ class Download:
         """COUNT bytes from AT of the piece that starts at PIECE are on disk (while held)."""
         self._writing[piece] = at + count
         self.moved += count
+        self._landed.set()
 
     def piece_ended(self, span: Span) -> None:
         """The piece SPAN is over (whole, or cut short): what of it was written is good."""
@@ -178,10 +222,8 @@ class Download:
         problem = None
         if length != self.size:
             problem = f"{length} bytes arrived, the server has {self.size}"
-        elif self._hash is not None:
-            self.hash_some(self.size)
-            if self._hash.hexdigest() != self._expected:
-                problem = f"its {self._hash.name.upper()} is not the one the server keeps"
+        elif self._hashed_whole() and self._hash.hexdigest() != self._expected:
+            problem = f"its {self._hash.name.upper()} is not the one the server keeps"
         if problem is not None:
             self.discard()
             raise Spoiled(f"{self.relative}: {problem}.")
@@ -193,22 +235,87 @@ class Download:
         self.close()
         self.record.forget(partial=False)
 
-    def hash_some(self, budget: int = HASH_STEP) -> None:
-        """Hash up to BUDGET more bytes of the part on disk from byte 0 on (the main thread,
-        between events: the file's checksum is ready when its last piece lands, instead of
-        costing a second read of the whole file then)."""
-        if self._hash is None or self.record is None or self._fd < 0:
-            return
+    @property
+    def hashed(self) -> int:
+        """Bytes from 0 on that went into the hash of the server's checksum so far."""
+        return self._hashed
+
+    def frontier(self) -> int:
+        """Bytes from 0 on that are on disk without a gap (pieces on their way count as far
+        as they were written)."""
         with self._lock:
-            first = self.record.good[0] if self.record.good else (0, 0)
-        end = first[1] if first[0] == 0 else 0
-        while self._hashed < end and budget > 0:
-            piece = os.pread(self._fd, min(HASH_READ, end - self._hashed, budget), self._hashed)
+            good = self.record.good if self.record is not None else []
+            for start, upto in self._writing.items():
+                good = partials.add_span(good, (start, upto))
+        return good[0][1] if good and good[0][0] == 0 else 0
+
+    def _follow(self, fd: int) -> None:
+        """The hasher thread: once the server's checksum is known, hash the file in order as
+        its bytes land, through FD (its own descriptor: the download's may be closed at any
+        time), until `finish` takes over or the download ends (stopped, or closed)."""
+        try:
+            self._expect(self.checksum.wait(self.stop, self._over))
+            while self._hash is not None and not (self._over.is_set() or self.stop.is_set()):
+                self._landed.clear()
+                if not self._hash_upto(fd, self.frontier(), HASH_READ):
+                    self._landed.wait(WAKE)
+        finally:
+            os.close(fd)
+
+    def _thread(self, target: Callable[[int], None], name: str) -> None:
+        """Start TARGET in a thread of its own with a descriptor of its own of the partial
+        (the download's may be closed at any time); it ends with the download (_over)."""
+        thread = threading.Thread(target=target, args=(os.dup(self._fd),), name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _sync(self, fd: int) -> None:
+        """The syncer thread: what has landed goes to disk every SYNC_EVERY seconds while the
+        rest comes, so that `finish`'s fsync is left with the last few bytes."""
+        try:
+            while not (self._over.wait(SYNC_EVERY) or self.stop.is_set()):
+                moved = self.moved
+                if moved != self.synced:
+                    os.fdatasync(fd)
+                    self.synced = moved
+        except OSError:
+            pass  # a full disk, say: the next save says so, finish's fsync fails
+        finally:
+            os.close(fd)
+
+    def _expect(self, text: str | None) -> None:
+        """Hash by the best of the checksums in TEXT (the server's oc:checksum), if any."""
+        for algorithm, expected in checksums(text or "").items():  # the best one only
+            self._hash, self._expected = hashlib.new(algorithm), expected
+            return
+
+    def _hash_upto(self, fd: int, end: int, budget: int) -> int:
+        """Hash up to BUDGET more bytes of the file from where the hash is, up to END; the
+        bytes hashed (0: none there yet)."""
+        done = 0
+        while self._hashed < end and done < budget:
+            piece = os.pread(fd, min(HASH_READ, end - self._hashed, budget - done), self._hashed)
             if not piece:
-                return
+                break
             self._hash.update(piece)
             self._hashed += len(piece)
-            budget -= len(piece)
+            done += len(piece)
+        return done
+
+    def _hashed_whole(self) -> bool:
+        """Whether the server keeps a checksum of the file: then, the whole file hashed (what
+        the hasher thread left, hashed here once the checksum is known and the thread ended).
+        Spoiled when the download was stopped before the checksum came."""
+        text = self.checksum.wait(self.stop)
+        if text is None:
+            raise Spoiled(f"{self.relative}: stopped before its checksum came.")
+        self._end_threads()
+        if self._hash is None:  # the thread ended before it came
+            self._expect(text)
+        if self._hash is None:
+            return False
+        self._hash_upto(self._fd, self.size, self.size)
+        return True
 
     def discard(self) -> None:
         """Drop the partial and its record (a changed or spoiled file)."""
@@ -220,7 +327,17 @@ class Download:
         if self.record is not None:
             self.record.forget(partial=False)
 
+    def _end_threads(self) -> None:
+        """End the hasher and the syncer after the read or sync each is at (one waiting for
+        more bytes or for the checksum ends now, not WAKE later)."""
+        self._over.set()
+        for thread in self._threads:
+            while thread.is_alive():
+                self._landed.set()
+                thread.join(WAKE)
+
     def close(self) -> None:
+        self._end_threads()
         with self._lock:
             if self._fd >= 0:
                 os.close(self._fd)

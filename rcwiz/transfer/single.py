@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 _PROPS = (f"{dav.D}getcontentlength", f"{dav.D}getlastmodified", f"{dav.D}resourcetype")
 _CHECKSUMS = f"{dav.OC}checksums"
+_ETAG = f"{dav.D}getetag"
 # Errors rclone would meet the same way: the run stops with them, rclone is not asked.
 _STOPS = (errors.AuthenticationFailed, errors.ServerUnreachable)
 
@@ -78,12 +79,12 @@ def destination(account: Account, dest: str, name: str) -> dict[str, tuple[int, 
 
 def remote_file(account: Account, source: str) -> Listing | None:
     """SOURCE (REMOTE:path) as a listing of its folder holding only it ({name: (size, mtime)},
-    and the server's checksum) when it is one file; an empty Listing when it is a folder;
+    and the server's checksum and ETag) when it is one file; an empty Listing when it is a folder;
     None when rclone must judge (a file named with a "/" after it, which rclone takes for
     a folder and finds empty; gone; an answer not understood)."""
     if source.endswith("/"):
         return None
-    found = _found(account, account.path_of(source), *_PROPS, _CHECKSUMS)
+    found = _found(account, account.path_of(source), *_PROPS, _CHECKSUMS, _ETAG)
     if not found or len(found) != 1:
         return None
     if found[0].folder:
@@ -92,5 +93,9 @@ def remote_file(account: Account, source: str) -> Listing | None:
     size, mtime = entry.number(_PROPS[0]), entry.time()
     if size is None or mtime is None or not name:
         return None
-    checksum = entry.props.get(_CHECKSUMS, "")
-    return Listing(files={name: (size, mtime)}, checksums={name: checksum} if checksum else {})
+    checksum, etag = entry.props.get(_CHECKSUMS, ""), entry.props.get(_ETAG, "")
+    return Listing(
+        files={name: (size, mtime)},
+        checksums={name: checksum} if checksum else {},
+        etags={name: etag} if etag else {},
+    )
