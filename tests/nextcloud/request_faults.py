@@ -24,7 +24,10 @@ Faults:
   answer a bulk request it writes all the same);
 * "gateway": the request goes to the real server, which does its work, and the client is
   answered 504 Gateway Timeout (a reverse proxy in front that gave up waiting, as nginx does
-  after its proxy_read_timeout, while the server goes on writing).
+  after its proxy_read_timeout, while the server goes on writing);
+* "together": the request waits until AT_ONCE requests of the kind have arrived, then they
+  all go to the real server (a client that waits for one answer to begin before it sends
+  the next never gets one).
 
 TIMES, when given, spoils only that many requests of the kind (after AFTER): later ones pass.
 
@@ -63,6 +66,7 @@ HELD = "held"  # for the resume tests (test_nc_resume.py)
 LATE = "late"  # for test_nc_bulk_late.py
 CUT = "cut"  # for the big-file download tests (test_nc_resume_down.py, test_nc_body_to_file.py)
 GATEWAY = "gateway"  # for test_nc_bulk_late.py
+TOGETHER = "together"  # for test_nc_streams.py
 TRICKLE = 1.0  # seconds between two bytes of a trickled answer
 BLOCK = 64 * 1024
 ENTRY = (
@@ -106,8 +110,9 @@ class RequestFaults(ArchiveFaults):
         after: int = 0,
         port: int = 0,
         times: int | None = None,
+        at_once: int = 4,
     ) -> None:
-        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD, LATE, CUT, GATEWAY), (
+        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD, LATE, CUT, GATEWAY, TOGETHER), (
             kind,
             fault,
         )
@@ -115,6 +120,7 @@ class RequestFaults(ArchiveFaults):
         self.kind, self.fault = kind, fault
         self.after, self.passed, self.healed = after, 0, False
         self.times, self.spoiled = times, 0
+        self.at_once, self.arrived = at_once, 0
         self.passing = threading.Event()
         self.let_go = threading.Event()
         self.seen = {k: threading.Event() for k in (*KINDS, RANGE)}
@@ -169,6 +175,13 @@ class RequestFaults(ArchiveFaults):
             pass
         if self.let_go.is_set():
             ArchiveFaults.answer(self, handler, headers, body)
+
+    def _together(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        with self._lock:
+            self.arrived += 1
+            if self.arrived >= self.at_once:
+                self.let_go.set()
+        self._held(handler, headers, body)
 
     def _late(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
         self.forward(handler.command, handler.path, headers, body)
