@@ -9,10 +9,13 @@ which needs them a one-way trip apart (see spacing).
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
 import queue
 import threading
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from rcwiz.http import Client, Seen
 from rcwiz.nextcloud import ranged
@@ -21,15 +24,26 @@ from rcwiz.transfer import unzip
 from rcwiz.transfer.partial_file import Download
 from rcwiz.transfer.partials import Span
 
+if TYPE_CHECKING:
+    from rcwiz.body_to_file import Target
+
 # Bytes per ranged request: the file shared among the STREAMS, within these bounds. Each request
 # costs the server a start-up of Nextcloud (measured: ~0.1 s on a quiet server, ~1 s on a
 # loaded one) and may wait its turn to be sent (spacing), so pieces are big; what a piece had
-# written when a run stopped is kept anyway. At rclone's 64 MiB a 1 GB file took 16 requests whose turns cost
-# more than their bytes (uncapped on loopback, issue 26: waits of 0.05-1.5 s for pieces moved
-# in 0.3 s); at 256 MiB it takes 4, one per stream.
+# written when a run stopped is kept anyway. At rclone's 64 MiB a 1 GB file took 16 requests
+# whose turns cost more than their bytes (uncapped on loopback, issue 26: waits of 0.05-1.5 s
+# for pieces moved in 0.3 s); at 256 MiB it takes 4, one per stream. Streams added later
+# take a share of a running piece instead (Streams._steal).
 MIN_PIECE = 8 * 1024 * 1024
 MAX_PIECE = 256 * 1024 * 1024
-STREAMS = 4  # ranged requests at once (benchmarks/resume_download.py)
+STREAMS = 4  # ranged requests at once to begin with (benchmarks/resume_download.py)
+MAX_STREAMS = 16  # ranged requests at once at most (Growth)
+SPLIT_MIN = 32 * 1024 * 1024  # bytes a running piece must still lack to be split (steal)
+STEAL_AFTER = 0.5  # seconds a running piece must still need, at its rate, to be split
+TICK = 0.1  # seconds between two looks at the streams' rate (Streams._watch)
+WINDOW = 0.5  # seconds over which every stream must answer before their rate counts (Growth)
+GROW_LEFT = 2.0  # seconds still needed at the rate measured for more streams to be worth it
+PAYS = 0.5  # of the share of streams added, the rise in rate that says they paid (Growth)
 WAKE = 0.25  # seconds between looks at `stop` while a request waits its turn
 MARGIN = 0.005  # seconds added to the one-way trip between two requests to PHP's server (spacing)
 
@@ -80,6 +94,10 @@ class Streams:
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
         self.running = 0  # threads that have not found the queue empty (changed under lock)
+        self.wanted = STREAMS  # threads to keep running (Growth raises it)
+        self.shares: set[Share] = set()  # the pieces on their way (under lock)
+        self.moved = 0  # bytes landed by the pieces that ended (under lock)
+        self.growth = Growth()
         # The last request sent whose answer has not begun (Download.piece calls _answered
         # at its first bytes), and when it was sent: the next one waits for it (_ask).
         self.turn = threading.Condition()
@@ -90,11 +108,14 @@ class Streams:
     def start(self) -> None:
         with self.lock:
             self._top_up()
+        watcher = threading.Thread(target=self._watch, daemon=True)
+        self.threads.append(watcher)
+        watcher.start()
 
     def _top_up(self) -> None:
-        """Start threads until STREAMS run (the lock held): a thread that found nothing to do
+        """Start threads until `wanted` run (the lock held): a thread that found nothing to do
         has ended, and work queued again after that needs one."""
-        while self.running < STREAMS:
+        while self.running < self.wanted:
             thread = threading.Thread(target=self._work, daemon=True)
             self.threads.append(thread)
             self.running += 1
@@ -124,6 +145,8 @@ class Streams:
                     if not download.stop.is_set():
                         return download, span
                 if not self.waiting:
+                    if (stolen := self._steal()) is not None:
+                        return stolen
                     break
                 download = self.waiting.popleft()
                 try:
@@ -142,6 +165,24 @@ class Streams:
             self.running -= 1  # its events are all queued: the main thread sees them first
             return None
 
+    def _steal(self) -> tuple[Download, Span] | None:
+        """The second half of what the running piece with the most left still lacks, which
+        that piece no longer writes (the lock held): a thread that found no work, or one
+        Growth added, shares a piece that would otherwise end alone (aria2's work stealing).
+        None when no piece has SPLIT_MIN bytes and STEAL_AFTER seconds left."""
+        now = time.monotonic()
+        worth = [
+            s for s in self.shares if s.left >= SPLIT_MIN and s.seconds_left(now) >= STEAL_AFTER
+        ]
+        if not worth:
+            return None
+        share = max(worth, key=lambda s: s.left)
+        cut = share.reached + share.left // 2
+        stolen = (cut, share.limit)
+        share.limit = cut
+        self.events.put(("split", share.download, stolen, None))
+        return share.download, stolen
+
     def _work(self) -> None:
         while (item := self._next()) is not None:
             download, span = item
@@ -150,17 +191,36 @@ class Streams:
             if not self._ask():
                 continue  # the run stops: _next says so, and this thread ends
             failure: BaseException | None = None
+            share = Share(download, span, download.piece(span[0], self._answered))
+            with self.lock:
+                self.shares.add(share)
             try:
-                into = download.piece(span[0], self._answered)
                 ranged.fetch(
-                    self.client, self.dav_user, download.remote, span, version, into, download.stop
+                    self.client, self.dav_user, download.remote, span, version, share, download.stop
                 )
             except BaseException as exc:  # the main thread decides
                 failure = exc
             finally:
                 self._answered()
+                with self.lock:
+                    self.shares.discard(share)
+                    self.moved += share.moved
             download.piece_ended(span)
-            self.events.put(("piece", download, span, failure))
+            self.events.put(("piece", download, (span[0], share.limit), failure))
+
+    def _watch(self) -> None:
+        """Every TICK while pieces are on their way: more streams, when Growth says so."""
+        while not self.stop.wait(TICK) and self.busy:
+            with self.lock:
+                moved = self.moved + sum(s.moved for s in self.shares)
+                answering = sum(1 for s in self.shares if s.answering)
+                left = sum(s.left for s in self.shares)
+                left += sum(end - start for _, (start, end) in self.pieces)
+                left += sum(d.size for d in self.waiting)
+                more = self.growth.more(time.monotonic(), moved, left, answering, self.wanted)
+                if more:
+                    self.wanted += more
+                    self._top_up()
 
     def _ask(self) -> bool:
         """Wait until the next request may be sent (False: the run stops): see spacing."""
@@ -191,3 +251,88 @@ class Streams:
         self.client.abort()
         for thread in self.threads:
             thread.join(timeout=5)
+
+
+class Share:
+    """One ranged request's way into its Download (an rcwiz.body_to_file.Target, in front
+    of partial_file.Piece): it counts what landed, and writes nothing from `limit` on once
+    another stream took the rest (Streams._steal; the bytes of the chunk in hand when the
+    limit is reached may still land beyond it: the same version's, so kept)."""
+
+    def __init__(self, download: Download, span: Span, piece: Target) -> None:
+        self.download = download
+        self.limit = span[1]
+        self.reached = span[0]
+        self.moved = 0
+        self.first = 0.0  # when its first bytes landed (0: not yet)
+        self.piece = piece
+
+    @property
+    def answering(self) -> bool:
+        return self.first > 0
+
+    @property
+    def left(self) -> int:
+        return max(0, self.limit - self.reached)
+
+    def seconds_left(self, now: float) -> float:
+        """At its rate so far (inf: none yet)."""
+        if not self.moved or now <= self.first:
+            return math.inf
+        return self.left / (self.moved / (now - self.first))
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[int]:
+        if self.reached >= self.limit:
+            yield -1
+            return
+        with self.piece.held() as fd:
+            yield fd
+
+    def landed(self, at: int, count: int) -> None:
+        if not self.first:
+            self.first = time.monotonic()
+        self.piece.landed(at, count)
+        self.reached = max(self.reached, at + count)
+        self.moved += count
+
+
+class Growth:
+    """When to run more streams than STREAMS: one TCP stream's rate is often the limit of a
+    distant server (its window over the round trip), the machine's own (CPU, disk) on a
+    near one. So while every stream is answering, the total rate is measured over WINDOW;
+    the streams are doubled (up to MAX_STREAMS) when what is left would take more than
+    GROW_LEFT seconds at that rate, and no more once a doubling did not raise the rate by
+    PAYS of its share (the machine, or the server's workers, are the limit: a doubling that
+    did not pay costs only its requests' start)."""
+
+    def __init__(self) -> None:
+        self.since = 0.0  # when every stream was answering, from (0: not all are)
+        self.mark = 0  # bytes moved then
+        self.before: tuple[float, int] | None = None  # the rate and streams before a doubling
+        self.done = False  # streams are no longer added
+
+    def more(self, now: float, moved: int, left: int, answering: int, streams: int) -> int:
+        """Streams to add now (0: none), given the bytes MOVED so far, those LEFT, the
+        streams ANSWERING of the STREAMS wanted."""
+        if self.done or streams >= MAX_STREAMS:
+            return 0
+        if answering < streams:
+            self.since = 0.0
+            return 0
+        if not self.since:
+            self.since, self.mark = now, moved
+            return 0
+        if now - self.since < WINDOW:
+            return 0
+        rate = (moved - self.mark) / (now - self.since)
+        if self.before is not None:
+            rate_before, streams_before = self.before
+            added = (streams - streams_before) / streams_before
+            if rate < rate_before * (1 + PAYS * added):
+                self.done = True
+                return 0
+        if left <= rate * GROW_LEFT:
+            return 0  # more streams would not pay for their start
+        self.before, self.since = (rate, streams), 0.0
+        return min(streams, MAX_STREAMS - streams)

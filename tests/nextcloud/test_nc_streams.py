@@ -4,20 +4,29 @@ each starts (rcwiz.transfer.streams)."""
 from __future__ import annotations
 
 import http.server
+import json
 import os
+import re
+import signal
+import subprocess
 import threading
 from pathlib import Path
 
 from conftest import MiB
-from helpers import json_result, rcwiz
-from request_faults import RANGE, TOGETHER, RequestFaults
+from helpers import RCWIZ, json_result, rcwiz
+from realnc import wait_for
+from request_faults import RANGE, SLOW, TOGETHER, RequestFaults
 
 from rcwiz.http import Client
+from rcwiz.transfer.streams import MAX_STREAMS, STREAMS, piece_size
 
 SIZE = 96 * MiB  # four pieces (rcwiz.transfer.streams.piece_size)
+BIG = 200 * MiB  # four pieces of 50 MiB: big enough to share (streams.SPLIT_MIN)
+RATE = 8e6  # bytes per second on each connection: 4 streams would take 6.5 s for BIG
 
 
 def _served(nc_user, data: bytes) -> bytes:
+    """DATA as the server's down/big.bin."""
     nc_user.dav("MKCOL", "down")
     status, _ = nc_user.dav("PUT", "down/big.bin", data)
     assert status in (201, 204), status
@@ -67,3 +76,80 @@ def test_phps_builtin_server_is_known_by_the_host_its_answers_echo(nc_user, tmp_
     finally:
         other.shutdown()
         other.server_close()
+
+
+def _starts(ranges: list[str]) -> list[int]:
+    return sorted(int(re.fullmatch(r"bytes=(\d+)-\d+", r)[1]) for r in ranges)  # type: ignore[index]
+
+
+def _slow_conf(nc_user, proxy: RequestFaults, rclone_conf, tmp_path: Path) -> Path:
+    url = f"{proxy.url}/remote.php/dav/files/{nc_user.name}/"
+    return rclone_conf(tmp_path / "slow.conf", {"nc": nc_user.remote(url=url)})
+
+
+def test_slow_connections_get_more_streams_sharing_the_pieces(nc_user, rclone_conf, tmp_path):
+    """Each connection held to RATE (a distant server): after the first four ranges, rcwiz
+    adds streams, each taking the second half of what a running piece still lacks; the file
+    comes whole, each byte counted once. Before, four ranges fetched it, one per piece."""
+    data = _served(nc_user, os.urandom(BIG))
+    back = tmp_path / "back"
+    with RequestFaults(nc_user.server.url, RANGE, SLOW, rate=RATE) as proxy:
+        conf = _slow_conf(nc_user, proxy, rclone_conf, tmp_path)
+        done = rcwiz("--config", str(conf), "copy", "nc:down", str(back), "--json", timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json_result(done.stdout, "copy")
+    assert not summary["rclone_ran"] and summary["bytes"] == BIG
+    assert (back / "big.bin").read_bytes() == data
+    piece = piece_size(BIG)
+    first, shares = _starts(proxy.ranges[:STREAMS]), _starts(proxy.ranges[STREAMS:])
+    assert first == [i * piece for i in range(STREAMS)]
+    assert 0 < len(shares) <= MAX_STREAMS - STREAMS, shares
+    assert all(s % piece for s in shares), shares  # a share of a piece, never a piece again
+
+
+def _records(tmp_state: Path) -> list[dict]:
+    found = []
+    for path in (tmp_state / "rcwiz" / "partials").glob("*.json"):
+        try:
+            found.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue  # being replaced right now
+    return found
+
+
+def test_a_download_killed_after_pieces_were_shared_resumes_exactly(
+    nc_user, nc_remote, rclone_conf, tmp_path
+):
+    """SIGKILL once streams share pieces and bytes of the shares are recorded: the re-run
+    (straight to the server) moves exactly what the record lacks, and the file is whole."""
+    data = _served(nc_user, os.urandom(BIG))
+    back = tmp_path / "back"
+    state = Path(os.environ["XDG_STATE_HOME"])
+    with RequestFaults(nc_user.server.url, RANGE, SLOW, rate=RATE) as proxy:
+        conf = _slow_conf(nc_user, proxy, rclone_conf, tmp_path)
+        argv = [*RCWIZ, "--config", str(conf), "copy", "nc:down", str(back)]
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+
+            def shared_and_recorded() -> bool:
+                starts = set(_starts(list(proxy.ranges)))
+                shares = [s for s in starts if s % piece_size(BIG)]
+                good = [g for r in _records(state) for g in r["good"]]
+                return any(a <= s < b for s in shares for a, b in good)
+
+            wait_for(shared_and_recorded, 120, "a share of a piece recorded")
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    [record] = _records(state)
+    kept = sum(b - a for a, b in record["good"])
+    assert 0 < kept < BIG
+    done = rcwiz("--config", str(nc_remote), "copy", "nc:down", str(back), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json_result(done.stdout, "copy")
+    assert (summary["resumed_bytes"], summary["bytes"]) == (kept, BIG - kept)
+    assert (back / "big.bin").read_bytes() == data
+    assert sorted(p.name for p in back.iterdir()) == ["big.bin"]
