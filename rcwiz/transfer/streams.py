@@ -217,7 +217,8 @@ class Streams:
                 left = sum(s.left for s in self.shares)
                 left += sum(end - start for _, (start, end) in self.pieces)
                 left += sum(d.size for d in self.waiting)
-                more = self.growth.more(time.monotonic(), moved, left, answering, self.wanted)
+                now, probe = time.monotonic(), self.client.seen.one_by_one
+                more = self.growth.more(now, moved, left, answering, self.wanted, probe)
                 if more:
                     self.wanted += more
                     self._top_up()
@@ -304,23 +305,29 @@ class Growth:
     the streams are doubled (up to MAX_STREAMS) when what is left would take more than
     GROW_LEFT seconds at that rate, and no more once a doubling did not raise the rate by
     PAYS of its share (the machine, or the server's workers, are the limit: a doubling that
-    did not pay costs only its requests' start)."""
+    did not pay costs only its requests' start). To PHP's built-in server the first step
+    adds one stream, a probe: when all its workers are busy, the connections that wait for
+    one are all accepted by the first that is free, which serves them one after the other
+    (see spacing), so one waits at most for a piece to end, four could wait for each other.
+    """
 
     def __init__(self) -> None:
-        self.since = 0.0  # when every stream was answering, from (0: not all are)
+        self.since: float | None = None  # since when every stream answers (None: not all do)
         self.mark = 0  # bytes moved then
         self.before: tuple[float, int] | None = None  # the rate and streams before a doubling
         self.done = False  # streams are no longer added
 
-    def more(self, now: float, moved: int, left: int, answering: int, streams: int) -> int:
+    def more(
+        self, now: float, moved: int, left: int, answering: int, streams: int, probe: bool
+    ) -> int:
         """Streams to add now (0: none), given the bytes MOVED so far, those LEFT, the
-        streams ANSWERING of the STREAMS wanted."""
+        streams ANSWERING of the STREAMS wanted; PROBE: the server is PHP's built-in one."""
         if self.done or streams >= MAX_STREAMS:
             return 0
         if answering < streams:
-            self.since = 0.0
+            self.since = None
             return 0
-        if not self.since:
+        if self.since is None:
             self.since, self.mark = now, moved
             return 0
         if now - self.since < WINDOW:
@@ -334,5 +341,6 @@ class Growth:
                 return 0
         if left <= rate * GROW_LEFT:
             return 0  # more streams would not pay for their start
-        self.before, self.since = (rate, streams), 0.0
-        return min(streams, MAX_STREAMS - streams)
+        first = self.before is None
+        self.before, self.since = (rate, streams), None
+        return 1 if probe and first else min(streams, MAX_STREAMS - streams)

@@ -1,0 +1,61 @@
+"""rcwiz.transfer.streams' rules, given what was measured (times passed in, nothing waited for)."""
+
+from __future__ import annotations
+
+import math
+
+from rcwiz.http import Seen
+from rcwiz.transfer.streams import MARGIN, MAX_STREAMS, STREAMS, WINDOW, Growth, spacing
+
+MB = 10**6
+
+
+def _rounds(growth: Growth, rates: list[float], left: int, probe: bool = False) -> list[int]:
+    """The streams after each of RATES (bytes/s, one per round in which every stream answers
+    over WINDOW), LEFT bytes still to come each time."""
+    now, moved, streams, seen = 0.0, 0, STREAMS, []
+    for rate in rates:
+        assert growth.more(now, moved, left, streams, streams, probe) == 0  # the window starts
+        now, moved = now + WINDOW, moved + int(rate * WINDOW)
+        streams += growth.more(now, moved, left, streams, streams, probe)
+        seen.append(streams)
+        now += 0.1
+    return seen
+
+
+def test_slow_streams_double_while_doubling_pays_up_to_the_cap():
+    assert _rounds(Growth(), [80 * MB, 160 * MB, 320 * MB, 320 * MB], 900 * MB) == [
+        8,
+        16,
+        MAX_STREAMS,
+        MAX_STREAMS,
+    ]
+
+
+def test_a_doubling_that_did_not_pay_is_the_last():
+    assert _rounds(Growth(), [300 * MB, 310 * MB, 310 * MB], 10_000 * MB) == [8, 8, 8]
+
+
+def test_little_left_adds_no_stream():
+    """At 800 MB/s, 1 GB is over in about a second: no stream would pay for its start."""
+    assert _rounds(Growth(), [800 * MB, 800 * MB], 900 * MB) == [4, 4]
+
+
+def test_streams_not_all_answering_add_none_and_start_the_window_again():
+    growth = Growth()
+    assert growth.more(0.0, 0, 10**10, STREAMS, STREAMS, False) == 0
+    assert growth.more(WINDOW, 10**8, 10**10, STREAMS - 1, STREAMS, False) == 0
+    assert growth.more(2 * WINDOW, 2 * 10**8, 10**10, STREAMS, STREAMS, False) == 0
+
+
+def test_phps_builtin_server_gets_one_stream_first_then_doublings():
+    assert _rounds(Growth(), [80 * MB, 100 * MB, 200 * MB], 900 * MB, probe=True) == [5, 10, 16]
+
+
+def test_spacing_waits_only_where_a_burst_would_queue():
+    assert spacing(Seen(), unanswered=False) == 0
+    assert spacing(Seen(), unanswered=True) == math.inf  # nothing known: the answer
+    assert spacing(Seen(quickest=0.06), unanswered=True) == 0  # Apache, nginx: together
+    php = Seen(quickest=0.06, one_by_one=True)
+    assert spacing(php, unanswered=True) == 0.03 + MARGIN
+    assert spacing(php, unanswered=False) == 0
