@@ -44,6 +44,7 @@ TICK = 0.1  # seconds between two looks at the streams' rate (Streams._watch)
 WINDOW = 0.5  # seconds over which every stream must answer before their rate counts (Growth)
 GROW_LEFT = 2.0  # seconds still needed at the rate measured for more streams to be worth it
 PAYS = 0.5  # of the share of streams added, the rise in rate that says they paid (Growth)
+PROMPT = 1.0  # seconds within which a probe's answer begins when the server has a free worker
 WAKE = 0.25  # seconds between looks at `stop` while a request waits its turn
 MARGIN = 0.005  # seconds added to the one-way trip between two requests to PHP's server (spacing)
 
@@ -305,16 +306,21 @@ class Growth:
     the streams are doubled (up to MAX_STREAMS) when what is left would take more than
     GROW_LEFT seconds at that rate, and no more once a doubling did not raise the rate by
     PAYS of its share (the machine, or the server's workers, are the limit: a doubling that
-    did not pay costs only its requests' start). To PHP's built-in server the first step
-    adds one stream, a probe: when all its workers are busy, the connections that wait for
-    one are all accepted by the first that is free, which serves them one after the other
-    (see spacing), so one waits at most for a piece to end, four could wait for each other.
+    did not pay costs only its requests' start).
+
+    To PHP's built-in server the first step adds one stream, a probe: when all its workers
+    are busy, the connections that wait for one are all accepted by the first that is free,
+    which serves them one after the other (see spacing); one waits at most for a piece to
+    end, four could wait for each other. A probe answered within PROMPT found a free worker:
+    the doubling follows at once (the rate before the probe stands for the streams before
+    it); one answered later waited for a piece to end: no more streams.
     """
 
     def __init__(self) -> None:
         self.since: float | None = None  # since when every stream answers (None: not all do)
         self.mark = 0  # bytes moved then
         self.before: tuple[float, int] | None = None  # the rate and streams before a doubling
+        self.probed: float | None = None  # when the probe went out, until it answers
         self.done = False  # streams are no longer added
 
     def more(
@@ -327,6 +333,10 @@ class Growth:
         if answering < streams:
             self.since = None
             return 0
+        if self.probed is not None:  # the probe answers
+            self.done = now - self.probed > PROMPT
+            self.probed = None
+            return 0 if self.done else min(streams, MAX_STREAMS - streams)
         if self.since is None:
             self.since, self.mark = now, moved
             return 0
@@ -343,4 +353,7 @@ class Growth:
             return 0  # more streams would not pay for their start
         first = self.before is None
         self.before, self.since = (rate, streams), None
-        return 1 if probe and first else min(streams, MAX_STREAMS - streams)
+        if probe and first:
+            self.probed = now
+            return 1
+        return min(streams, MAX_STREAMS - streams)

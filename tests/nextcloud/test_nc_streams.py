@@ -25,19 +25,11 @@ BIG = 200 * MiB  # four pieces of 50 MiB: big enough to share (streams.SPLIT_MIN
 RATE = 8e6  # bytes per second on each connection: 4 streams would take 6.5 s for BIG
 
 
-def _served(nc_user, data: bytes) -> bytes:
-    """DATA as the server's down/big.bin."""
-    nc_user.dav("MKCOL", "down")
-    status, _ = nc_user.dav("PUT", "down/big.bin", data)
-    assert status in (201, 204), status
-    return data
-
-
 def test_the_ranges_go_out_before_any_answer_begins(nc_user, rclone_conf, tmp_path):
     """A server that begins no answer until four ranges are in flight (the proxy holds each
     until the fourth arrives): the download completes in byte ranges. Before, each range
     waited for the last one's answer to begin, and the run stalled."""
-    data = _served(nc_user, os.urandom(SIZE))
+    data = nc_user.put("down/big.bin", os.urandom(SIZE))
     back = tmp_path / "back"
     with RequestFaults(nc_user.server.url, RANGE, TOGETHER, at_once=4) as proxy:
         url = f"{proxy.url}/remote.php/dav/files/{nc_user.name}/"
@@ -91,7 +83,7 @@ def test_slow_connections_get_more_streams_sharing_the_pieces(nc_user, rclone_co
     """Each connection held to RATE (a distant server): after the first four ranges, rcwiz
     adds streams, each taking the second half of what a running piece still lacks; the file
     comes whole, each byte counted once. Before, four ranges fetched it, one per piece."""
-    data = _served(nc_user, os.urandom(BIG))
+    data = nc_user.put("down/big.bin", os.urandom(BIG))
     back = tmp_path / "back"
     with RequestFaults(nc_user.server.url, RANGE, SLOW, rate=RATE) as proxy:
         conf = _slow_conf(nc_user, proxy, rclone_conf, tmp_path)
@@ -122,7 +114,7 @@ def test_a_download_killed_after_pieces_were_shared_resumes_exactly(
 ):
     """SIGKILL once streams share pieces and bytes of the shares are recorded: the re-run
     (straight to the server) moves exactly what the record lacks, and the file is whole."""
-    data = _served(nc_user, os.urandom(BIG))
+    data = nc_user.put("down/big.bin", os.urandom(BIG))
     back = tmp_path / "back"
     state = Path(os.environ["XDG_STATE_HOME"])
     with RequestFaults(nc_user.server.url, RANGE, SLOW, rate=RATE) as proxy:

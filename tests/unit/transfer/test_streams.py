@@ -5,7 +5,15 @@ from __future__ import annotations
 import math
 
 from rcwiz.http import Seen
-from rcwiz.transfer.streams import MARGIN, MAX_STREAMS, STREAMS, WINDOW, Growth, spacing
+from rcwiz.transfer.streams import (
+    MARGIN,
+    MAX_STREAMS,
+    PROMPT,
+    STREAMS,
+    WINDOW,
+    Growth,
+    spacing,
+)
 
 MB = 10**6
 
@@ -48,8 +56,25 @@ def test_streams_not_all_answering_add_none_and_start_the_window_again():
     assert growth.more(2 * WINDOW, 2 * 10**8, 10**10, STREAMS, STREAMS, False) == 0
 
 
-def test_phps_builtin_server_gets_one_stream_first_then_doublings():
-    assert _rounds(Growth(), [80 * MB, 100 * MB, 200 * MB], 900 * MB, probe=True) == [5, 10, 16]
+def test_phps_builtin_server_gets_a_probe_and_then_at_once_a_doubling():
+    growth = Growth()
+    assert growth.more(0.0, 0, 10**9, 4, 4, True) == 0
+    assert growth.more(WINDOW, 40 * MB, 10**9, 4, 4, True) == 1  # the probe
+    assert growth.more(WINDOW + 0.1, 48 * MB, 10**9, 4, 5, True) == 0  # not answering yet
+    assert growth.more(WINDOW + 0.2, 56 * MB, 10**9, 5, 5, True) == 5  # answered promptly
+    now, moved = WINDOW + 0.3, 64 * MB
+    assert growth.more(now, moved, 10**9, 10, 10, True) == 0  # the window starts
+    rate = 200 * MB  # 2.5 times the rate of 4 (80 MB/s): it paid
+    assert growth.more(now + WINDOW, moved + int(rate * WINDOW), 10**9, 10, 10, True) == 6
+
+
+def test_a_probe_answered_late_waited_for_a_worker_and_ends_the_growth():
+    growth = Growth()
+    assert growth.more(0.0, 0, 10**9, 4, 4, True) == 0
+    assert growth.more(WINDOW, 40 * MB, 10**9, 4, 4, True) == 1
+    assert growth.more(WINDOW + PROMPT + 0.1, 120 * MB, 10**9, 5, 5, True) == 0
+    assert growth.more(10.0, 500 * MB, 10**9, 5, 5, True) == 0
+    assert growth.more(20.0, 900 * MB, 10**10, 5, 5, True) == 0
 
 
 def test_spacing_waits_only_where_a_burst_would_queue():
