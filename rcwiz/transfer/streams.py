@@ -3,7 +3,9 @@
 `Streams` takes pieces in file order, opening each file (rcwiz.transfer.partial_file) when its
 turn comes, and reports every piece's end as an Event to the main thread (bigfiles._Loop),
 which decides what follows. Its requests go out together, except to PHP's built-in server,
-which needs them a one-way trip apart (see spacing).
+which needs them a one-way trip apart (see spacing). STREAMS run at first; more run while each
+is slow and much is left (Growth), and a stream without work takes the second half of a
+running piece (Streams._steal).
 """
 
 from __future__ import annotations
@@ -173,7 +175,11 @@ class Streams:
         None when no piece has SPLIT_MIN bytes and STEAL_AFTER seconds left."""
         now = time.monotonic()
         worth = [
-            s for s in self.shares if s.left >= SPLIT_MIN and s.seconds_left(now) >= STEAL_AFTER
+            s
+            for s in self.shares
+            if s.left >= SPLIT_MIN
+            and s.seconds_left(now) >= STEAL_AFTER
+            and not s.download.stop.is_set()
         ]
         if not worth:
             return None
