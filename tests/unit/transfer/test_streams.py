@@ -105,3 +105,5 @@ def test_spacing_waits_only_where_a_burst_would_queue():
     php = Seen(quickest=0.06, one_by_one=True)
     assert spacing(php, unanswered=True) == 0.03 + MARGIN
     assert spacing(php, unanswered=False) == 0
+    assert spacing(php, unanswered=True, serving=True) == math.inf  # its workers wake slowly
+    assert spacing(Seen(quickest=0.06), unanswered=True, serving=True) == 0
