@@ -372,6 +372,16 @@ class Nextcloud:
                 break
         raise BenchError(f"serve.sh exited {done.returncode}: {done.stderr.strip()[-800:]}")
 
+    def restart(self, workers: int) -> None:
+        """Start it again on the same port (a proxy in front keeps its target) with WORKERS
+        requests served at once (serve.sh's NC_WORKERS: PHP_CLI_SERVER_WORKERS)."""
+        self.stop()
+        self.env = {**self.env, "NC_WORKERS": str(workers)}
+        self.started = True
+        done = self._serve(str(self.workdir), str(self.port))
+        if done.returncode != 0:
+            raise BenchError(f"serve.sh exited {done.returncode}: {done.stderr.strip()[-800:]}")
+
     def stop(self) -> None:
         if self.started and (self.workdir / "php.pid").exists():
             self._serve("--stop", str(self.workdir), timeout=60)

@@ -28,7 +28,9 @@ obscured through `rclone obscure -` on stdin). Then each case runs `rclone copy 
   stream gets at a 30 ms round trip with 0.001 % loss, by Mathis et al.'s formula);
 * download-big, download-big-cap: that file (placed on the server's disk and scanned
   beforehand) to a new local folder each round, uncapped and capped as the uploads (rclone's
-  defaults download it in 4 streams; rcwiz in byte ranges, rcwiz.transfer.bigfiles);
+  defaults download it in 4 streams; rcwiz in byte ranges, rcwiz.transfer.bigfiles, 4 streams
+  and up to 16 where each is slow); for download-big-cap the server is restarted with 16
+  workers (CAPPED_WORKERS, for every tool alike), then set back to 4;
 * rss: the peak resident memory of the rcwiz process (Python, not rclone) over the big
   uploads: the kernel's high-water mark VmHWM from /proc/PID/status, read every 50 ms
   (it never falls, so the last reading is the peak); rclone's own is shown for comparison.
@@ -152,6 +154,12 @@ CASES: dict[str, tuple[str, Goal]] = {
     ),
 }
 RSS_ROWS = {"rss": ("upload-big", "upload-big-cap"), "rss-download": ("download-archive-big",)}
+# download-big-cap's server serves this many requests at once (PHP's built-in server with
+# PHP_CLI_SERVER_WORKERS; serve.sh's default, and every other case's, is DEFAULT_WORKERS): a
+# production server (Apache, php-fpm) serves far more than 4, and with 4 no client can use
+# more than 4 capped connections. The same for every tool; rclone keeps its defaults.
+CAPPED_WORKERS = 16
+DEFAULT_WORKERS = 4
 ARCHIVE_FILE = 3 * 10**6  # the files of download-archive-big: below rcwiz's 4 MiB threshold
 
 
@@ -611,16 +619,36 @@ def run_cases(bench: Bench, plan: Plan, only: set[str]) -> None:
 
     for case, cap in (("download-big", None), ("download-big-cap", plan.cap)):
         if wanted(case):
-            download_big(bench, case, big, cap, rounds)
+            workers = CAPPED_WORKERS if cap else None
+            download_big(bench, case, big, cap, rounds, workers)
 
 
 def download_big(
-    bench: Bench, case: str, big: Path, cap: float | None, rounds: tuple[int, int, float]
+    bench: Bench,
+    case: str,
+    big: Path,
+    cap: float | None,
+    rounds: tuple[int, int, float],
+    workers: int | None = None,
 ) -> None:
     """CASE: the big file from dl-one/ (placed beforehand) to a new local folder each round,
-    each connection capped at CAP bytes/s (None: uncapped)."""
+    each connection capped at CAP bytes/s (None: uncapped), the server serving WORKERS
+    requests at once for every tool (None: serve.sh's default, 4; set back after)."""
     capped = f", the proxy capping each connection at {cap / 1e6:g} MB/s" if cap else ""
-    bench.say(f"{case}: dl-one/ (one file), a new local folder each round{capped}")
+    served = f", the server with {workers} workers" if workers else ""
+    bench.say(f"{case}: dl-one/ (one file), a new local folder each round{capped}{served}")
+    if workers:
+        bench.nc.restart(workers)
+    try:
+        _download_big(bench, case, big, cap, rounds)
+    finally:
+        if workers:
+            bench.nc.restart(DEFAULT_WORKERS)
+
+
+def _download_big(
+    bench: Bench, case: str, big: Path, cap: float | None, rounds: tuple[int, int, float]
+) -> None:
 
     def down(tool: str, i: int) -> Run:
         dest = bench.work / "downloads" / f"{case}-{tool}-{i}"

@@ -24,7 +24,9 @@ import base64
 import contextlib
 import functools
 import json
+import math
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -85,6 +87,29 @@ class Response(NamedTuple):
 
 
 @dataclass
+class Seen:
+    """What a server's answers showed this run, shared by every client of one account
+    (rcwiz.nextcloud.account): rcwiz.transfer.streams paces its ranged requests by it.
+
+    `quickest` is the shortest time from a request sent (on an open connection) to its
+    answer's headers: a round trip and the server's shortest work, so half of it bounds
+    the time a request takes to reach the server. `one_by_one` is set once an answer echoed
+    the request's Host header, the mark of PHP's built-in server (php -S: php-src's
+    sapi/cli/php_cli_server.c, append_essential_headers; no other server does it): each of
+    its workers accepts every connection that arrives while it is idle and then serves them
+    one after the other, so requests sent in a burst wait for each other.
+    """
+
+    quickest: float = math.inf
+    one_by_one: bool = False
+
+    def answered(self, seconds: float, reply: http.client.HTTPResponse) -> None:
+        self.quickest = min(self.quickest, seconds)
+        if reply.getheader("Host") is not None:
+            self.one_by_one = True
+
+
+@dataclass
 class Client:
     """Requests to one server, as one user (basic auth) or anonymously."""
 
@@ -95,6 +120,7 @@ class Client:
     verify: bool = True  # check TLS certificates (doctor's clock request does not)
     opened: int = 0  # connections made so far (what keep-alive saves shows here)
     aborted: bool = False  # set by abort: no request is sent (or retried) any more
+    seen: Seen = field(default_factory=Seen)  # the server's answers (an account's clients share it)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _open: set[Line] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -204,10 +230,13 @@ class Client:
                 if not reused:
                     self._connect(line)
                 line.pace()
+                sent = time.monotonic()
                 line.connection.request(method, target, body=line.paced(body), headers=all_headers)
                 if patience is not None:
                     watch.allow(patience)
-                return line.connection.getresponse()
+                reply = line.connection.getresponse()
+                self.seen.answered(time.monotonic() - sent, reply)
+                return reply
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 self.close()
                 if reused and attempt == 1:

@@ -104,6 +104,15 @@ class NcUser:
     def ocs(self, method: str, path: str, data: dict[str, str] | None = None) -> Any:
         return self.server.ocs(method, path, data, auth=(self.name, self.password))
 
+    def put(self, path: str, data: bytes) -> bytes:
+        """DATA stored at PATH by WebDAV (its folder made first, one level); DATA."""
+        folder = path.rpartition("/")[0]
+        if folder:
+            self.dav("MKCOL", folder)
+        status, _ = self.dav("PUT", path, data)
+        assert status in (201, 204), status
+        return data
+
     def usage(self) -> dict[str, int]:
         """OCS cloud/user quota figures: free, used, total (bytes)."""
         quota = self.ocs("GET", "/ocs/v2.php/cloud/user")["quota"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from rcwiz import errors
 from rcwiz.clock import Clock
+from rcwiz.http import Seen
 from rcwiz.nextcloud.http import Client
 from rcwiz.nextcloud.urls import split_dav_url
 from rcwiz.rclone.about import Usage
@@ -29,10 +30,13 @@ class Account:
     password: str = field(repr=False)
     root: str = "/"  # where the remote starts inside the user's files ("/" or "/sub/")
     clock: Clock = field(default_factory=Clock, compare=False)  # the run's (rcwiz.clock)
+    seen: Seen = field(default_factory=Seen, compare=False)  # its answers, for all its clients
 
     def client(self, clock: Clock | None = None) -> Client:
         """A client for this account, on the run's clock (or CLOCK, a shorter one)."""
-        return Client(self.server, self.user, self.password, clock=clock or self.clock)
+        return Client(
+            self.server, self.user, self.password, clock=clock or self.clock, seen=self.seen
+        )
 
     def path_of(self, remote_path: str) -> str:
         """REMOTE:sub/file -> "/sub/file" relative to the user's home (what OCS wants)."""

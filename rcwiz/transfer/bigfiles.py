@@ -210,6 +210,9 @@ class _Loop:
                 self._say(download, f"resumed at {download.resumed} of {download.size} bytes")
             if not span[0]:
                 self._finish(download)
+        elif kind == "split":  # a stream took the rest of a running piece: one more to end
+            if key in self.active:
+                self.pending[key] += 1
         elif key in self.active:
             assert span is not None
             self.pending[key] -= 1

@@ -24,7 +24,12 @@ Faults:
   answer a bulk request it writes all the same);
 * "gateway": the request goes to the real server, which does its work, and the client is
   answered 504 Gateway Timeout (a reverse proxy in front that gave up waiting, as nginx does
-  after its proxy_read_timeout, while the server goes on writing).
+  after its proxy_read_timeout, while the server goes on writing);
+* "together": the request waits until AT_ONCE requests of the kind have arrived, then they
+  all go to the real server (a client that waits for one answer to begin before it sends
+  the next never gets one);
+* "slow": the real server's answer, passed on at RATE bytes per second on each connection
+  (what one TCP stream gets from a distant server), read from the server as it is sent.
 
 TIMES, when given, spoils only that many requests of the kind (after AFTER): later ones pass.
 
@@ -36,7 +41,8 @@ at the same address).
 
 `seen[kind]` is set once a faulted request arrived (`began[kind]`: when, by time.monotonic),
 `answering[kind]` once its first byte went out; `lasted[kind]` is how long the first one lasted
-until the client went away (or its answer ended); `sent[kind]` counts the bytes sent.
+until the client went away (or its answer ended); `sent[kind]` counts the bytes sent;
+`ranges` lists the Range header of each faulted request.
 
     with RequestFaults(real_nextcloud.url, "bulk", "hung") as proxy:
         url = proxy.url
@@ -45,6 +51,7 @@ until the client went away (or its answer ended); `sent[kind]` counts the bytes 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import select
 import socket
 import struct
@@ -63,6 +70,8 @@ HELD = "held"  # for the resume tests (test_nc_resume.py)
 LATE = "late"  # for test_nc_bulk_late.py
 CUT = "cut"  # for the big-file download tests (test_nc_resume_down.py, test_nc_body_to_file.py)
 GATEWAY = "gateway"  # for test_nc_bulk_late.py
+TOGETHER = "together"  # for test_nc_streams.py
+SLOW = "slow"  # for test_nc_streams.py
 TRICKLE = 1.0  # seconds between two bytes of a trickled answer
 BLOCK = 64 * 1024
 ENTRY = (
@@ -106,8 +115,18 @@ class RequestFaults(ArchiveFaults):
         after: int = 0,
         port: int = 0,
         times: int | None = None,
+        at_once: int = 4,
+        rate: float = 8e6,
     ) -> None:
-        assert kind in (*KINDS, RANGE) and fault in (*FAULTS, HELD, LATE, CUT, GATEWAY), (
+        assert kind in (*KINDS, RANGE) and fault in (
+            *FAULTS,
+            HELD,
+            LATE,
+            CUT,
+            GATEWAY,
+            TOGETHER,
+            SLOW,
+        ), (
             kind,
             fault,
         )
@@ -115,6 +134,9 @@ class RequestFaults(ArchiveFaults):
         self.kind, self.fault = kind, fault
         self.after, self.passed, self.healed = after, 0, False
         self.times, self.spoiled = times, 0
+        self.at_once, self.arrived = at_once, 0
+        self.rate = rate
+        self.ranges: list[str] = []  # the Range header of each request faulted, in order
         self.passing = threading.Event()
         self.let_go = threading.Event()
         self.seen = {k: threading.Event() for k in (*KINDS, RANGE)}
@@ -143,6 +165,7 @@ class RequestFaults(ArchiveFaults):
         began = time.monotonic()
         with self._lock:
             self.began.setdefault(kind, began)
+            self.ranges.append(headers.get("Range", ""))
         self.seen[kind].set()
         handler.close_connection = True
         with contextlib.suppress(OSError):  # the client went away: what the faults wait for
@@ -169,6 +192,27 @@ class RequestFaults(ArchiveFaults):
             pass
         if self.let_go.is_set():
             ArchiveFaults.answer(self, handler, headers, body)
+
+    def _together(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        with self._lock:
+            self.arrived += 1
+            if self.arrived >= self.at_once:
+                self.let_go.set()
+        self._held(handler, headers, body)
+
+    def _slow(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
+        connection = http.client.HTTPConnection(self.target.hostname, self.target.port, timeout=120)
+        try:
+            connection.request(handler.command, handler.path, body=body, headers=headers)
+            reply = connection.getresponse()
+            self._write(handler, self._head(reply.status, reply.getheaders(), reply.length))
+            began, sent = time.monotonic(), 0
+            while not self.release.is_set() and (block := reply.read(BLOCK)):
+                self._write(handler, block)
+                sent += len(block)
+                time.sleep(max(0.0, began + sent / self.rate - time.monotonic()))
+        finally:
+            connection.close()
 
     def _late(self, handler: BaseHTTPRequestHandler, headers: dict, body: bytes | None) -> None:
         self.forward(handler.command, handler.path, headers, body)

@@ -31,10 +31,7 @@ def run(conf: Path, verb: str, source: str, dest: str) -> dict:
 
 def served(nc_user, data: bytes) -> bytes:
     """DATA stored on the server as down/big.bin."""
-    nc_user.dav("MKCOL", "down")
-    status, _ = nc_user.dav("PUT", "down/big.bin", data)
-    assert status in (201, 204), status
-    return data
+    return nc_user.put("down/big.bin", data)
 
 
 def test_a_big_file_named_as_the_source_goes_in_parallel_chunks(nc_user, nc_remote, tmp_path):
