@@ -86,7 +86,6 @@ class Response(NamedTuple):
             ) from exc
 
 
-@dataclass
 class Seen:
     """What a server's answers showed this run, shared by every client of one account
     (rcwiz.nextcloud.account): rcwiz.transfer.streams paces its ranged requests by it.
@@ -100,8 +99,11 @@ class Seen:
     one after the other, so requests sent in a burst wait for each other.
     """
 
-    quickest: float = math.inf
-    one_by_one: bool = False
+    __slots__ = ("one_by_one", "quickest")  # a plain class: a dataclass costs a copy's start-up
+
+    def __init__(self, quickest: float = math.inf, one_by_one: bool = False) -> None:
+        self.quickest = quickest
+        self.one_by_one = one_by_one
 
     def answered(self, seconds: float, reply: http.client.HTTPResponse) -> None:
         self.quickest = min(self.quickest, seconds)
