@@ -60,6 +60,9 @@ class Summary:
     # A dry run's first names, sorted: what would be sent, and what would be deleted.
     would_send: list[str] = field(default_factory=list)
     would_delete: list[str] = field(default_factory=list)
+    # From a remote into a local folder: its files are fetched ("would fetch"), for people;
+    # not in the JSON (which names them would_send, whichever way they go).
+    download: bool = False
 
     @property
     def average_speed(self) -> float:
@@ -68,7 +71,7 @@ class Summary:
     def as_dict(self) -> dict[str, object]:
         """The summary as JSON (its error is the command's: rcwiz.cli.error_document)."""
         data = asdict(self)
-        del data["error"]
+        del data["error"], data["download"]
         data["average_speed"] = round(self.average_speed, 1)
         data["duration"] = round(self.duration, 3)
         return data
@@ -234,6 +237,7 @@ class Tally:
         log_path: str,
         dry_run: bool = False,
         rclone_ran: bool = True,
+        download: bool = False,
     ) -> Summary:
         """The transfer's Summary so far (outcome "ok": the engine sets a failure's)."""
         summary = Summary(
@@ -254,6 +258,7 @@ class Tally:
             rclone_files=self.sent_by("rclone") if self.fast_path else 0,
             checked=self.checked,
             rclone_ran=rclone_ran,
+            download=download,
         )
         if dry_run:
             summary.would_send = sorted(self.arrived)[:SHOWN_NAMES]

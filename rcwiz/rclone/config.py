@@ -147,5 +147,10 @@ def is_remote(path: str) -> bool:
     return bool(colon) and "/" not in head
 
 
+def is_download(source: str, dest: str) -> bool:
+    """A transfer from a remote into a local path: its files are fetched, not sent."""
+    return is_remote(source) and not is_remote(dest)
+
+
 def remote_name(path: str) -> str:
     return path.partition(":")[0]

@@ -163,6 +163,13 @@ class TransferOptions(Settings, _Route):
         """Some files may be left out on purpose (include / exclude / filter rules)."""
         return bool(self.include or self.exclude or self.filter or self.filter_from)
 
+    @property
+    def download(self) -> bool:
+        """From a remote into a local path: the files are fetched, not sent."""
+        from rcwiz.rclone.config import is_download  # not at import: it brings rclone.run
+
+        return is_download(self.source, self.dest)
+
 
 def rule_problem(rule: str) -> str | None:
     """Why RULE is not an rclone filter rule (None when it is): '+ ' or '- ' and a pattern,
