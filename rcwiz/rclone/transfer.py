@@ -179,9 +179,10 @@ def rule_problem(rule: str) -> str | None:
     return "a rule starts with '+ ' (keep) or '- ' (skip) and a pattern, like '- *.tmp'"
 
 
-def tuning_for(vendors: set[str]) -> tuple[str, ...]:
-    """Flags rcwiz adds for the servers (webdav vendors) involved, shown and logged."""
-    if "nextcloud" in vendors:
+def tuning_for(dest_vendor: str | None) -> tuple[str, ...]:
+    """Flags rcwiz adds for the server files go to (its webdav vendor), shown and logged: the
+    Nextcloud chunk size tunes uploads only, so a download is given nothing."""
+    if dest_vendor == "nextcloud":
         return ("--webdav-nextcloud-chunk-size", NEXTCLOUD_CHUNK_SIZE)
     return ()
 
