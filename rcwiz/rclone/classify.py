@@ -169,9 +169,13 @@ def _about(code: int, messages: list[str], where: Where) -> errors.RcwizError | 
 def _auth(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
     if _first_status(messages, 401) is None:
         return None
-    return errors.AuthenticationFailed(
+    from rcwiz.rclone.config import only_remote  # not at import: config imports run, run this
+
+    refused = errors.AuthenticationFailed(
         f"The server refused the user name or password{where.named()}."
     )
+    refused.name_remote(only_remote(*(path for path in where if path)))
+    return refused
 
 
 def _quota(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
