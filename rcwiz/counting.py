@@ -17,14 +17,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Literal, NamedTuple
 
-from rcwiz.events import Event, FileDone, FileOutcome, InFlight, Progress
+from rcwiz.events import DONE_OUTCOMES, Event, FileDone, FileOutcome, InFlight, Progress
 
 Verb = Literal["copy", "move", "sync"]
 RunOutcome = Literal["ok", "failed", "interrupted"]
 # Who sent a file: rclone, or one of rcwiz's own ways (rcwiz.transfer.phases).
 Sender = Literal["rclone", "bulk", "chunked", "archive", "ranged"]
-# rclone's outcomes of a file that arrived (FileDone.outcome; "moved" only for a move).
-DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
 # A dry run's skipped action -> the outcome it stands for; a move into --backup-dir is
 # neither a file sent nor one deleted, as when it happens ("backed_up").
 _WOULD: dict[str, FileOutcome] = {"copy": "new", "move": "new", "delete": "deleted"}
