@@ -216,7 +216,10 @@ def transfer_argv(opts: TransferOptions, *, stats_interval: float = 0.5) -> tupl
         raise ValueError(f"not a transfer verb: {opts.verb!r}")
     args: list[str] = [opts.verb]
     args += stats_flags(stats_interval)
-    args += option_flags(opts)
+    # rclone takes no filter beside --files-from-raw: its names passed them already (rcwiz
+    # asked rclone which files do, rcwiz.rclone.lsjson.passing_filters).
+    unfiltered = dataclasses.replace(opts, include=(), exclude=(), filter=(), filter_from=None)
+    args += option_flags(opts if opts.only is None else unfiltered)
     args += opts.tuning
     if opts.only is not None:
         args += ["--files-from-raw", opts.only]
