@@ -35,3 +35,18 @@ def test_filters_keep_the_bulk_upload_and_mean_what_rclone_says(
         assert files_of(nc_user.files / folder) == expected
         bulk = f"{len(expected) - 1} by bulk upload"  # all but middle.bin
         assert bulk in done.stdout and " 1 by rclone\n" in done.stdout, done.stdout
+
+
+def test_a_filtered_sync_sends_by_bulk_and_deletes_as_rclone_does(nc_remote, nc_user, tmp_path):
+    source = small_tree(tmp_path / "src", 8)
+    (source / "set-0" / "skip.tmp").write_text("scratch")
+    argv = ["--config", str(nc_remote), "sync", str(source), "nc:synced", "--yes"]
+    assert rcwiz(*argv, "--exclude", "*.tmp").returncode == 0
+    (source / "set-1" / "sample-0001.txt").unlink()
+    (source / "set-2" / "new.txt").write_text("new")
+    (source / "set-3" / "new.tmp").write_text("left out")
+    done = rcwiz(*argv, "--exclude", "*.tmp")
+    assert done.returncode == 0, done.stderr
+    assert "1 by bulk upload" in done.stdout, done.stdout + done.stderr
+    wanted = {k: v for k, v in files_of(source).items() if not k.endswith(".tmp")}
+    assert files_of(nc_user.files / "synced") == wanted
