@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     command = chosen_command(argv) or ""
     handlers = {sig: signal.signal(sig, _on_sigterm) for sig in (signal.SIGTERM, signal.SIGHUP)}
     ctx: Context | None = None
+    args: argparse.Namespace | None = None
     try:
         # No command named (`--help`, `--version`, a typo): no command's module is imported.
         parser = build_parser(only=command, line=CommandLine(argv))
@@ -110,6 +111,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     except errors.RcwizError as exc:
         if isinstance(exc, errors.RemoteNotFound) and ctx is not None:
             _suggest_remote(ctx, exc)
+        if isinstance(exc, errors.AuthenticationFailed) and args is not None:
+            exc.name_remote(_remote_named(args))
         return _failed(console, command, exc, debug)
     except KeyboardInterrupt:
         return _failed(console, command, errors.Interrupted("Interrupted."), debug)
@@ -207,6 +210,16 @@ def _suggest_remote(ctx: Context, exc: errors.RemoteNotFound) -> None:
     close = difflib.get_close_matches(exc.remote, known, n=1)
     if close:
         exc.hint = f"Did you mean '{close[0]}:'? {exc.hint}"
+
+
+def _remote_named(args: argparse.Namespace) -> str | None:
+    """The one remote the command line names (in SRC, DST, REMOTE:, REMOTE:path), if one:
+    the remote whose password a refusal is about."""
+    from rcwiz.rclone.config import only_remote
+
+    given = [getattr(args, key, None) for key in ("source", "dest", "remote", "target")]
+    given += getattr(args, "remotes", None) or []
+    return only_remote(*(path for path in given if isinstance(path, str)))
 
 
 # Commands that never read rclone.conf, and those that write it.

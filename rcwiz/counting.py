@@ -17,14 +17,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Literal, NamedTuple
 
-from rcwiz.events import Event, FileDone, FileOutcome, InFlight, Progress
+from rcwiz.events import DONE_OUTCOMES, Event, FileDone, FileOutcome, InFlight, Progress
 
 Verb = Literal["copy", "move", "sync"]
 RunOutcome = Literal["ok", "failed", "interrupted"]
 # Who sent a file: rclone, or one of rcwiz's own ways (rcwiz.transfer.phases).
 Sender = Literal["rclone", "bulk", "chunked", "archive", "ranged"]
-# rclone's outcomes of a file that arrived (FileDone.outcome; "moved" only for a move).
-DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
 # A dry run's skipped action -> the outcome it stands for; a move into --backup-dir is
 # neither a file sent nor one deleted, as when it happens ("backed_up").
 _WOULD: dict[str, FileOutcome] = {"copy": "new", "move": "new", "delete": "deleted"}
@@ -60,6 +58,9 @@ class Summary:
     # A dry run's first names, sorted: what would be sent, and what would be deleted.
     would_send: list[str] = field(default_factory=list)
     would_delete: list[str] = field(default_factory=list)
+    # From a remote into a local folder: its files are fetched ("would fetch"), for people;
+    # not in the JSON (which names them would_send, whichever way they go).
+    download: bool = False
 
     @property
     def average_speed(self) -> float:
@@ -68,7 +69,7 @@ class Summary:
     def as_dict(self) -> dict[str, object]:
         """The summary as JSON (its error is the command's: rcwiz.cli.error_document)."""
         data = asdict(self)
-        del data["error"]
+        del data["error"], data["download"]
         data["average_speed"] = round(self.average_speed, 1)
         data["duration"] = round(self.duration, 3)
         return data
@@ -234,6 +235,7 @@ class Tally:
         log_path: str,
         dry_run: bool = False,
         rclone_ran: bool = True,
+        download: bool = False,
     ) -> Summary:
         """The transfer's Summary so far (outcome "ok": the engine sets a failure's)."""
         summary = Summary(
@@ -254,6 +256,7 @@ class Tally:
             rclone_files=self.sent_by("rclone") if self.fast_path else 0,
             checked=self.checked,
             rclone_ran=rclone_ran,
+            download=download,
         )
         if dry_run:
             summary.would_send = sorted(self.arrived)[:SHOWN_NAMES]

@@ -103,12 +103,30 @@ class DirectoryNotFound(RcwizError):
     default_hint = "Check the path; list a folder with 'rclone lsd REMOTE:PATH'."
 
 
+def setup_replace(remote: str | None = None) -> str:
+    """The command that enters REMOTE's (its name, without the colon) password again."""
+    return f"rcwiz setup --replace --name {remote or 'NAME'}"
+
+
+def enter_again(remote: str | None = None) -> str:
+    """THE hint for a password a server refused (a copy, a share, doctor's row alike), naming
+    REMOTE where it is known, else saying what NAME stands for."""
+    which = "" if remote else " (NAME: the remote, as 'rcwiz remotes' lists it)"
+    return (
+        "The user name or (app) password is wrong or was revoked: "
+        f"run '{setup_replace(remote)}'{which} to enter it again."
+    )
+
+
 class AuthenticationFailed(RcwizError):
     exit_code = ExitCode.AUTH
-    default_hint = (
-        "The user name or (app) password is wrong or was revoked; "
-        "run 'rcwiz setup --replace' to enter it again."
-    )
+    default_hint = enter_again()
+
+    def name_remote(self, remote: str | None) -> None:
+        """Name REMOTE in the hint, where whoever raised the error did not know it (an
+        answer of Nextcloud's API knows only the server)."""
+        if remote and self.hint == self.default_hint:
+            self.hint = enter_again(remote)
 
 
 class QuotaExceeded(RcwizError):

@@ -93,6 +93,9 @@ FileOutcome = Literal[
     "new", "replaced", "copied", "moved", "deleted", "backed_up", "skipped", "failed"
 ]
 
+# rclone's outcomes of a file that arrived (FileDone.outcome; "moved" counts only for a move).
+DONE_OUTCOMES = ("new", "replaced", "copied", "moved")
+
 
 class FileDone(NamedTuple):
     """rclone finished with one file: copied, replaced, moved, deleted, skipped or failed."""

@@ -249,8 +249,9 @@ class Client:
                 raise self._failure(exc) from exc
         raise AssertionError("unreachable")
 
-    def _failure(self, exc: BaseException) -> errors.RcwizError:
-        """The error for a request that got no (complete) answer."""
+    def _failure(self, exc: BaseException, length: str | None = None) -> errors.RcwizError:
+        """The error for a request that got no (complete) answer (LENGTH: the answer's
+        Content-Length, once one came)."""
         import http.client
         import ssl
 
@@ -267,6 +268,8 @@ class Client:
                 "Check the server address; a certificate error means the address or the "
                 "server's TLS set-up is wrong.",
             )
+        if isinstance(exc, http.client.IncompleteRead):
+            return errors.ServerUnreachable(_cut_short(self.server, exc.expected or 0, length))
         if isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)):
             return errors.ServerUnreachable(
                 f"The server {self.server} closed the connection: {exc}."
@@ -314,7 +317,7 @@ class Client:
             data = _whole(reply)
         except (OSError, http.client.HTTPException) as exc:
             self.close()
-            raise self._failure(exc) from exc
+            raise self._failure(exc, reply.getheader("Content-Length")) from exc
         except errors.RcwizError:
             self.close()
             raise
@@ -345,6 +348,16 @@ class Client:
             yield Streamed(reply.status, found, reply, self, self._local.line)
         finally:
             self.close()
+
+
+def _cut_short(server: str, missing: int, length: str | None) -> str:
+    """What a body that ended MISSING bytes before its Content-Length (LENGTH) is, in one
+    sentence: http.client's own words are its repr ("IncompleteRead(0 bytes read, ...)")."""
+    total = int(length) if length and length.isdigit() else None
+    closed = f"The server {server} closed the connection"
+    if total is None or total < missing:
+        return f"{closed} {missing:,} bytes before the end of its answer."
+    return f"{closed} after {total - missing:,} of {total:,} bytes."
 
 
 def _whole(reply: http.client.HTTPResponse) -> bytes:
@@ -392,7 +405,7 @@ class Streamed:
         try:
             return _read(self._reply, size)
         except (OSError, http.client.HTTPException) as exc:
-            raise self._client._failure(exc) from exc
+            raise self._client._failure(exc, self.headers.get("content-length")) from exc
 
     def into_file(self, span: tuple[int, int], target: Target, stop: threading.Event) -> int:
         """Write the next SPAN[1] - SPAN[0] bytes of the body into TARGET from offset SPAN[0]
@@ -406,7 +419,7 @@ class Streamed:
             return body_to_file.move(self._reply, self._line, span, target, stop)
         except body_to_file.ReadFailed as failed:
             exc = failed.args[0]
-            raise self._client._failure(exc) from exc
+            raise self._client._failure(exc, self.headers.get("content-length")) from exc
 
 
 def answers(url: str, clock: Clock) -> bool:

@@ -39,11 +39,6 @@ CLOCK_FAIL = 600.0
 CLOCK_TIMEOUT = 10.0  # seconds for the Date request
 NEARLY_FULL = CRIT_PERCENT  # percent used at which a remote's quota row warns
 
-AUTH_HINT = (
-    "The password or app password is wrong or was revoked: "
-    "run 'rcwiz setup --replace --name {name}'"
-)
-
 
 def shown_url(url: str) -> str:
     """URL without any user:password@ part."""
@@ -140,7 +135,7 @@ def check_remote(rclone: Rclone, name: str, remote: conf.Remote | None) -> list[
                 f"{label} authenticated",
                 FAIL,
                 f"the server refused {who} (HTTP 401)",
-                AUTH_HINT.format(name=name),
+                errors.enter_again(name),
             )
         )
     except errors.AboutUnsupported:

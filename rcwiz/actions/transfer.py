@@ -27,17 +27,18 @@ from rcwiz.actions import transfer_checks as checks
 from rcwiz.clock import PROBE, Clock
 from rcwiz.counting import Summary, Tally
 from rcwiz.rclone.config import Remote, is_remote
-from rcwiz.rclone.transfer import LOOK_UP_AT_MOST, TransferOptions, transfer_argv
+from rcwiz.rclone.transfer import LOOK_UP_AT_MOST, TransferOptions, option_flags, transfer_argv
 from rcwiz.rclone.transfer import write_files_from as files_from
 from rcwiz.transfer import endpoint, engine, preflight
 from rcwiz.transfer.endpoint import Sides
-from rcwiz.transfer.walk import Tree, walk
+from rcwiz.transfer.walk import Tree, passing, walk
 from rcwiz.transfer.watchdog import Watchdog
 from rcwiz.ui.console import escape, shell_join
 from rcwiz.ui.progress import make_sink
 
 if TYPE_CHECKING:
     from rcwiz.context import Context
+    from rcwiz.rclone.run import Rclone
     from rcwiz.transfer import fastpath
     from rcwiz.transfer.bigfiles import BigFiles
 
@@ -117,6 +118,9 @@ def _upload(run: _Run, sides: Sides, local: Tree | None, plan: preflight.Plan | 
     from rcwiz.transfer import bulk
 
     ctx, opts, caps = run.ctx, run.opts, sides.dest.capabilities
+    fast = caps is not None and bulk.offered(caps) and local is not None and bulk.applies(opts)
+    if fast and opts.filtered and local is not None and not local.single:
+        local = _passing(ctx.rclone, opts, local)
     if caps is not None and local is not None:
         checks.warn_refused(ctx, ctx.rclone, opts, local, caps)
     try:
@@ -124,6 +128,8 @@ def _upload(run: _Run, sides: Sides, local: Tree | None, plan: preflight.Plan | 
             return run.rclone(opts)
         if not bulk.applies(opts):
             checks.say_fast_path_off(ctx, opts, "upload")
+            return run.rclone(opts)
+        if opts.filtered and not local.filtered:  # rclone alone can say what its rules pass
             return run.rclone(opts)
         wanted = set(plan.sends) if plan is not None else None
         deletes = plan is not None and bool(plan.deletions or plan.removed_folders)
@@ -137,6 +143,17 @@ def _upload(run: _Run, sides: Sides, local: Tree | None, plan: preflight.Plan | 
             stopping = isinstance(exc, KeyboardInterrupt)
             checks.remove_unfinished_uploads(ctx, sides.dest.account, opts, local, stopping)
         raise
+
+
+def _passing(rclone: Rclone, opts: TransferOptions, local: Tree) -> Tree:
+    """LOCAL narrowed to the files the filters of OPTS let through, as rclone itself says
+    (one listing of the local source: rclone's rules exactly, whatever they are); LOCAL as it
+    was when rclone lists a name otherwise than the walk (rclone alone judges then)."""
+    from rcwiz.rclone.lsjson import passing_filters
+
+    names = passing_filters(rclone, opts.source, option_flags(opts))
+    narrowed = passing(local, names)
+    return local if narrowed is None else narrowed
 
 
 class _Run:

@@ -126,7 +126,7 @@ def warn_refused(
     from rcwiz.nextcloud.capabilities import refused_files
 
     refused = refused_files(local, caps)
-    if refused and (opts.filtered or opts.extra):
+    if refused and (opts.filtered or opts.extra) and not local.filtered:
         # Only what rclone will send counts: ask it which files pass the filters (only here,
         # where a refused name is found: rare, and one more walk of the source).
         from rcwiz.rclone.lsjson import passing_filters
@@ -146,7 +146,7 @@ def say_fast_path_off(ctx: Context, opts: TransferOptions, way: str) -> None:
     many small files, and nothing else would say so)."""
     from rcwiz.transfer import fastpath  # Nextcloud runs only: kept out of a plain copy's start-up
 
-    why = fastpath.off_because(opts)
+    why = fastpath.off_because(opts, filters=way == "upload")
     if why is not None and opts.verb in ("copy", "sync") and not opts.dry_run:
         ctx.console.note(
             f"Nextcloud's fast {way} is off with {why}: rclone moves every file, one request "

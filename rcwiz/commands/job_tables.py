@@ -12,7 +12,9 @@ from rich.text import Text
 
 from rcwiz.jobs.history import Run
 from rcwiz.jobs.model import Job
+from rcwiz.rclone.config import is_download
 from rcwiz.ui import format as fmt
+from rcwiz.ui.meter import would_move
 from rcwiz.ui.tables import Fitted
 
 
@@ -22,16 +24,17 @@ def jobs_table(jobs: Mapping[str, Job], last: Mapping[str, Run]) -> Fitted:
     for column in ("name", "mode", "source", "dest", "last run"):
         table.add_column(column, overflow="fold")
     for name, job in jobs.items():
-        table.add_row(name, job.mode, job.source, job.dest, _last_run_text(last.get(name)))
+        last_run = _last_run_text(last.get(name), is_download(job.source, job.dest))
+        table.add_row(name, job.mode, job.source, job.dest, last_run)
     return Fitted(table, prose={"last run"})
 
 
-def _last_run_text(run: Run | None) -> str:
+def _last_run_text(run: Run | None, download: bool) -> str:
     if run is None:
         return "never"
     when = datetime.fromtimestamp(run.start).strftime("%Y-%m-%d %H:%M")
-    if run.dry_run:  # nothing was sent: what it found is what a run would send
-        sent = f"would send {fmt.size(run.bytes)}"
+    if run.dry_run:  # nothing was moved: what it found is what a run would move
+        sent = f"{would_move(download)} {fmt.size(run.bytes)}"
         return f"{run.outcome} (dry run) {when} ({fmt.duration(run.duration)}, {sent})"
     return f"{run.outcome} {when} ({fmt.duration(run.duration)}, {fmt.size(run.bytes)})"
 

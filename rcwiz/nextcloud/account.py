@@ -62,7 +62,7 @@ def account_from(name: str, settings: Mapping[str, str], clock: Clock) -> Accoun
     except ValueError as exc:
         raise errors.ConfigError(
             f"The password of '{name}:' in rclone.conf cannot be read.",
-            "Enter it again with 'rcwiz setup --replace'.",
+            f"Enter it again with '{errors.setup_replace(name)}'.",
         ) from exc
     user = settings.get("user", "")
     return Account(f"{name}:", server, user, dav_user, password, root, clock)

@@ -100,11 +100,18 @@ def messages_of(events: Sequence[Event]) -> list[str]:
 
 
 class Where(NamedTuple):
-    """What a run was about, to word the message: the target, and a transfer's two sides."""
+    """What a run was about, to word the message: the target, and a transfer's two sides;
+    how many files arrived before it failed, and the files the server said were not there."""
 
     target: str | None = None
     source: str | None = None
     dest: str | None = None
+    arrived: int = 0  # files copied before it failed: the remote's URL is right
+    gone: tuple[str, ...] = ()  # files whose own request the server answered 404
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(path for path in (self.target, self.source, self.dest) if path)
 
     def named(self) -> str:
         return f" ({self.target})" if self.target else ""
@@ -169,9 +176,13 @@ def _about(code: int, messages: list[str], where: Where) -> errors.RcwizError | 
 def _auth(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
     if _first_status(messages, 401) is None:
         return None
-    return errors.AuthenticationFailed(
+    from rcwiz.rclone.config import only_remote  # not at import: config imports run, run this
+
+    refused = errors.AuthenticationFailed(
         f"The server refused the user name or password{where.named()}."
     )
+    refused.name_remote(only_remote(*where.paths))
+    return refused
 
 
 def _quota(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
@@ -220,9 +231,23 @@ def _locked(code: int, messages: list[str], where: Where) -> errors.RcwizError |
 def _not_found_status(code: int, messages: list[str], where: Where) -> errors.RcwizError | None:
     if _first_status(messages, 404) is None:
         return None
+    if where.arrived and where.gone:  # the URL is right: those files were not there
+        return _files_gone(where.gone)
     return errors.DirectoryNotFound(
         f"The server answered 404 Not Found{where.named()}.",
         "Check the URL: for Nextcloud it ends in /remote.php/dav/files/USER/.",
+    )
+
+
+def _files_gone(names: tuple[str, ...]) -> errors.RcwizError:
+    """Files the server answered 404 for while others arrived: not a wrong URL."""
+    first = sorted(set(names))
+    which = first[0] if len(first) == 1 else f"{len(first)} files, such as {first[0]},"
+    return errors.DirectoryNotFound(
+        f"The server answered 404 Not Found for {which} while the other files arrived: moved "
+        "or deleted on the server during the copy, or a name the server refused.",
+        "Run the same command again: finished files are skipped, and a file that is gone is "
+        "no longer listed.",
     )
 
 
@@ -282,13 +307,18 @@ def classify(
     *,
     source: str | None = None,
     dest: str | None = None,
+    arrived: int = 0,
 ) -> errors.RcwizError:
     """Name the failure of an rclone run from its JSON log (and, last, its exit code).
 
-    TARGET (a remote or path), SOURCE and DEST are only used to word the message.
+    TARGET (a remote or path), SOURCE and DEST are only used to word the message; ARRIVED,
+    the files copied before it failed, tells one file's 404 from a wrong URL's.
     """
     messages = messages_of(log_events)
-    where = Where(target, source, dest)
+    gone = tuple(
+        e.name for e in log_events if isinstance(e, FileDone) and 404 in statuses_in(message_of(e))
+    )
+    where = Where(target, source, dest, arrived, gone)
     detail = "\n".join(messages[-TAIL_LINES:])
     for rule in RULES:
         found = rule(returncode, messages, where)

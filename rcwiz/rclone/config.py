@@ -147,5 +147,17 @@ def is_remote(path: str) -> bool:
     return bool(colon) and "/" not in head
 
 
+def is_download(source: str, dest: str) -> bool:
+    """A transfer from a remote into a local path: its files are fetched, not sent."""
+    return is_remote(source) and not is_remote(dest)
+
+
+def only_remote(*paths: str) -> str | None:
+    """The one remote PATHS name (its name, without the colon); None when they name none, or
+    more than one."""
+    names = {remote_name(path) for path in paths if is_remote(path)}
+    return names.pop() if len(names) == 1 else None
+
+
 def remote_name(path: str) -> str:
     return path.partition(":")[0]

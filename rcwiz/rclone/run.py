@@ -27,9 +27,10 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from rcwiz import errors, files, process
 from rcwiz.clock import Clock
+from rcwiz.events import DONE_OUTCOMES
 from rcwiz.rclone import binary as rclone_binary
 from rcwiz.rclone import classify
-from rcwiz.rclone.events import Event, Progress, parse_line
+from rcwiz.rclone.events import Event, FileDone, Progress, parse_line
 from rcwiz.rclone.mask import mask_argv
 
 
@@ -308,6 +309,11 @@ class Rclone:
         return Running(child)
 
 
+def _arrived(event: Event) -> int:
+    """1 when EVENT says a file arrived, else 0."""
+    return int(isinstance(event, FileDone) and event.outcome in DONE_OUTCOMES and not event.error)
+
+
 class Running:
     """A streaming rclone run: iterate `lines()` for (raw line, event) as rclone writes them;
     the last events are kept for `error()`, which names the failure once the run ended.
@@ -316,6 +322,7 @@ class Running:
     def __init__(self, child: process.Child) -> None:
         self.child = child
         self.tail: deque[Event] = deque(maxlen=TAIL_LINES)
+        self.arrived = 0  # files rclone said it copied or moved (error() words a 404 by it)
         self.returncode: int | None = None
 
     @property
@@ -328,6 +335,7 @@ class Running:
             event = parse_line(line)
             if event is not None and not isinstance(event, Progress):
                 self.tail.append(event)
+                self.arrived += _arrived(event)
             yield line, event
 
     def wait(self) -> int:
@@ -342,7 +350,12 @@ class Running:
         self, target: str | None = None, *, source: str | None = None, dest: str | None = None
     ) -> errors.RcwizError:
         return classify.classify(
-            self.returncode or 0, list(self.tail), target, source=source, dest=dest
+            self.returncode or 0,
+            list(self.tail),
+            target,
+            source=source,
+            dest=dest,
+            arrived=self.arrived,
         )
 
     def __enter__(self) -> Running:

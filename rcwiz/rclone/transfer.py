@@ -163,6 +163,13 @@ class TransferOptions(Settings, _Route):
         """Some files may be left out on purpose (include / exclude / filter rules)."""
         return bool(self.include or self.exclude or self.filter or self.filter_from)
 
+    @property
+    def download(self) -> bool:
+        """From a remote into a local path: the files are fetched, not sent."""
+        from rcwiz.rclone.config import is_download  # not at import: it brings rclone.run
+
+        return is_download(self.source, self.dest)
+
 
 def rule_problem(rule: str) -> str | None:
     """Why RULE is not an rclone filter rule (None when it is): '+ ' or '- ' and a pattern,
@@ -172,9 +179,10 @@ def rule_problem(rule: str) -> str | None:
     return "a rule starts with '+ ' (keep) or '- ' (skip) and a pattern, like '- *.tmp'"
 
 
-def tuning_for(vendors: set[str]) -> tuple[str, ...]:
-    """Flags rcwiz adds for the servers (webdav vendors) involved, shown and logged."""
-    if "nextcloud" in vendors:
+def tuning_for(dest_vendor: str | None) -> tuple[str, ...]:
+    """Flags rcwiz adds for the server files go to (its webdav vendor), shown and logged: the
+    Nextcloud chunk size tunes uploads only, so a download is given nothing."""
+    if dest_vendor == "nextcloud":
         return ("--webdav-nextcloud-chunk-size", NEXTCLOUD_CHUNK_SIZE)
     return ()
 
@@ -208,7 +216,10 @@ def transfer_argv(opts: TransferOptions, *, stats_interval: float = 0.5) -> tupl
         raise ValueError(f"not a transfer verb: {opts.verb!r}")
     args: list[str] = [opts.verb]
     args += stats_flags(stats_interval)
-    args += option_flags(opts)
+    # rclone takes no filter beside --files-from-raw: its names passed them already (rcwiz
+    # asked rclone which files do, rcwiz.rclone.lsjson.passing_filters).
+    unfiltered = dataclasses.replace(opts, include=(), exclude=(), filter=(), filter_from=None)
+    args += option_flags(opts if opts.only is None else unfiltered)
     args += opts.tuning
     if opts.only is not None:
         args += ["--files-from-raw", opts.only]

@@ -59,7 +59,7 @@ _STOPS = (errors.QuotaExceeded, errors.AuthenticationFailed, errors.Stalled)
 def applies(opts: TransferOptions) -> bool:
     """The upload fast path may run: the options allow one (fastpath.applies) and the source
     is a local folder or one file (single.local_taken)."""
-    return fastpath.applies(opts) and single.local_taken(opts.source)
+    return fastpath.applies(opts, filters=True) and single.local_taken(opts.source)
 
 
 def _carried(item: LocalFile, caps: Capabilities) -> bool:

@@ -93,8 +93,8 @@ class Sides(NamedTuple):
         return {r.name: r for r in found}
 
     def tuning(self) -> tuple[str, ...]:
-        """Flags rcwiz adds for the servers involved (shown by --dry-run and in the log)."""
-        return tuning_for({r.vendor for r in self.remotes.values()})
+        """Flags rcwiz adds for the server files go to (shown by --dry-run and in the log)."""
+        return tuning_for(self.dest.remote.vendor if self.dest.remote is not None else None)
 
 
 def resolve(configured: Configured | None, source: str, dest: str, clock: Clock) -> Sides:

@@ -106,7 +106,9 @@ def run(
             failure = errors.OutputClosed(
                 f"The output was closed, so the {opts.verb} was stopped.", again(len(tally.begun()))
             )
-    summary = tally.summary(opts.source, opts.dest, log_path=log.path, dry_run=opts.dry_run)
+    summary = tally.summary(
+        opts.source, opts.dest, log_path=log.path, dry_run=opts.dry_run, download=opts.download
+    )
     return _conclude(sink, summary, failure, outcome)
 
 

@@ -63,31 +63,25 @@ def remote_listing(
     return listing(rclone, path), "rclone"
 
 
-def applies(opts: TransferOptions) -> bool:
+def applies(opts: TransferOptions, filters: bool = False) -> bool:
     """The user's options allow a fast path: it keeps rclone's meaning only for a plain copy
     or sync.
 
-    Filters, --checksum (the comparison would be by hash; bulk-uploaded files carry no
-    checksum on the server), --bwlimit (rcwiz's own requests would not keep to it), extra
-    rclone flags (they may change what is sent or how) and dry runs all go to rclone alone;
-    a move is rclone's, so that a source file is deleted only after rclone has seen it
-    arrive.
+    Filters (unless the path honours them, FILTERS: the upload asks rclone which files pass),
+    --checksum (the comparison would be by hash; bulk-uploaded files carry no checksum on
+    the server), --bwlimit (rcwiz's own requests would not keep to it), extra rclone flags
+    (they may change what is sent or how) and dry runs all go to rclone alone; a move is
+    rclone's, so that a source file is deleted only after rclone has seen it arrive.
     """
-    return (
-        opts.verb in ("copy", "sync")
-        and not opts.dry_run
-        and not opts.filtered
-        and not opts.checksum
-        and not opts.bwlimit
-        and not opts.extra
-    )
+    return opts.verb in ("copy", "sync") and not opts.dry_run and off_because(opts, filters) is None
 
 
-def off_because(opts: TransferOptions) -> str | None:
-    """Which of the user's options keeps a fast path off (None: none of them does). Dry runs
-    and moves are left out: they never take a fast path, as the README says."""
+def off_because(opts: TransferOptions, filters: bool = False) -> str | None:
+    """Which of the user's options keeps a fast path off (None: none of them does; FILTERS:
+    the path honours filters). Dry runs and moves are left out: they never take a fast path,
+    as the README says."""
     reasons = [
-        (opts.filtered, "filters"),
+        (opts.filtered and not filters, "filters"),
         (opts.checksum, "--checksum"),
         (bool(opts.bwlimit), "--bwlimit"),
         (bool(opts.extra), "extra rclone flags"),

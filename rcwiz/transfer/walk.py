@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,6 +36,7 @@ class Tree:
     skipped: int = 0  # symbolic links and special files, which rclone does not send either
     errors: int = 0  # folders that could not be listed, entries that could not be looked at
     single: bool = False  # ROOT is one file named as the source (rclone copies it INTO the dest)
+    filtered: bool = False  # only the files rclone's filters let through (passing)
 
     @property
     def bytes(self) -> int:
@@ -82,6 +84,18 @@ def walk(root: str | os.PathLike[str]) -> Tree | None:
     tree.files.sort(key=lambda f: f.relative)
     tree.folders.sort()
     return tree
+
+
+def passing(tree: Tree, names: Collection[str]) -> Tree | None:
+    """TREE narrowed to NAMES, the files rclone's filters let through (as rclone lists them);
+    None when rclone named a file the walk does not hold under that name (a name it lists
+    otherwise, or one that appeared since): then rclone alone must judge."""
+    walked = {f.relative for f in tree.files}
+    if any(name not in walked for name in names if not partials.is_partial(name)):
+        return None
+    kept = set(names)
+    files = [f for f in tree.files if f.relative in kept]
+    return replace(tree, files=files, filtered=True)
 
 
 def empty_folders(tree: Tree) -> list[str]:

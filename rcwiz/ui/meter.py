@@ -16,7 +16,7 @@ from rcwiz.ui.console import escape_control
 
 PLAIN_WIDTH = 80  # a plain progress line fits a terminal of this width (and reads in a log)
 ESTIMATING = "estimating…"  # shown where an ETA would be, until a rate can be trusted
-GROWING = "(+: still counting what to send; the totals grow until it is done)"
+GROWING = "(+: still counting what to transfer; the totals grow until it is done)"
 
 # The ETA (README, "Progress output"): a rate is measured over the last ETA_WINDOW seconds
 # of the run (at least ETA_SETTLE of them), once from bytes and once from files. Small files
@@ -192,6 +192,12 @@ class Fields(NamedTuple):
         return ", ".join(parts.values())
 
 
+def would_move(download: bool) -> str:
+    """What a dry run would do with the files it found: fetch them (DOWNLOAD: from a remote
+    into a local folder), else send them."""
+    return "would fetch" if download else "would send"
+
+
 def summary_text(s: Summary) -> list[str]:
     """The closing lines every mode prints for people."""
     head = {"ok": "Done", "failed": "Failed", "interrupted": "Interrupted"}[s.outcome]
@@ -201,7 +207,7 @@ def summary_text(s: Summary) -> list[str]:
             f"  would transfer {fmt.size(s.bytes)} in {s.files} file(s), {s.errors} error(s)"
             + (f", would delete {s.deleted} file(s)" if s.deleted else "")
         )
-        lines += _names("would send", s.would_send, s.files)
+        lines += _names(would_move(s.download), s.would_send, s.files)
         lines += _names("would delete", s.would_delete, s.deleted)
     else:
         checked = ""

@@ -15,6 +15,7 @@ import pytest
 from helpers import (
     RCWIZ,
     json_lines,
+    json_result,
     make_source,
     rclone_children,
     rcwiz,
@@ -242,6 +243,20 @@ def test_a_sync_dry_run_names_what_it_would_send_and_delete(tmp_path, quota_serv
     assert out.index("would delete:") < out.index("d0/small-00.csv")
     assert "average" not in out  # nothing moved: no speed to report
     assert (quota_server.root / "m" / "d0" / "small-00.csv").exists()
+
+
+def test_a_download_dry_run_names_what_it_would_fetch(tmp_path, quota_server, setup_remote):
+    conf = setup_remote(quota_server)
+    source = make_source(tmp_path / "src", small=2, big_mib=())
+    assert rcwiz("--config", str(conf), "copy", str(source), "q:m").returncode == 0
+    back = tmp_path / "back"
+    done = rcwiz("--config", str(conf), "copy", "q:m", str(back), "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "would fetch:" in done.stdout and " send" not in done.stdout, done.stdout
+    assert "d0/small-00.csv" in done.stdout and not back.exists()
+    as_json = rcwiz("--config", str(conf), "copy", "q:m", str(back), "--dry-run", "--json")
+    summary = json_result(as_json.stdout, "copy")  # the JSON's key is the same both ways
+    assert "d0/small-00.csv" in summary["would_send"] and "download" not in summary
 
 
 def test_dry_run_shows_the_command_with_nextcloud_tuning_and_changes_nothing(

@@ -93,6 +93,14 @@ def test_a_wrong_password_fails_with_the_setup_hint(tmp_path, webdav_server, rcl
     assert "badpw: quota" not in rows
     never_shows(done, wrong, webdav_server.password, *obscured_passwords(conf))
 
+    # A copy refused the same way (rclone's 401) gives doctor's hint, with the remote's name.
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("a")
+    copied = rcwiz("--config", str(conf), "copy", str(tmp_path / "src"), "badpw:x", timeout=60)
+    assert copied.returncode == 4, copied.stderr
+    hint = " ".join(copied.stderr.split()).partition("hint: ")[2]
+    assert hint == auth["hint"] and "rcwiz setup --replace --name badpw" in hint, hint
+
 
 def test_a_dead_remote_is_not_reachable_and_others_still_checked(
     tmp_path, webdav_server, rclone_conf, dead_url

@@ -9,6 +9,7 @@ counts the connections it accepts.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import http.server
 import threading
 import time
@@ -40,6 +41,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.server.release.wait(30)  # type: ignore[attr-defined]
         if self.path.startswith(("/trickle", "/stream")):
             return self._slowly(self.path.startswith("/trickle"))
+        if self.path == "/cut":
+            return self._cut()
         reply = str(len(body)).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(reply)))
@@ -68,6 +71,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 sent += piece
         except OSError:  # the client went away
             pass
+        self.close_connection = True
+
+    def _cut(self) -> None:
+        """A server that dies mid-answer: 4000 bytes of the 10000 its Content-Length says."""
+        self.send_response(200)
+        self.send_header("Content-Length", "10000")
+        self.end_headers()
+        self.wfile.write(b"x" * 4000)
+        self.wfile.flush()
         self.close_connection = True
 
     do_GET = do_POST = do_PUT = _answer
@@ -172,3 +184,37 @@ def test_abort_cuts_an_answer_being_read_after_it_said_connection_close(server):
         with pytest.raises(errors.ServerUnreachable):
             reading.result(timeout=10)
         assert time.monotonic() - began < 1.0
+
+
+class _File:
+    """A Target for Streamed.into_file: a file held open (rcwiz.body_to_file.Target)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[int]:
+        yield self.fd
+
+    def landed(self, at: int, count: int) -> None:
+        pass
+
+
+def test_an_answer_cut_short_says_how_much_came_in_one_sentence(server, tmp_path):
+    # http.client's own words are a repr: "IncompleteRead(0 bytes read, 6000 more expected)".
+    client = Client(url(server), clock=Clock(10))
+    said = "closed the connection after 4,000 of 10,000 bytes."
+    with pytest.raises(errors.ServerUnreachable) as whole:
+        client.request("GET", "/cut")
+    with pytest.raises(errors.ServerUnreachable) as read, client.stream("GET", "/cut") as answer:
+        while answer.read(1024):
+            pass
+    with (
+        open(tmp_path / "into", "wb") as handle,
+        pytest.raises(errors.ServerUnreachable) as into,
+        client.stream("GET", "/cut") as answer,
+    ):
+        answer.into_file((0, 10000), _File(handle.fileno()), threading.Event())
+    for caught in (whole, read, into):
+        assert caught.value.message.endswith(said), caught.value.message
+        assert "Incomplete" not in caught.value.message

@@ -69,6 +69,13 @@ def test_rclones_flags_are_announced_only_when_rclone_runs(nc_remote, tmp_path):
     assert "rcwiz adds: --webdav-nextcloud-chunk-size 64M" in both.stdout
     assert "transferred 2.0 MiB in 2 file(s)" in both.stdout  # counted, whoever sent them
     assert "1 by bulk upload" in both.stdout and " 1 by rclone\n" in both.stdout
+    # A download: the flag tunes uploads only, so rclone is neither given it nor said to be.
+    back = ["copy", "nc:flags", str(tmp_path / "back"), "--bwlimit", "1G"]  # rclone fetches
+    dry = rcwiz("--config", str(nc_remote), *back, "--dry-run")
+    down = rcwiz("--config", str(nc_remote), *back)
+    assert dry.returncode == 0 and down.returncode == 0, dry.stderr + down.stderr
+    assert "--bwlimit 1G" in dry.stdout and "chunk-size" not in dry.stdout, dry.stdout
+    assert "transferred 2.0 MiB in 3 file(s)" in down.stdout and "rcwiz adds" not in down.stdout
 
 
 def test_an_upload_s_duration_includes_its_listing(real_nextcloud, nc_user, rclone_conf, tmp_path):

@@ -125,6 +125,8 @@ def test_share_errors_are_sentences(nc_user, nc_remote, tmp_path, rclone_conf):
     )
     refused = rcwiz("--config", str(bad), "share", "nc:", "--link")
     assert refused.returncode == 4 and "refused the user name or password" in refused.stderr
+    # Nextcloud's API knows the server, not the remote: the command line names it.
+    assert "rcwiz setup --replace --name nc'" in " ".join(refused.stderr.split())
 
 
 def test_share_refused_by_the_servers_policy_is_one_sentence(

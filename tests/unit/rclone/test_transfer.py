@@ -1,4 +1,5 @@
 import subprocess
+from dataclasses import replace
 
 import pytest
 
@@ -119,3 +120,18 @@ def test_rcwizs_own_options_never_reach_rclone():
     opts = TransferOptions("a", "nc:b", verify=True, checksum=True)
     argv = transfer_argv(opts, stats_interval=1)
     assert "--checksum" in argv and "--verify" not in argv
+
+
+def test_the_files_left_go_to_rclone_without_the_filters_they_passed(rclone_bin, tmp_path):
+    # rclone refuses filters beside --files-from-raw ("it should be used alone"): the names a
+    # fast path left had passed them already (rcwiz asked rclone which files do).
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("a")
+    (tmp_path / "left").write_text("a.txt\n")
+    filtered = TransferOptions(str(tmp_path / "src"), str(tmp_path / "dst"), exclude=("*.tmp",))
+    assert "--exclude" in transfer_argv(filtered)
+    argv = transfer_argv(replace(filtered, only=str(tmp_path / "left")))
+    assert "--exclude" not in argv and "--files-from-raw" in argv
+    done = subprocess.run([str(rclone_bin), *argv], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "dst" / "a.txt").read_text() == "a"

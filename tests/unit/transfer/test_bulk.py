@@ -57,10 +57,11 @@ def test_a_listing_of_files_proves_their_folders_exist():
 def test_the_fast_path_is_off_where_rclone_alone_keeps_the_meaning(tmp_path):
     plain = TransferOptions(str(tmp_path), "nc:x")
     assert bulk.applies(plain)
+    # Filters are honoured: rcwiz asks rclone which files pass (actions.transfer._passing).
+    assert bulk.applies(TransferOptions(str(tmp_path), "nc:x", include=("*.csv",)))
     for changed in (
         TransferOptions(str(tmp_path), "nc:x", bwlimit="1M"),
         TransferOptions(str(tmp_path), "nc:x", checksum=True),
-        TransferOptions(str(tmp_path), "nc:x", include=("*.csv",)),
         TransferOptions(str(tmp_path), "nc:x", extra=("--size-only",)),
         TransferOptions(str(tmp_path), "nc:x", verb="move"),
         TransferOptions(str(tmp_path), "nc:x", dry_run=True),

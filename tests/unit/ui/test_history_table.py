@@ -32,3 +32,5 @@ def test_the_last_run_of_a_profile_says_what_a_dry_run_would_send():
     job = Job(name="nightly", source="/data", dest="nc:x")
     run = Run("nightly", 1_700_000_000.0, 1_700_000_002.0, "ok", 2**20, 3, dry_run=True)
     assert "would send 1.0 MiB" in shown(jobs_table({"nightly": job}, {"nightly": run}))
+    back = Job(name="nightly", source="nc:x", dest="/data")  # a download fetches
+    assert "would fetch 1.0 MiB" in shown(jobs_table({"nightly": back}, {"nightly": run}))

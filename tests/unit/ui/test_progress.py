@@ -259,5 +259,5 @@ def test_the_text_and_the_bar_show_the_same_percent():
 def test_growing_totals_are_explained_once():
     lines = plain_lines({"bytes": 100, "total_bytes": 1000, "total_transfers": 3}, times=1)
     lines += plain_lines({"bytes": 100, "total_bytes": 1000, "total_transfers": 3, "listed": 2})
-    assert sum("still counting what to send" in line for line in lines) == 2  # once per run
+    assert sum("still counting what to transfer" in line for line in lines) == 2  # once per run
     assert any(" of 1000 B+" in line for line in lines)
