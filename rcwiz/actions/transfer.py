@@ -148,10 +148,17 @@ def _upload(run: _Run, sides: Sides, local: Tree | None, plan: preflight.Plan | 
 def _passing(rclone: Rclone, opts: TransferOptions, local: Tree) -> Tree:
     """LOCAL narrowed to the files the filters of OPTS let through, as rclone itself says
     (one listing of the local source: rclone's rules exactly, whatever they are); LOCAL as it
-    was when rclone lists a name otherwise than the walk (rclone alone judges then)."""
+    was, not narrowed, when rclone lists a name otherwise than the walk, when the walk met an
+    unreadable folder, or when that listing fails (a rule rclone refuses, a file gone meanwhile):
+    rclone alone judges then, and copies what it can."""
     from rcwiz.rclone.lsjson import passing_filters
 
-    names = passing_filters(rclone, opts.source, option_flags(opts))
+    if local.errors:
+        return local
+    try:
+        names = passing_filters(rclone, opts.source, option_flags(opts))
+    except errors.RcwizError:
+        return local
     narrowed = passing(local, names)
     return local if narrowed is None else narrowed
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from rcwiz.nextcloud.account import Account
 
 SAVE_EVERY = 0.25  # seconds between records: what a SIGKILL can cost
+CHECKSUM_LOOK = 0.02  # seconds between looks at a whole file's checksum while it is on its way
 MIB = 1024 * 1024
 RETRIES = 3  # a cut connection: the piece's rest is asked again, this often per file
 
@@ -166,11 +167,14 @@ class _Loop:
         self.retries: dict[str, int] = {}  # relative -> pieces asked again
         self.saved = time.monotonic()
         self.failure: BaseException | None = None  # what stops the run once pieces on their way end
+        # Files whole on disk whose checksum request has not answered yet: finished once it has
+        # (_tick), so that the loop goes on saving records and showing progress meanwhile.
+        self.finishing: list[Download] = []
 
     def run(self) -> None:
         self.streams.start()
         try:
-            while self.streams.busy or not self.streams.events.empty():
+            while self.streams.busy or not self.streams.events.empty() or self.finishing:
                 event = self._next_event()
                 if event is not None:
                     self._decide(event)
@@ -192,8 +196,8 @@ class _Loop:
 
     def _next_event(self) -> Event | None:
         """The next event, or None when SAVE_EVERY passed without one."""
-        try:
-            return self.streams.events.get(timeout=SAVE_EVERY)
+        try:  # a file held back for its checksum is looked at more often
+            return self.streams.events.get(timeout=CHECKSUM_LOOK if self.finishing else SAVE_EVERY)
         except queue.Empty:
             return None
 
@@ -223,6 +227,7 @@ class _Loop:
 
     def _not_opened(self, download: Download, exc: BaseException | None) -> None:
         assert exc is not None
+        download.close()  # what `open` opened before it failed (the partial, its threads)
         if isinstance(exc, errors.ServerUnreachable) or not isinstance(
             exc, (errors.RcwizError, OSError)
         ):
@@ -269,10 +274,15 @@ class _Loop:
             raise exc
         download.stop.set()
         download.save()
+        download.close()
         self._forget(download)
         self._leave(download, _why(exc))
 
     def _finish(self, download: Download) -> None:
+        """DOWNLOAD is whole on disk: checked and put in place once its checksum is known."""
+        if not download.checksum.known:
+            self.finishing.append(download)
+            return
         try:
             download.finish()
         except (Spoiled, OSError) as exc:
@@ -314,7 +324,11 @@ class _Loop:
         self.channel.sink.log(LogLine("info", what, download.relative))
 
     def _tick(self) -> None:
-        """Save every record that is due, and show the progress."""
+        """Finish the files whose checksum came, save every record that is due, and show the
+        progress."""
+        for download in [d for d in self.finishing if d.checksum.known]:
+            self.finishing.remove(download)
+            self._finish(download)
         now = time.monotonic()
         if now - self.saved >= SAVE_EVERY:
             self._save_all()
@@ -375,6 +389,8 @@ class _Checksums:
         found: dict[str, str] = {}
         try:
             found = big_checksums(self.client, dav_user, root, smallest)
+        except Exception:  # no traceback under the display: the files are checked by size
+            found = {}
         finally:
             for rel, expected in self.of.items():
                 expected.give(found.get(rel, ""))

@@ -64,9 +64,15 @@ class Expected:
         self._text = text
         self._known.set()
 
+    @property
+    def known(self) -> bool:
+        """Whether the text has come (then `wait` returns at once)."""
+        return self._known.is_set()
+
     def wait(self, *stops: threading.Event) -> str | None:
         """The text once known; None when one of STOPS is set first. The request that gives
-        it runs within the stall timeout (and gives "" when it fails), so this wait ends too."""
+        it ends within the stall timeout (and gives "" when it fails); the main thread calls
+        this only once it is `known` (rcwiz.transfer.bigfiles._Loop holds a file back till then)."""
         while not self._known.wait(WAKE):
             if any(stop.is_set() for stop in stops):
                 return None

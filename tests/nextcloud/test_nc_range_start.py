@@ -41,6 +41,12 @@ def _put(nc_user, data: bytes) -> None:
     assert status in (201, 204), status
 
 
+def _recorded(destination: Path) -> list[tuple[int, int]] | None:
+    """What the partial's record says is on disk (None: no record yet)."""
+    record = partials.load(str(destination.resolve()))
+    return None if record is None else record.good
+
+
 def _records() -> list[Path]:
     return list((Path(os.environ["XDG_STATE_HOME"]) / "rcwiz" / "partials").glob("*.json"))
 
@@ -78,7 +84,9 @@ def test_the_first_ranges_do_not_wait_for_the_checksums(
     nc_user, rclone_bin, rclone_conf, nc_remote, tmp_path
 ):
     """The checksums' SEARCH held by the proxy: the ranges come all the same, and the file is
-    renamed into place once the SEARCH is let go. Before: no range until its answer."""
+    renamed into place once the SEARCH is let go. Before: no range until its answer. While the
+    whole file waits for its checksum, the run goes on (its record is saved whole); before, the
+    main thread waited in the file's check, saving nothing and showing nothing."""
     source = tmp_path / "src"
     source.mkdir()
     data = os.urandom(SIZE)
@@ -95,6 +103,7 @@ def test_the_first_ranges_do_not_wait_for_the_checksums(
             wait_for(proxy.seen["listing"].is_set, 60, "the checksums' SEARCH")
             partial = back / ".big.bin.rcwiz-partial"
             wait_for(lambda: partial.exists() and partial.stat().st_size > 0, 60, "ranges")
+            wait_for(lambda: _recorded(back / "big.bin") == [(0, SIZE)], 60, "a whole record")
             assert not (back / "big.bin").exists()  # not before its checksum was seen
             proxy.let_go.set()
             out, err = proc.communicate(timeout=120)
