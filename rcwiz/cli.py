@@ -115,6 +115,11 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             exc.name_remote(_remote_named(args))
         return _failed(console, command, exc, debug)
     except KeyboardInterrupt:
+        # A second Ctrl-C (or SIGTERM) while the stop is reported ends nothing more: it raised
+        # KeyboardInterrupt again inside the report, a traceback (test_nc_stops, "ctrl-c twice").
+        handlers.setdefault(signal.SIGINT, signal.signal(signal.SIGINT, signal.SIG_IGN))
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         return _failed(console, command, errors.Interrupted("Interrupted."), debug)
     except OSError as exc:  # a full disk (stdout on one, say) is not a bug in rcwiz
         if debug or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
