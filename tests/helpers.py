@@ -187,13 +187,25 @@ def rclone_children(pid: int) -> list:
 
 
 @contextlib.contextmanager
+def started(argv: list[str], *, stderr: int = subprocess.PIPE):
+    """Start ARGV (stdout and stderr piped, as text) and yield it: whatever the test does,
+    the process does not outlive the with-block (killed, and its pipes read, if it still runs)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@contextlib.contextmanager
 def running_until(argv: list[str], marker: str, *, stderr: int = subprocess.PIPE):
     """Start ARGV (rcwiz in plain-line mode) and yield it once a stdout line holds MARKER.
 
     Whatever the test does, the process does not outlive the with-block.
     """
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    try:
+    with started(argv, stderr=stderr) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             if marker in line:
@@ -201,10 +213,6 @@ def running_until(argv: list[str], marker: str, *, stderr: int = subprocess.PIPE
         else:
             raise AssertionError(f"{marker!r} never appeared in the output of {argv}")
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def signalled_as_a_terminal(

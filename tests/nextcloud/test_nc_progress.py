@@ -12,7 +12,7 @@ import subprocess
 
 from archive_faults import ArchiveFaults
 from conftest import MiB, big_file, same_bytes
-from helpers import RCWIZ, rcwiz
+from helpers import RCWIZ, rcwiz, started
 from realnc import wait_for
 from request_faults import HELD, RequestFaults
 
@@ -88,17 +88,12 @@ def test_an_upload_s_duration_includes_its_listing(real_nextcloud, nc_user, rclo
         url = f"{proxy.url}/remote.php/dav/files/{nc_user.name}/"
         conf = rclone_conf(tmp_path / "rclone.conf", {"nc": nc_user.remote(url=url)})
         argv = [*RCWIZ, "--json", "--config", str(conf), "copy", str(source), "nc:up"]
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
+        with started(argv) as proc:
             wait_for(proxy.seen["listing"].is_set, 60, "the listing asked")
             held = 2.0
             proxy.let_go.wait(held)  # the listing is held this long (nothing sets it)
             proxy.let_go.set()
             out, err = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
     assert proc.returncode == 0, err
     summary = json.loads(out.splitlines()[-1])
     assert summary["files"] == 1 and summary["duration"] >= held, summary

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MiB
-from helpers import RCWIZ, json_result, rcwiz
+from helpers import RCWIZ, json_result, rcwiz, started
 from realnc import wait_for
 from request_faults import HELD, RequestFaults
 
@@ -98,8 +98,7 @@ def test_the_first_ranges_do_not_wait_for_the_checksums(
         url = f"{proxy.url}/remote.php/dav/files/{nc_user.name}/"
         conf = rclone_conf(tmp_path / "held.conf", {"nc": nc_user.remote(url=url)})
         argv = [*RCWIZ, "--config", str(conf), "copy", "nc:down", str(back), "--json"]
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
+        with started(argv) as proc:
             wait_for(proxy.seen["listing"].is_set, 60, "the checksums' SEARCH")
             partial = back / ".big.bin.rcwiz-partial"
             wait_for(lambda: partial.exists() and partial.stat().st_size > 0, 60, "ranges")
@@ -107,10 +106,6 @@ def test_the_first_ranges_do_not_wait_for_the_checksums(
             assert not (back / "big.bin").exists()  # not before its checksum was seen
             proxy.let_go.set()
             out, err = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
     assert proc.returncode == 0, err
     summary = json_result(out, "copy")
     assert summary["bytes"] == SIZE and not summary["rclone_ran"]
@@ -184,8 +179,7 @@ def test_a_file_replaced_after_the_listing_comes_whole_in_its_new_version(
         url = f"{proxy.url}/remote.php/dav/files/{nc_user.name}/"
         conf = rclone_conf(tmp_path / "held.conf", {"nc": nc_user.remote(url=url)})
         argv = [*RCWIZ, "--config", str(conf), "copy", "nc:down", str(back), "--json"]
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
+        with started(argv) as proc:
             wait_for(proxy.seen["range"].is_set, 60, "the first range")
             status, _ = nc_user.dav(
                 "PUT", "down/big.bin", new, headers={"X-OC-MTime": "1000000000"}
@@ -194,10 +188,6 @@ def test_a_file_replaced_after_the_listing_comes_whole_in_its_new_version(
             mark = real_nextcloud.log_mark()
             proxy.let_go.set()
             out, err = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
     assert proc.returncode == 0, err
     summary = json_result(out, "copy")
     assert not summary["rclone_ran"]
